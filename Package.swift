@@ -1,0 +1,73 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Kassa",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "kassa", targets: ["kassa"]),
+        .library(name: "ESCPOS", targets: ["ESCPOS"]),
+        .library(name: "ReceiptLayout", targets: ["ReceiptLayout"]),
+        .library(name: "VirtualPrinter", targets: ["VirtualPrinter"]),
+        .library(name: "KassaRuntime", targets: ["KassaRuntime"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C libraries, each behind a small system-library target.
+        .systemLibrary(name: "CLibUSB", pkgConfig: "libusb-1.0", providers: [.apt(["libusb-1.0-0-dev"])]),
+        .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
+        .systemLibrary(name: "CLibPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+
+        // Pure value modules: no I/O.
+        .target(name: "QRCode"),
+        .target(name: "Raster"),
+        .target(name: "ESCPOS", dependencies: ["QRCode", "Raster"]),
+        .target(name: "ReceiptLayout", dependencies: ["ESCPOS", "Raster"]),
+
+        // Decoding/encoding image files (libpng), loading data files.
+        .target(name: "ImageCodec", dependencies: ["CLibPNG", "Raster"]),
+        .target(name: "ProfileCatalog", dependencies: ["ESCPOS"]),
+
+        // The ESC/POS interpreter that renders previews.
+        .target(name: "VirtualPrinter", dependencies: ["ESCPOS", "QRCode", "Raster", "ImageCodec"]),
+
+        // Transports: one interface, TCP, file/character device; USB and udev discovery.
+        .target(
+            name: "DeviceTransport",
+            dependencies: [
+                "CLibUSB", "CUdev",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // Composition root: home directory, config, device URLs, the print pipeline.
+        .target(
+            name: "KassaRuntime",
+            dependencies: [
+                "ESCPOS", "ReceiptLayout", "ImageCodec", "ProfileCatalog", "VirtualPrinter", "DeviceTransport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .executableTarget(
+            name: "kassa",
+            dependencies: [
+                "KassaRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .testTarget(name: "QRCodeTests", dependencies: ["QRCode"]),
+        .testTarget(name: "ESCPOSTests", dependencies: ["ESCPOS", "Raster", "QRCode"]),
+        .testTarget(name: "ImageCodecTests", dependencies: ["ImageCodec", "Raster"]),
+        .testTarget(name: "ReceiptLayoutTests", dependencies: ["ReceiptLayout", "ESCPOS", "VirtualPrinter", "ProfileCatalog"]),
+        .testTarget(name: "VirtualPrinterTests", dependencies: ["VirtualPrinter", "ESCPOS", "QRCode", "ProfileCatalog", "ImageCodec"]),
+        .testTarget(name: "ProfileCatalogTests", dependencies: ["ProfileCatalog", "ESCPOS"]),
+        .testTarget(name: "DeviceTransportTests", dependencies: ["DeviceTransport"]),
+        .testTarget(name: "KassaCLITests", dependencies: ["kassa", "KassaRuntime"]),
+    ]
+)
