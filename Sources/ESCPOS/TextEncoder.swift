@@ -1,0 +1,140 @@
+import Foundation
+
+/// Something the encoder could not print exactly as asked.
+public struct EncodingWarning: Sendable, Equatable, Codable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Codable {
+        /// No code page of the profile has the character; a replacement was printed.
+        case unprintableCharacter = "unprintable-character"
+        /// A feature the profile lacks was replaced by a fallback (e.g. QR printed as an image).
+        case fallback
+        /// Something was left out because the printer cannot do it at all.
+        case skipped
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public init(kind: Kind, message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// Turns Unicode text into bytes using the code pages a profile declares, switching pages with `ESC t`
+/// only when the next character needs it.
+public struct TextEncoder: Sendable {
+    public let pages: [(slot: UInt8, page: CodePage)]
+    public let starCommands: Bool
+    /// The slot the printer is known to be on, or nil after `ESC @` (unknown until selected).
+    public private(set) var currentSlot: UInt8?
+    public var replacement: UInt8 = 0x3F  // '?'
+    public private(set) var warnings: [EncodingWarning] = []
+
+    public init(profile: PrinterProfile) {
+        var pages = profile.usableCodePages
+        if let preferred = profile.preferredCodePages {
+            let order = Dictionary(uniqueKeysWithValues: preferred.enumerated().map { ($1.uppercased(), $0) })
+            pages.sort { (order[$0.page.name.uppercased()] ?? Int.max, $0.slot) < (order[$1.page.name.uppercased()] ?? Int.max, $1.slot) }
+        }
+        if pages.isEmpty, let cp437 = CodePage.named("CP437") { pages = [(0, cp437)] }
+        self.pages = pages
+        self.starCommands = profile.features.starCommands
+    }
+
+    /// Forget the selected page (after `ESC @`, or a font change on clones that reset it).
+    public mutating func reset() { currentSlot = nil }
+
+    /// Typographic characters that have a faithful ASCII spelling when no page has them.
+    static let substitutes: [UInt32: String] = [
+        0x2018: "'", 0x2019: "'", 0x201A: ",", 0x201C: "\"", 0x201D: "\"", 0x201E: "\"", 0x2013: "-", 0x2014: "-",
+        0x2026: "...", 0x00A0: " ", 0x2022: "*", 0x2212: "-", 0x00AD: "-", 0x2009: " ", 0x202F: " ", 0x2032: "'",
+    ]
+
+    /// Encodes one run of text (no line breaks expected; control characters are replaced).
+    public mutating func encode(_ text: String, into out: inout [UInt8]) {
+        let scalars = Array(text.precomposedStringWithCanonicalMapping.unicodeScalars)
+        var index = 0
+        while index < scalars.count {
+            let scalar = scalars[index]
+            index += 1
+            if scalar.value >= 0x20 && scalar.value < 0x7F {
+                out.append(UInt8(scalar.value))
+                continue
+            }
+            if scalar == "\t" {
+                out.append(0x20)
+                continue
+            }
+            if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value) {
+                out.append(replacement)
+                warnings.append(EncodingWarning(
+                    kind: .unprintableCharacter,
+                    message: "control character U+\(hex(scalar.value)) in text was printed as '?'"))
+                continue
+            }
+            if let slot = currentSlot, let page = page(forSlot: slot), let byte = page.byte(for: scalar) {
+                out.append(byte)
+                continue
+            }
+            if let (slot, page) = choosePage(for: scalar, lookahead: scalars[index...]) {
+                select(slot, into: &out)
+                out.append(page.byte(for: scalar)!)
+                continue
+            }
+            if let substitute = Self.substitutes[scalar.value] {
+                out.append(contentsOf: Array(substitute.utf8))
+                continue
+            }
+            out.append(replacement)
+            warnings.append(EncodingWarning(
+                kind: .unprintableCharacter,
+                message: "'\(Character(scalar))' (U+\(hex(scalar.value))) is in none of the printer's code pages "
+                    + "(\(pages.map(\.page.name).joined(separator: ", "))); printed as '?'"))
+        }
+    }
+
+    /// Emits `ESC t` when `slot` is not already selected.
+    public mutating func select(_ slot: UInt8, into out: inout [UInt8]) {
+        guard currentSlot != slot else { return }
+        (starCommands ? Command.selectCodePageStar(slot) : Command.selectCodePage(slot)).append(to: &out)
+        currentSlot = slot
+    }
+
+    public mutating func drainWarnings() -> [EncodingWarning] {
+        defer { warnings.removeAll() }
+        return warnings
+    }
+
+    private func page(forSlot slot: UInt8) -> CodePage? {
+        pages.first { $0.slot == slot }?.page
+    }
+
+    /// Among the pages that contain `scalar`, the one that also covers the longest run of the non-ASCII characters
+    /// that follow, so one line needs as few `ESC t` as possible. Ties go to the profile's preference order.
+    private func choosePage(
+        for scalar: Unicode.Scalar, lookahead: ArraySlice<Unicode.Scalar>
+    ) -> (UInt8, CodePage)? {
+        var best: (UInt8, CodePage)?
+        var bestRun = -1
+        let upcoming = lookahead.lazy.filter { $0.value >= 0x80 }.prefix(32)
+        for (slot, page) in pages where page.byte(for: scalar) != nil {
+            var run = 0
+            for next in upcoming {
+                guard page.byte(for: next) != nil else { break }
+                run += 1
+            }
+            if run > bestRun {
+                best = (slot, page)
+                bestRun = run
+            }
+        }
+        return best
+    }
+}
+
+func hex(_ value: UInt32) -> String {
+    let digits = String(value, radix: 16, uppercase: true)
+    return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+}

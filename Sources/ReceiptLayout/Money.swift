@@ -1,0 +1,159 @@
+import Foundation
+
+/// How amounts in integer minor units are written for one currency.
+public struct MoneyFormat: Sendable, Equatable, Codable {
+    public enum SymbolPosition: String, Sendable, Codable { case before, after }
+
+    public var code: String
+    public var minorDigits: Int
+    public var decimalSeparator: String
+    public var groupSeparator: String
+    public var symbol: String
+    public var symbolPosition: SymbolPosition
+
+    public init(
+        code: String, minorDigits: Int, decimalSeparator: String, groupSeparator: String, symbol: String,
+        symbolPosition: SymbolPosition
+    ) {
+        self.code = code
+        self.minorDigits = minorDigits
+        self.decimalSeparator = decimalSeparator
+        self.groupSeparator = groupSeparator
+        self.symbol = symbol
+        self.symbolPosition = symbolPosition
+    }
+
+    /// Built-in conventions for the currencies of Kassa's first markets; others fall back to the ISO code.
+    public static func standard(for code: String) -> MoneyFormat {
+        switch code.uppercased() {
+        case "EUR": return MoneyFormat(code: "EUR", minorDigits: 2, decimalSeparator: ",", groupSeparator: ".", symbol: "€", symbolPosition: .after)
+        case "SEK": return MoneyFormat(code: "SEK", minorDigits: 2, decimalSeparator: ",", groupSeparator: " ", symbol: "kr", symbolPosition: .after)
+        case "NOK": return MoneyFormat(code: "NOK", minorDigits: 2, decimalSeparator: ",", groupSeparator: " ", symbol: "kr", symbolPosition: .after)
+        case "DKK": return MoneyFormat(code: "DKK", minorDigits: 2, decimalSeparator: ",", groupSeparator: ".", symbol: "kr.", symbolPosition: .after)
+        case "PLN": return MoneyFormat(code: "PLN", minorDigits: 2, decimalSeparator: ",", groupSeparator: " ", symbol: "zł", symbolPosition: .after)
+        case "CHF": return MoneyFormat(code: "CHF", minorDigits: 2, decimalSeparator: ".", groupSeparator: "'", symbol: "CHF", symbolPosition: .before)
+        case "CZK": return MoneyFormat(code: "CZK", minorDigits: 2, decimalSeparator: ",", groupSeparator: " ", symbol: "Kč", symbolPosition: .after)
+        case "GBP": return MoneyFormat(code: "GBP", minorDigits: 2, decimalSeparator: ".", groupSeparator: ",", symbol: "£", symbolPosition: .before)
+        case "USD": return MoneyFormat(code: "USD", minorDigits: 2, decimalSeparator: ".", groupSeparator: ",", symbol: "$", symbolPosition: .before)
+        case "JPY": return MoneyFormat(code: "JPY", minorDigits: 0, decimalSeparator: ".", groupSeparator: ",", symbol: "¥", symbolPosition: .before)
+        case "ISK": return MoneyFormat(code: "ISK", minorDigits: 0, decimalSeparator: ",", groupSeparator: ".", symbol: "kr", symbolPosition: .after)
+        case "KWD": return MoneyFormat(code: "KWD", minorDigits: 3, decimalSeparator: ".", groupSeparator: ",", symbol: "KWD", symbolPosition: .before)
+        default:
+            return MoneyFormat(code: code.uppercased(), minorDigits: 2, decimalSeparator: ".", groupSeparator: ",",
+                               symbol: code.uppercased(), symbolPosition: .before)
+        }
+    }
+
+    /// `1234550` → `12.345,50` (EUR). Exact: integer arithmetic only.
+    public func format(_ minor: Int64, withSymbol: Bool = false) -> String {
+        let negative = minor < 0
+        let magnitude = minor.magnitude
+        var divisor: UInt64 = 1
+        for _ in 0..<minorDigits { divisor *= 10 }
+        let whole = magnitude / divisor
+        let fraction = magnitude % divisor
+        var wholeText = String(whole)
+        if !groupSeparator.isEmpty, wholeText.count > 3 {
+            var grouped: [String] = []
+            while wholeText.count > 3 {
+                grouped.insert(String(wholeText.suffix(3)), at: 0)
+                wholeText.removeLast(3)
+            }
+            grouped.insert(wholeText, at: 0)
+            wholeText = grouped.joined(separator: groupSeparator)
+        }
+        var text = wholeText
+        if minorDigits > 0 {
+            let digits = String(fraction)
+            text += decimalSeparator + String(repeating: "0", count: minorDigits - digits.count) + digits
+        }
+        if negative { text = "-" + text }
+        guard withSymbol else { return text }
+        return symbolPosition == .before ? "\(symbol) \(text)" : "\(text) \(symbol)"
+    }
+}
+
+/// An exact decimal quantity, e.g. 0.456 kg: `units` scaled by 10^`scale`.
+public struct Quantity: Sendable, Equatable, Codable, CustomStringConvertible {
+    public var units: Int64
+    public var scale: Int
+
+    public init(units: Int64, scale: Int = 0) {
+        self.units = units
+        self.scale = scale
+    }
+
+    public static let one = Quantity(units: 1)
+
+    /// Parses `"2"`, `"-1"`, `"0.456"` or `"0,456"`.
+    public init?(parsing text: String) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        var negative = false
+        var body = Substring(trimmed)
+        if body.hasPrefix("-") {
+            negative = true
+            body = body.dropFirst()
+        }
+        let parts = body.split(separator: ".", omittingEmptySubsequences: false).count == 2
+            ? body.split(separator: ".", omittingEmptySubsequences: false)
+            : body.split(separator: ",", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), !parts[0].isEmpty, parts[0].allSatisfy(\.isASCII),
+            parts.allSatisfy({ $0.allSatisfy { $0 >= "0" && $0 <= "9" } }), parts[0].count <= 12
+        else { return nil }
+        let fraction = parts.count == 2 ? parts[1] : ""
+        guard fraction.count <= 6, parts.count == 1 || !fraction.isEmpty else { return nil }
+        guard let value = Int64(parts[0] + fraction) else { return nil }
+        units = negative ? -value : value
+        scale = fraction.count
+    }
+
+    public var isOne: Bool { scale == 0 ? units == 1 : units == pow10(scale) }
+
+    /// Quantity × unit price, rounded half away from zero to whole minor units.
+    public func times(_ unitPrice: Int64) -> Int64 {
+        let product = units * unitPrice
+        let divisor = pow10(scale)
+        let half = divisor / 2
+        if divisor == 1 { return product }
+        return product >= 0 ? (product + half) / divisor : -((-product + half) / divisor)
+    }
+
+    public func formatted(decimalSeparator: String) -> String {
+        guard scale > 0 else { return String(units) }
+        let magnitude = units.magnitude
+        let divisor = UInt64(pow10(scale))
+        var fraction = String(magnitude % divisor)
+        fraction = String(repeating: "0", count: scale - fraction.count) + fraction
+        while fraction.hasSuffix("0") { fraction.removeLast() }
+        let whole = (units < 0 ? "-" : "") + String(magnitude / divisor)
+        return fraction.isEmpty ? whole : whole + decimalSeparator + fraction
+    }
+
+    public var description: String { formatted(decimalSeparator: ".") }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let whole = try? container.decode(Int64.self) {
+            self.init(units: whole)
+            return
+        }
+        if let text = try? container.decode(String.self), let parsed = Quantity(parsing: text) {
+            self = parsed
+            return
+        }
+        throw DecodingError.dataCorruptedError(
+            in: container,
+            debugDescription: "a quantity is a whole number or a decimal string such as \"0.456\" (up to 6 decimals)")
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if scale == 0 { try container.encode(units) } else { try container.encode(description) }
+    }
+}
+
+private func pow10(_ n: Int) -> Int64 {
+    var value: Int64 = 1
+    for _ in 0..<n { value *= 10 }
+    return value
+}

@@ -1,0 +1,260 @@
+import ESCPOS
+import Foundation
+import QRCode
+import Raster
+
+public enum LayoutError: Error, Equatable, Sendable, CustomStringConvertible {
+    case escpos(ESCPOSError)
+    case image(source: String, reason: String)
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .escpos(let error): return error.description
+        case .image(let source, let reason): return "The image \(source) cannot be printed: \(reason)."
+        case .invalid(let reason): return "The document is not valid: \(reason)."
+        }
+    }
+}
+
+/// The bytes of one laid-out document and what could not be printed exactly.
+public struct LayoutResult: Sendable {
+    public var bytes: [UInt8]
+    public var warnings: [EncodingWarning]
+}
+
+/// Lays a `Document` out for a printer profile's columns and turns it into ESC/POS.
+public struct ReceiptLayout: Sendable {
+    public struct Options: Sendable {
+        /// The body font; columns come from the profile.
+        public var font: TextStyle.Font
+        public var writer: ESCPOSWriter.Options
+        public init(font: TextStyle.Font = .a, writer: ESCPOSWriter.Options = .init()) {
+            self.font = font
+            self.writer = writer
+        }
+    }
+
+    public let profile: PrinterProfile
+    public let options: Options
+
+    public init(profile: PrinterProfile, options: Options = Options()) {
+        self.profile = profile
+        self.options = options
+    }
+
+    /// Characters per line for the body font.
+    public var columns: Int { profile.columns(font: options.font) }
+
+    /// Renders the document. `loadImage` turns an image block into pixels (the caller owns file access).
+    public func render(
+        _ document: Document, loadImage: (ImageBlock) throws(LayoutError) -> GrayImage
+    ) throws(LayoutError) -> LayoutResult {
+        if let format = document.format, format != Document.formatIdentifier {
+            throw .invalid("format '\(format)' is not supported; this Kassa reads '\(Document.formatIdentifier)'")
+        }
+        let money = document.moneyFormat ?? MoneyFormat.standard(for: document.currency)
+        let labels = document.labels ?? [:]
+        func label(_ key: String, _ fallback: String) -> String { labels[key] ?? fallback }
+        var writer = ESCPOSWriter(profile: profile, options: options.writer)
+        writer.initialize()
+        let body = TextStyle(font: options.font)
+        writer.setStyle(body)
+        let width = columns
+
+        do {
+            for block in document.resolvedBlocks {
+                switch block {
+                case .text(let text):
+                    var style = text.style
+                    if text.font == nil { style.font = options.font }
+                    writer.setAlignment(text.align ?? .left)
+                    writer.setStyle(style)
+                    let lineWidth = max(1, profile.columns(font: style.font) / style.width)
+                    for line in Self.wrap(text.text, width: lineWidth) { writer.line(line) }
+                    writer.setStyle(body)
+                case .separator(let separator):
+                    writer.setAlignment(.left)
+                    let character = separator.character?.first.map(String.init) ?? "-"
+                    writer.line(String(repeating: character, count: width))
+                case .keyValue(let pair):
+                    writer.setAlignment(.left)
+                    var style = body
+                    style.bold = pair.bold ?? false
+                    writer.setStyle(style)
+                    let value = pair.amount.map { money.format($0) } ?? pair.value ?? ""
+                    for line in Self.columnsLine(pair.label, value, width: width) { writer.line(line) }
+                    writer.setStyle(body)
+                case .items(let items):
+                    writer.setAlignment(.left)
+                    for item in items {
+                        for line in itemLines(item, money: money, width: width, discountLabel: label("discount", "Discount")) {
+                            writer.line(line)
+                        }
+                    }
+                case .totals(let totals):
+                    writer.setAlignment(.left)
+                    for line in totals.lines ?? [] {
+                        for text in Self.columnsLine(line.label, money.format(line.amount), width: width) { writer.line(text) }
+                    }
+                    var style = body
+                    style.bold = true
+                    style.height = 2
+                    writer.setStyle(style)
+                    let totalText = money.format(totals.total, withSymbol: true)
+                    for text in Self.columnsLine(totals.label ?? label("total", "TOTAL"), totalText, width: width) {
+                        writer.line(text)
+                    }
+                    writer.setStyle(body)
+                case .vat(let rows):
+                    writer.setAlignment(.left)
+                    for line in vatTable(rows, money: money, width: width, labels: labels) { writer.line(line) }
+                case .payments(let payments):
+                    writer.setAlignment(.left)
+                    for payment in payments {
+                        for text in Self.columnsLine(payment.method, money.format(payment.amount), width: width) {
+                            writer.line(text)
+                        }
+                    }
+                case .qr(let qr):
+                    guard let level = qr.level else {
+                        throw LayoutError.invalid("QR errorCorrection must be L, M, Q or H, not '\(qr.errorCorrection ?? "")'")
+                    }
+                    writer.setAlignment(qr.align ?? .center)
+                    try writer.qrCode(Array(qr.data.utf8), moduleSize: qr.moduleSize ?? 4, errorCorrection: level)
+                    writer.setAlignment(.left)
+                case .barcode(let barcode):
+                    writer.setAlignment(barcode.align ?? .center)
+                    let defaults = BarcodeOptions()
+                    try writer.barcode(
+                        barcode.symbology, barcode.data,
+                        options: BarcodeOptions(
+                            hri: barcode.hri ?? defaults.hri, hriFont: .a, height: barcode.height ?? defaults.height,
+                            moduleWidth: barcode.moduleWidth ?? defaults.moduleWidth))
+                    writer.setAlignment(.left)
+                case .image(let image):
+                    writer.setAlignment(image.align ?? .center)
+                    try printImage(image, writer: &writer, loadImage: loadImage)
+                    writer.setAlignment(.left)
+                case .feed(let feed):
+                    writer.feed(lines: min(255, max(0, feed.lines)))
+                case .cut(let cut):
+                    writer.cut(cut.kind == "full" ? .full : .partial)
+                }
+            }
+            if document.cut ?? true { writer.cut(.partial) }
+        } catch let error as ESCPOSError {
+            throw .escpos(error)
+        } catch let error as LayoutError {
+            throw error
+        } catch {
+            throw .invalid("\(error)")
+        }
+        return LayoutResult(bytes: writer.bytes, warnings: writer.warnings)
+    }
+
+    private func printImage(
+        _ block: ImageBlock, writer: inout ESCPOSWriter, loadImage: (ImageBlock) throws(LayoutError) -> GrayImage
+    ) throws {
+        if let key = block.storedKey, profile.features.storedLogo {
+            let bytes = Array(key.utf8)
+            guard bytes.count == 2, bytes.allSatisfy({ (0x20...0x7E).contains($0) }) else {
+                throw LayoutError.invalid("storedKey must be two printable ASCII characters, not '\(key)'")
+            }
+            try writer.printStoredLogo(key: (bytes[0], bytes[1]))
+            return
+        }
+        guard profile.features.rasterImage else {
+            throw LayoutError.escpos(.notSupported(feature: "raster images (GS v 0)", profile: profile.id))
+        }
+        let gray = try loadImage(block)
+        let target = min(block.width ?? gray.width, profile.paper.dots)
+        let bitmap = gray.scaled(toWidth: target).monochrome(block.dithering ?? .floydSteinberg)
+        try writer.image(bitmap)
+    }
+
+    func itemLines(_ item: Item, money: MoneyFormat, width: Int, discountLabel: String) -> [String] {
+        var amountText = item.lineAmount.map { money.format($0) } ?? ""
+        if let vat = item.vat { amountText += " " + vat }
+        var lines = Self.columnsLine(item.name, amountText, width: width)
+        let quantity = item.quantity ?? .one
+        if let unitPrice = item.unitPrice, !quantity.isOne || item.unit != nil {
+            let unit = item.unit.map { " " + $0 } ?? ""
+            let detail = "  \(quantity.formatted(decimalSeparator: money.decimalSeparator))\(unit) x \(money.format(unitPrice))"
+                + (item.unit.map { "/" + $0 } ?? "")
+            lines += Self.wrap(detail, width: width)
+        }
+        if let discount = item.discount {
+            let reason = discount.reason.map { "  \(discountLabel): \($0)" } ?? "  \(discountLabel)"
+            lines += Self.columnsLine(reason, money.format(-abs(discount.amount)), width: width)
+        }
+        return lines
+    }
+
+    func vatTable(_ rows: [VATRow], money: MoneyFormat, width: Int, labels: [String: String]) -> [String] {
+        let first = max(5, min(9, width / 5))
+        let rest = (width - first) / 3
+        func row(_ cells: [String]) -> String {
+            Self.fit(cells[0], first) + cells[1...].map { Self.leftPad(Self.fit($0, rest - 1), rest) }.joined()
+        }
+        var lines = [row([labels["rate"] ?? "VAT", labels["net"] ?? "Net", labels["vat"] ?? "Tax", labels["gross"] ?? "Gross"])]
+        for entry in rows {
+            lines.append(row([entry.rate, money.format(entry.net), money.format(entry.vat), money.format(entry.gross)]))
+        }
+        return lines
+    }
+
+    // MARK: Column helpers (one Character = one column)
+
+    /// Left text and right-aligned value on one line; a long left text wraps while the value stays in its column.
+    public static func columnsLine(_ left: String, _ right: String, width: Int) -> [String] {
+        let rightWidth = right.count
+        guard rightWidth < width - 1 else { return wrap(left, width: width) + [leftPad(right, width)] }
+        let leftWidth = width - rightWidth - 1
+        let wrapped = wrap(left, width: leftWidth)
+        var lines: [String] = []
+        for (index, part) in wrapped.enumerated() {
+            if index == 0 {
+                lines.append(part + String(repeating: " ", count: width - part.count - rightWidth) + right)
+            } else {
+                lines.append(part)
+            }
+        }
+        return lines
+    }
+
+    /// Word-wraps to `width` columns; words longer than a line are broken.
+    public static func wrap(_ text: String, width: Int) -> [String] {
+        let width = max(1, width)
+        var lines: [String] = []
+        for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            var current = ""
+            for word in paragraph.split(separator: " ", omittingEmptySubsequences: true) {
+                var word = Substring(word)
+                if current.isEmpty == false, current.count + 1 + word.count > width {
+                    lines.append(current)
+                    current = ""
+                }
+                while word.count > width {
+                    if !current.isEmpty {
+                        lines.append(current)
+                        current = ""
+                    }
+                    lines.append(String(word.prefix(width)))
+                    word = word.dropFirst(width)
+                }
+                current += current.isEmpty ? String(word) : " " + word
+            }
+            lines.append(current)
+        }
+        return lines
+    }
+
+    static func leftPad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+    }
+
+    static func fit(_ text: String, _ width: Int) -> String {
+        text.count > width ? String(text.prefix(width)) : text + String(repeating: " ", count: width - text.count)
+    }
+}
