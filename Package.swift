@@ -55,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "kassa",
             dependencies: [
-                "KassaRuntime",
+                "KassaRuntime", "DeviceTransport", "ESCPOS", "ReceiptLayout",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -136,6 +136,10 @@ public struct Item: Sendable, Codable, Equatable {
     public struct Discount: Sendable, Codable, Equatable {
         public var amount: Int64
         public var reason: String?
+        public init(amount: Int64, reason: String? = nil) {
+            self.amount = amount
+            self.reason = reason
+        }
     }
 
     public init(name: String, quantity: Quantity? = nil, unitPrice: Int64? = nil, amount: Int64? = nil, vat: String? = nil) {

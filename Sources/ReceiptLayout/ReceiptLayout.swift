@@ -21,6 +21,10 @@ public enum LayoutError: Error, Equatable, Sendable, CustomStringConvertible {
 public struct LayoutResult: Sendable {
     public var bytes: [UInt8]
     public var warnings: [EncodingWarning]
+    public init(bytes: [UInt8], warnings: [EncodingWarning]) {
+        self.bytes = bytes
+        self.warnings = warnings
+    }
 }
 
 /// Lays a `Document` out for a printer profile's columns and turns it into ESC/POS.
@@ -195,7 +199,7 @@ public struct ReceiptLayout: Sendable {
         let first = max(5, min(9, width / 5))
         let rest = (width - first) / 3
         func row(_ cells: [String]) -> String {
-            Self.fit(cells[0], first) + cells[1...].map { Self.leftPad(Self.fit($0, rest - 1), rest) }.joined()
+            Self.fit(cells[0], first) + cells[1...].map { Self.leftPad(String($0.prefix(rest - 1)), rest) }.joined()
         }
         var lines = [row([labels["rate"] ?? "VAT", labels["net"] ?? "Net", labels["vat"] ?? "Tax", labels["gross"] ?? "Gross"])]
         for entry in rows {
@@ -223,27 +227,31 @@ public struct ReceiptLayout: Sendable {
         return lines
     }
 
-    /// Word-wraps to `width` columns; words longer than a line are broken.
+    /// Word-wraps to `width` columns; words longer than a line are broken. Leading spaces (indentation) are kept.
     public static func wrap(_ text: String, width: Int) -> [String] {
         let width = max(1, width)
         var lines: [String] = []
         for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            var current = ""
-            for word in paragraph.split(separator: " ", omittingEmptySubsequences: true) {
-                var word = Substring(word)
-                if current.isEmpty == false, current.count + 1 + word.count > width {
+            let indent = String(paragraph.prefix { $0 == " " }.prefix(width / 2))
+            var current = indent
+            var hasWord = false
+            for piece in paragraph.split(separator: " ") {
+                var word = Substring(piece)
+                if hasWord, current.count + 1 + word.count > width {
                     lines.append(current)
                     current = ""
+                    hasWord = false
                 }
-                while word.count > width {
-                    if !current.isEmpty {
-                        lines.append(current)
-                        current = ""
-                    }
-                    lines.append(String(word.prefix(width)))
-                    word = word.dropFirst(width)
+                while !hasWord, current.count + word.count > width {
+                    let room = width - current.count
+                    lines.append(current + word.prefix(room))
+                    word = word.dropFirst(room)
+                    current = ""
                 }
-                current += current.isEmpty ? String(word) : " " + word
+                if !word.isEmpty {
+                    current += hasWord ? " " + word : word
+                    hasWord = true
+                }
             }
             lines.append(current)
         }

@@ -1,0 +1,59 @@
+import Foundation
+
+/// Where Kassa keeps its state: config, user profiles, previews (and later the database).
+///
+/// Chosen in this order: `--home DIR`, `$KASSA_HOME`, `$XDG_DATA_HOME/kassa`, `~/.local/share/kassa`.
+public struct KassaHome: Sendable {
+    public let root: URL
+
+    public init(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        if let explicit, !explicit.isEmpty {
+            root = URL(fileURLWithPath: explicit, isDirectory: true)
+        } else if let home = environment["KASSA_HOME"], !home.isEmpty {
+            root = URL(fileURLWithPath: home, isDirectory: true)
+        } else if let xdg = environment["XDG_DATA_HOME"], !xdg.isEmpty {
+            root = URL(fileURLWithPath: xdg, isDirectory: true).appendingPathComponent("kassa", isDirectory: true)
+        } else {
+            let user = environment["HOME"] ?? NSHomeDirectory()
+            root = URL(fileURLWithPath: user, isDirectory: true)
+                .appendingPathComponent(".local/share/kassa", isDirectory: true)
+        }
+    }
+
+    public var previews: URL { root.appendingPathComponent("previews", isDirectory: true) }
+    public var profiles: URL { root.appendingPathComponent("profiles", isDirectory: true) }
+
+    /// Creates `directory` (and parents) or explains why it cannot.
+    public func ensure(_ directory: URL) throws(RuntimeError) {
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .homeNotWritable(path: directory.path, reason: (error as NSError).localizedDescription)
+        }
+    }
+}
+
+/// Finds the `Hardware/` data folder (profiles, USB map, fonts).
+public enum HardwareLocator {
+    /// `$KASSA_HARDWARE`, then `<prefix>/share/kassa/Hardware` next to an installed binary,
+    /// then the nearest `Hardware/` above the executable (a source checkout).
+    public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL? {
+        let fm = FileManager.default
+        func valid(_ url: URL) -> Bool { fm.fileExists(atPath: url.appendingPathComponent("profiles").path) }
+        if let explicit = environment["KASSA_HARDWARE"], !explicit.isEmpty {
+            return URL(fileURLWithPath: explicit, isDirectory: true)
+        }
+        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath()
+        var candidates: [URL] = []
+        let binDir = executable.deletingLastPathComponent()
+        candidates.append(binDir.deletingLastPathComponent().appendingPathComponent("share/kassa/Hardware"))
+        var directory = binDir
+        for _ in 0..<8 {
+            candidates.append(directory.appendingPathComponent("Hardware"))
+            directory = directory.deletingLastPathComponent()
+        }
+        candidates.append(URL(fileURLWithPath: fm.currentDirectoryPath).appendingPathComponent("Hardware"))
+        candidates.append(URL(fileURLWithPath: "/usr/share/kassa/Hardware"))
+        return candidates.first(where: valid)
+    }
+}

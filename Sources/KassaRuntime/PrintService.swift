@@ -1,0 +1,212 @@
+import DeviceTransport
+import ESCPOS
+import Foundation
+import ImageCodec
+import Logging
+import ProfileCatalog
+import Raster
+import ReceiptLayout
+import VirtualPrinter
+
+/// What a print command did, for people and for `--json`.
+public struct PrintOutcome: Sendable, Codable {
+    public var device: String
+    public var profile: String
+    public var bytes: Int
+    public var copies: Int
+    public var previewPNG: String?
+    public var previewText: String?
+    public var warnings: [String]
+    /// Remarks from the virtual printer (commands it skipped).
+    public var notes: [String]
+    public var text: String?
+}
+
+/// The composition root for printing: profiles, fonts, layout, transports and previews.
+public struct KassaEnvironment: Sendable {
+    public let home: KassaHome
+    public let hardware: URL
+    public let catalog: ProfileCatalog
+    public var logger: Logger
+
+    public static let defaultProfile = "generic-80mm"
+
+    public init(home: KassaHome, hardware: URL? = nil, logger: Logger = Logger(label: "kassa.runtime")) throws(RuntimeError) {
+        guard let hardware = hardware ?? HardwareLocator.locate() else { throw .hardwareDataMissing }
+        self.home = home
+        self.hardware = hardware
+        self.logger = logger
+        do {
+            catalog = try ProfileCatalog.load(hardwareDirectory: hardware, userDirectory: home.profiles)
+        } catch {
+            throw .profile(error)
+        }
+        for problem in catalog.problems {
+            logger.warning("profile file skipped", metadata: ["problem": "\(problem)"])
+        }
+    }
+
+    public func profile(named name: String?) throws(RuntimeError) -> PrinterProfile {
+        do {
+            return try catalog.profile(named: name ?? Self.defaultProfile)
+        } catch {
+            throw .profile(error)
+        }
+    }
+
+    public func fonts() throws(RuntimeError) -> PrinterFonts {
+        func load(_ file: String) throws(RuntimeError) -> BitmapFont {
+            let url = hardware.appendingPathComponent("fonts").appendingPathComponent(file)
+            guard let data = FileManager.default.contents(atPath: url.path) else {
+                throw .font("\(url.path) is missing")
+            }
+            do {
+                return try BitmapFont(bdf: String(decoding: data, as: UTF8.self))
+            } catch {
+                throw .font("\(url.path): \(error)")
+            }
+        }
+        return PrinterFonts(fontA: try load("font-a-12x24.bdf"), fontB: try load("font-b-8x16.bdf"))
+    }
+
+    // MARK: Building jobs
+
+    /// Lays out a document; image files are resolved relative to `baseDirectory`.
+    public func layout(_ document: Document, profile: PrinterProfile, font: TextStyle.Font = .a, baseDirectory: URL?)
+        throws(RuntimeError) -> LayoutResult
+    {
+        let layout = ReceiptLayout(profile: profile, options: .init(font: font))
+        do {
+            return try layout.render(document) { (block: ImageBlock) throws(LayoutError) -> GrayImage in
+                try Self.loadImage(block, baseDirectory: baseDirectory)
+            }
+        } catch {
+            throw .layout(error)
+        }
+    }
+
+    static func loadImage(_ block: ImageBlock, baseDirectory: URL?) throws(LayoutError) -> GrayImage {
+        let bytes: [UInt8]
+        let source: String
+        if let base64 = block.base64 {
+            source = "(base64 image)"
+            guard let data = Data(base64Encoded: base64, options: .ignoreUnknownCharacters) else {
+                throw .image(source: source, reason: "the base64 text does not decode")
+            }
+            bytes = Array(data)
+        } else if let file = block.file {
+            let url = file.hasPrefix("/") ? URL(fileURLWithPath: file)
+                : (baseDirectory ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).appendingPathComponent(file)
+            source = url.path
+            guard let data = FileManager.default.contents(atPath: url.path) else {
+                throw .image(source: source, reason: "the file does not exist or cannot be read")
+            }
+            bytes = Array(data)
+        } else {
+            throw .image(source: "(image block)", reason: "give 'file' or 'base64'")
+        }
+        do {
+            return try ImageCodec.decode(bytes)
+        } catch {
+            throw .image(source: source, reason: error.description)
+        }
+    }
+
+    /// Plain UTF-8 text, one printed line per input line, then a cut.
+    public func textJob(_ text: String, profile: PrinterProfile, font: TextStyle.Font = .a) -> LayoutResult {
+        var writer = ESCPOSWriter(profile: profile)
+        writer.initialize()
+        writer.setStyle(TextStyle(font: font))
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        if lines.last == "" { lines.removeLast() }
+        let width = profile.columns(font: font)
+        for line in lines {
+            for wrapped in ReceiptLayout.wrap(String(line).replacingOccurrences(of: "\r", with: ""), width: width) {
+                writer.line(wrapped)
+            }
+        }
+        writer.cut(.partial)
+        return LayoutResult(bytes: writer.bytes, warnings: writer.warnings)
+    }
+
+    // MARK: Sending
+
+    public func transport(for url: DeviceURL, profile: PrinterProfile) throws(RuntimeError) -> any Transport {
+        switch url {
+        case .virtual: return VirtualPrinterTransport(profile: profile, fonts: try fonts())
+        case .tcp(let host, let port): return TCPTransport(host: host, port: port)
+        case .file(let path): return FileTransport(path: path)
+        case .usb, .serial:
+            throw .transport(.unsupported(
+                device: url.description,
+                reason: "USB and serial printers are not supported by this build yet; use file:/dev/usb/lp0 for a "
+                    + "USB printer that the usblp driver owns, or tcp:// for a network printer."))
+        }
+    }
+
+    /// Sends `bytes` `copies` times. For the virtual printer, writes a PNG and a text preview.
+    public func send(
+        _ bytes: [UInt8], copies: Int, device: DeviceURL, profile: PrinterProfile, previewPath: String?,
+        warnings: [EncodingWarning]
+    ) throws(RuntimeError) -> PrintOutcome {
+        let transport = try transport(for: device, profile: profile)
+        let log = logger.with(["device.id": "\(device)", "profile": "\(profile.id)"])
+        log.debug("opening device")
+        do {
+            try transport.open()
+            defer { transport.close() }
+            // Roughly 1 ms per byte (9600 baud) plus slack: a slow printer must not look dead.
+            let timeout = Duration.milliseconds(5000 + bytes.count)
+            for copy in 1...max(1, copies) {
+                log.debug("sending job", metadata: ["copy": "\(copy)", "bytes": "\(bytes.count)"])
+                try transport.write(bytes, timeout: timeout)
+            }
+        } catch {
+            log.error("print failed", metadata: ["error": "\(error)"])
+            throw .transport(error)
+        }
+        var outcome = PrintOutcome(
+            device: device.description, profile: profile.id, bytes: bytes.count * max(1, copies), copies: max(1, copies),
+            previewPNG: nil, previewText: nil, warnings: warnings.map(\.message), notes: [], text: nil)
+        if let virtual = transport as? VirtualPrinterTransport {
+            try writePreviews(virtual.printer, explicitPNG: previewPath, into: &outcome)
+        }
+        return outcome
+    }
+
+    func writePreviews(_ printer: VirtualPrinter, explicitPNG: String?, into outcome: inout PrintOutcome) throws(RuntimeError) {
+        let pngURL: URL
+        if let explicitPNG {
+            pngURL = URL(fileURLWithPath: explicitPNG)
+        } else {
+            try home.ensure(home.previews)
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.dateFormat = "yyyyMMdd-HHmmss-SSS"
+            pngURL = home.previews.appendingPathComponent("receipt-\(formatter.string(from: Date())).png")
+        }
+        let textURL = pngURL.deletingPathExtension().appendingPathExtension("txt")
+        let text = printer.textPreview()
+        do {
+            let png = try ImageCodec.encodePNG(printer.renderImage())
+            try Data(png).write(to: pngURL, options: .atomic)
+            try Data(text.utf8).write(to: textURL, options: .atomic)
+        } catch let error as ImageCodecError {
+            throw .previewNotWritable(path: pngURL.path, reason: error.description)
+        } catch {
+            throw .previewNotWritable(path: pngURL.path, reason: (error as NSError).localizedDescription)
+        }
+        outcome.previewPNG = pngURL.path
+        outcome.previewText = textURL.path
+        outcome.notes = printer.notes
+        outcome.text = text
+    }
+}
+
+extension Logger {
+    func with(_ metadata: Logger.Metadata) -> Logger {
+        var copy = self
+        for (key, value) in metadata { copy[metadataKey: key] = value }
+        return copy
+    }
+}

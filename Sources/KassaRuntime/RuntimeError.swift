@@ -1,0 +1,100 @@
+import DeviceTransport
+import ESCPOS
+import ImageCodec
+import ProfileCatalog
+import ReceiptLayout
+
+/// Everything that can stop a Kassa command, with the exit code the CLI uses for it.
+public enum RuntimeError: Error, CustomStringConvertible {
+    case homeNotWritable(path: String, reason: String)
+    case hardwareDataMissing
+    case inputUnreadable(path: String, reason: String)
+    case invalidUTF8(source: String, offset: Int)
+    case invalidDocument(source: String, reason: String)
+    case layout(LayoutError)
+    case profile(ProfileCatalogError)
+    case transport(TransportError)
+    case image(source: String, ImageCodecError)
+    case printerNotReady(device: String, problem: String)
+    case previewNotWritable(path: String, reason: String)
+    case font(String)
+
+    public var description: String {
+        switch self {
+        case .homeNotWritable(let path, let reason):
+            return "Cannot create \(path) (\(reason)). Choose another place with --home DIR or KASSA_HOME."
+        case .hardwareDataMissing:
+            return "Kassa's Hardware data folder (printer profiles and fonts) was not found. "
+                + "Set KASSA_HARDWARE to the Hardware folder of the Kassa checkout."
+        case .inputUnreadable(let path, let reason): return "Cannot read \(path): \(reason)."
+        case .invalidUTF8(let source, let offset):
+            return "\(source) is not valid UTF-8 (first bad byte at offset \(offset)). Nothing was printed. "
+                + "Convert the text to UTF-8 (e.g. `iconv -f latin1 -t utf-8`)."
+        case .invalidDocument(let source, let reason):
+            return "\(source) is not a valid Kassa document: \(reason). Nothing was printed. See Docs/document-format.md."
+        case .layout(let error): return error.description + " Nothing was printed."
+        case .profile(let error): return error.description
+        case .transport(let error): return error.description
+        case .image(let source, let error): return "The image \(source): \(error.description)."
+        case .printerNotReady(let device, let problem): return "\(device) is not ready: \(problem). Nothing was printed."
+        case .previewNotWritable(let path, let reason): return "Cannot write the preview \(path): \(reason)."
+        case .font(let reason): return "The virtual printer's font could not be loaded: \(reason)."
+        }
+    }
+
+    /// Documented in Docs/cli.md.
+    public var exitCode: Int32 {
+        switch self {
+        case .inputUnreadable, .invalidUTF8, .invalidDocument, .image: return 3
+        case .layout(let error):
+            if case .escpos(.notSupported) = error { return 4 }
+            return 3
+        case .profile: return 4
+        case .homeNotWritable, .previewNotWritable, .hardwareDataMissing, .font: return 5
+        case .printerNotReady: return 22
+        case .transport(let error):
+            switch error {
+            case .invalidURL: return 2
+            case .notFound: return 10
+            case .permissionDenied: return 11
+            case .busy: return 12
+            case .timedOut: return 20
+            case .disconnected, .connectionRefused, .unreachable: return 21
+            case .unsupported, .cannotRead: return 4
+            case .io: return 1
+            }
+        }
+    }
+
+    /// A stable machine-readable name for `--json` output.
+    public var code: String {
+        switch self {
+        case .homeNotWritable: return "HOME_NOT_WRITABLE"
+        case .hardwareDataMissing: return "HARDWARE_DATA_MISSING"
+        case .inputUnreadable: return "INPUT_UNREADABLE"
+        case .invalidUTF8: return "INVALID_UTF8"
+        case .invalidDocument: return "INVALID_DOCUMENT"
+        case .layout(let error):
+            if case .escpos(.notSupported) = error { return "NOT_SUPPORTED" }
+            return "INVALID_DOCUMENT"
+        case .profile: return "UNKNOWN_PROFILE"
+        case .image: return "INVALID_IMAGE"
+        case .printerNotReady: return "PRINTER_NOT_READY"
+        case .previewNotWritable: return "PREVIEW_NOT_WRITABLE"
+        case .font: return "FONT_MISSING"
+        case .transport(let error):
+            switch error {
+            case .invalidURL: return "INVALID_DEVICE_URL"
+            case .notFound: return "DEVICE_NOT_FOUND"
+            case .permissionDenied: return "PERMISSION_DENIED"
+            case .busy: return "BUSY"
+            case .timedOut: return "TIMEOUT"
+            case .disconnected: return "DISCONNECTED"
+            case .connectionRefused, .unreachable: return "UNREACHABLE"
+            case .unsupported: return "NOT_SUPPORTED"
+            case .cannotRead: return "STATUS_UNAVAILABLE"
+            case .io: return "IO_ERROR"
+            }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import KassaRuntime
+import Logging
+
+@main
+struct Kassa: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kassa",
+        abstract: "Kassa: receipt printers, cash drawers and the till's session engine, from the command line.",
+        discussion: "Exit codes are listed in Docs/cli.md. Every command takes --json for machine-readable output.",
+        version: KassaVersion.string,
+        subcommands: [Print.self, Profiles.self, Version.self]
+    )
+
+    static func main() {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            let level = ProcessInfo.processInfo.environment["KASSA_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
+            handler.logLevel = level ?? .warning
+            return handler
+        }
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+enum KassaVersion {
+    static let string = "0.1.0"
+}
