@@ -61,13 +61,17 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "QRCodeTests", dependencies: ["QRCode"]),
-        .testTarget(name: "ESCPOSTests", dependencies: ["ESCPOS", "Raster", "QRCode"]),
+        .target(
+            name: "TestSupport", dependencies: ["ESCPOS", "ImageCodec", "ProfileCatalog", "Raster", "VirtualPrinter"],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "QRCodeTests", dependencies: ["QRCode", "TestSupport", "ESCPOS", "Raster"]),
+        .testTarget(name: "ESCPOSTests", dependencies: ["ESCPOS", "Raster", "QRCode", "TestSupport"]),
         .testTarget(name: "ImageCodecTests", dependencies: ["ImageCodec", "Raster"]),
-        .testTarget(name: "ReceiptLayoutTests", dependencies: ["ReceiptLayout", "ESCPOS", "VirtualPrinter", "ProfileCatalog"]),
-        .testTarget(name: "VirtualPrinterTests", dependencies: ["VirtualPrinter", "ESCPOS", "QRCode", "ProfileCatalog", "ImageCodec"]),
-        .testTarget(name: "ProfileCatalogTests", dependencies: ["ProfileCatalog", "ESCPOS"]),
+        .testTarget(name: "ReceiptLayoutTests", dependencies: ["ReceiptLayout", "ESCPOS", "VirtualPrinter", "ProfileCatalog", "TestSupport"]),
+        .testTarget(name: "VirtualPrinterTests", dependencies: ["VirtualPrinter", "ESCPOS", "QRCode", "ProfileCatalog", "ImageCodec", "Raster", "TestSupport"]),
+        .testTarget(name: "ProfileCatalogTests", dependencies: ["ProfileCatalog", "ESCPOS", "TestSupport"]),
         .testTarget(name: "DeviceTransportTests", dependencies: ["DeviceTransport"]),
-        .testTarget(name: "KassaCLITests", dependencies: ["kassa", "KassaRuntime"]),
+        .testTarget(name: "KassaCLITests", dependencies: ["kassa", "KassaRuntime", "TestSupport"]),
     ]
 )

@@ -1,0 +1,76 @@
+import ESCPOS
+import Foundation
+import ImageCodec
+import ProfileCatalog
+import Raster
+import VirtualPrinter
+
+/// Paths and fixtures shared by the test targets.
+public enum TestSupport {
+    public static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    public static var hardware: URL { repositoryRoot.appendingPathComponent("Hardware") }
+
+    public static let catalog: ProfileCatalog = {
+        do {
+            return try ProfileCatalog.load(hardwareDirectory: hardware, userDirectory: nil)
+        } catch {
+            preconditionFailure("shipped profiles must load: \(error)")
+        }
+    }()
+
+    public static func profile(_ name: String) -> PrinterProfile {
+        do {
+            return try catalog.profile(named: name)
+        } catch {
+            preconditionFailure("\(error)")
+        }
+    }
+
+    public static let fonts: PrinterFonts = {
+        func load(_ name: String) -> BitmapFont {
+            let data = FileManager.default.contents(atPath: hardware.appendingPathComponent("fonts/\(name)").path)!
+            return try! BitmapFont(bdf: String(decoding: data, as: UTF8.self))
+        }
+        return PrinterFonts(fontA: load("font-a-12x24.bdf"), fontB: load("font-b-8x16.bdf"))
+    }()
+
+    /// Runs the bytes through a virtual printer.
+    public static func print(_ bytes: [UInt8], profile: PrinterProfile, fonts: PrinterFonts? = TestSupport.fonts) -> VirtualPrinter {
+        var printer = VirtualPrinter(profile: profile, fonts: fonts)
+        printer.receive(bytes)
+        printer.finish()
+        return printer
+    }
+
+    public static func temporaryDirectory() -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("kassa-test-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// Decodes every symbol in a PNG with zbarimg (Debian package zbar-tools, installed by the test command).
+    /// Returns lines like `QR-Code:data`.
+    public static func zbar(_ image: GrayImage) throws -> [String] {
+        // A quiet zone around the paper helps the decoder.
+        var padded = GrayImage(width: image.width + 80, height: image.height + 80)
+        for y in 0..<image.height {
+            for x in 0..<image.width { padded[x + 40, y + 40] = image[x, y] }
+        }
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("symbol.png")
+        try Data(ImageCodec.encodePNG(padded)).write(to: file)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/zbarimg")
+        process.arguments = ["-q", file.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+}
