@@ -61,6 +61,24 @@ public struct BarcodeOptions: Sendable, Equatable, Codable {
 }
 
 public enum Barcode {
+    /// Width of the symbol in modules (narrow bars), quiet zones excluded; CODE39 assumes a 3:1 ratio.
+    public static func modules(_ symbology: BarcodeSymbology, payload: [UInt8]) -> Int {
+        switch symbology {
+        case .ean13, .upcA: return 95
+        case .ean8: return 67
+        case .code39: return (payload.count + 2) * 16
+        case .code128:
+            // Payload starts with the code-set prefix "{X"; "{{" is one data character.
+            var characters = 0
+            var index = 2
+            while index < payload.count {
+                index += payload[index] == 0x7B ? 2 : 1
+                characters += 1
+            }
+            return 11 * (characters + 3) + 2
+        }
+    }
+
     /// Check digit of an EAN/UPC body (weights 3,1 from the right).
     public static func checkDigit(_ digits: [UInt8]) -> UInt8 {
         var sum = 0

@@ -8,6 +8,7 @@ public enum ESCPOSError: Error, Equatable, Sendable, CustomStringConvertible {
     case qrCodeTooLong(bytes: Int)
     case parameterOutOfRange(name: String, value: Int, allowed: ClosedRange<Int>)
     case imageTooWide(width: Int, maximum: Int)
+    case barcodeTooWide(data: String, dots: Int, maximum: Int)
 
     public var description: String {
         switch self {
@@ -26,6 +27,9 @@ public enum ESCPOSError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(name) must be between \(allowed.lowerBound) and \(allowed.upperBound), not \(value)."
         case .imageTooWide(let width, let maximum):
             return "The image is \(width) dots wide but the paper has \(maximum) dots; scale it down."
+        case .barcodeTooWide(let data, let dots, let maximum):
+            return "The barcode for '\(data)' needs \(dots) dots but the paper has \(maximum); shorten the data "
+                + "or use a QR code."
         }
     }
 }

@@ -171,6 +171,12 @@ public struct ESCPOSWriter: Sendable {
         guard (2...6).contains(options.moduleWidth) else {
             throw .parameterOutOfRange(name: "barcode module width", value: options.moduleWidth, allowed: 2...6)
         }
+        var moduleWidth = options.moduleWidth
+        let modules = Barcode.modules(symbology, payload: payload)
+        while modules * moduleWidth > profile.paper.dots, moduleWidth > 2 { moduleWidth -= 1 }
+        guard modules * moduleWidth <= profile.paper.dots else {
+            throw .barcodeTooWide(data: data, dots: modules * moduleWidth, maximum: profile.paper.dots)
+        }
         let useB = profile.features.barcodeB || symbology == .code128
         if useB && !profile.features.barcodeB {
             throw .notSupported(feature: "CODE128 barcodes (GS k function B)", profile: profile.id)
@@ -180,7 +186,7 @@ public struct ESCPOSWriter: Sendable {
         }
         if !atLineStart { newline() }
         append(.barcodeHeight(UInt8(options.height)))
-        append(.barcodeModuleWidth(UInt8(options.moduleWidth)))
+        append(.barcodeModuleWidth(UInt8(moduleWidth)))
         append(.barcodeHRIFont(options.hriFont))
         append(.barcodeHRIPosition(options.hri))
         if useB {

@@ -4,6 +4,11 @@ import ESCPOS
 public struct TextRun: Sendable, Equatable {
     public var text: String
     public var style: TextStyle
+
+    public init(text: String, style: TextStyle) {
+        self.text = text
+        self.style = style
+    }
 }
 
 /// What the virtual printer read back from the byte stream, in paper order.

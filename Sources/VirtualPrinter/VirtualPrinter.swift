@@ -49,6 +49,7 @@ public struct VirtualPrinter: Sendable {
     private var graphicsBuffer: MonoBitmap?
     private var storedLogos: [String: MonoBitmap] = [:]
     private var kanjiMode = false
+    private var lastCommandWasRaster = false
 
     public init(profile: PrinterProfile, fonts: PrinterFonts?) {
         self.profile = profile
@@ -175,6 +176,11 @@ public struct VirtualPrinter: Sendable {
 
     private mutating func execute(_ command: ArraySlice<UInt8>) {
         let bytes = Array(command)
+        defer {
+            // GS ( D around image data does not separate bands.
+            let isRaster = bytes.count > 2 && bytes[0] == 0x1D && (bytes[1] == 0x76 || (bytes[1] == 0x28 && bytes[2] == 0x44))
+            lastCommandWasRaster = isRaster || (lastCommandWasRaster && bytes.count > 2 && bytes[1] == 0x28 && bytes[2] == 0x44)
+        }
         switch bytes[0] {
         case 0x0A: flushLine(force: true)
         case 0x0D, 0x00: break
@@ -238,6 +244,7 @@ public struct VirtualPrinter: Sendable {
             flushLine(force: false)
             let dots = Int(parameter) * currentLineAdvance(height: cellHeight(.a))
             advance(dots)
+            if parameter > 0 { elements.append(.feed(dots: dots)) }
         case 0x4A:
             flushLine(force: false)
             advance(Int(parameter))
@@ -285,7 +292,12 @@ public struct VirtualPrinter: Sendable {
             let bitmap = MonoBitmap(width: widthBytes * 8, height: height, bytes: Array(bytes[8...]))
             flushLine(force: false)
             drawBitmap(bitmap, scaleX: bytes[3] & 1 == 1 ? 2 : 1, scaleY: bytes[3] & 2 == 2 ? 2 : 1)
-            elements.append(.image(width: bitmap.width, height: height))
+            // Bands of one image arrive as consecutive GS v 0 commands: read them back as one image.
+            if lastCommandWasRaster, case .image(let width, let previous) = elements.last, width == bitmap.width {
+                elements[elements.count - 1] = .image(width: width, height: previous + height)
+            } else {
+                elements.append(.image(width: bitmap.width, height: height))
+            }
         case 0x28: executeGSParen(bytes)
         case 0x38:
             if bytes.count > 8, bytes[7] == 0x30 { storeGraphics(function: bytes[8], body: Array(bytes[9...])) }
@@ -593,7 +605,8 @@ public struct VirtualPrinter: Sendable {
                 case .center: lines.append(String(repeating: " ", count: max(0, (columns - visible) / 2)) + text)
                 case .right: lines.append(String(repeating: " ", count: max(0, columns - visible)) + text)
                 }
-            case .feed: lines.append("")
+            case .feed(let dots):
+                lines += Array(repeating: "", count: max(1, dots / 30))
             case .qrCode(let data, _, _, let modules):
                 let text = String(decoding: data, as: UTF8.self)
                 lines.append(centered("[QR \(modules)x\(modules): \(text.count > 40 ? String(text.prefix(37)) + "..." : text)]"))
