@@ -54,7 +54,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
         case .printerNotReady: return 22
         case .transport(let error):
             switch error {
-            case .invalidURL: return 2
+            case .invalidURL: return 64
             case .notFound: return 10
             case .permissionDenied: return 11
             case .busy: return 12
