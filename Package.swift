@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "ReceiptLayout", targets: ["ReceiptLayout"]),
         .library(name: "VirtualPrinter", targets: ["VirtualPrinter"]),
         .library(name: "KassaRuntime", targets: ["KassaRuntime"]),
+        .library(name: "ImageCodec", targets: ["ImageCodec"]),
+        .library(name: "Raster", targets: ["Raster"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -26,7 +26,7 @@ public enum TransportError: Error, Equatable, Sendable, CustomStringConvertible 
         case .notFound(let device):
             return "\(device) was not found. Check the cable and power, then run `kassa devices` to see what is attached."
         case .permissionDenied(let device):
-            return "Permission denied opening \(device). Install Kassa's udev rules (`make udev-install`) and add this "
+            return "Permission denied opening \(device). Install Kassa's udev rules from udev/ (README, \"Permissions\") and add this "
                 + "user to the 'lp' or 'kassa' group (`sudo usermod -aG lp $USER`, then log in again)."
         case .busy(let device, let holder):
             return "\(device) is busy" + (holder.map { ", held by \($0)" } ?? "")

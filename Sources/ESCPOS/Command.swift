@@ -86,6 +86,8 @@ public enum Command: Sendable, Equatable {
     case defaultLineSpacing
     /// `ESC 3 n` — line spacing in motion units.
     case lineSpacing(UInt8)
+    /// `ESC $ nL nH` — move to an absolute position on the line, in motion units (dots).
+    case absolutePosition(Int)
     /// `LF`
     case lineFeed
     /// `ESC d n` — print and feed n lines.
@@ -140,6 +142,7 @@ public enum Command: Sendable, Equatable {
         case .align(let alignment): out += [0x1B, 0x61, alignment.rawValue]
         case .defaultLineSpacing: out += [0x1B, 0x32]
         case .lineSpacing(let n): out += [0x1B, 0x33, n]
+        case .absolutePosition(let dots): out += [0x1B, 0x24, UInt8(dots & 0xFF), UInt8((dots >> 8) & 0xFF)]
         case .lineFeed: out.append(0x0A)
         case .feedLines(let n): out += [0x1B, 0x64, n]
         case .feedDots(let n): out += [0x1B, 0x4A, n]

@@ -80,6 +80,12 @@ public struct ESCPOSWriter: Sendable {
     /// Text without a line break, encoded through the profile's code pages.
     public mutating func text(_ string: String) {
         guard !string.isEmpty else { return }
+        if !string.utf8.contains(0x0A) {
+            encoder.encode(string, into: &bytes)
+            atLineStart = false
+            if !encoder.warnings.isEmpty { warnings += encoder.drainWarnings() }
+            return
+        }
         var first = true
         for line in string.split(separator: "\n", omittingEmptySubsequences: false) {
             if !first { newline() }
@@ -94,6 +100,40 @@ public struct ESCPOSWriter: Sendable {
     public mutating func line(_ string: String = "") {
         text(string)
         newline()
+    }
+
+    /// One line made of segments, each starting at a column (in body-font cells of the current style).
+    /// Gaps of four or more columns on a left-aligned line become one `ESC $` jump instead of spaces.
+    public mutating func line(segments: [(column: Int, text: String)]) {
+        var column = 0
+        for segment in segments {
+            if segment.column > column { moveRight(from: column, to: segment.column) }
+            text(segment.text)
+            column = max(column, segment.column) + Self.columnCount(segment.text)
+        }
+        newline()
+    }
+
+    /// Moves the print position from column `from` to column `to` of the current line.
+    public mutating func moveRight(from: Int, to: Int) {
+        let gap = to - from
+        guard gap > 0 else { return }
+        if gap >= 4, profile.features.absolutePosition, alignment == .left {
+            append(.absolutePosition(to * profile.cellWidth(font: style.font) * style.width))
+        } else {
+            bytes.append(contentsOf: repeatElement(0x20, count: gap))
+        }
+        atLineStart = false
+    }
+
+    /// Columns a string takes: one per character (ASCII counted without walking grapheme clusters).
+    public static func columnCount(_ text: String) -> Int {
+        var count = 0
+        for byte in text.utf8 {
+            guard byte < 0x80 else { return text.count }
+            count += 1
+        }
+        return count
     }
 
     public mutating func newline() {
@@ -205,10 +245,7 @@ public struct ESCPOSWriter: Sendable {
         guard (1...16).contains(moduleSize) else {
             throw .parameterOutOfRange(name: "QR module size (dots)", value: moduleSize, allowed: 1...16)
         }
-        let symbol: QRCode
-        do {
-            symbol = try QRCode(data: data, errorCorrection: errorCorrection)
-        } catch {
+        guard QRCode.minimumVersion(for: data, errorCorrection: errorCorrection) != nil else {
             throw .qrCodeTooLong(bytes: data.count)
         }
         if !atLineStart { newline() }
@@ -224,6 +261,12 @@ public struct ESCPOSWriter: Sendable {
         }
         guard profile.features.rasterImage else {
             throw .notSupported(feature: "QR codes (neither native QR nor raster images)", profile: profile.id)
+        }
+        let symbol: QRCode
+        do {
+            symbol = try QRCode(data: data, errorCorrection: errorCorrection)
+        } catch {
+            throw .qrCodeTooLong(bytes: data.count)
         }
         var size = moduleSize
         while (symbol.size + 8) * size > profile.paper.dots && size > 1 { size -= 1 }

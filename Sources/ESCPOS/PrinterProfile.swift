@@ -43,12 +43,15 @@ public struct PrinterProfile: Sendable, Codable, Equatable {
         public var cancelKanjiMode: Bool
         /// The printer can store a logo in non-volatile memory (`GS ( L` fn 67/69).
         public var storedLogo: Bool
+        /// `ESC $` (absolute print position) moves to a column; used instead of runs of padding spaces.
+        public var absolutePosition: Bool
 
         public init(
             nativeQR: Bool = false, fullCut: Bool = false, partialCut: Bool = false, rasterImage: Bool = true,
             graphics: Bool = false, drawerPulse: Bool = true, drawerPulseBel: Bool = false, barcodeA: Bool = false,
             barcodeB: Bool = false, starCommands: Bool = false, beeper: Bool = false,
-            disableRealtimeCommands: Bool = false, cancelKanjiMode: Bool = false, storedLogo: Bool = false
+            disableRealtimeCommands: Bool = false, cancelKanjiMode: Bool = false, storedLogo: Bool = false,
+            absolutePosition: Bool = true
         ) {
             self.nativeQR = nativeQR
             self.fullCut = fullCut
@@ -64,11 +67,12 @@ public struct PrinterProfile: Sendable, Codable, Equatable {
             self.disableRealtimeCommands = disableRealtimeCommands
             self.cancelKanjiMode = cancelKanjiMode
             self.storedLogo = storedLogo
+            self.absolutePosition = absolutePosition
         }
 
         enum CodingKeys: String, CodingKey {
             case nativeQR, fullCut, partialCut, rasterImage, graphics, drawerPulse, drawerPulseBel, barcodeA, barcodeB
-            case starCommands, beeper, disableRealtimeCommands, cancelKanjiMode, storedLogo
+            case starCommands, beeper, disableRealtimeCommands, cancelKanjiMode, storedLogo, absolutePosition
         }
 
         public init(from decoder: any Decoder) throws {
@@ -83,7 +87,8 @@ public struct PrinterProfile: Sendable, Codable, Equatable {
                 drawerPulseBel: try flag(.drawerPulseBel, false), barcodeA: try flag(.barcodeA, false),
                 barcodeB: try flag(.barcodeB, false), starCommands: try flag(.starCommands, false),
                 beeper: try flag(.beeper, false), disableRealtimeCommands: try flag(.disableRealtimeCommands, false),
-                cancelKanjiMode: try flag(.cancelKanjiMode, false), storedLogo: try flag(.storedLogo, false)
+                cancelKanjiMode: try flag(.cancelKanjiMode, false), storedLogo: try flag(.storedLogo, false),
+                absolutePosition: try flag(.absolutePosition, !(try flag(.starCommands, false)))
             )
         }
     }

@@ -54,7 +54,17 @@ public struct TextEncoder: Sendable {
 
     /// Encodes one run of text (no line breaks expected; control characters are replaced).
     public mutating func encode(_ text: String, into out: inout [UInt8]) {
-        let scalars = Array(text.precomposedStringWithCanonicalMapping.unicodeScalars)
+        // Fast path: printable ASCII is the same byte on every code page.
+        var ascii = true
+        for byte in text.utf8 where byte < 0x20 || byte >= 0x7F {
+            ascii = false
+            break
+        }
+        if ascii {
+            out.append(contentsOf: text.utf8)
+            return
+        }
+        let scalars = Array(Self.needsComposition(text) ? text.precomposedStringWithCanonicalMapping.unicodeScalars : text.unicodeScalars)
         var index = 0
         while index < scalars.count {
             let scalar = scalars[index]
@@ -93,6 +103,17 @@ public struct TextEncoder: Sendable {
                 message: "'\(Character(scalar))' (U+\(hex(scalar.value))) is in none of the printer's code pages "
                     + "(\(pages.map(\.page.name).joined(separator: ", "))); printed as '?'"))
         }
+    }
+
+    /// Whether the text holds combining marks that NFC could fold into precomposed letters.
+    static func needsComposition(_ text: String) -> Bool {
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x0300...0x036F, 0x1AB0...0x1AFF, 0x1DC0...0x1DFF, 0x20D0...0x20FF, 0xFE20...0xFE2F: return true
+            default: continue
+            }
+        }
+        return false
     }
 
     /// Emits `ESC t` when `slot` is not already selected.

@@ -46,6 +46,17 @@ public struct QRCode: Sendable, Equatable {
         return modules[y * size + x]
     }
 
+    /// The smallest version that holds `data` at `errorCorrection`, or nil when even version 40 is too small.
+    /// Cheap: it sizes the bit stream without building the symbol.
+    public static func minimumVersion(for data: [UInt8], errorCorrection: ErrorCorrection) -> Int? {
+        let segment = Segment.make(for: data)
+        for version in 1...40 {
+            let capacityBits = QRTables.dataCodewords(version: version, level: errorCorrection) * 8
+            if let used = segment.totalBits(version: version), used <= capacityBits { return version }
+        }
+        return nil
+    }
+
     /// Encodes `data` choosing the smallest version that fits.
     public init(data: [UInt8], errorCorrection: ErrorCorrection = .medium, minimumVersion: Int = 1) throws {
         let segment = Segment.make(for: data)

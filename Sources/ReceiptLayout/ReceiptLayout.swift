@@ -33,18 +33,24 @@ public struct ReceiptLayout: Sendable {
         /// The body font; columns come from the profile.
         public var font: TextStyle.Font
         public var writer: ESCPOSWriter.Options
-        public init(font: TextStyle.Font = .a, writer: ESCPOSWriter.Options = .init()) {
+        /// Reuse scaled and dithered logos across documents (for long-running services and batch printing).
+        public var imageCache: ImageCache?
+        public init(font: TextStyle.Font = .a, writer: ESCPOSWriter.Options = .init(), imageCache: ImageCache? = nil) {
             self.font = font
             self.writer = writer
+            self.imageCache = imageCache
         }
     }
 
     public let profile: PrinterProfile
     public let options: Options
+    /// A fresh writer with the profile's code pages resolved once; each render starts from a copy.
+    private let template: ESCPOSWriter
 
     public init(profile: PrinterProfile, options: Options = Options()) {
         self.profile = profile
         self.options = options
+        template = ESCPOSWriter(profile: profile, options: options.writer)
     }
 
     /// Characters per line for the body font.
@@ -60,7 +66,7 @@ public struct ReceiptLayout: Sendable {
         let money = document.moneyFormat ?? MoneyFormat.standard(for: document.currency)
         let labels = document.labels ?? [:]
         func label(_ key: String, _ fallback: String) -> String { labels[key] ?? fallback }
-        var writer = ESCPOSWriter(profile: profile, options: options.writer)
+        var writer = template
         writer.initialize()
         let body = TextStyle(font: options.font)
         writer.setStyle(body)
@@ -87,37 +93,37 @@ public struct ReceiptLayout: Sendable {
                     style.bold = pair.bold ?? false
                     writer.setStyle(style)
                     let value = pair.amount.map { money.format($0) } ?? pair.value ?? ""
-                    for line in Self.columnsLine(pair.label, value, width: width) { writer.line(line) }
+                    for line in Self.columns(pair.label, value, width: width) { writer.line(segments: line) }
                     writer.setStyle(body)
                 case .items(let items):
                     writer.setAlignment(.left)
                     for item in items {
                         for line in itemLines(item, money: money, width: width, discountLabel: label("discount", "Discount")) {
-                            writer.line(line)
+                            writer.line(segments: line)
                         }
                     }
                 case .totals(let totals):
                     writer.setAlignment(.left)
                     for line in totals.lines ?? [] {
-                        for text in Self.columnsLine(line.label, money.format(line.amount), width: width) { writer.line(text) }
+                        for text in Self.columns(line.label, money.format(line.amount), width: width) { writer.line(segments: text) }
                     }
                     var style = body
                     style.bold = true
                     style.height = 2
                     writer.setStyle(style)
                     let totalText = money.format(totals.total, withSymbol: true)
-                    for text in Self.columnsLine(totals.label ?? label("total", "TOTAL"), totalText, width: width) {
-                        writer.line(text)
+                    for text in Self.columns(totals.label ?? label("total", "TOTAL"), totalText, width: width) {
+                        writer.line(segments: text)
                     }
                     writer.setStyle(body)
                 case .vat(let rows):
                     writer.setAlignment(.left)
-                    for line in vatTable(rows, money: money, width: width, labels: labels) { writer.line(line) }
+                    for line in vatTable(rows, money: money, width: width, labels: labels) { writer.line(segments: line) }
                 case .payments(let payments):
                     writer.setAlignment(.left)
                     for payment in payments {
-                        for text in Self.columnsLine(payment.method, money.format(payment.amount), width: width) {
-                            writer.line(text)
+                        for text in Self.columns(payment.method, money.format(payment.amount), width: width) {
+                            writer.line(segments: text)
                         }
                     }
                 case .qr(let qr):
@@ -171,35 +177,52 @@ public struct ReceiptLayout: Sendable {
         guard profile.features.rasterImage else {
             throw LayoutError.escpos(.notSupported(feature: "raster images (GS v 0)", profile: profile.id))
         }
-        let gray = try loadImage(block)
-        let target = min(block.width ?? gray.width, profile.paper.dots)
-        let bitmap = gray.scaled(toWidth: target).monochrome(block.dithering ?? .floydSteinberg)
+        let dithering = block.dithering ?? .floydSteinberg
+        func rasterize() throws(LayoutError) -> MonoBitmap {
+            let gray = try loadImage(block)
+            let target = min(block.width ?? gray.width, profile.paper.dots)
+            return gray.scaled(toWidth: target).monochrome(dithering)
+        }
+        let bitmap: MonoBitmap
+        if let cache = options.imageCache, let source = block.file ?? block.base64 {
+            let key = ImageCache.Key(source: source, width: block.width ?? 0, dithering: dithering)
+            bitmap = try cache.bitmap(for: key, make: rasterize)
+        } else {
+            bitmap = try rasterize()
+        }
         try writer.image(bitmap)
     }
 
-    func itemLines(_ item: Item, money: MoneyFormat, width: Int, discountLabel: String) -> [String] {
+    typealias Line = [(column: Int, text: String)]
+
+    func itemLines(_ item: Item, money: MoneyFormat, width: Int, discountLabel: String) -> [Line] {
         var amountText = item.lineAmount.map { money.format($0) } ?? ""
         if let vat = item.vat { amountText += " " + vat }
-        var lines = Self.columnsLine(item.name, amountText, width: width)
+        var lines = Self.columns(item.name, amountText, width: width)
         let quantity = item.quantity ?? .one
         if let unitPrice = item.unitPrice, !quantity.isOne || item.unit != nil {
             let unit = item.unit.map { " " + $0 } ?? ""
             let detail = "  \(quantity.formatted(decimalSeparator: money.decimalSeparator))\(unit) x \(money.format(unitPrice))"
                 + (item.unit.map { "/" + $0 } ?? "")
-            lines += Self.wrap(detail, width: width)
+            lines += Self.wrap(detail, width: width).map { [(0, $0)] }
         }
         if let discount = item.discount {
             let reason = discount.reason.map { "  \(discountLabel): \($0)" } ?? "  \(discountLabel)"
-            lines += Self.columnsLine(reason, money.format(-abs(discount.amount)), width: width)
+            lines += Self.columns(reason, money.format(-abs(discount.amount)), width: width)
         }
         return lines
     }
 
-    func vatTable(_ rows: [VATRow], money: MoneyFormat, width: Int, labels: [String: String]) -> [String] {
+    func vatTable(_ rows: [VATRow], money: MoneyFormat, width: Int, labels: [String: String]) -> [Line] {
         let first = max(5, min(9, width / 5))
         let rest = (width - first) / 3
-        func row(_ cells: [String]) -> String {
-            Self.fit(cells[0], first) + cells[1...].map { Self.leftPad(String($0.prefix(rest - 1)), rest) }.joined()
+        func row(_ cells: [String]) -> Line {
+            var line: Line = [(0, String(cells[0].prefix(first - 1)))]
+            for (index, cell) in cells.dropFirst().enumerated() {
+                let text = String(cell.prefix(rest - 1))
+                line.append((first + rest * (index + 1) - ESCPOSWriter.columnCount(text), text))
+            }
+            return line
         }
         var lines = [row([labels["rate"] ?? "VAT", labels["net"] ?? "Net", labels["vat"] ?? "Tax", labels["gross"] ?? "Gross"])]
         for entry in rows {
@@ -210,26 +233,33 @@ public struct ReceiptLayout: Sendable {
 
     // MARK: Column helpers (one Character = one column)
 
-    /// Left text and right-aligned value on one line; a long left text wraps while the value stays in its column.
-    public static func columnsLine(_ left: String, _ right: String, width: Int) -> [String] {
-        let rightWidth = right.count
-        guard rightWidth < width - 1 else { return wrap(left, width: width) + [leftPad(right, width)] }
-        let leftWidth = width - rightWidth - 1
-        let wrapped = wrap(left, width: leftWidth)
-        var lines: [String] = []
-        for (index, part) in wrapped.enumerated() {
-            if index == 0 {
-                lines.append(part + String(repeating: " ", count: width - part.count - rightWidth) + right)
-            } else {
-                lines.append(part)
-            }
-        }
+    /// Left text and a right-aligned value on one line; a long left text wraps while the value stays in its column.
+    static func columns(_ left: String, _ right: String, width: Int) -> [Line] {
+        let rightWidth = ESCPOSWriter.columnCount(right)
+        guard rightWidth < width - 1 else { return wrap(left, width: width).map { [(0, $0)] } + [[(width - rightWidth, right)]] }
+        let wrapped = wrap(left, width: width - rightWidth - 1)
+        var lines: [Line] = [[(0, wrapped[0]), (width - rightWidth, right)]]
+        for part in wrapped.dropFirst() { lines.append([(0, part)]) }
         return lines
+    }
+
+    /// `columns` as padded text, for previews and tests.
+    public static func columnsLine(_ left: String, _ right: String, width: Int) -> [String] {
+        columns(left, right, width: width).map { line in
+            var text = ""
+            for segment in line {
+                let pad = segment.column - text.count
+                if pad > 0 { text += String(repeating: " ", count: pad) }
+                text += segment.text
+            }
+            return text
+        }
     }
 
     /// Word-wraps to `width` columns; words longer than a line are broken. Leading spaces (indentation) are kept.
     public static func wrap(_ text: String, width: Int) -> [String] {
         let width = max(1, width)
+        if text.utf8.count <= width, !text.utf8.contains(0x0A) { return [text] }
         var lines: [String] = []
         for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
             let indent = String(paragraph.prefix { $0 == " " }.prefix(width / 2))
@@ -258,11 +288,4 @@ public struct ReceiptLayout: Sendable {
         return lines
     }
 
-    static func leftPad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
-    }
-
-    static func fit(_ text: String, _ width: Int) -> String {
-        text.count > width ? String(text.prefix(width)) : text + String(repeating: " ", count: width - text.count)
-    }
 }

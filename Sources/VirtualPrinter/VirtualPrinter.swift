@@ -262,7 +262,16 @@ public struct VirtualPrinter: Sendable {
             let pin = bytes[2] % 0x30 == 0 ? 2 : 5
             elements.append(.drawerPulse(pin: pin, onMilliseconds: Int(bytes[3]) * 2, offMilliseconds: Int(bytes[4]) * 2))
         case 0x2A: notes.append("ESC * column image printed as blank space (preview draws GS v 0 raster images only)")
-        case 0x7B, 0x56, 0x52, 0x72, 0x20, 0x3D, 0x55, 0x4C, 0x53, 0x54, 0x65, 0x4B, 0x24, 0x5C, 0x63, 0x44, 0x3C:
+        case 0x24:
+            // ESC $: absolute position. The preview fills the skipped columns with spaces.
+            let target = Int(bytes[2]) + Int(bytes[3]) * 256
+            let cell = cellWidth(style.font) * style.width
+            var remaining = (target - lineWidthDots + cell / 2) / cell
+            while remaining > 0 {
+                printScalar(" ")
+                remaining -= 1
+            }
+        case 0x7B, 0x56, 0x52, 0x72, 0x20, 0x3D, 0x55, 0x4C, 0x53, 0x54, 0x65, 0x4B, 0x5C, 0x63, 0x44, 0x3C:
             break  // accepted, no visible effect in the preview
         default:
             notes.append("unknown command ESC 0x\(String(format2: bytes[1])) skipped")

@@ -26,6 +26,7 @@ struct CommandBytesTests {
         (.defaultLineSpacing, [0x1B, 0x32]),
         (.lineSpacing(40), [0x1B, 0x33, 0x28]),
         (.lineFeed, [0x0A]),
+        (.absolutePosition(300), [0x1B, 0x24, 0x2C, 0x01]),
         (.feedLines(6), [0x1B, 0x64, 0x06]),
         (.feedDots(12), [0x1B, 0x4A, 0x0C]),
         (.cut(.full), [0x1D, 0x56, 0x00]),
@@ -183,6 +184,29 @@ struct CommandBytesTests {
             0x1B, 0x4D, 0x01, 0x1B, 0x2D, 0x02, 0x1D, 0x42, 0x01,
             0x1B, 0x4D, 0x00, 0x1B, 0x45, 0x00, 0x1B, 0x2D, 0x00, 0x1D, 0x21, 0x00, 0x1D, 0x42, 0x00,
         ])
+    }
+
+    @Test("column gaps become one ESC $ jump on left-aligned lines, spaces otherwise")
+    func columnJumps() {
+        var writer = ESCPOSWriter(profile: Profiles.epson)
+        writer.line(segments: [(0, "Kaffe"), (44, "3,50")])
+        var expected: [UInt8] = Array("Kaffe".utf8)
+        expected += [0x1B, 0x24, 0x10, 0x02]  // column 44 × 12 dots = 528
+        expected += Array("3,50".utf8)
+        expected.append(0x0A)
+        #expect(writer.bytes == expected)
+        var short = ESCPOSWriter(profile: Profiles.epson)
+        short.line(segments: [(0, "ab"), (5, "c")])
+        #expect(short.bytes == Array("ab   c\n".utf8))
+        var noJumps = Profiles.epson
+        noJumps.features.absolutePosition = false
+        var padded = ESCPOSWriter(profile: noJumps)
+        padded.line(segments: [(0, "Kaffe"), (44, "3,50")])
+        #expect(padded.bytes == Array(("Kaffe" + String(repeating: " ", count: 39) + "3,50\n").utf8))
+        var centered = ESCPOSWriter(profile: Profiles.epson)
+        centered.setAlignment(.center)
+        centered.line(segments: [(0, "a"), (10, "b")])
+        #expect(!centered.bytes.contains(0x24))
     }
 
     @Test("alignment is sent once and ends a pending line first")

@@ -1,0 +1,21 @@
+// swift-tools-version:6.1
+// Kassa's benchmarks: a separate package so that the main build and CI never compile them.
+// Run with `bash Benchmarks/run` (builds in release, measures the python-escpos peer in the same run).
+import PackageDescription
+
+let package = Package(
+    name: "KassaBenchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [.package(name: "Kassa", path: "..")],
+    targets: [
+        .executableTarget(
+            name: "KassaBench",
+            dependencies: [
+                .product(name: "ESCPOS", package: "Kassa"),
+                .product(name: "ReceiptLayout", package: "Kassa"),
+                .product(name: "ImageCodec", package: "Kassa"),
+                .product(name: "Raster", package: "Kassa"),
+            ]
+        )
+    ]
+)
