@@ -80,7 +80,11 @@ public struct ESCPOSWriter: Sendable {
     /// Text without a line break, encoded through the profile's code pages.
     public mutating func text(_ string: String) {
         guard !string.isEmpty else { return }
-        if !string.utf8.contains(0x0A) {
+        if TextEncoder.appendIfPrintableASCII(string, to: &bytes) {
+            atLineStart = false
+            return
+        }
+        if !Self.containsNewline(string) {
             encoder.encode(string, into: &bytes)
             atLineStart = false
             if !encoder.warnings.isEmpty { warnings += encoder.drainWarnings() }
@@ -128,12 +132,17 @@ public struct ESCPOSWriter: Sendable {
 
     /// Columns a string takes: one per character (ASCII counted without walking grapheme clusters).
     public static func columnCount(_ text: String) -> Int {
-        var count = 0
-        for byte in text.utf8 {
-            guard byte < 0x80 else { return text.count }
-            count += 1
+        var copy = text
+        let ascii = copy.withUTF8 { buffer in
+            for byte in buffer where byte >= 0x80 { return false }
+            return true
         }
-        return count
+        return ascii ? text.utf8.count : text.count
+    }
+
+    public static func containsNewline(_ text: String) -> Bool {
+        var copy = text
+        return copy.withUTF8 { $0.contains(0x0A) }
     }
 
     public mutating func newline() {

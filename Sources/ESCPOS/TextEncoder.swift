@@ -55,15 +55,7 @@ public struct TextEncoder: Sendable {
     /// Encodes one run of text (no line breaks expected; control characters are replaced).
     public mutating func encode(_ text: String, into out: inout [UInt8]) {
         // Fast path: printable ASCII is the same byte on every code page.
-        var ascii = true
-        for byte in text.utf8 where byte < 0x20 || byte >= 0x7F {
-            ascii = false
-            break
-        }
-        if ascii {
-            out.append(contentsOf: text.utf8)
-            return
-        }
+        if Self.appendIfPrintableASCII(text, to: &out) { return }
         let scalars = Array(Self.needsComposition(text) ? text.precomposedStringWithCanonicalMapping.unicodeScalars : text.unicodeScalars)
         var index = 0
         while index < scalars.count {
@@ -102,6 +94,16 @@ public struct TextEncoder: Sendable {
                 kind: .unprintableCharacter,
                 message: "'\(Character(scalar))' (U+\(hex(scalar.value))) is in none of the printer's code pages "
                     + "(\(pages.map(\.page.name).joined(separator: ", "))); printed as '?'"))
+        }
+    }
+
+    /// Appends the text's bytes when they are all printable ASCII; returns false (appending nothing) otherwise.
+    static func appendIfPrintableASCII(_ text: String, to out: inout [UInt8]) -> Bool {
+        var text = text
+        return text.withUTF8 { buffer in
+            for byte in buffer where byte < 0x20 || byte >= 0x7F { return false }
+            out.append(contentsOf: buffer)
+            return true
         }
     }
 

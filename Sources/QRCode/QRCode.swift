@@ -49,10 +49,11 @@ public struct QRCode: Sendable, Equatable {
     /// The smallest version that holds `data` at `errorCorrection`, or nil when even version 40 is too small.
     /// Cheap: it sizes the bit stream without building the symbol.
     public static func minimumVersion(for data: [UInt8], errorCorrection: ErrorCorrection) -> Int? {
-        let segment = Segment.make(for: data)
+        let (mode, dataBits) = Segment.measure(data)
         for version in 1...40 {
             let capacityBits = QRTables.dataCodewords(version: version, level: errorCorrection) * 8
-            if let used = segment.totalBits(version: version), used <= capacityBits { return version }
+            let countBits = mode.countBits(version: version)
+            if data.count < (1 << countBits), 4 + countBits + dataBits <= capacityBits { return version }
         }
         return nil
     }
@@ -178,6 +179,17 @@ struct Segment {
     let mode: Mode
     let count: Int
     let bits: BitBuffer
+
+    /// The mode `make` would choose and the number of data bits it would produce.
+    static func measure(_ data: [UInt8]) -> (Mode, Int) {
+        if !data.isEmpty, data.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            return (.numeric, data.count / 3 * 10 + [0, 4, 7][data.count % 3])
+        }
+        if !data.isEmpty, data.allSatisfy({ alphanumericCharset.contains($0) }) {
+            return (.alphanumeric, data.count / 2 * 11 + (data.count % 2) * 6)
+        }
+        return (.byte, data.count * 8)
+    }
 
     static func make(for data: [UInt8]) -> Segment {
         var bits = BitBuffer()

@@ -46,28 +46,39 @@ public struct MoneyFormat: Sendable, Equatable, Codable {
 
     /// `1234550` → `12.345,50` (EUR). Exact: integer arithmetic only.
     public func format(_ minor: Int64, withSymbol: Bool = false) -> String {
-        let negative = minor < 0
-        let magnitude = minor.magnitude
         var divisor: UInt64 = 1
         for _ in 0..<minorDigits { divisor *= 10 }
-        let whole = magnitude / divisor
-        let fraction = magnitude % divisor
-        var wholeText = String(whole)
-        if !groupSeparator.isEmpty, wholeText.count > 3 {
-            var grouped: [String] = []
-            while wholeText.count > 3 {
-                grouped.insert(String(wholeText.suffix(3)), at: 0)
-                wholeText.removeLast(3)
+        let magnitude = minor.magnitude
+        // Runs for every amount on every receipt: written right to left into the string's own storage.
+        let capacity = 40 + 8 * (decimalSeparator.utf8.count + groupSeparator.utf8.count)
+        let text = String(unsafeUninitializedCapacity: capacity) { buffer in
+            var position = capacity
+            func put(_ byte: UInt8) {
+                position -= 1
+                buffer[position] = byte
             }
-            grouped.insert(wholeText, at: 0)
-            wholeText = grouped.joined(separator: groupSeparator)
+            var whole = magnitude / divisor
+            var fraction = magnitude % divisor
+            for _ in 0..<minorDigits {
+                put(UInt8(fraction % 10) + 0x30)
+                fraction /= 10
+            }
+            if minorDigits > 0 { for byte in decimalSeparator.utf8.reversed() { put(byte) } }
+            var group = 0
+            repeat {
+                if group == 3 {
+                    for byte in groupSeparator.utf8.reversed() { put(byte) }
+                    group = 0
+                }
+                put(UInt8(whole % 10) + 0x30)
+                whole /= 10
+                group += 1
+            } while whole > 0
+            if minor < 0 { put(0x2D) }
+            let length = capacity - position
+            for index in 0..<length { buffer[index] = buffer[position + index] }
+            return length
         }
-        var text = wholeText
-        if minorDigits > 0 {
-            let digits = String(fraction)
-            text += decimalSeparator + String(repeating: "0", count: minorDigits - digits.count) + digits
-        }
-        if negative { text = "-" + text }
         guard withSymbol else { return text }
         return symbolPosition == .before ? "\(symbol) \(text)" : "\(text) \(symbol)"
     }

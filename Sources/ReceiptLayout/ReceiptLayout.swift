@@ -93,28 +93,24 @@ public struct ReceiptLayout: Sendable {
                     style.bold = pair.bold ?? false
                     writer.setStyle(style)
                     let value = pair.amount.map { money.format($0) } ?? pair.value ?? ""
-                    for line in Self.columns(pair.label, value, width: width) { writer.line(segments: line) }
+                    Self.emitColumns(&writer, pair.label, value, width: width)
                     writer.setStyle(body)
                 case .items(let items):
                     writer.setAlignment(.left)
                     for item in items {
-                        for line in itemLines(item, money: money, width: width, discountLabel: label("discount", "Discount")) {
-                            writer.line(segments: line)
-                        }
+                        emitItem(item, into: &writer, money: money, width: width, discountLabel: label("discount", "Discount"))
                     }
                 case .totals(let totals):
                     writer.setAlignment(.left)
                     for line in totals.lines ?? [] {
-                        for text in Self.columns(line.label, money.format(line.amount), width: width) { writer.line(segments: text) }
+                        Self.emitColumns(&writer, line.label, money.format(line.amount), width: width)
                     }
                     var style = body
                     style.bold = true
                     style.height = 2
                     writer.setStyle(style)
                     let totalText = money.format(totals.total, withSymbol: true)
-                    for text in Self.columns(totals.label ?? label("total", "TOTAL"), totalText, width: width) {
-                        writer.line(segments: text)
-                    }
+                    Self.emitColumns(&writer, totals.label ?? label("total", "TOTAL"), totalText, width: width)
                     writer.setStyle(body)
                 case .vat(let rows):
                     writer.setAlignment(.left)
@@ -122,9 +118,7 @@ public struct ReceiptLayout: Sendable {
                 case .payments(let payments):
                     writer.setAlignment(.left)
                     for payment in payments {
-                        for text in Self.columns(payment.method, money.format(payment.amount), width: width) {
-                            writer.line(segments: text)
-                        }
+                        Self.emitColumns(&writer, payment.method, money.format(payment.amount), width: width)
                     }
                 case .qr(let qr):
                     guard let level = qr.level else {
@@ -195,22 +189,30 @@ public struct ReceiptLayout: Sendable {
 
     typealias Line = [(column: Int, text: String)]
 
-    func itemLines(_ item: Item, money: MoneyFormat, width: Int, discountLabel: String) -> [Line] {
+    func emitItem(_ item: Item, into writer: inout ESCPOSWriter, money: MoneyFormat, width: Int, discountLabel: String) {
         var amountText = item.lineAmount.map { money.format($0) } ?? ""
         if let vat = item.vat { amountText += " " + vat }
-        var lines = Self.columns(item.name, amountText, width: width)
+        Self.emitColumns(&writer, item.name, amountText, width: width)
         let quantity = item.quantity ?? .one
         if let unitPrice = item.unitPrice, !quantity.isOne || item.unit != nil {
-            let unit = item.unit.map { " " + $0 } ?? ""
-            let detail = "  \(quantity.formatted(decimalSeparator: money.decimalSeparator))\(unit) x \(money.format(unitPrice))"
-                + (item.unit.map { "/" + $0 } ?? "")
-            lines += Self.wrap(detail, width: width).map { [(0, $0)] }
+            let quantityText = quantity.formatted(decimalSeparator: money.decimalSeparator)
+            let priceText = money.format(unitPrice)
+            if item.unit == nil, quantityText.utf8.count + priceText.utf8.count + 5 <= width {
+                // The common case, written piece by piece: "  2 x 4,20".
+                writer.text("  ")
+                writer.text(quantityText)
+                writer.text(" x ")
+                writer.line(priceText)
+            } else {
+                let unit = item.unit.map { " " + $0 } ?? ""
+                let detail = "  \(quantityText)\(unit) x \(priceText)" + (item.unit.map { "/" + $0 } ?? "")
+                for line in Self.wrap(detail, width: width) { writer.line(line) }
+            }
         }
         if let discount = item.discount {
             let reason = discount.reason.map { "  \(discountLabel): \($0)" } ?? "  \(discountLabel)"
-            lines += Self.columns(reason, money.format(-abs(discount.amount)), width: width)
+            Self.emitColumns(&writer, reason, money.format(-abs(discount.amount)), width: width)
         }
-        return lines
     }
 
     func vatTable(_ rows: [VATRow], money: MoneyFormat, width: Int, labels: [String: String]) -> [Line] {
@@ -243,6 +245,20 @@ public struct ReceiptLayout: Sendable {
         return lines
     }
 
+    /// Writes `columns(left, right)`; the common single-line case goes straight to the writer.
+    static func emitColumns(_ writer: inout ESCPOSWriter, _ left: String, _ right: String, width: Int) {
+        let rightWidth = ESCPOSWriter.columnCount(right)
+        let leftWidth = ESCPOSWriter.columnCount(left)
+        if leftWidth + rightWidth < width, !ESCPOSWriter.containsNewline(left) {
+            writer.text(left)
+            writer.moveRight(from: leftWidth, to: width - rightWidth)
+            writer.text(right)
+            writer.newline()
+            return
+        }
+        for line in columns(left, right, width: width) { writer.line(segments: line) }
+    }
+
     /// `columns` as padded text, for previews and tests.
     public static func columnsLine(_ left: String, _ right: String, width: Int) -> [String] {
         columns(left, right, width: width).map { line in
@@ -259,7 +275,7 @@ public struct ReceiptLayout: Sendable {
     /// Word-wraps to `width` columns; words longer than a line are broken. Leading spaces (indentation) are kept.
     public static func wrap(_ text: String, width: Int) -> [String] {
         let width = max(1, width)
-        if text.utf8.count <= width, !text.utf8.contains(0x0A) { return [text] }
+        if text.utf8.count <= width, !ESCPOSWriter.containsNewline(text) { return [text] }
         var lines: [String] = []
         for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
             let indent = String(paragraph.prefix { $0 == " " }.prefix(width / 2))

@@ -18,7 +18,7 @@ struct Spec: Decodable {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count == 4, let seconds = Double(arguments[3]) else {
+guard arguments.count >= 4, let seconds = Double(arguments[3]) else {
     FileHandle.standardError.write(Data("usage: KassaBench RECEIPT.json LOGO.png SECONDS\n".utf8))
     exit(2)
 }
@@ -74,6 +74,15 @@ func measure(_ document: Document, cache: ImageCache?) throws -> (rate: Double, 
     }
 }
 
+if arguments.count == 5, arguments[4] == "--profile-text" {
+    // For callgrind: only the text receipt, a fixed number of times.
+    let layout = ReceiptLayout(profile: profile)
+    let doc = document(withLogo: false)
+    var total = 0
+    for _ in 0..<2000 { total += try layout.render(doc) { (_: ImageBlock) throws(LayoutError) -> GrayImage in logo }.bytes.count }
+    print(total)
+    exit(0)
+}
 let withLogoUncached = try measure(document(withLogo: true), cache: nil)
 let withLogoCached = try measure(document(withLogo: true), cache: ImageCache())
 let withoutLogo = try measure(document(withLogo: false), cache: nil)
