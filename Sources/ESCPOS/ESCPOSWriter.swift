@@ -30,12 +30,17 @@ public struct ESCPOSWriter: Sendable {
     private var style = TextStyle.normal
     private var alignment = Alignment.left
     private var atLineStart = true
+    /// Resolved once from the profile: used on every line.
+    private let canJump: Bool
+    private let cellWidths: (a: Int, b: Int)
 
     public init(profile: PrinterProfile, options: Options = Options()) {
         self.profile = profile
         self.options = options
         encoder = TextEncoder(profile: profile)
-        bytes.reserveCapacity(2048)
+        canJump = profile.features.absolutePosition
+        cellWidths = (profile.cellWidth(font: .a), profile.cellWidth(font: .b))
+        bytes.reserveCapacity(4096)
     }
 
     public mutating func append(_ command: Command) {
@@ -100,6 +105,13 @@ public struct ESCPOSWriter: Sendable {
         warnings += encoder.drainWarnings()
     }
 
+    /// Bytes the caller guarantees are printable ASCII (0x20...0x7E), e.g. formatted amounts; no code-page work.
+    public mutating func printableASCII(_ ascii: [UInt8]) {
+        assert(ascii.allSatisfy { $0 >= 0x20 && $0 < 0x7F }, "printableASCII takes printable ASCII only")
+        bytes.append(contentsOf: ascii)
+        if !ascii.isEmpty { atLineStart = false }
+    }
+
     /// Text followed by a line feed.
     public mutating func line(_ string: String = "") {
         text(string)
@@ -122,8 +134,8 @@ public struct ESCPOSWriter: Sendable {
     public mutating func moveRight(from: Int, to: Int) {
         let gap = to - from
         guard gap > 0 else { return }
-        if gap >= 4, profile.features.absolutePosition, alignment == .left {
-            append(.absolutePosition(to * profile.cellWidth(font: style.font) * style.width))
+        if gap >= 4, canJump, alignment == .left {
+            append(.absolutePosition(to * (style.font == .a ? cellWidths.a : cellWidths.b) * style.width))
         } else {
             bytes.append(contentsOf: repeatElement(0x20, count: gap))
         }

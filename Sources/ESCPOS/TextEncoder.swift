@@ -31,6 +31,8 @@ public struct TextEncoder: Sendable {
     public private(set) var currentSlot: UInt8?
     public var replacement: UInt8 = 0x3F  // '?'
     public private(set) var warnings: [EncodingWarning] = []
+    /// Reused between calls so encoding a line does not allocate.
+    private var scalars: [Unicode.Scalar] = []
 
     public init(profile: PrinterProfile) {
         var pages = profile.usableCodePages
@@ -56,7 +58,8 @@ public struct TextEncoder: Sendable {
     public mutating func encode(_ text: String, into out: inout [UInt8]) {
         // Fast path: printable ASCII is the same byte on every code page.
         if Self.appendIfPrintableASCII(text, to: &out) { return }
-        let scalars = Array(Self.needsComposition(text) ? text.precomposedStringWithCanonicalMapping.unicodeScalars : text.unicodeScalars)
+        scalars.removeAll(keepingCapacity: true)
+        scalars.append(contentsOf: Self.needsComposition(text) ? text.precomposedStringWithCanonicalMapping.unicodeScalars : text.unicodeScalars)
         var index = 0
         while index < scalars.count {
             let scalar = scalars[index]

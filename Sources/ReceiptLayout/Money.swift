@@ -44,41 +44,64 @@ public struct MoneyFormat: Sendable, Equatable, Codable {
         }
     }
 
-    /// `1234550` → `12.345,50` (EUR). Exact: integer arithmetic only.
-    public func format(_ minor: Int64, withSymbol: Bool = false) -> String {
+    /// Whether amounts (without the symbol) are plain ASCII, so they can skip code-page encoding.
+    public var isASCII: Bool { decimalSeparator.utf8.allSatisfy { $0 < 0x80 } && groupSeparator.utf8.allSatisfy { $0 < 0x80 } }
+
+    /// Appends the amount's UTF-8 bytes (no symbol); returns how many bytes were added.
+    /// Exact: integer arithmetic only. It runs for every amount on every receipt, so it avoids String.
+    @discardableResult
+    public func append(_ minor: Int64, to out: inout [UInt8]) -> Int {
         var divisor: UInt64 = 1
         for _ in 0..<minorDigits { divisor *= 10 }
         let magnitude = minor.magnitude
-        // Runs for every amount on every receipt: written right to left into the string's own storage.
-        let capacity = 40 + 8 * (decimalSeparator.utf8.count + groupSeparator.utf8.count)
-        let text = String(unsafeUninitializedCapacity: capacity) { buffer in
+        let decimal = decimalSeparator.utf8
+        let grouping = groupSeparator.utf8
+        let capacity = 24 + minorDigits + decimal.count + 7 * grouping.count
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+            // Written right to left into a stack buffer, then appended in one go.
             var position = capacity
-            func put(_ byte: UInt8) {
-                position -= 1
-                buffer[position] = byte
-            }
             var whole = magnitude / divisor
             var fraction = magnitude % divisor
             for _ in 0..<minorDigits {
-                put(UInt8(fraction % 10) + 0x30)
+                position -= 1
+                buffer[position] = UInt8(fraction % 10) + 0x30
                 fraction /= 10
             }
-            if minorDigits > 0 { for byte in decimalSeparator.utf8.reversed() { put(byte) } }
+            if minorDigits > 0 {
+                for byte in decimal.reversed() {
+                    position -= 1
+                    buffer[position] = byte
+                }
+            }
             var group = 0
             repeat {
                 if group == 3 {
-                    for byte in groupSeparator.utf8.reversed() { put(byte) }
+                    for byte in grouping.reversed() {
+                        position -= 1
+                        buffer[position] = byte
+                    }
                     group = 0
                 }
-                put(UInt8(whole % 10) + 0x30)
+                position -= 1
+                buffer[position] = UInt8(whole % 10) + 0x30
                 whole /= 10
                 group += 1
             } while whole > 0
-            if minor < 0 { put(0x2D) }
-            let length = capacity - position
-            for index in 0..<length { buffer[index] = buffer[position + index] }
-            return length
+            if minor < 0 {
+                position -= 1
+                buffer[position] = 0x2D
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[position...]))
+            return capacity - position
         }
+    }
+
+    /// `1234550` → `12.345,50` (EUR).
+    public func format(_ minor: Int64, withSymbol: Bool = false) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        append(minor, to: &bytes)
+        let text = String(decoding: bytes, as: UTF8.self)
         guard withSymbol else { return text }
         return symbolPosition == .before ? "\(symbol) \(text)" : "\(text) \(symbol)"
     }

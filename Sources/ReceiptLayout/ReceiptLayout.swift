@@ -71,6 +71,9 @@ public struct ReceiptLayout: Sendable {
         let body = TextStyle(font: options.font)
         writer.setStyle(body)
         let width = columns
+        let asciiMoney = money.isASCII
+        var scratch: [UInt8] = []
+        scratch.reserveCapacity(64)
 
         do {
             for block in document.resolvedBlocks {
@@ -85,8 +88,13 @@ public struct ReceiptLayout: Sendable {
                     writer.setStyle(body)
                 case .separator(let separator):
                     writer.setAlignment(.left)
-                    let character = separator.character?.first.map(String.init) ?? "-"
-                    writer.line(String(repeating: character, count: width))
+                    let character = separator.character?.first ?? "-"
+                    if let ascii = character.asciiValue, ascii >= 0x20, ascii < 0x7F {
+                        writer.printableASCII([UInt8](repeating: ascii, count: width))
+                        writer.newline()
+                    } else {
+                        writer.line(String(repeating: character, count: width))
+                    }
                 case .keyValue(let pair):
                     writer.setAlignment(.left)
                     var style = body
@@ -98,7 +106,8 @@ public struct ReceiptLayout: Sendable {
                 case .items(let items):
                     writer.setAlignment(.left)
                     for item in items {
-                        emitItem(item, into: &writer, money: money, width: width, discountLabel: label("discount", "Discount"))
+                        emitItem(item, into: &writer, money: money, asciiMoney: asciiMoney, scratch: &scratch, width: width,
+                                 discountLabel: label("discount", "Discount"))
                     }
                 case .totals(let totals):
                     writer.setAlignment(.left)
@@ -189,30 +198,62 @@ public struct ReceiptLayout: Sendable {
 
     typealias Line = [(column: Int, text: String)]
 
-    func emitItem(_ item: Item, into writer: inout ESCPOSWriter, money: MoneyFormat, width: Int, discountLabel: String) {
+    func emitItem(
+        _ item: Item, into writer: inout ESCPOSWriter, money: MoneyFormat, asciiMoney: Bool, scratch: inout [UInt8],
+        width: Int, discountLabel: String
+    ) {
+        let quantity = item.quantity ?? .one
+        if asciiMoney, item.unit == nil, item.vat.map(Self.isPrintableASCII) ?? true {
+            // The common case, written without building strings: name, jump, amount, VAT code; then "  2 x 4,20".
+            scratch.removeAll(keepingCapacity: true)
+            if let amount = item.lineAmount { money.append(amount, to: &scratch) }
+            if let vat = item.vat {
+                scratch.append(0x20)
+                scratch.append(contentsOf: vat.utf8)
+            }
+            let nameWidth = ESCPOSWriter.columnCount(item.name)
+            if nameWidth + scratch.count < width, !ESCPOSWriter.containsNewline(item.name) {
+                writer.text(item.name)
+                writer.moveRight(from: nameWidth, to: width - scratch.count)
+                writer.printableASCII(scratch)
+                writer.newline()
+                if let unitPrice = item.unitPrice, !quantity.isOne {
+                    scratch.removeAll(keepingCapacity: true)
+                    scratch += [0x20, 0x20]
+                    scratch.append(contentsOf: quantity.formatted(decimalSeparator: money.decimalSeparator).utf8)
+                    scratch += [0x20, 0x78, 0x20]
+                    money.append(unitPrice, to: &scratch)
+                    if scratch.count <= width {
+                        writer.printableASCII(scratch)
+                        writer.newline()
+                    } else {
+                        for line in Self.wrap(String(decoding: scratch, as: UTF8.self), width: width) { writer.line(line) }
+                    }
+                }
+                emitDiscount(item, into: &writer, money: money, width: width, discountLabel: discountLabel)
+                return
+            }
+        }
         var amountText = item.lineAmount.map { money.format($0) } ?? ""
         if let vat = item.vat { amountText += " " + vat }
         Self.emitColumns(&writer, item.name, amountText, width: width)
-        let quantity = item.quantity ?? .one
         if let unitPrice = item.unitPrice, !quantity.isOne || item.unit != nil {
-            let quantityText = quantity.formatted(decimalSeparator: money.decimalSeparator)
-            let priceText = money.format(unitPrice)
-            if item.unit == nil, quantityText.utf8.count + priceText.utf8.count + 5 <= width {
-                // The common case, written piece by piece: "  2 x 4,20".
-                writer.text("  ")
-                writer.text(quantityText)
-                writer.text(" x ")
-                writer.line(priceText)
-            } else {
-                let unit = item.unit.map { " " + $0 } ?? ""
-                let detail = "  \(quantityText)\(unit) x \(priceText)" + (item.unit.map { "/" + $0 } ?? "")
-                for line in Self.wrap(detail, width: width) { writer.line(line) }
-            }
+            let unit = item.unit.map { " " + $0 } ?? ""
+            let detail = "  \(quantity.formatted(decimalSeparator: money.decimalSeparator))\(unit) x \(money.format(unitPrice))"
+                + (item.unit.map { "/" + $0 } ?? "")
+            for line in Self.wrap(detail, width: width) { writer.line(line) }
         }
-        if let discount = item.discount {
-            let reason = discount.reason.map { "  \(discountLabel): \($0)" } ?? "  \(discountLabel)"
-            Self.emitColumns(&writer, reason, money.format(-abs(discount.amount)), width: width)
-        }
+        emitDiscount(item, into: &writer, money: money, width: width, discountLabel: discountLabel)
+    }
+
+    private func emitDiscount(_ item: Item, into writer: inout ESCPOSWriter, money: MoneyFormat, width: Int, discountLabel: String) {
+        guard let discount = item.discount else { return }
+        let reason = discount.reason.map { "  \(discountLabel): \($0)" } ?? "  \(discountLabel)"
+        Self.emitColumns(&writer, reason, money.format(-abs(discount.amount)), width: width)
+    }
+
+    static func isPrintableASCII(_ text: String) -> Bool {
+        text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
     }
 
     func vatTable(_ rows: [VATRow], money: MoneyFormat, width: Int, labels: [String: String]) -> [Line] {

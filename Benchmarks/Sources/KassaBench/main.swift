@@ -25,7 +25,7 @@ guard arguments.count >= 4, let seconds = Double(arguments[3]) else {
 let spec = try JSONDecoder().decode(Spec.self, from: Data(contentsOf: URL(fileURLWithPath: arguments[1])))
 let logo = try ImageCodec.decode(Array(try Data(contentsOf: URL(fileURLWithPath: arguments[2]))))
 
-func document(withLogo: Bool) -> Document {
+func document(withLogo: Bool, storedLogo: Bool = false) -> Document {
     var items: [Item] = []
     for i in 0..<40 {
         let name = spec.itemNames[i % 20] + (i >= 20 ? " (2)" : "")
@@ -37,7 +37,11 @@ func document(withLogo: Bool) -> Document {
     let grossB = total - grossA
     let paid = (total / 1000 + 1) * 1000
     var blocks: [Block] = []
-    if withLogo { blocks.append(.image(ImageBlock(file: "logo.png"))) }
+    if withLogo {
+        var image = ImageBlock(file: "logo.png")
+        if storedLogo { image.storedKey = "K1" }
+        blocks.append(.image(image))
+    }
     blocks.append(.text(TextBlock(spec.header[0], align: .center, bold: true, size: .init(width: 2, height: 2))))
     for line in spec.header.dropFirst() { blocks.append(.text(TextBlock(line, align: .center))) }
     blocks += [.separator(SeparatorBlock()), .items(items), .separator(SeparatorBlock()),
@@ -86,6 +90,11 @@ if arguments.count == 5, arguments[4] == "--profile-text" {
 let withLogoUncached = try measure(document(withLogo: true), cache: nil)
 let withLogoCached = try measure(document(withLogo: true), cache: ImageCache())
 let withoutLogo = try measure(document(withLogo: false), cache: nil)
+var nvProfile = profile
+nvProfile.features.storedLogo = true
+let storedLogoBytes = try ReceiptLayout(profile: nvProfile).render(document(withLogo: true, storedLogo: true)) {
+    (_: ImageBlock) throws(LayoutError) -> GrayImage in logo
+}.bytes.count
 var usage = rusage()
 getrusage(RUSAGE_SELF.rawValue, &usage)
 let figures: [String: Any] = [
@@ -95,6 +104,7 @@ let figures: [String: Any] = [
     "receiptsPerSecondWithoutLogo": (withoutLogo.rate * 10).rounded() / 10,
     "bytesWithLogo": withLogoUncached.bytes,
     "bytesWithoutLogo": withoutLogo.bytes,
+    "bytesWithStoredLogo": storedLogoBytes,
     "peakRSSKiB": usage.ru_maxrss,
 ]
 let data = try JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys])
