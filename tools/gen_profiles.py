@@ -72,6 +72,8 @@ for key, p in sorted(db["profiles"].items()):
             "beeper": False,
             # GS ( D (disable real-time commands) is an Epson TM command; assumed where the model has GS ( L.
             "disableRealtimeCommands": p.get("vendor") == "Epson" and bool(feats.get("graphics")),
+            # NV graphics (GS ( L / GS 8 L fn 67, 69) came with the same Epson generation as GS ( L graphics.
+            "storedLogo": p.get("vendor") == "Epson" and bool(feats.get("graphics")),
         },
         "source": "escpos-printer-db" + (" (dot width inferred from paper width)" if guessed else ""),
     }

@@ -112,6 +112,29 @@ public struct KassaEnvironment: Sendable {
         }
     }
 
+    /// The one-off job that stores a logo in the printer's non-volatile memory under a two-character key, so
+    /// receipts can print it with a few bytes (`"storedKey"` in the document) instead of sending the image each time.
+    public func storeLogoJob(imageFile: String, key: String, width: Int?, profile: PrinterProfile)
+        throws(RuntimeError) -> [UInt8]
+    {
+        guard profile.features.storedLogo else {
+            throw .layout(.escpos(.notSupported(feature: "logos stored in printer memory (GS ( L)", profile: profile.id)))
+        }
+        let keyBytes = Array(key.utf8)
+        guard keyBytes.count == 2, keyBytes.allSatisfy({ (0x20...0x7E).contains($0) }) else {
+            throw .invalidDocument(source: "--key", reason: "the key is two printable ASCII characters, e.g. K1")
+        }
+        let block = ImageBlock(file: imageFile, width: width)
+        let gray: GrayImage
+        do {
+            gray = try Self.loadImage(block, baseDirectory: nil)
+        } catch {
+            throw .layout(error)
+        }
+        let bitmap = gray.scaled(toWidth: min(width ?? gray.width, profile.paper.dots)).monochrome(.floydSteinberg)
+        return ESCPOSWriter.storeLogoJob(bitmap, key: (keyBytes[0], keyBytes[1]))
+    }
+
     /// Plain UTF-8 text, one printed line per input line, then a cut.
     public func textJob(_ text: String, profile: PrinterProfile, font: TextStyle.Font = .a) -> LayoutResult {
         var writer = ESCPOSWriter(profile: profile)

@@ -169,6 +169,19 @@ struct CLITests {
         #expect(printed.status == 0 && printed.json?["profile"] as? String == "corner-shop")
     }
 
+    @Test("logo stores an image in printer memory where the profile allows it, and refuses otherwise")
+    func logo() throws {
+        let output = home.appendingPathComponent("nv.bin")
+        let image = TestSupport.repositoryRoot.appendingPathComponent("Docs/examples/logo.pbm").path
+        let stored = try KassaProcess.run(["logo", image, "--key", "K7", "--profile", "TM-T20III", "--device", "file:\(output.path)"], home: home)
+        #expect(stored.status == 0, "\(stored.stderr)")
+        let bytes = Array(try Data(contentsOf: output))
+        #expect(Array(bytes.prefix(7)) == [0x1B, 0x40, 0x1D, 0x38, 0x4C, 11 + 3 * 8, 0])
+        #expect(Array(bytes[9...12]) == [0x30, 0x43, 0x30, 0x4B])
+        let refused = try KassaProcess.run(["logo", image, "--profile", "generic-58mm"], home: home)
+        #expect(refused.status == 4 && refused.stderr.contains("does not support"))
+    }
+
     @Test("version reports the system libraries")
     func version() throws {
         let result = try KassaProcess.run(["version", "--json"], home: home)
