@@ -1,0 +1,55 @@
+import Foundation
+import ReceiptLayout
+import Testing
+import TestSupport
+
+/// Docs/document.schema.json must accept every documented example, and the decoder must read them too,
+/// so the schema, the docs and the code cannot drift apart.
+@Suite("Document schema")
+struct SchemaTests {
+    static let exampleFiles = ["receipt.json", "report.json", "cafe.json"]
+
+    func validate(_ json: String) throws -> (status: Int32, output: String) {
+        let script = """
+            import json, sys, jsonschema
+            schema = json.load(open(sys.argv[1]))
+            jsonschema.Draft202012Validator.check_schema(schema)
+            errors = list(jsonschema.Draft202012Validator(schema).iter_errors(json.loads(sys.stdin.read())))
+            print("\\n".join(e.message for e in errors))
+            sys.exit(1 if errors else 0)
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, TestSupport.repositoryRoot.appendingPathComponent("Docs/document.schema.json").path]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(json.utf8))
+        try input.fileHandleForWriting.close()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    @Test("the examples are valid against the schema and decode", arguments: exampleFiles)
+    func examples(file: String) throws {
+        let json = try String(contentsOf: TestSupport.repositoryRoot.appendingPathComponent("Docs/examples/\(file)"), encoding: .utf8)
+        let result = try validate(json)
+        #expect(result.status == 0, "\(result.output)")
+        _ = try JSONDecoder().decode(Document.self, from: Data(json.utf8))
+    }
+
+    @Test("the schema rejects what the decoder rejects", arguments: [
+        #"{"currency":"EUR","items":[{"name":"x","quantity":0.5,"unitPrice":100}]}"#,
+        #"{"currency":"EUR","items":[{"name":"x","unitPrice":1.5}]}"#,
+        #"{"items":[]}"#,
+        #"{"currency":"EUR","blocks":[{"type":"hologram"}]}"#,
+    ])
+    func rejects(json: String) throws {
+        #expect(try validate(json).status == 1)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(Document.self, from: Data(json.utf8)) }
+    }
+}
