@@ -112,6 +112,18 @@ public struct ESCPOSWriter: Sendable {
         if !ascii.isEmpty { atLineStart = false }
     }
 
+    /// Writes `string` and returns the columns it took. Printable ASCII (the usual case) is copied in one pass;
+    /// anything else goes through the code pages and is counted per character.
+    @discardableResult
+    public mutating func measuredText(_ string: String) -> Int {
+        if TextEncoder.appendIfPrintableASCII(string, to: &bytes) {
+            if !string.isEmpty { atLineStart = false }
+            return string.utf8.count
+        }
+        text(string)
+        return string.count
+    }
+
     /// Text followed by a line feed.
     public mutating func line(_ string: String = "") {
         text(string)

@@ -48,51 +48,75 @@ public struct MoneyFormat: Sendable, Equatable, Codable {
     public var isASCII: Bool { decimalSeparator.utf8.allSatisfy { $0 < 0x80 } && groupSeparator.utf8.allSatisfy { $0 < 0x80 } }
 
     /// Appends the amount's UTF-8 bytes (no symbol); returns how many bytes were added.
-    /// Exact: integer arithmetic only. It runs for every amount on every receipt, so it avoids String.
     @discardableResult
     public func append(_ minor: Int64, to out: inout [UInt8]) -> Int {
-        var divisor: UInt64 = 1
-        for _ in 0..<minorDigits { divisor *= 10 }
-        let magnitude = minor.magnitude
-        let decimal = decimalSeparator.utf8
-        let grouping = groupSeparator.utf8
-        let capacity = 24 + minorDigits + decimal.count + 7 * grouping.count
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
-            // Written right to left into a stack buffer, then appended in one go.
-            var position = capacity
-            var whole = magnitude / divisor
-            var fraction = magnitude % divisor
-            for _ in 0..<minorDigits {
-                position -= 1
-                buffer[position] = UInt8(fraction % 10) + 0x30
-                fraction /= 10
+        ByteFormatter(self).append(minor, to: &out)
+    }
+
+    /// Formats amounts straight into a byte buffer: separators resolved once, digits written forwards, no String.
+    /// The layout makes one per document; it runs for every amount on every receipt.
+    public struct ByteFormatter: Sendable {
+        let minorDigits: Int
+        let divisor: UInt64
+        let decimal: [UInt8]
+        let grouping: [UInt8]
+
+        public init(_ format: MoneyFormat) {
+            minorDigits = format.minorDigits
+            var divisor: UInt64 = 1
+            for _ in 0..<format.minorDigits { divisor *= 10 }
+            self.divisor = divisor
+            decimal = Array(format.decimalSeparator.utf8)
+            grouping = Array(format.groupSeparator.utf8)
+        }
+
+        @discardableResult
+        public func append(_ minor: Int64, to out: inout [UInt8]) -> Int {
+            let start = out.count
+            if minor < 0 { out.append(0x2D) }
+            let magnitude = minor.magnitude
+            let whole = magnitude / divisor
+            // Digits of the whole part, most significant first, with a separator before each group of three.
+            var digitCount = 1
+            var probe = whole
+            while probe >= 10 {
+                probe /= 10
+                digitCount += 1
+            }
+            var power: UInt64 = 1
+            for _ in 1..<digitCount { power *= 10 }
+            var remaining = whole
+            for position in stride(from: digitCount, to: 0, by: -1) {
+                out.append(UInt8(remaining / power) + 0x30)
+                remaining %= power
+                power /= 10
+                if position > 1, (position - 1) % 3 == 0 { out.append(contentsOf: grouping) }
             }
             if minorDigits > 0 {
-                for byte in decimal.reversed() {
-                    position -= 1
-                    buffer[position] = byte
+                out.append(contentsOf: decimal)
+                var fraction = magnitude % divisor
+                var scale = divisor / 10
+                for _ in 0..<minorDigits {
+                    out.append(UInt8(fraction / scale) + 0x30)
+                    fraction %= scale
+                    scale /= 10
                 }
             }
-            var group = 0
-            repeat {
-                if group == 3 {
-                    for byte in grouping.reversed() {
-                        position -= 1
-                        buffer[position] = byte
-                    }
-                    group = 0
-                }
-                position -= 1
-                buffer[position] = UInt8(whole % 10) + 0x30
-                whole /= 10
-                group += 1
-            } while whole > 0
-            if minor < 0 {
-                position -= 1
-                buffer[position] = 0x2D
+            return out.count - start
+        }
+
+        /// A plain integer (quantities), no grouping.
+        public func appendInteger(_ value: Int64, to out: inout [UInt8]) {
+            if value < 0 { out.append(0x2D) }
+            let magnitude = value.magnitude
+            var power: UInt64 = 1
+            while magnitude / power >= 10 { power *= 10 }
+            var remaining = magnitude
+            while power > 0 {
+                out.append(UInt8(remaining / power) + 0x30)
+                remaining %= power
+                power /= 10
             }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[position...]))
-            return capacity - position
         }
     }
 

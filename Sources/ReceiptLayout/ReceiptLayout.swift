@@ -71,7 +71,7 @@ public struct ReceiptLayout: Sendable {
         let body = TextStyle(font: options.font)
         writer.setStyle(body)
         let width = columns
-        let asciiMoney = money.isASCII
+        let asciiMoney = money.isASCII ? MoneyFormat.ByteFormatter(money) : nil
         var scratch: [UInt8] = []
         scratch.reserveCapacity(64)
 
@@ -199,30 +199,34 @@ public struct ReceiptLayout: Sendable {
     typealias Line = [(column: Int, text: String)]
 
     func emitItem(
-        _ item: Item, into writer: inout ESCPOSWriter, money: MoneyFormat, asciiMoney: Bool, scratch: inout [UInt8],
-        width: Int, discountLabel: String
+        _ item: Item, into writer: inout ESCPOSWriter, money: MoneyFormat, asciiMoney: MoneyFormat.ByteFormatter?,
+        scratch: inout [UInt8], width: Int, discountLabel: String
     ) {
         let quantity = item.quantity ?? .one
-        if asciiMoney, item.unit == nil, item.vat.map(Self.isPrintableASCII) ?? true {
+        if let amounts = asciiMoney, item.unit == nil, item.vat.map(Self.isPrintableASCII) ?? true {
             // The common case, written without building strings: name, jump, amount, VAT code; then "  2 x 4,20".
             scratch.removeAll(keepingCapacity: true)
-            if let amount = item.lineAmount { money.append(amount, to: &scratch) }
+            if let amount = item.lineAmount { amounts.append(amount, to: &scratch) }
             if let vat = item.vat {
                 scratch.append(0x20)
                 scratch.append(contentsOf: vat.utf8)
             }
-            let nameWidth = ESCPOSWriter.columnCount(item.name)
-            if nameWidth + scratch.count < width, !ESCPOSWriter.containsNewline(item.name) {
-                writer.text(item.name)
+            // Names are short and printable in the usual case: write first, check the fit from the column count.
+            if item.name.utf8.count + scratch.count < width, !ESCPOSWriter.containsNewline(item.name) {
+                let nameWidth = writer.measuredText(item.name)
                 writer.moveRight(from: nameWidth, to: width - scratch.count)
                 writer.printableASCII(scratch)
                 writer.newline()
                 if let unitPrice = item.unitPrice, !quantity.isOne {
                     scratch.removeAll(keepingCapacity: true)
                     scratch += [0x20, 0x20]
-                    scratch.append(contentsOf: quantity.formatted(decimalSeparator: money.decimalSeparator).utf8)
+                    if quantity.scale == 0 {
+                        amounts.appendInteger(quantity.units, to: &scratch)
+                    } else {
+                        scratch.append(contentsOf: quantity.formatted(decimalSeparator: money.decimalSeparator).utf8)
+                    }
                     scratch += [0x20, 0x78, 0x20]
-                    money.append(unitPrice, to: &scratch)
+                    amounts.append(unitPrice, to: &scratch)
                     if scratch.count <= width {
                         writer.printableASCII(scratch)
                         writer.newline()
