@@ -3,15 +3,26 @@ public struct CodePage: Sendable, Equatable, Hashable {
     public let name: String
     /// Scalars for bytes 0x80...0xFF (U+FFFD where the byte is undefined).
     public let upperHalf: [Unicode.Scalar]
+    /// Byte for scalars below `directLimit` (0 = not on this page): Latin, Greek, Cyrillic, Hebrew, Arabic.
+    private let direct: [UInt8]
+    /// Byte for the rest (€, box drawing, …).
     private let reverse: [UInt32: UInt8]
+    private static let directLimit: UInt32 = 0x800
 
     init(name: String, upperHalf: [Unicode.Scalar]) {
         self.name = name
         self.upperHalf = upperHalf
+        var direct = [UInt8](repeating: 0, count: Int(Self.directLimit))
         var reverse: [UInt32: UInt8] = [:]
-        for (index, scalar) in upperHalf.enumerated() where scalar.value != 0xFFFD && reverse[scalar.value] == nil {
-            reverse[scalar.value] = UInt8(0x80 + index)
+        for (index, scalar) in upperHalf.enumerated().reversed() where scalar.value != 0xFFFD {
+            // Reversed, so the lowest byte wins when a page has a character twice.
+            if scalar.value < Self.directLimit {
+                direct[Int(scalar.value)] = UInt8(0x80 + index)
+            } else {
+                reverse[scalar.value] = UInt8(0x80 + index)
+            }
         }
+        self.direct = direct
         self.reverse = reverse
     }
 
@@ -43,8 +54,13 @@ public struct CodePage: Sendable, Equatable, Hashable {
 
     /// The byte for `scalar`, or nil when the page cannot print it.
     public func byte(for scalar: Unicode.Scalar) -> UInt8? {
-        if scalar.value < 0x80 { return UInt8(scalar.value) }
-        return reverse[scalar.value]
+        let value = scalar.value
+        if value < 0x80 { return UInt8(value) }
+        if value < Self.directLimit {
+            let byte = direct[Int(value)]
+            return byte == 0 ? nil : byte
+        }
+        return reverse[value]
     }
 
     /// The character a byte prints as.

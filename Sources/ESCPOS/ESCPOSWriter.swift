@@ -124,6 +124,14 @@ public struct ESCPOSWriter: Sendable {
         return string.count
     }
 
+    /// Writes `string` only if it is all printable ASCII, returning its column count; nil (and nothing written)
+    /// otherwise. One pass: the fast path for names and labels.
+    public mutating func textIfPrintableASCII(_ string: String) -> Int? {
+        guard TextEncoder.appendIfPrintableASCII(string, to: &bytes) else { return nil }
+        if !string.isEmpty { atLineStart = false }
+        return string.utf8.count
+    }
+
     /// Text followed by a line feed.
     public mutating func line(_ string: String = "") {
         text(string)

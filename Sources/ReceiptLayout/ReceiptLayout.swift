@@ -212,8 +212,11 @@ public struct ReceiptLayout: Sendable {
                 scratch.append(contentsOf: vat.utf8)
             }
             // Names are short and printable in the usual case: write first, check the fit from the column count.
-            if item.name.utf8.count + scratch.count < width, !ESCPOSWriter.containsNewline(item.name) {
-                let nameWidth = writer.measuredText(item.name)
+            let fits = item.name.utf8.count + scratch.count < width
+            let nameWidth: Int? = !fits ? nil
+                : (writer.textIfPrintableASCII(item.name)
+                    ?? (ESCPOSWriter.containsNewline(item.name) ? nil : writer.measuredText(item.name)))
+            if let nameWidth {
                 writer.moveRight(from: nameWidth, to: width - scratch.count)
                 writer.printableASCII(scratch)
                 writer.newline()
