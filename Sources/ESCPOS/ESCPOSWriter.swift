@@ -349,14 +349,17 @@ public struct ESCPOSWriter: Sendable {
         if !atLineStart { newline() }
         let disable = profile.features.disableRealtimeCommands
         if disable { append(.realtimePulseCommand(enabled: false)) }
+        let widthBytes = bitmap.bytesPerRow
+        bytes.reserveCapacity(bytes.count + bitmap.bytes.count + 8 * (bitmap.height / options.imageBandHeight + 1))
         var row = 0
         while row < bitmap.height {
             let end = min(bitmap.height, row + options.imageBandHeight)
-            let band = bitmap.rows(row..<end)
-            let widthBytes = band.bytesPerRow
+            let bandHeight = end - row
             bytes += [0x1D, 0x76, 0x30, 0x00, UInt8(widthBytes & 0xFF), UInt8(widthBytes >> 8),
-                      UInt8(band.height & 0xFF), UInt8(band.height >> 8)]
-            bytes += Self.scrubRealtimeSequences(band.bytes)
+                      UInt8(bandHeight & 0xFF), UInt8(bandHeight >> 8)]
+            let start = bytes.count
+            bytes.append(contentsOf: bitmap.bytes[row * widthBytes..<end * widthBytes])
+            Self.scrubRealtimeSequences(&bytes, from: start)
             row = end
         }
         if disable { append(.realtimePulseCommand(enabled: true)) }
@@ -367,14 +370,22 @@ public struct ESCPOSWriter: Sendable {
     /// `DLE ENQ` or `DLE DC4`. Changes one dot per occurrence.
     public static func scrubRealtimeSequences(_ data: [UInt8]) -> [UInt8] {
         var out = data
-        var index = 0
-        while index + 1 < out.count {
-            if out[index] == 0x10, out[index + 1] == 0x04 || out[index + 1] == 0x05 || out[index + 1] == 0x14 {
-                out[index] = 0x00
-            }
-            index += 1
-        }
+        scrubRealtimeSequences(&out, from: 0)
         return out
+    }
+
+    /// In place, from `start` to the end.
+    static func scrubRealtimeSequences(_ data: inout [UInt8], from start: Int) {
+        data.withUnsafeMutableBufferPointer { buffer in
+            var index = start
+            while index + 1 < buffer.count {
+                if buffer[index] == 0x10 {
+                    let next = buffer[index + 1]
+                    if next == 0x04 || next == 0x05 || next == 0x14 { buffer[index] = 0x00 }
+                }
+                index += 1
+            }
+        }
     }
 
     /// Prints a logo already stored in the printer's non-volatile memory (`GS ( L` fn 69, key codes kc1 kc2).

@@ -62,30 +62,50 @@ public enum Dithering: String, Sendable, Codable, CaseIterable {
 extension GrayImage {
     /// Converts to a 1-bit bitmap.
     public func monochrome(_ dithering: Dithering, threshold: UInt8 = 128) -> MonoBitmap {
-        var bitmap = MonoBitmap(width: width, height: height)
-        switch dithering {
-        case .threshold:
-            for y in 0..<height {
-                for x in 0..<width where self[x, y] < threshold { bitmap[x, y] = true }
-            }
-        case .floydSteinberg:
-            var current = [Int](repeating: 0, count: width + 2)
-            var next = [Int](repeating: 0, count: width + 2)
-            for y in 0..<height {
-                for x in 0..<width {
-                    let value = Int(self[x, y]) + current[x + 1] / 16
-                    let black = value < Int(threshold)
-                    if black { bitmap[x, y] = true }
-                    let error = value - (black ? 0 : 255)
-                    current[x + 2] += error * 7
-                    next[x] += error * 3
-                    next[x + 1] += error * 5
-                    next[x + 2] += error * 1
+        let rowBytes = (width + 7) / 8
+        var out = [UInt8](repeating: 0, count: rowBytes * height)
+        let limit = Int(threshold)
+        pixels.withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBufferPointer { target in
+                switch dithering {
+                case .threshold:
+                    for y in 0..<height {
+                        for x in 0..<width where Int(source[y * width + x]) < limit {
+                            target[y * rowBytes + x >> 3] |= 0x80 >> UInt8(x & 7)
+                        }
+                    }
+                case .floydSteinberg:
+                    // Errors in 1/16 units for this row and the next, with one guard cell on each side.
+                    var current = [Int32](repeating: 0, count: width + 2)
+                    var next = [Int32](repeating: 0, count: width + 2)
+                    current.withUnsafeMutableBufferPointer { currentBuffer in
+                        next.withUnsafeMutableBufferPointer { nextBuffer in
+                            var thisRow = currentBuffer
+                            var nextRow = nextBuffer
+                            for y in 0..<height {
+                                let base = y * width
+                                for x in 0..<width {
+                                    let value = Int32(source[base + x]) + thisRow[x + 1] / 16
+                                    let error: Int32
+                                    if value < Int32(limit) {
+                                        target[y * rowBytes + x >> 3] |= 0x80 >> UInt8(x & 7)
+                                        error = value
+                                    } else {
+                                        error = value - 255
+                                    }
+                                    thisRow[x + 2] += error * 7
+                                    nextRow[x] += error * 3
+                                    nextRow[x + 1] += error * 5
+                                    nextRow[x + 2] += error
+                                }
+                                swap(&thisRow, &nextRow)
+                                for i in 0..<nextRow.count { nextRow[i] = 0 }
+                            }
+                        }
+                    }
                 }
-                swap(&current, &next)
-                for i in next.indices { next[i] = 0 }
             }
         }
-        return bitmap
+        return MonoBitmap(width: width, height: height, bytes: out)
     }
 }
