@@ -129,36 +129,70 @@ public enum Command: Sendable, Equatable {
 
     public func append(to out: inout [UInt8]) {
         switch self {
-        case .initialize: out += [0x1B, 0x40]
-        case .cancelKanjiMode: out += [0x1C, 0x2E]
-        case .bold(let on): out += [0x1B, 0x45, on ? 1 : 0]
-        case .underline(let kind): out += [0x1B, 0x2D, kind.rawValue]
+        case .initialize: out.put(0x1B, 0x40)
+        case .cancelKanjiMode: out.put(0x1C, 0x2E)
+        case .bold(let on): out.put(0x1B, 0x45, on ? 1 : 0)
+        case .underline(let kind): out.put(0x1B, 0x2D, kind.rawValue)
         case .characterSize(let width, let height):
             let w = UInt8(min(8, max(1, width)) - 1)
             let h = UInt8(min(8, max(1, height)) - 1)
-            out += [0x1D, 0x21, w << 4 | h]
-        case .reverse(let on): out += [0x1D, 0x42, on ? 1 : 0]
-        case .font(let font): out += [0x1B, 0x4D, font == .a ? 0 : 1]
-        case .align(let alignment): out += [0x1B, 0x61, alignment.rawValue]
-        case .defaultLineSpacing: out += [0x1B, 0x32]
-        case .lineSpacing(let n): out += [0x1B, 0x33, n]
-        case .absolutePosition(let dots): out += [0x1B, 0x24, UInt8(dots & 0xFF), UInt8((dots >> 8) & 0xFF)]
+            out.put(0x1D, 0x21, w << 4 | h)
+        case .reverse(let on): out.put(0x1D, 0x42, on ? 1 : 0)
+        case .font(let font): out.put(0x1B, 0x4D, font == .a ? 0 : 1)
+        case .align(let alignment): out.put(0x1B, 0x61, alignment.rawValue)
+        case .defaultLineSpacing: out.put(0x1B, 0x32)
+        case .lineSpacing(let n): out.put(0x1B, 0x33, n)
+        case .absolutePosition(let dots): out.put(0x1B, 0x24, UInt8(dots & 0xFF), UInt8((dots >> 8) & 0xFF))
         case .lineFeed: out.append(0x0A)
-        case .feedLines(let n): out += [0x1B, 0x64, n]
-        case .feedDots(let n): out += [0x1B, 0x4A, n]
-        case .cut(let kind): out += [0x1D, 0x56, kind == .full ? 0x00 : 0x01]
-        case .feedAndCut(let kind, let feed): out += [0x1D, 0x56, kind == .full ? 0x41 : 0x42, feed]
-        case .selectCodePage(let slot): out += [0x1B, 0x74, slot]
-        case .selectCodePageStar(let slot): out += [0x1B, 0x1D, 0x74, slot]
-        case .beep(let times, let duration): out += [0x1B, 0x42, times, duration]
-        case .drawerPulse(let pin, let on, let off): out += [0x1B, 0x70, pin.rawValue, on, off]
-        case .statusRequest(let query): out += [0x10, 0x04, query.rawValue]
-        case .realtimePulseCommand(let enabled): out += [0x1D, 0x28, 0x44, 0x03, 0x00, 0x14, 0x01, enabled ? 1 : 0]
-        case .barcodeHRIPosition(let position): out += [0x1D, 0x48, position.rawValue]
-        case .barcodeHRIFont(let font): out += [0x1D, 0x66, font == .a ? 0 : 1]
-        case .barcodeHeight(let dots): out += [0x1D, 0x68, dots]
-        case .barcodeModuleWidth(let width): out += [0x1D, 0x77, width]
+        case .feedLines(let n): out.put(0x1B, 0x64, n)
+        case .feedDots(let n): out.put(0x1B, 0x4A, n)
+        case .cut(let kind): out.put(0x1D, 0x56, kind == .full ? 0x00 : 0x01)
+        case .feedAndCut(let kind, let feed): out.put(0x1D, 0x56, kind == .full ? 0x41 : 0x42, feed)
+        case .selectCodePage(let slot): out.put(0x1B, 0x74, slot)
+        case .selectCodePageStar(let slot): out.put(0x1B, 0x1D, 0x74, slot)
+        case .beep(let times, let duration): out.put(0x1B, 0x42, times, duration)
+        case .drawerPulse(let pin, let on, let off): out.put(0x1B, 0x70, pin.rawValue, on, off)
+        case .statusRequest(let query): out.put(0x10, 0x04, query.rawValue)
+        case .realtimePulseCommand(let enabled): out.put(0x1D, 0x28, 0x44, 0x03, 0x00, 0x14, 0x01, enabled ? 1 : 0)
+        case .barcodeHRIPosition(let position): out.put(0x1D, 0x48, position.rawValue)
+        case .barcodeHRIFont(let font): out.put(0x1D, 0x66, font == .a ? 0 : 1)
+        case .barcodeHeight(let dots): out.put(0x1D, 0x68, dots)
+        case .barcodeModuleWidth(let width): out.put(0x1D, 0x77, width)
         case .raw(let bytes): out += bytes
         }
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends a few bytes without building a temporary array (commands are written thousands of times a second).
+    @inline(__always)
+    mutating func put(_ a: UInt8) { append(a) }
+    @inline(__always)
+    mutating func put(_ a: UInt8, _ b: UInt8) {
+        append(a)
+        append(b)
+    }
+    @inline(__always)
+    mutating func put(_ a: UInt8, _ b: UInt8, _ c: UInt8) {
+        append(a)
+        append(b)
+        append(c)
+    }
+    @inline(__always)
+    mutating func put(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) {
+        append(a)
+        append(b)
+        append(c)
+        append(d)
+    }
+    @inline(__always)
+    mutating func put(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8, _ e: UInt8) {
+        put(a, b, c, d)
+        append(e)
+    }
+    @inline(__always)
+    mutating func put(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8, _ e: UInt8, _ f: UInt8, _ g: UInt8, _ h: UInt8) {
+        put(a, b, c, d)
+        put(e, f, g, h)
     }
 }

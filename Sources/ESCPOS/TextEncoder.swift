@@ -31,8 +31,8 @@ public struct TextEncoder: Sendable {
     public private(set) var currentSlot: UInt8?
     public var replacement: UInt8 = 0x3F  // '?'
     public private(set) var warnings: [EncodingWarning] = []
-    /// Reused between calls so encoding a line does not allocate.
-    private var scalars: [Unicode.Scalar] = []
+    /// The page of `currentSlot`, kept beside it so the common case needs no search.
+    private var currentPage: CodePage?
 
     public init(profile: PrinterProfile) {
         var pages = profile.usableCodePages
@@ -46,7 +46,10 @@ public struct TextEncoder: Sendable {
     }
 
     /// Forget the selected page (after `ESC @`, or a font change on clones that reset it).
-    public mutating func reset() { currentSlot = nil }
+    public mutating func reset() {
+        currentSlot = nil
+        currentPage = nil
+    }
 
     /// Typographic characters that have a faithful ASCII spelling when no page has them.
     static let substitutes: [UInt32: String] = [
@@ -58,12 +61,18 @@ public struct TextEncoder: Sendable {
     public mutating func encode(_ text: String, into out: inout [UInt8]) {
         // Fast path: printable ASCII is the same byte on every code page.
         if Self.appendIfPrintableASCII(text, to: &out) { return }
-        scalars.removeAll(keepingCapacity: true)
-        scalars.append(contentsOf: Self.needsComposition(text) ? text.precomposedStringWithCanonicalMapping.unicodeScalars : text.unicodeScalars)
-        var index = 0
-        while index < scalars.count {
-            let scalar = scalars[index]
-            index += 1
+        if Self.needsComposition(text) {
+            encodeScalars(text.precomposedStringWithCanonicalMapping.unicodeScalars, into: &out)
+        } else {
+            encodeScalars(text.unicodeScalars, into: &out)
+        }
+    }
+
+    private mutating func encodeScalars(_ view: String.UnicodeScalarView, into out: inout [UInt8]) {
+        var index = view.startIndex
+        while index != view.endIndex {
+            let scalar = view[index]
+            view.formIndex(after: &index)
             if scalar.value >= 0x20 && scalar.value < 0x7F {
                 out.append(UInt8(scalar.value))
                 continue
@@ -79,17 +88,17 @@ public struct TextEncoder: Sendable {
                     message: "control character U+\(hex(scalar.value)) in text was printed as '?'"))
                 continue
             }
-            if let slot = currentSlot, let page = page(forSlot: slot), let byte = page.byte(for: scalar) {
+            if let page = currentPage, let byte = page.byte(for: scalar) {
                 out.append(byte)
                 continue
             }
-            if let (slot, page) = choosePage(for: scalar, lookahead: scalars[index...]) {
+            if let (slot, page) = choosePage(for: scalar, lookahead: view[index...]) {
                 select(slot, into: &out)
                 out.append(page.byte(for: scalar)!)
                 continue
             }
             if let substitute = Self.substitutes[scalar.value] {
-                out.append(contentsOf: Array(substitute.utf8))
+                out.append(contentsOf: substitute.utf8)
                 continue
             }
             out.append(replacement)
@@ -126,6 +135,7 @@ public struct TextEncoder: Sendable {
         guard currentSlot != slot else { return }
         (starCommands ? Command.selectCodePageStar(slot) : Command.selectCodePage(slot)).append(to: &out)
         currentSlot = slot
+        currentPage = pages.first { $0.slot == slot }?.page
     }
 
     public mutating func drainWarnings() -> [EncodingWarning] {
@@ -133,14 +143,10 @@ public struct TextEncoder: Sendable {
         return warnings
     }
 
-    private func page(forSlot slot: UInt8) -> CodePage? {
-        pages.first { $0.slot == slot }?.page
-    }
-
     /// Among the pages that contain `scalar`, the one that also covers the longest run of the non-ASCII characters
     /// that follow, so one line needs as few `ESC t` as possible. Ties go to the profile's preference order.
     private func choosePage(
-        for scalar: Unicode.Scalar, lookahead: ArraySlice<Unicode.Scalar>
+        for scalar: Unicode.Scalar, lookahead: Substring.UnicodeScalarView
     ) -> (UInt8, CodePage)? {
         var best: (UInt8, CodePage)?
         var bestRun = -1

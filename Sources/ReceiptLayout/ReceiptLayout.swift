@@ -105,9 +105,10 @@ public struct ReceiptLayout: Sendable {
                     writer.setStyle(body)
                 case .items(let items):
                     writer.setAlignment(.left)
-                    for item in items {
-                        emitItem(item, into: &writer, money: money, asciiMoney: asciiMoney, scratch: &scratch, width: width,
-                                 discountLabel: label("discount", "Discount"))
+                    let discountLabel = label("discount", "Discount")
+                    for index in items.indices {
+                        emitItem(items[index], into: &writer, money: money, asciiMoney: asciiMoney, scratch: &scratch,
+                                 width: width, discountLabel: discountLabel)
                     }
                 case .totals(let totals):
                     writer.setAlignment(.left)
@@ -123,7 +124,8 @@ public struct ReceiptLayout: Sendable {
                     writer.setStyle(body)
                 case .vat(let rows):
                     writer.setAlignment(.left)
-                    for line in vatTable(rows, money: money, width: width, labels: labels) { writer.line(segments: line) }
+                    emitVATTable(rows, into: &writer, money: money, asciiMoney: asciiMoney, scratch: &scratch, width: width,
+                                 labels: labels)
                 case .payments(let payments):
                     writer.setAlignment(.left)
                     for payment in payments {
@@ -199,7 +201,7 @@ public struct ReceiptLayout: Sendable {
     typealias Line = [(column: Int, text: String)]
 
     func emitItem(
-        _ item: Item, into writer: inout ESCPOSWriter, money: MoneyFormat, asciiMoney: MoneyFormat.ByteFormatter?,
+        _ item: borrowing Item, into writer: inout ESCPOSWriter, money: MoneyFormat, asciiMoney: MoneyFormat.ByteFormatter?,
         scratch: inout [UInt8], width: Int, discountLabel: String
     ) {
         let quantity = item.quantity ?? .one
@@ -222,13 +224,16 @@ public struct ReceiptLayout: Sendable {
                 writer.newline()
                 if let unitPrice = item.unitPrice, !quantity.isOne {
                     scratch.removeAll(keepingCapacity: true)
-                    scratch += [0x20, 0x20]
+                    scratch.append(0x20)
+                    scratch.append(0x20)
                     if quantity.scale == 0 {
                         amounts.appendInteger(quantity.units, to: &scratch)
                     } else {
                         scratch.append(contentsOf: quantity.formatted(decimalSeparator: money.decimalSeparator).utf8)
                     }
-                    scratch += [0x20, 0x78, 0x20]
+                    scratch.append(0x20)
+                    scratch.append(0x78)
+                    scratch.append(0x20)
                     amounts.append(unitPrice, to: &scratch)
                     if scratch.count <= width {
                         writer.printableASCII(scratch)
@@ -263,22 +268,53 @@ public struct ReceiptLayout: Sendable {
         text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
     }
 
-    func vatTable(_ rows: [VATRow], money: MoneyFormat, width: Int, labels: [String: String]) -> [Line] {
+    /// Rate on the left, then net, tax and gross right-aligned in three equal columns.
+    func emitVATTable(
+        _ rows: [VATRow], into writer: inout ESCPOSWriter, money: MoneyFormat, asciiMoney: MoneyFormat.ByteFormatter?,
+        scratch: inout [UInt8], width: Int, labels: [String: String]
+    ) {
         let first = max(5, min(9, width / 5))
         let rest = (width - first) / 3
-        func row(_ cells: [String]) -> Line {
-            var line: Line = [(0, String(cells[0].prefix(first - 1)))]
-            for (index, cell) in cells.dropFirst().enumerated() {
-                let text = String(cell.prefix(rest - 1))
-                line.append((first + rest * (index + 1) - ESCPOSWriter.columnCount(text), text))
+        func row(_ label: String, _ cells: (inout ESCPOSWriter, Int) -> Void) {
+            var text = label
+            if ESCPOSWriter.columnCount(text) > first - 1 { text = String(text.prefix(first - 1)) }
+            let column = writer.measuredText(text)
+            cells(&writer, column)
+            writer.newline()
+        }
+        func cell(_ writer: inout ESCPOSWriter, from column: inout Int, index: Int, text: String) {
+            let fitted = ESCPOSWriter.columnCount(text) > rest - 1 ? String(text.prefix(rest - 1)) : text
+            let end = first + rest * (index + 1)
+            let count = ESCPOSWriter.columnCount(fitted)
+            writer.moveRight(from: column, to: end - count)
+            writer.measuredText(fitted)
+            column = end
+        }
+        row(labels["rate"] ?? "VAT") { writer, start in
+            var column = start
+            for (index, title) in [labels["net"] ?? "Net", labels["vat"] ?? "Tax", labels["gross"] ?? "Gross"].enumerated() {
+                cell(&writer, from: &column, index: index, text: title)
             }
-            return line
         }
-        var lines = [row([labels["rate"] ?? "VAT", labels["net"] ?? "Net", labels["vat"] ?? "Tax", labels["gross"] ?? "Gross"])]
         for entry in rows {
-            lines.append(row([entry.rate, money.format(entry.net), money.format(entry.vat), money.format(entry.gross)]))
+            row(entry.rate) { writer, start in
+                var column = start
+                for (index, amount) in [entry.net, entry.vat, entry.gross].enumerated() {
+                    let end = first + rest * (index + 1)
+                    if let amounts = asciiMoney {
+                        scratch.removeAll(keepingCapacity: true)
+                        amounts.append(amount, to: &scratch)
+                        if scratch.count <= rest - 1 {
+                            writer.moveRight(from: column, to: end - scratch.count)
+                            writer.printableASCII(scratch)
+                            column = end
+                            continue
+                        }
+                    }
+                    cell(&writer, from: &column, index: index, text: money.format(amount))
+                }
+            }
         }
-        return lines
     }
 
     // MARK: Column helpers (one Character = one column)
