@@ -120,8 +120,14 @@ public struct ESCPOSWriter: Sendable {
             if !string.isEmpty { atLineStart = false }
             return string.utf8.count
         }
-        text(string)
-        return string.count
+        guard !Self.containsNewline(string) else {
+            text(string)
+            return string.count
+        }
+        let columns = encoder.encode(string, into: &bytes)
+        if !string.isEmpty { atLineStart = false }
+        if !encoder.warnings.isEmpty { warnings += encoder.drainWarnings() }
+        return columns
     }
 
     /// Writes `string` only if it is all printable ASCII, returning its column count; nil (and nothing written)

@@ -58,17 +58,20 @@ public struct TextEncoder: Sendable {
     ]
 
     /// Encodes one run of text (no line breaks expected; control characters are replaced).
-    public mutating func encode(_ text: String, into out: inout [UInt8]) {
+    /// Returns the number of columns printed (one per character byte; `ESC t` commands are not counted).
+    @discardableResult
+    public mutating func encode(_ text: String, into out: inout [UInt8]) -> Int {
         // Fast path: printable ASCII is the same byte on every code page.
-        if Self.appendIfPrintableASCII(text, to: &out) { return }
+        if Self.appendIfPrintableASCII(text, to: &out) { return text.utf8.count }
         if Self.needsComposition(text) {
-            encodeScalars(text.precomposedStringWithCanonicalMapping.unicodeScalars, into: &out)
-        } else {
-            encodeScalars(text.unicodeScalars, into: &out)
+            return encodeScalars(text.precomposedStringWithCanonicalMapping.unicodeScalars, into: &out)
         }
+        return encodeScalars(text.unicodeScalars, into: &out)
     }
 
-    private mutating func encodeScalars(_ view: String.UnicodeScalarView, into out: inout [UInt8]) {
+    private mutating func encodeScalars(_ view: String.UnicodeScalarView, into out: inout [UInt8]) -> Int {
+        let start = out.count
+        var commandBytes = 0
         var index = view.startIndex
         while index != view.endIndex {
             let scalar = view[index]
@@ -93,7 +96,9 @@ public struct TextEncoder: Sendable {
                 continue
             }
             if let (slot, page) = choosePage(for: scalar, lookahead: view[index...]) {
+                let before = out.count
                 select(slot, into: &out)
+                commandBytes += out.count - before
                 out.append(page.byte(for: scalar)!)
                 continue
             }
@@ -107,6 +112,7 @@ public struct TextEncoder: Sendable {
                 message: "'\(Character(scalar))' (U+\(hex(scalar.value))) is in none of the printer's code pages "
                     + "(\(pages.map(\.page.name).joined(separator: ", "))); printed as '?'"))
         }
+        return out.count - start - commandBytes
     }
 
     /// Appends the text's bytes when they are all printable ASCII; returns false (appending nothing) otherwise.
@@ -150,7 +156,12 @@ public struct TextEncoder: Sendable {
     ) -> (UInt8, CodePage)? {
         var best: (UInt8, CodePage)?
         var bestRun = -1
-        let upcoming = lookahead.lazy.filter { $0.value >= 0x80 }.prefix(32)
+        // The following non-ASCII characters, gathered once (not once per page).
+        var upcoming: [Unicode.Scalar] = []
+        for next in lookahead where next.value >= 0x80 {
+            upcoming.append(next)
+            if upcoming.count == 32 { break }
+        }
         for (slot, page) in pages where page.byte(for: scalar) != nil {
             var run = 0
             for next in upcoming {
@@ -160,6 +171,7 @@ public struct TextEncoder: Sendable {
             if run > bestRun {
                 best = (slot, page)
                 bestRun = run
+                if run == upcoming.count { break }  // cannot do better than covering everything
             }
         }
         return best

@@ -75,26 +75,26 @@ public struct MoneyFormat: Sendable, Equatable, Codable {
             let start = out.count
             if minor < 0 { out.append(0x2D) }
             let magnitude = minor.magnitude
-            let whole = magnitude / divisor
-            // Digits of the whole part, most significant first, with a separator before each group of three.
-            var digitCount = 1
-            var probe = whole
-            while probe >= 10 {
-                probe /= 10
-                digitCount += 1
-            }
-            var power: UInt64 = 1
-            for _ in 1..<digitCount { power *= 10 }
-            var remaining = whole
-            for position in stride(from: digitCount, to: 0, by: -1) {
-                out.append(UInt8(remaining / power) + 0x30)
-                remaining %= power
-                power /= 10
-                if position > 1, (position - 1) % 3 == 0 { out.append(contentsOf: grouping) }
+            var whole = magnitude / divisor
+            var fraction = magnitude % divisor
+            // Whole digits, least significant first (division by the constant 10 is a multiplication).
+            var reversed: (UInt64, UInt64) = (0, 0)  // up to 20 digits, 4 bits each
+            var count = 0
+            repeat {
+                let digit = whole % 10
+                if count < 16 { reversed.0 |= digit << (4 * UInt64(count)) } else { reversed.1 |= digit << (4 * UInt64(count - 16)) }
+                whole /= 10
+                count += 1
+            } while whole > 0
+            for position in stride(from: count - 1, through: 0, by: -1) {
+                let digit = position < 16 ? (reversed.0 >> (4 * UInt64(position))) & 0xF : (reversed.1 >> (4 * UInt64(position - 16))) & 0xF
+                out.append(UInt8(digit) + 0x30)
+                if position > 0, position % 3 == 0 {
+                    if grouping.count == 1 { out.append(grouping[0]) } else { out.append(contentsOf: grouping) }
+                }
             }
             if minorDigits > 0 {
-                out.append(contentsOf: decimal)
-                var fraction = magnitude % divisor
+                if decimal.count == 1 { out.append(decimal[0]) } else { out.append(contentsOf: decimal) }
                 var scale = divisor / 10
                 for _ in 0..<minorDigits {
                     out.append(UInt8(fraction / scale) + 0x30)
