@@ -127,6 +127,12 @@ public struct TextEncoder: Sendable {
 
     /// Whether the text holds combining marks that NFC could fold into precomposed letters.
     static func needsComposition(_ text: String) -> Bool {
+        // Combining marks are encoded with lead bytes CC, CD, E1, E2 or EF; most text has none of them.
+        var copy = text
+        let candidate = copy.withUTF8 { buffer in
+            buffer.contains { $0 == 0xCC || $0 == 0xCD || $0 == 0xE1 || $0 == 0xE2 || $0 == 0xEF }
+        }
+        guard candidate else { return false }
         for scalar in text.unicodeScalars {
             switch scalar.value {
             case 0x0300...0x036F, 0x1AB0...0x1AFF, 0x1DC0...0x1DFF, 0x20D0...0x20FF, 0xFE20...0xFE2F: return true

@@ -72,35 +72,61 @@ public struct MoneyFormat: Sendable, Equatable, Codable {
 
         @discardableResult
         public func append(_ minor: Int64, to out: inout [UInt8]) -> Int {
+            guard decimal.count <= 1, grouping.count <= 1, minorDigits <= 6 else { return appendSlow(minor, to: &out) }
+            // Written right to left into 40 bytes on the stack, then appended in one go.
+            var storage: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+            return withUnsafeMutableBytes(of: &storage) { buffer in
+                var position = buffer.count
+                let magnitude = minor.magnitude
+                var whole = magnitude / divisor
+                var fraction = magnitude % divisor
+                for _ in 0..<minorDigits {
+                    position -= 1
+                    buffer[position] = UInt8(fraction % 10) + 0x30
+                    fraction /= 10
+                }
+                if minorDigits > 0, let separator = decimal.first {
+                    position -= 1
+                    buffer[position] = separator
+                }
+                var group = 0
+                repeat {
+                    if group == 3 {
+                        if let separator = grouping.first {
+                            position -= 1
+                            buffer[position] = separator
+                        }
+                        group = 0
+                    }
+                    position -= 1
+                    buffer[position] = UInt8(whole % 10) + 0x30
+                    whole /= 10
+                    group += 1
+                } while whole > 0
+                if minor < 0 {
+                    position -= 1
+                    buffer[position] = 0x2D
+                }
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[position...]))
+                return buffer.count - position
+            }
+        }
+
+        /// Multi-byte separators (e.g. a non-breaking space) take the general path.
+        func appendSlow(_ minor: Int64, to out: inout [UInt8]) -> Int {
             let start = out.count
             if minor < 0 { out.append(0x2D) }
             let magnitude = minor.magnitude
-            var whole = magnitude / divisor
-            var fraction = magnitude % divisor
-            // Whole digits, least significant first (division by the constant 10 is a multiplication).
-            var reversed: (UInt64, UInt64) = (0, 0)  // up to 20 digits, 4 bits each
-            var count = 0
-            repeat {
-                let digit = whole % 10
-                if count < 16 { reversed.0 |= digit << (4 * UInt64(count)) } else { reversed.1 |= digit << (4 * UInt64(count - 16)) }
-                whole /= 10
-                count += 1
-            } while whole > 0
-            for position in stride(from: count - 1, through: 0, by: -1) {
-                let digit = position < 16 ? (reversed.0 >> (4 * UInt64(position))) & 0xF : (reversed.1 >> (4 * UInt64(position - 16))) & 0xF
-                out.append(UInt8(digit) + 0x30)
-                if position > 0, position % 3 == 0 {
-                    if grouping.count == 1 { out.append(grouping[0]) } else { out.append(contentsOf: grouping) }
-                }
+            let wholeText = String(magnitude / divisor)
+            for (index, digit) in wholeText.utf8.enumerated() {
+                if index > 0, (wholeText.utf8.count - index) % 3 == 0 { out.append(contentsOf: grouping) }
+                out.append(digit)
             }
             if minorDigits > 0 {
-                if decimal.count == 1 { out.append(decimal[0]) } else { out.append(contentsOf: decimal) }
-                var scale = divisor / 10
-                for _ in 0..<minorDigits {
-                    out.append(UInt8(fraction / scale) + 0x30)
-                    fraction %= scale
-                    scale /= 10
-                }
+                out.append(contentsOf: decimal)
+                let fraction = String(magnitude % divisor)
+                out.append(contentsOf: repeatElement(0x30, count: minorDigits - fraction.utf8.count))
+                out.append(contentsOf: fraction.utf8)
             }
             return out.count - start
         }

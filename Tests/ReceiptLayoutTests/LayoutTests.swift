@@ -137,6 +137,15 @@ struct MoneyTests {
         #expect(MoneyFormat.standard(for: currency).format(minor) == expected)
     }
 
+    @Test("separators of several bytes (a non-breaking space) take the general path and agree with it")
+    func multiByteSeparators() {
+        let format = MoneyFormat(code: "CZK", minorDigits: 2, decimalSeparator: ",", groupSeparator: "\u{00A0}", symbol: "Kč",
+                                 symbolPosition: .after)
+        #expect(format.format(123456789) == "1\u{00A0}234\u{00A0}567,89")
+        #expect(format.format(-5) == "-0,05")
+        #expect(format.format(100000, withSymbol: true) == "1\u{00A0}000,00 Kč")
+    }
+
     @Test func symbols() {
         #expect(MoneyFormat.standard(for: "EUR").format(1250, withSymbol: true) == "12,50 €")
         #expect(MoneyFormat.standard(for: "GBP").format(1250, withSymbol: true) == "£ 12.50")
