@@ -1,5 +1,5 @@
 /// A single-byte character table: ASCII in the lower half, the named encoding in 0x80...0xFF.
-public struct CodePage: Sendable, Equatable, Hashable {
+public final class CodePage: Sendable, Equatable, Hashable {
     public let name: String
     /// Scalars for bytes 0x80...0xFF (U+FFFD where the byte is undefined).
     public let upperHalf: [Unicode.Scalar]

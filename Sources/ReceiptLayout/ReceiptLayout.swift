@@ -209,9 +209,9 @@ public struct ReceiptLayout: Sendable {
             // The common case, written without building strings: name, jump, amount, VAT code; then "  2 x 4,20".
             scratch.removeAll(keepingCapacity: true)
             if let amount = item.lineAmount { amounts.append(amount, to: &scratch) }
-            if let vat = item.vat {
+            if var vat = item.vat {
                 scratch.append(0x20)
-                scratch.append(contentsOf: vat.utf8)
+                vat.withUTF8 { scratch.append(contentsOf: $0) }
             }
             // Names are short and printable in the usual case: write first, check the fit from the column count.
             let fits = item.name.utf8.count + scratch.count < width
