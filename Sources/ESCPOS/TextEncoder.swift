@@ -66,7 +66,39 @@ public struct TextEncoder: Sendable {
         if Self.needsComposition(text) {
             return encodeScalars(text.precomposedStringWithCanonicalMapping.unicodeScalars, into: &out)
         }
+        if let columns = encodeTwoByteLatin(text, into: &out) { return columns }
         return encodeScalars(text.unicodeScalars, into: &out)
+    }
+
+    /// The usual non-ASCII case — printable ASCII plus two-byte UTF-8 letters (Latin, Greek, Cyrillic) that the
+    /// current page has — decoded straight from UTF-8. Returns nil, having written nothing, when the text needs more
+    /// (a page switch, a substitution, a warning): then the general path runs.
+    private func encodeTwoByteLatin(_ text: String, into out: inout [UInt8]) -> Int? {
+        guard let page = currentPage else { return nil }
+        var copy = text
+        let start = out.count
+        let done: Bool = copy.withUTF8 { buffer in
+            var index = 0
+            while index < buffer.count {
+                let lead = buffer[index]
+                if lead >= 0x20 && lead < 0x7F {
+                    out.append(lead)
+                    index += 1
+                    continue
+                }
+                guard lead & 0xE0 == 0xC0, index + 1 < buffer.count else { return false }
+                let value = UInt32(lead & 0x1F) << 6 | UInt32(buffer[index + 1] & 0x3F)
+                guard value >= 0xA0, let scalar = Unicode.Scalar(value), let byte = page.byte(for: scalar) else { return false }
+                out.append(byte)
+                index += 2
+            }
+            return true
+        }
+        guard done else {
+            out.removeSubrange(start...)
+            return nil
+        }
+        return out.count - start
     }
 
     private mutating func encodeScalars(_ view: String.UnicodeScalarView, into out: inout [UInt8]) -> Int {

@@ -265,7 +265,8 @@ public struct ReceiptLayout: Sendable {
     }
 
     static func isPrintableASCII(_ text: String) -> Bool {
-        text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+        var copy = text
+        return copy.withUTF8 { buffer in !buffer.contains { $0 < 0x20 || $0 >= 0x7F } }
     }
 
     /// Rate on the left, then net, tax and gross right-aligned in three equal columns.
