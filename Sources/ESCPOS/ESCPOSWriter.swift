@@ -130,6 +130,14 @@ public struct ESCPOSWriter: Sendable {
         return columns
     }
 
+    /// Lets the caller write printable ASCII (0x20...0x7E) straight into the job, e.g. formatted amounts.
+    public mutating func appendPrintableASCII(_ body: (inout [UInt8]) -> Void) {
+        let start = bytes.count
+        body(&bytes)
+        assert(bytes[start...].allSatisfy { $0 >= 0x20 && $0 < 0x7F }, "appendPrintableASCII takes printable ASCII only")
+        if bytes.count > start { atLineStart = false }
+    }
+
     /// Writes `string` only if it is all printable ASCII, returning its column count; nil (and nothing written)
     /// otherwise. One pass: the fast path for names and labels.
     public mutating func textIfPrintableASCII(_ string: String) -> Int? {

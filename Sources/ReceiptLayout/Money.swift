@@ -60,6 +60,8 @@ public struct MoneyFormat: Sendable, Equatable, Codable {
         let divisor: UInt64
         let decimal: [UInt8]
         let grouping: [UInt8]
+        let decimalColumns: Int
+        let groupingColumns: Int
 
         public init(_ format: MoneyFormat) {
             minorDigits = format.minorDigits
@@ -68,6 +70,8 @@ public struct MoneyFormat: Sendable, Equatable, Codable {
             self.divisor = divisor
             decimal = Array(format.decimalSeparator.utf8)
             grouping = Array(format.groupSeparator.utf8)
+            decimalColumns = format.decimalSeparator.count
+            groupingColumns = format.groupSeparator.count
         }
 
         @discardableResult
@@ -129,6 +133,29 @@ public struct MoneyFormat: Sendable, Equatable, Codable {
                 out.append(contentsOf: fraction.utf8)
             }
             return out.count - start
+        }
+
+        /// Columns `append(minor)` will take, computed without formatting.
+        public func width(_ minor: Int64) -> Int {
+            var digits = 1
+            var whole = minor.magnitude / divisor
+            while whole >= 10 {
+                whole /= 10
+                digits += 1
+            }
+            return (minor < 0 ? 1 : 0) + digits + (digits - 1) / 3 * groupingColumns
+                + (minorDigits > 0 ? decimalColumns + minorDigits : 0)
+        }
+
+        /// Columns of a plain integer.
+        public func integerWidth(_ value: Int64) -> Int {
+            var digits = 1
+            var magnitude = value.magnitude
+            while magnitude >= 10 {
+                magnitude /= 10
+                digits += 1
+            }
+            return digits + (value < 0 ? 1 : 0)
         }
 
         /// A plain integer (quantities), no grouping.

@@ -72,8 +72,6 @@ public struct ReceiptLayout: Sendable {
         writer.setStyle(body)
         let width = columns
         let asciiMoney = money.isASCII ? MoneyFormat.ByteFormatter(money) : nil
-        var scratch: [UInt8] = []
-        scratch.reserveCapacity(64)
 
         do {
             for block in document.resolvedBlocks {
@@ -90,7 +88,7 @@ public struct ReceiptLayout: Sendable {
                     writer.setAlignment(.left)
                     let character = separator.character?.first ?? "-"
                     if let ascii = character.asciiValue, ascii >= 0x20, ascii < 0x7F {
-                        writer.printableASCII([UInt8](repeating: ascii, count: width))
+                        writer.appendPrintableASCII { $0.append(contentsOf: repeatElement(ascii, count: width)) }
                         writer.newline()
                     } else {
                         writer.line(String(repeating: character, count: width))
@@ -100,36 +98,41 @@ public struct ReceiptLayout: Sendable {
                     var style = body
                     style.bold = pair.bold ?? false
                     writer.setStyle(style)
-                    let value = pair.amount.map { money.format($0) } ?? pair.value ?? ""
-                    Self.emitColumns(&writer, pair.label, value, width: width)
+                    if let amount = pair.amount {
+                        emitAmountLine(pair.label, amount, symbol: false, into: &writer, money: money, fast: asciiMoney, width: width)
+                    } else {
+                        Self.emitColumns(&writer, pair.label, pair.value ?? "", width: width)
+                    }
                     writer.setStyle(body)
                 case .items(let items):
                     writer.setAlignment(.left)
                     let discountLabel = label("discount", "Discount")
                     for index in items.indices {
-                        emitItem(items[index], into: &writer, money: money, asciiMoney: asciiMoney, scratch: &scratch,
-                                 width: width, discountLabel: discountLabel)
+                        emitItem(items[index], into: &writer, money: money, asciiMoney: asciiMoney, width: width,
+                                 discountLabel: discountLabel)
                     }
                 case .totals(let totals):
                     writer.setAlignment(.left)
                     for line in totals.lines ?? [] {
-                        Self.emitColumns(&writer, line.label, money.format(line.amount), width: width)
+                        emitAmountLine(line.label, line.amount, symbol: false, into: &writer, money: money, fast: asciiMoney,
+                                       width: width)
                     }
                     var style = body
                     style.bold = true
                     style.height = 2
                     writer.setStyle(style)
-                    let totalText = money.format(totals.total, withSymbol: true)
-                    Self.emitColumns(&writer, totals.label ?? label("total", "TOTAL"), totalText, width: width)
+                    emitAmountLine(totals.label ?? label("total", "TOTAL"), totals.total, symbol: true, into: &writer, money: money,
+                                   fast: asciiMoney, width: width)
                     writer.setStyle(body)
                 case .vat(let rows):
                     writer.setAlignment(.left)
-                    emitVATTable(rows, into: &writer, money: money, asciiMoney: asciiMoney, scratch: &scratch, width: width,
+                    emitVATTable(rows, into: &writer, money: money, asciiMoney: asciiMoney, width: width,
                                  labels: labels)
                 case .payments(let payments):
                     writer.setAlignment(.left)
                     for payment in payments {
-                        Self.emitColumns(&writer, payment.method, money.format(payment.amount), width: width)
+                        emitAmountLine(payment.method, payment.amount, symbol: false, into: &writer, money: money,
+                                       fast: asciiMoney, width: width)
                     }
                 case .qr(let qr):
                     guard let level = qr.level else {
@@ -202,44 +205,43 @@ public struct ReceiptLayout: Sendable {
 
     func emitItem(
         _ item: borrowing Item, into writer: inout ESCPOSWriter, money: MoneyFormat, asciiMoney: MoneyFormat.ByteFormatter?,
-        scratch: inout [UInt8], width: Int, discountLabel: String
+        width: Int, discountLabel: String
     ) {
         let quantity = item.quantity ?? .one
         if let amounts = asciiMoney, item.unit == nil, item.vat.map(Self.isPrintableASCII) ?? true {
-            // The common case, written without building strings: name, jump, amount, VAT code; then "  2 x 4,20".
-            scratch.removeAll(keepingCapacity: true)
-            if let amount = item.lineAmount { amounts.append(amount, to: &scratch) }
-            if var vat = item.vat {
-                scratch.append(0x20)
-                vat.withUTF8 { scratch.append(contentsOf: $0) }
-            }
-            // Names are short and printable in the usual case: write first, check the fit from the column count.
-            let fits = item.name.utf8.count + scratch.count < width
+            // The common case, written straight into the job without building strings: name, a jump to the amount
+            // column, amount and VAT code; then "  2 x 4,20". Widths are computed before anything is written.
+            let amount = item.lineAmount
+            let rightWidth = (amount.map(amounts.width) ?? 0) + (item.vat.map { $0.utf8.count + 1 } ?? 0)
+            let fits = item.name.utf8.count + rightWidth < width
             let nameWidth: Int? = !fits ? nil
                 : (writer.textIfPrintableASCII(item.name)
                     ?? (ESCPOSWriter.containsNewline(item.name) ? nil : writer.measuredText(item.name)))
             if let nameWidth {
-                writer.moveRight(from: nameWidth, to: width - scratch.count)
-                writer.printableASCII(scratch)
+                writer.moveRight(from: nameWidth, to: width - rightWidth)
+                writer.appendPrintableASCII { out in
+                    if let amount { amounts.append(amount, to: &out) }
+                    if var vat = item.vat {
+                        out.append(0x20)
+                        vat.withUTF8 { out.append(contentsOf: $0) }
+                    }
+                }
                 writer.newline()
                 if let unitPrice = item.unitPrice, !quantity.isOne {
-                    scratch.removeAll(keepingCapacity: true)
-                    scratch.append(0x20)
-                    scratch.append(0x20)
-                    if quantity.scale == 0 {
-                        amounts.appendInteger(quantity.units, to: &scratch)
-                    } else {
-                        scratch.append(contentsOf: quantity.formatted(decimalSeparator: money.decimalSeparator).utf8)
-                    }
-                    scratch.append(0x20)
-                    scratch.append(0x78)
-                    scratch.append(0x20)
-                    amounts.append(unitPrice, to: &scratch)
-                    if scratch.count <= width {
-                        writer.printableASCII(scratch)
+                    if quantity.scale == 0, 2 + amounts.integerWidth(quantity.units) + 3 + amounts.width(unitPrice) <= width {
+                        writer.appendPrintableASCII { out in
+                            out.append(0x20)
+                            out.append(0x20)
+                            amounts.appendInteger(quantity.units, to: &out)
+                            out.append(0x20)
+                            out.append(0x78)
+                            out.append(0x20)
+                            amounts.append(unitPrice, to: &out)
+                        }
                         writer.newline()
                     } else {
-                        for line in Self.wrap(String(decoding: scratch, as: UTF8.self), width: width) { writer.line(line) }
+                        let detail = "  \(quantity.formatted(decimalSeparator: money.decimalSeparator)) x \(money.format(unitPrice))"
+                        for line in Self.wrap(detail, width: width) { writer.line(line) }
                     }
                 }
                 emitDiscount(item, into: &writer, money: money, width: width, discountLabel: discountLabel)
@@ -258,6 +260,29 @@ public struct ReceiptLayout: Sendable {
         emitDiscount(item, into: &writer, money: money, width: width, discountLabel: discountLabel)
     }
 
+    /// A label on the left and an amount (optionally with the currency symbol) right-aligned.
+    func emitAmountLine(
+        _ label: String, _ amount: Int64, symbol: Bool, into writer: inout ESCPOSWriter, money: MoneyFormat,
+        fast: MoneyFormat.ByteFormatter?, width: Int
+    ) {
+        if let fast {
+            let symbolWidth = symbol ? money.symbol.count + 1 : 0
+            let amountWidth = fast.width(amount)
+            let rightWidth = amountWidth + symbolWidth
+            // Bytes are never fewer than columns, so a label whose bytes fit leaves room for the amount.
+            if label.utf8.count + rightWidth < width, !ESCPOSWriter.containsNewline(label) {
+                let labelWidth = writer.measuredText(label)
+                writer.moveRight(from: labelWidth, to: width - rightWidth)
+                if symbol, money.symbolPosition == .before { writer.measuredText(money.symbol + " ") }
+                writer.appendPrintableASCII { fast.append(amount, to: &$0) }
+                if symbol, money.symbolPosition == .after { writer.measuredText(" " + money.symbol) }
+                writer.newline()
+                return
+            }
+        }
+        Self.emitColumns(&writer, label, money.format(amount, withSymbol: symbol), width: width)
+    }
+
     private func emitDiscount(_ item: Item, into writer: inout ESCPOSWriter, money: MoneyFormat, width: Int, discountLabel: String) {
         guard let discount = item.discount else { return }
         let reason = discount.reason.map { "  \(discountLabel): \($0)" } ?? "  \(discountLabel)"
@@ -272,7 +297,7 @@ public struct ReceiptLayout: Sendable {
     /// Rate on the left, then net, tax and gross right-aligned in three equal columns.
     func emitVATTable(
         _ rows: [VATRow], into writer: inout ESCPOSWriter, money: MoneyFormat, asciiMoney: MoneyFormat.ByteFormatter?,
-        scratch: inout [UInt8], width: Int, labels: [String: String]
+        width: Int, labels: [String: String]
     ) {
         let first = max(5, min(9, width / 5))
         let rest = (width - first) / 3
@@ -302,15 +327,11 @@ public struct ReceiptLayout: Sendable {
                 var column = start
                 for (index, amount) in [entry.net, entry.vat, entry.gross].enumerated() {
                     let end = first + rest * (index + 1)
-                    if let amounts = asciiMoney {
-                        scratch.removeAll(keepingCapacity: true)
-                        amounts.append(amount, to: &scratch)
-                        if scratch.count <= rest - 1 {
-                            writer.moveRight(from: column, to: end - scratch.count)
-                            writer.printableASCII(scratch)
-                            column = end
-                            continue
-                        }
+                    if let amounts = asciiMoney, amounts.width(amount) <= rest - 1 {
+                        writer.moveRight(from: column, to: end - amounts.width(amount))
+                        writer.appendPrintableASCII { amounts.append(amount, to: &$0) }
+                        column = end
+                        continue
                     }
                     cell(&writer, from: &column, index: index, text: money.format(amount))
                 }

@@ -146,6 +146,17 @@ struct MoneyTests {
         #expect(format.format(100000, withSymbol: true) == "1\u{00A0}000,00 Kč")
     }
 
+    @Test("the byte formatter's width matches what it writes", arguments: [Int64(0), 5, -5, 999, 1000, -123456, 99999999, Int64.max, Int64.min + 1])
+    func widths(minor: Int64) {
+        for code in ["EUR", "SEK", "JPY", "KWD", "CHF"] {
+            let formatter = MoneyFormat.ByteFormatter(MoneyFormat.standard(for: code))
+            var bytes: [UInt8] = []
+            let written = formatter.append(minor, to: &bytes)
+            #expect(formatter.width(minor) == written, "\(code) \(minor)")
+            #expect(String(decoding: bytes, as: UTF8.self) == MoneyFormat.standard(for: code).format(minor))
+        }
+    }
+
     @Test func symbols() {
         #expect(MoneyFormat.standard(for: "EUR").format(1250, withSymbol: true) == "12,50 €")
         #expect(MoneyFormat.standard(for: "GBP").format(1250, withSymbol: true) == "£ 12.50")

@@ -87,6 +87,28 @@ if arguments.count == 5, arguments[4] == "--profile-text" {
     print(total)
     exit(0)
 }
+if arguments.count == 5, arguments[4] == "--breakdown" {
+    // Which blocks cost what: the text receipt with one kind of block at a time.
+    let full = document(withLogo: false)
+    var kinds: [(String, (Block) -> Bool)] = [("nothing", { _ in false })]
+    kinds.append(("items", { if case .items = $0 { return true } else { return false } }))
+    kinds.append(("text", { if case .text = $0 { return true } else { return false } }))
+    kinds.append(("vat", { if case .vat = $0 { return true } else { return false } }))
+    kinds.append(("qr", { if case .qr = $0 { return true } else { return false } }))
+    kinds.append(("totals+payments+separators", { block in
+        switch block {
+        case .totals, .payments, .separator: return true
+        default: return false
+        }
+    }))
+    for (name, keep) in kinds {
+        var doc = full
+        doc.blocks = full.blocks!.filter(keep)
+        let result = try measure(doc, cache: nil)
+        print(name, Int(result.rate), "receipts/s", Int(1e9 / result.rate), "ns")
+    }
+    exit(0)
+}
 let withLogoUncached = try measure(document(withLogo: true), cache: nil)
 let withLogoCached = try measure(document(withLogo: true), cache: ImageCache())
 let withoutLogo = try measure(document(withLogo: false), cache: nil)
