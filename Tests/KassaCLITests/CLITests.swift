@@ -25,26 +25,10 @@ struct KassaProcess {
     }
 
     static func run(_ arguments: [String], stdin: [UInt8]? = nil, home: URL) throws -> Result {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments + ["--home", home.path]
         var environment = ProcessInfo.processInfo.environment
         environment["KASSA_HARDWARE"] = TestSupport.hardware.path
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        let input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin)) }
-        try input.fileHandleForWriting.close()
-        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
-                      stderr: String(decoding: stderrData, as: UTF8.self))
+        let result = try TestSupport.run(binary, arguments + ["--home", home.path], stdin: stdin, environment: environment)
+        return Result(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 }
 

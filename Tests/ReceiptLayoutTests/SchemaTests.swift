@@ -18,20 +18,10 @@ struct SchemaTests {
             print("\\n".join(e.message for e in errors))
             sys.exit(1 if errors else 0)
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, TestSupport.repositoryRoot.appendingPathComponent("Docs/document.schema.json").path]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(json.utf8))
-        try input.fileHandleForWriting.close()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        let schema = TestSupport.repositoryRoot.appendingPathComponent("Docs/document.schema.json").path
+        let result = try TestSupport.run(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script, schema],
+                                         stdin: Array(json.utf8))
+        return (result.status, result.stdout + result.stderr)
     }
 
     @Test("the examples are valid against the schema and decode", arguments: exampleFiles)

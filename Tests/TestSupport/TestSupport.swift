@@ -50,6 +50,36 @@ public enum TestSupport {
         return url
     }
 
+    public struct ProcessResult {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+    }
+
+    /// Runs a program to completion, feeding it `stdin`.
+    public static func run(
+        _ executable: URL, _ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String]? = nil
+    ) throws -> ProcessResult {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let out = Pipe()
+        let err = Pipe()
+        let input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin)) }
+        try input.fileHandleForWriting.close()
+        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return ProcessResult(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
+                             stderr: String(decoding: stderrData, as: UTF8.self))
+    }
+
     /// Decodes every symbol in a PNG with zbarimg (Debian package zbar-tools, installed by the test command).
     /// Returns lines like `QR-Code:data`.
     public static func zbar(_ image: GrayImage) throws -> [String] {
@@ -62,15 +92,7 @@ public enum TestSupport {
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("symbol.png")
         try Data(ImageCodec.encodePNG(padded)).write(to: file)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/zbarimg")
-        process.arguments = ["-q", file.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
+        let result = try run(URL(fileURLWithPath: "/usr/bin/zbarimg"), ["-q", file.path])
+        return result.stdout.split(separator: "\n").map(String.init)
     }
 }

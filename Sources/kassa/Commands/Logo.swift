@@ -26,18 +26,12 @@ extension Kassa {
         @Option(name: .long, help: "Width in dots (default: the image's width, at most the paper width).")
         var width: Int?
 
-        @Option(name: .long, help: "Device URL (default virtual:).")
-        var device: String?
-
-        @Option(name: .long, help: "Printer profile.")
-        var profile: String?
+        @OptionGroup var target: DeviceOptions
 
         func run() throws {
             do {
                 let environment = try global.environment()
-                let printerProfile = try environment.profile(named: profile)
-                let url: DeviceURL
-                do { url = try DeviceURL(parsing: device ?? "virtual:") } catch { throw RuntimeError.transport(error) }
+                let (url, printerProfile) = try target.resolve(in: environment)
                 let job = try environment.storeLogoJob(imageFile: image, key: key, width: width, profile: printerProfile)
                 let outcome = try environment.send(job, copies: 1, device: url, profile: printerProfile, previewPath: nil,
                                                    warnings: [])

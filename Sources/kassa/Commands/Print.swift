@@ -29,11 +29,7 @@ extension Kassa {
         @Option(name: .long, help: "Send this file's bytes unchanged.")
         var raw: String?
 
-        @Option(name: .long, help: "Device URL: virtual:, tcp://HOST:PORT, file:PATH (default virtual:).")
-        var device: String?
-
-        @Option(name: .long, help: "Printer profile (see `kassa profiles`; default generic-80mm).")
-        var profile: String?
+        @OptionGroup var target: DeviceOptions
 
         @Option(name: .long, help: "Where to write the virtual printer's PNG preview (a .txt is written beside it).")
         var preview: String?
@@ -63,13 +59,7 @@ extension Kassa {
 
         func perform() throws(RuntimeError) -> PrintOutcome {
             let environment = try global.environment()
-            let printerProfile = try environment.profile(named: profile)
-            let deviceURL: DeviceURL
-            do {
-                deviceURL = try DeviceURL(parsing: device ?? "virtual:")
-            } catch {
-                throw .transport(error)
-            }
+            let (deviceURL, printerProfile) = try target.resolve(in: environment)
             let job: LayoutResult
             if demo {
                 job = try environment.layout(DemoReceipt.document(), profile: printerProfile, font: font, baseDirectory: nil)
