@@ -22,6 +22,8 @@ let package = Package(
         .systemLibrary(name: "CLibUSB", pkgConfig: "libusb-1.0", providers: [.apt(["libusb-1.0-0-dev"])]),
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         .systemLibrary(name: "CLibPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        // POSIX calls Swift cannot import directly (pty set-up, lp ioctls, termios speed constants).
+        .target(name: "CPosixShims"),
 
         // Pure value modules: no I/O.
         .target(name: "QRCode"),
@@ -40,9 +42,15 @@ let package = Package(
         .target(
             name: "DeviceTransport",
             dependencies: [
-                "CLibUSB", "CUdev",
+                "CLibUSB", "CUdev", "CPosixShims",
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+
+        // A printer behind a transport: status, jobs with a status check, drawer pulses.
+        .target(
+            name: "ReceiptPrinter",
+            dependencies: ["ESCPOS", "DeviceTransport", .product(name: "Logging", package: "swift-log")]
         ),
 
         // Composition root: home directory, config, device URLs, the print pipeline.
@@ -50,21 +58,22 @@ let package = Package(
             name: "KassaRuntime",
             dependencies: [
                 "ESCPOS", "ReceiptLayout", "ImageCodec", "ProfileCatalog", "VirtualPrinter", "DeviceTransport",
-                .product(name: "Logging", package: "swift-log"),
+                "ReceiptPrinter", .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
         .executableTarget(
             name: "kassa",
             dependencies: [
-                "KassaRuntime", "DeviceTransport", "ESCPOS", "ReceiptLayout",
+                "KassaRuntime", "DeviceTransport", "ESCPOS", "ReceiptLayout", "ReceiptPrinter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
         .target(
-            name: "TestSupport", dependencies: ["ESCPOS", "ImageCodec", "ProfileCatalog", "Raster", "VirtualPrinter"],
+            name: "TestSupport",
+            dependencies: ["ESCPOS", "ImageCodec", "ProfileCatalog", "Raster", "VirtualPrinter", "CPosixShims"],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "QRCodeTests", dependencies: ["QRCode", "TestSupport", "ESCPOS", "Raster"]),
@@ -73,7 +82,7 @@ let package = Package(
         .testTarget(name: "ReceiptLayoutTests", dependencies: ["ReceiptLayout", "ESCPOS", "VirtualPrinter", "ProfileCatalog", "TestSupport"]),
         .testTarget(name: "VirtualPrinterTests", dependencies: ["VirtualPrinter", "ESCPOS", "QRCode", "ProfileCatalog", "ImageCodec", "Raster", "TestSupport"]),
         .testTarget(name: "ProfileCatalogTests", dependencies: ["ProfileCatalog", "ESCPOS", "TestSupport"]),
-        .testTarget(name: "DeviceTransportTests", dependencies: ["DeviceTransport"]),
+        .testTarget(name: "DeviceTransportTests", dependencies: ["DeviceTransport", "TestSupport", "ESCPOS", "ReceiptPrinter"]),
         .testTarget(name: "KassaCLITests", dependencies: ["kassa", "KassaRuntime", "TestSupport"]),
     ]
 )

@@ -1,0 +1,14 @@
+#ifndef KASSA_CPOSIXSHIMS_H
+#define KASSA_CPOSIXSHIMS_H
+#include <stddef.h>
+
+/// Opens a pseudo-terminal master (non-blocking) and writes the slave's path into `slave_path`.
+/// Returns the master descriptor, or -1 with errno set.
+int kassa_open_pty_master(char *slave_path, size_t length);
+
+/// ioctl(LPGETSTATUS) on a usblp character device; returns 0 and the IEEE-1284 status byte, or -1 with errno.
+int kassa_lp_get_status(int fd, int *status);
+
+/// Sets the baud rate (any of 1200 ... 115200) on a termios structure held as opaque bytes by Swift.
+int kassa_baud_constant(int baud, unsigned int *speed);
+#endif

@@ -1,0 +1,135 @@
+import DeviceTransport
+import ESCPOS
+import Logging
+
+/// Why a printer job or query failed.
+public enum ReceiptPrinterError: Error, Equatable, Sendable, CustomStringConvertible {
+    case transport(TransportError)
+    /// The connection cannot carry answers (a file, a one-way cable) or the printer sent none.
+    case statusUnavailable(device: String, reason: String)
+    /// The printer answered with bytes that are not status bytes.
+    case garbledStatus(device: String, ESCPOSError)
+    /// The printer reports a condition that would swallow the job.
+    case notReady(device: String, problem: String)
+    case encoding(ESCPOSError)
+
+    public var description: String {
+        switch self {
+        case .transport(let error): return error.description
+        case .statusUnavailable(let device, let reason): return "Status of \(device) is unavailable: \(reason)."
+        case .garbledStatus(let device, let error):
+            return "\(device) sent garbled status: \(error.description)"
+        case .notReady(let device, let problem): return "\(device) is not ready: \(problem)."
+        case .encoding(let error): return error.description
+        }
+    }
+}
+
+/// A receipt printer behind one transport: status queries, jobs with a status check first, drawer pulses.
+///
+/// One `ReceiptPrinter` owns its transport for as long as it lives; callers never share it, so a status request and
+/// its answer cannot interleave with another job.
+public final class ReceiptPrinter {
+    public let transport: any Transport
+    public let profile: PrinterProfile
+    public var logger: Logger
+    /// How long to wait for each status byte.
+    public var statusTimeout: Duration = .milliseconds(800)
+
+    public init(transport: any Transport, profile: PrinterProfile, logger: Logger = Logger(label: "kassa.printer")) {
+        self.transport = transport
+        self.profile = profile
+        self.logger = logger
+    }
+
+    public func open() throws(ReceiptPrinterError) {
+        do { try transport.open() } catch { throw .transport(error) }
+    }
+
+    public func close() { transport.close() }
+
+    /// Asks `DLE EOT n` for each query and merges the answers. Stale input is drained first.
+    public func status(_ queries: [StatusQuery] = StatusQuery.allCases) throws(ReceiptPrinterError) -> PrinterStatus {
+        guard transport.canRead else {
+            throw .statusUnavailable(device: transport.name, reason: "this connection cannot carry answers back")
+        }
+        drainInput()
+        var status = PrinterStatus()
+        for query in queries {
+            do {
+                try transport.write(Command.statusRequest(query).bytes, timeout: .seconds(2))
+            } catch {
+                throw .transport(error)
+            }
+            let answer: [UInt8]
+            do {
+                answer = try transport.read(maxCount: 1, timeout: statusTimeout)
+            } catch {
+                if case .timedOut = error {
+                    throw .statusUnavailable(
+                        device: transport.name,
+                        reason: "the printer did not answer DLE EOT \(query.rawValue) within \(statusTimeout.milliseconds) ms "
+                            + "(it may not support status, or it is off)")
+                }
+                throw .transport(error)
+            }
+            do {
+                try status.apply(answer[0], for: query)
+            } catch {
+                throw .garbledStatus(device: transport.name, error)
+            }
+            logger.debug("status", metadata: ["query": "\(query.rawValue)", "byte": "\(answer[0])"])
+        }
+        return status
+    }
+
+    /// Reads and drops whatever the printer sent unasked (automatic status blocks, late answers).
+    private func drainInput() {
+        for _ in 0..<16 {
+            guard let stale = try? transport.read(maxCount: 256, timeout: .milliseconds(5)), !stale.isEmpty else { return }
+            logger.debug("dropped stale input", metadata: ["bytes": "\(stale.count)"])
+        }
+    }
+
+    public enum Preflight: Sendable, Equatable {
+        case ready(PrinterStatus)
+        /// The status could not be read; the job may still print. The reason is for a warning.
+        case unknown(String)
+    }
+
+    /// Checks that the printer can take a job: throws `.notReady` on paper out, cover open, offline or errors.
+    public func preflight() throws(ReceiptPrinterError) -> Preflight {
+        guard transport.canRead else { return .unknown("\(transport.name) cannot report status") }
+        let status: PrinterStatus
+        do {
+            status = try self.status([.printer, .offlineCause, .errorCause, .rollPaper])
+        } catch {
+            switch error {
+            case .statusUnavailable(_, let reason): return .unknown(reason)
+            default: throw error
+            }
+        }
+        if let problem = status.blockingProblem { throw .notReady(device: transport.name, problem: problem) }
+        return .ready(status)
+    }
+
+    /// Sends a job; a slow printer gets about a millisecond per byte on top of five seconds.
+    public func send(_ bytes: [UInt8]) throws(ReceiptPrinterError) {
+        do {
+            try transport.write(bytes, timeout: .milliseconds(5000 + bytes.count))
+        } catch {
+            throw .transport(error)
+        }
+    }
+
+    /// `ESC p` on the given pin.
+    public func pulseDrawer(pin: DrawerPin, onMilliseconds: Int, offMilliseconds: Int) throws(ReceiptPrinterError) {
+        let command: Command
+        do {
+            command = try ESCPOSWriter.drawerPulseCommand(profile: profile, pin: pin, on: onMilliseconds, off: offMilliseconds)
+        } catch {
+            throw .encoding(error)
+        }
+        try send(command.bytes)
+    }
+}
