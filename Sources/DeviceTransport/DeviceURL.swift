@@ -2,7 +2,8 @@ import Foundation
 
 /// Where a device is, as the user writes it. See README "Device URLs".
 public enum DeviceURL: Sendable, Equatable, CustomStringConvertible {
-    case virtual
+    /// The virtual printer; `simulate` holds conditions to report, e.g. `virtual:?paper=out`.
+    case virtual(simulate: [String: String] = [:])
     case tcp(host: String, port: UInt16)
     case file(path: String)
     case usb(vendor: UInt16, product: UInt16, serial: String?)
@@ -13,7 +14,11 @@ public enum DeviceURL: Sendable, Equatable, CustomStringConvertible {
     public init(parsing text: String) throws(TransportError) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed == "virtual:" || trimmed == "virtual" || trimmed == "virtual://" {
-            self = .virtual
+            self = .virtual()
+            return
+        }
+        if trimmed.hasPrefix("virtual:?") {
+            self = .virtual(simulate: Self.query(String(trimmed.dropFirst("virtual:?".count))))
             return
         }
         if trimmed.hasPrefix("file:") {
@@ -84,7 +89,9 @@ public enum DeviceURL: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .virtual: return "virtual:"
+        case .virtual(let simulate):
+            let query = simulate.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
+            return "virtual:" + (query.isEmpty ? "" : "?" + query)
         case .tcp(let host, let port): return "tcp://\(host.contains(":") ? "[\(host)]" : host):\(port)"
         case .file(let path): return "file:\(path)"
         case .usb(let vendor, let product, let serial):

@@ -6,6 +6,7 @@ import Logging
 import ProfileCatalog
 import Raster
 import ReceiptLayout
+import ReceiptPrinter
 import VirtualPrinter
 
 /// What a print command did, for people and for `--json`.
@@ -27,6 +28,7 @@ public struct KassaEnvironment: Sendable {
     public let home: KassaHome
     public let hardware: URL
     public let catalog: ProfileCatalog
+    public let config: KassaConfig
     public var logger: Logger
 
     public static let defaultProfile = "generic-80mm"
@@ -41,6 +43,7 @@ public struct KassaEnvironment: Sendable {
         } catch {
             throw .profile(error)
         }
+        config = try KassaConfig.load(from: home.root.appendingPathComponent("kassa.toml"))
         for problem in catalog.problems {
             logger.warning("profile file skipped", metadata: ["problem": "\(problem)"])
         }
@@ -156,42 +159,81 @@ public struct KassaEnvironment: Sendable {
 
     public func transport(for url: DeviceURL, profile: PrinterProfile) throws(RuntimeError) -> any Transport {
         switch url {
-        case .virtual: return VirtualPrinterTransport(profile: profile, fonts: try fonts())
+        case .virtual(let simulate):
+            do {
+                return try VirtualPrinterTransport(profile: profile, fonts: try fonts(), simulate: simulate)
+            } catch let error as TransportError {
+                throw .transport(error)
+            } catch let error as RuntimeError {
+                throw error
+            } catch {
+                throw .transport(.unsupported(device: url.description, reason: "\(error)"))
+            }
         case .tcp(let host, let port): return TCPTransport(host: host, port: port)
         case .file(let path): return FileTransport(path: path)
-        case .usb, .serial:
+        case .serial(let path, let parameters):
+            do {
+                return SerialTransport(path: path, settings: try SerialSettings(parameters: parameters, url: url.description))
+            } catch {
+                throw .transport(error)
+            }
+        case .usb:
             throw .transport(.unsupported(
                 device: url.description,
-                reason: "USB and serial printers are not supported by this build yet; use file:/dev/usb/lp0 for a "
-                    + "USB printer that the usblp driver owns, or tcp:// for a network printer."))
+                reason: "direct USB (libusb) is not supported by this build yet; use file:/dev/usb/lp0 for a USB printer "
+                    + "that the usblp driver owns"))
         }
     }
 
-    /// Sends `bytes` `copies` times. For the virtual printer, writes a PNG and a text preview.
-    public func send(
-        _ bytes: [UInt8], copies: Int, device: DeviceURL, profile: PrinterProfile, previewPath: String?,
-        warnings: [EncodingWarning]
-    ) throws(RuntimeError) -> PrintOutcome {
-        let transport = try transport(for: device, profile: profile)
-        let log = logger.with(["device.id": "\(device)", "profile": "\(profile.id)"])
-        log.debug("opening device")
+    /// Opens the device behind a `ReceiptPrinter` driver.
+    public func openPrinter(_ device: ResolvedDevice) throws(RuntimeError) -> ReceiptPrinter {
+        let printer = ReceiptPrinter(
+            transport: try transport(for: device.url, profile: device.profile),
+            profile: device.profile,
+            logger: logger.with(["device.id": "\(device.url)", "profile": "\(device.profile.id)"]))
         do {
-            try transport.open()
-            defer { transport.close() }
-            // Roughly 1 ms per byte (9600 baud) plus slack: a slow printer must not look dead.
-            let timeout = Duration.milliseconds(5000 + bytes.count)
-            for copy in 1...max(1, copies) {
-                log.debug("sending job", metadata: ["copy": "\(copy)", "bytes": "\(bytes.count)"])
-                try transport.write(bytes, timeout: timeout)
-            }
+            try printer.open()
         } catch {
-            log.error("print failed", metadata: ["error": "\(error)"])
-            throw .transport(error)
+            throw RuntimeError(error)
+        }
+        return printer
+    }
+
+    /// Sends `bytes` `copies` times, after checking the printer's status where the connection can report it
+    /// (paper out or cover open stop the job before any byte is sent). For the virtual printer, writes previews.
+    public func send(
+        _ bytes: [UInt8], copies: Int, device: ResolvedDevice, previewPath: String?, warnings: [EncodingWarning],
+        checkStatus: Bool = true
+    ) throws(RuntimeError) -> PrintOutcome {
+        let printer = try openPrinter(device)
+        defer { printer.close() }
+        var notes: [String] = []
+        if checkStatus {
+            do {
+                switch try printer.preflight() {
+                case .unknown(let reason): notes.append("status not checked: \(reason)")
+                case .ready(let status):
+                    if status.paper == .nearEnd { notes.append("the paper is nearly out: have a new roll ready") }
+                }
+            } catch {
+                throw RuntimeError(error)
+            }
+        }
+        for copy in 1...max(1, copies) {
+            printer.logger.debug("sending job", metadata: ["copy": "\(copy)", "bytes": "\(bytes.count)"])
+            do {
+                try printer.send(bytes)
+            } catch {
+                printer.logger.error("print failed", metadata: ["error": "\(error)"])
+                throw RuntimeError(error)
+            }
         }
         var outcome = PrintOutcome(
-            device: device.description, profile: profile.id, bytes: bytes.count * max(1, copies), copies: max(1, copies),
-            previewPNG: nil, previewText: nil, warnings: warnings.map(\.message), notes: [], text: nil)
-        if let virtual = transport as? VirtualPrinterTransport {
+            device: device.url.description, profile: device.profile.id, bytes: bytes.count * max(1, copies),
+            copies: max(1, copies), previewPNG: nil, previewText: nil, warnings: warnings.map(\.message), notes: notes,
+            text: nil)
+        if let virtual = printer.transport as? VirtualPrinterTransport {
+            virtual.close()
             try writePreviews(virtual.printer, explicitPNG: previewPath, into: &outcome)
         }
         return outcome
@@ -221,7 +263,7 @@ public struct KassaEnvironment: Sendable {
         }
         outcome.previewPNG = pngURL.path
         outcome.previewText = textURL.path
-        outcome.notes = printer.notes
+        outcome.notes += printer.notes
         outcome.text = text
     }
 }

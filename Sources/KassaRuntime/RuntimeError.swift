@@ -3,6 +3,7 @@ import ESCPOS
 import ImageCodec
 import ProfileCatalog
 import ReceiptLayout
+import ReceiptPrinter
 
 /// Everything that can stop a Kassa command, with the exit code the CLI uses for it.
 public enum RuntimeError: Error, CustomStringConvertible {
@@ -18,6 +19,21 @@ public enum RuntimeError: Error, CustomStringConvertible {
     case printerNotReady(device: String, problem: String)
     case previewNotWritable(path: String, reason: String)
     case font(String)
+    case config(path: String, line: Int, reason: String)
+    case statusUnavailable(device: String, reason: String)
+    case garbledStatus(device: String, detail: String)
+    case unknownDevice(String, configured: [String])
+
+    /// Maps the printer driver's errors onto the runtime's.
+    init(_ error: ReceiptPrinterError) {
+        switch error {
+        case .transport(let transport): self = .transport(transport)
+        case .statusUnavailable(let device, let reason): self = .statusUnavailable(device: device, reason: reason)
+        case .garbledStatus(let device, let detail): self = .garbledStatus(device: device, detail: detail.description)
+        case .notReady(let device, let problem): self = .printerNotReady(device: device, problem: problem)
+        case .encoding(let escpos): self = .layout(.escpos(escpos))
+        }
+    }
 
     public var description: String {
         switch self {
@@ -39,6 +55,14 @@ public enum RuntimeError: Error, CustomStringConvertible {
         case .printerNotReady(let device, let problem): return "\(device) is not ready: \(problem). Nothing was printed."
         case .previewNotWritable(let path, let reason): return "Cannot write the preview \(path): \(reason)."
         case .font(let reason): return "The virtual printer's font could not be loaded: \(reason)."
+        case .config(let path, let line, let reason):
+            return "\(path)\(line > 0 ? ":\(line)" : ""): \(reason). See Docs/cli.md, \"Configuration\"."
+        case .statusUnavailable(let device, let reason): return "Status of \(device) is unavailable: \(reason)."
+        case .garbledStatus(let device, let detail):
+            return "\(device) answered with garbled status (\(detail)). Check the baud rate and that nothing else reads the port."
+        case .unknownDevice(let name, let configured):
+            return "'\(name)' is neither a configured device nor a device URL. "
+                + (configured.isEmpty ? "No devices are configured (HOME/kassa.toml)." : "Configured: \(configured.joined(separator: ", ")).")
         }
     }
 
@@ -51,7 +75,11 @@ public enum RuntimeError: Error, CustomStringConvertible {
             return 3
         case .profile: return 4
         case .homeNotWritable, .previewNotWritable, .hardwareDataMissing, .font: return 5
+        case .config: return 6
         case .printerNotReady: return 22
+        case .statusUnavailable: return 4
+        case .garbledStatus: return 23
+        case .unknownDevice: return 64
         case .transport(let error):
             switch error {
             case .invalidURL: return 64
@@ -82,6 +110,10 @@ public enum RuntimeError: Error, CustomStringConvertible {
         case .printerNotReady: return "PRINTER_NOT_READY"
         case .previewNotWritable: return "PREVIEW_NOT_WRITABLE"
         case .font: return "FONT_MISSING"
+        case .config: return "CONFIG_INVALID"
+        case .statusUnavailable: return "STATUS_UNAVAILABLE"
+        case .garbledStatus: return "GARBLED_STATUS"
+        case .unknownDevice: return "UNKNOWN_DEVICE"
         case .transport(let error):
             switch error {
             case .invalidURL: return "INVALID_DEVICE_URL"

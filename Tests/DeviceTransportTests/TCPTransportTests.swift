@@ -210,7 +210,8 @@ struct FileTransportTests {
 @Suite("Device URLs")
 struct DeviceURLTests {
     @Test(arguments: [
-        ("virtual:", DeviceURL.virtual),
+        ("virtual:", DeviceURL.virtual()),
+        ("virtual:?paper=out&cover=open", .virtual(simulate: ["paper": "out", "cover": "open"])),
         ("tcp://10.0.0.5:9100", .tcp(host: "10.0.0.5", port: 9100)),
         ("tcp://printer.local", .tcp(host: "printer.local", port: 9100)),
         ("tcp://[::1]:9101", .tcp(host: "::1", port: 9101)),

@@ -30,20 +30,23 @@ extension Kassa {
 
         func run() throws {
             do {
-                let environment = try global.environment()
-                let (url, printerProfile) = try target.resolve(in: environment)
-                let job = try environment.storeLogoJob(imageFile: image, key: key, width: width, profile: printerProfile)
-                let outcome = try environment.send(job, copies: 1, device: url, profile: printerProfile, previewPath: nil,
-                                                   warnings: [])
+                let (outcome, size) = try perform()
                 if global.json {
                     printJSON(outcome)
                 } else {
-                    print("Stored the logo as '\(key)' (\(job.count) bytes) on \(outcome.device). "
+                    print("Stored the logo as '\(key)' (\(size) bytes) on \(outcome.device). "
                         + "Print it with {\"type\": \"image\", \"storedKey\": \"\(key)\"}.")
                 }
-            } catch let error as RuntimeError {
+            } catch {
                 throw fail(error, json: global.json)
             }
+        }
+
+        func perform() throws(RuntimeError) -> (PrintOutcome, Int) {
+            let environment = try global.environment()
+            let device = try target.resolve(in: environment)
+            let job = try environment.storeLogoJob(imageFile: image, key: key, width: width, profile: device.profile)
+            return (try environment.send(job, copies: 1, device: device, previewPath: nil, warnings: []), job.count)
         }
     }
 }

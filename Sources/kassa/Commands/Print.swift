@@ -40,6 +40,9 @@ extension Kassa {
         @Option(name: .long, help: "Body font: a or b.")
         var font: TextStyle.Font = .a
 
+        @Flag(name: .long, help: "Send without asking the printer's status first.")
+        var noStatusCheck = false
+
         func validate() throws {
             let sources = [demo, raw != nil, input != nil].filter { $0 }.count
             guard sources == 1 else {
@@ -59,7 +62,8 @@ extension Kassa {
 
         func perform() throws(RuntimeError) -> PrintOutcome {
             let environment = try global.environment()
-            let (deviceURL, printerProfile) = try target.resolve(in: environment)
+            let target = try self.target.resolve(in: environment)
+            let printerProfile = target.profile
             let job: LayoutResult
             if demo {
                 job = try environment.layout(DemoReceipt.document(), profile: printerProfile, font: font, baseDirectory: nil)
@@ -76,8 +80,8 @@ extension Kassa {
                 job = try environment.layout(document, profile: printerProfile, font: font, baseDirectory: base)
             }
             return try environment.send(
-                job.bytes, copies: copies, device: deviceURL, profile: printerProfile, previewPath: preview,
-                warnings: job.warnings)
+                job.bytes, copies: copies, device: target, previewPath: preview, warnings: job.warnings,
+                checkStatus: !noStatusCheck)
         }
 
         func readFile(_ path: String) throws(RuntimeError) -> [UInt8] {

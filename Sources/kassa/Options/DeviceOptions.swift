@@ -5,18 +5,13 @@ import KassaRuntime
 
 /// Which printer a command talks to: `--device` and `--profile`.
 struct DeviceOptions: ParsableArguments {
-    @Option(name: .long, help: "Device URL: virtual:, tcp://HOST:PORT, file:PATH (default virtual:).")
+    @Option(name: .long, help: "A device named in HOME/kassa.toml, or a URL: virtual:, tcp://HOST:PORT, serial:///dev/ttyUSB0?baud=…, file:PATH.")
     var device: String?
 
     @Option(name: .long, help: "Printer profile (see `kassa profiles`; default generic-80mm).")
     var profile: String?
 
-    func resolve(in environment: KassaEnvironment) throws(RuntimeError) -> (url: DeviceURL, profile: PrinterProfile) {
-        let printerProfile = try environment.profile(named: profile)
-        do {
-            return (try DeviceURL(parsing: device ?? "virtual:"), printerProfile)
-        } catch {
-            throw .transport(error)
-        }
+    func resolve(in environment: KassaEnvironment) throws(RuntimeError) -> ResolvedDevice {
+        try environment.resolveDevice(device, profile: profile)
     }
 }

@@ -1,0 +1,169 @@
+import Foundation
+
+/// `HOME/kassa.toml`: named devices, their profiles and their cash drawers.
+///
+/// ```toml
+/// [devices.front]
+/// url = "tcp://10.0.0.5:9100"
+/// profile = "TM-T20III"
+/// default = true
+///
+/// [devices.front.drawer]
+/// pin = 2            # 2 or 5
+/// on = 50            # ms
+/// off = 500          # ms
+/// open-when = "high" # the drawer signal level that means "open"
+/// ```
+public struct KassaConfig: Sendable, Equatable {
+    public struct Drawer: Sendable, Equatable {
+        public var pin: Int = 2
+        public var onMilliseconds: Int = 50
+        public var offMilliseconds: Int = 500
+        /// Whether a high connector signal means the drawer is open (drawers differ).
+        public var openWhenHigh: Bool = true
+        public init() {}
+    }
+
+    public struct Device: Sendable, Equatable {
+        public var name: String
+        public var url: String
+        public var profile: String?
+        public var isDefault = false
+        public var drawer = Drawer()
+    }
+
+    public var devices: [String: Device] = [:]
+
+    public init() {}
+
+    public var defaultDevice: Device? {
+        devices.values.first(where: \.isDefault) ?? (devices.count == 1 ? devices.values.first : nil)
+    }
+
+    /// Reads the file; a missing file is an empty configuration.
+    public static func load(from url: URL) throws(RuntimeError) -> KassaConfig {
+        guard FileManager.default.fileExists(atPath: url.path) else { return KassaConfig() }
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw .config(path: url.path, line: 0, reason: "the file cannot be read (permission denied)")
+        }
+        guard InputDecoding.firstInvalidUTF8Offset(Array(data)) == nil else {
+            throw .config(path: url.path, line: 0, reason: "the file is not UTF-8")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), path: url.path)
+    }
+
+    /// The subset of TOML Kassa uses: `[tables]` with dotted names, `key = "string" | integer | true | false`, comments.
+    public static func parse(_ text: String, path: String) throws(RuntimeError) -> KassaConfig {
+        var config = KassaConfig()
+        var table: [String] = []
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let number = index + 1
+            let line = stripComment(String(rawLine)).trimmingCharacters(in: .whitespaces)
+            if line.isEmpty { continue }
+            if line.hasPrefix("[") {
+                guard line.hasSuffix("]"), !line.hasPrefix("[[") else {
+                    throw .config(path: path, line: number, reason: "a table header is written [devices.NAME]")
+                }
+                table = line.dropFirst().dropLast().split(separator: ".").map { $0.trimmingCharacters(in: .whitespaces) }
+                guard table.count >= 2, table[0] == "devices", !table[1].isEmpty, table.count == 2 || (table.count == 3 && table[2] == "drawer") else {
+                    throw .config(path: path, line: number, reason: "unknown table [\(table.joined(separator: "."))]; "
+                        + "use [devices.NAME] and [devices.NAME.drawer]")
+                }
+                let name = table[1]
+                if config.devices[name] == nil { config.devices[name] = Device(name: name, url: "") }
+                continue
+            }
+            guard let equals = line.firstIndex(of: "=") else {
+                throw .config(path: path, line: number, reason: "expected key = value")
+            }
+            let key = line[..<equals].trimmingCharacters(in: .whitespaces)
+            let value = try parseValue(line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces), path: path, line: number)
+            guard table.count >= 2, var device = config.devices[table[1]] else {
+                throw .config(path: path, line: number, reason: "'\(key)' must be inside a [devices.NAME] table")
+            }
+            func string() throws(RuntimeError) -> String {
+                guard case .string(let text) = value else { throw .config(path: path, line: number, reason: "'\(key)' must be a string") }
+                return text
+            }
+            func integer(_ range: ClosedRange<Int>) throws(RuntimeError) -> Int {
+                guard case .integer(let number) = value, range.contains(number) else {
+                    throw .config(path: path, line: number, reason: "'\(key)' must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+                }
+                return number
+            }
+            switch (table.count == 3, key) {
+            case (false, "url"): device.url = try string()
+            case (false, "profile"): device.profile = try string()
+            case (false, "default"):
+                guard case .bool(let flag) = value else { throw .config(path: path, line: number, reason: "'default' must be true or false") }
+                device.isDefault = flag
+            case (true, "pin"):
+                let pin = try integer(2...5)
+                guard pin == 2 || pin == 5 else { throw .config(path: path, line: number, reason: "the drawer pin is 2 or 5") }
+                device.drawer.pin = pin
+            case (true, "on"): device.drawer.onMilliseconds = try integer(2...510)
+            case (true, "off"): device.drawer.offMilliseconds = try integer(2...510)
+            case (true, "open-when"):
+                switch try string() {
+                case "high": device.drawer.openWhenHigh = true
+                case "low": device.drawer.openWhenHigh = false
+                default: throw .config(path: path, line: number, reason: "'open-when' is \"high\" or \"low\"")
+                }
+            default:
+                throw .config(path: path, line: number, reason: "unknown key '\(key)' in [\(table.joined(separator: "."))]")
+            }
+            config.devices[table[1]] = device
+        }
+        for device in config.devices.values where device.url.isEmpty {
+            throw .config(path: path, line: 0, reason: "device '\(device.name)' has no url")
+        }
+        if config.devices.values.filter(\.isDefault).count > 1 {
+            throw .config(path: path, line: 0, reason: "more than one device says default = true")
+        }
+        return config
+    }
+
+    enum Value { case string(String), integer(Int), bool(Bool) }
+
+    static func parseValue(_ text: String, path: String, line: Int) throws(RuntimeError) -> Value {
+        if text == "true" { return .bool(true) }
+        if text == "false" { return .bool(false) }
+        if let number = Int(text.replacingOccurrences(of: "_", with: "")) { return .integer(number) }
+        guard text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\"") else {
+            throw .config(path: path, line: line, reason: "a value is a \"string\", a whole number, true or false")
+        }
+        var result = ""
+        var escaped = false
+        for character in text.dropFirst().dropLast() {
+            if escaped {
+                switch character {
+                case "n": result.append("\n")
+                case "t": result.append("\t")
+                case "\\": result.append("\\")
+                case "\"": result.append("\"")
+                default: throw .config(path: path, line: line, reason: "unknown escape \\\(character)")
+                }
+                escaped = false
+            } else if character == "\\" {
+                escaped = true
+            } else if character == "\"" {
+                throw .config(path: path, line: line, reason: "a quote inside a string must be written \\\"")
+            } else {
+                result.append(character)
+            }
+        }
+        return .string(result)
+    }
+
+    /// Drops a `#` comment that is not inside a string.
+    static func stripComment(_ line: String) -> String {
+        var inString = false
+        var previous: Character = " "
+        for (offset, character) in line.enumerated() {
+            if character == "\"" && previous != "\\" { inString.toggle() }
+            if character == "#" && !inString { return String(line.prefix(offset)) }
+            previous = character
+        }
+        return line
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import KassaRuntime
+
+extension Kassa {
+    struct Drawer: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Open the cash drawer, or read its signal.",
+            subcommands: [Open.self, State.self]
+        )
+
+        struct Open: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Pulse the drawer connector (ESC p, always the full 5-byte form).",
+                discussion: "Pin and times default to the device's [devices.NAME.drawer] settings in kassa.toml, else pin 2, 50 ms on, 500 ms off."
+            )
+
+            @OptionGroup var global: GlobalOptions
+            @OptionGroup var target: DeviceOptions
+
+            @Option(name: .long, help: "Connector pin: 2 or 5.")
+            var pin: Int?
+
+            @Option(name: .long, help: "Pulse on time in ms (2-510).")
+            var on: Int?
+
+            @Option(name: .long, help: "Pulse off time in ms (2-510).")
+            var off: Int?
+
+            func run() throws {
+                do {
+                    let environment = try global.environment()
+                    let outcome = try environment.openDrawer(
+                        try target.resolve(in: environment), pin: pin, onMilliseconds: on, offMilliseconds: off)
+                    if global.json {
+                        printJSON(outcome)
+                    } else {
+                        var text = "Pulsed pin \(outcome.pin) (\(outcome.onMilliseconds) ms on, \(outcome.offMilliseconds) ms off) on \(outcome.device)."
+                        if let open = outcome.drawerOpen { text += " The drawer reports \(open ? "open" : "closed")." }
+                        if let note = outcome.note { text += "\nnote: \(note)" }
+                        print(text)
+                    }
+                } catch {
+                    throw fail(error, json: global.json)
+                }
+            }
+        }
+
+        struct State: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "status",
+                abstract: "Read the drawer signal (DLE EOT 1, bit 2) with the configured polarity."
+            )
+
+            @OptionGroup var global: GlobalOptions
+            @OptionGroup var target: DeviceOptions
+
+            func run() throws {
+                do {
+                    let environment = try global.environment()
+                    let report = try environment.status(of: try target.resolve(in: environment))
+                    if global.json {
+                        struct Drawer: Encodable {
+                            var device: String
+                            var open: Bool?
+                            var signalHigh: Bool?
+                        }
+                        printJSON(Drawer(device: report.device, open: report.drawerOpen, signalHigh: report.status.drawerSignalHigh))
+                    } else {
+                        print("Drawer on \(report.device): " + (report.drawerOpen.map { $0 ? "open" : "closed" } ?? "unknown"))
+                    }
+                } catch {
+                    throw fail(error, json: global.json)
+                }
+            }
+        }
+    }
+}
