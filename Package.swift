@@ -22,6 +22,8 @@ let package = Package(
         .systemLibrary(name: "CLibUSB", pkgConfig: "libusb-1.0", providers: [.apt(["libusb-1.0-0-dev"])]),
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         .systemLibrary(name: "CLibPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        // umockdev's testbed API, for the tests that fake USB and udev devices.
+        .systemLibrary(name: "CUMockdev", pkgConfig: "umockdev-1.0", providers: [.apt(["libumockdev-dev"])]),
         // POSIX calls Swift cannot import directly (pty set-up, lp ioctls, termios speed constants).
         .target(name: "CPosixShims"),
 
@@ -47,6 +49,9 @@ let package = Package(
             ]
         ),
 
+        // Finding devices and following hot-plug through libudev.
+        .target(name: "DeviceDiscovery", dependencies: ["CUdev"]),
+
         // A printer behind a transport: status, jobs with a status check, drawer pulses.
         .target(
             name: "ReceiptPrinter",
@@ -58,14 +63,14 @@ let package = Package(
             name: "KassaRuntime",
             dependencies: [
                 "ESCPOS", "ReceiptLayout", "ImageCodec", "ProfileCatalog", "VirtualPrinter", "DeviceTransport",
-                "ReceiptPrinter", .product(name: "Logging", package: "swift-log"),
+                "ReceiptPrinter", "DeviceDiscovery", .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
         .executableTarget(
             name: "kassa",
             dependencies: [
-                "KassaRuntime", "DeviceTransport", "ESCPOS", "ReceiptLayout", "ReceiptPrinter",
+                "KassaRuntime", "DeviceTransport", "ESCPOS", "ReceiptLayout", "ReceiptPrinter", "DeviceDiscovery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -83,6 +88,11 @@ let package = Package(
         .testTarget(name: "VirtualPrinterTests", dependencies: ["VirtualPrinter", "ESCPOS", "QRCode", "ProfileCatalog", "ImageCodec", "Raster", "TestSupport"]),
         .testTarget(name: "ProfileCatalogTests", dependencies: ["ProfileCatalog", "ESCPOS", "TestSupport"]),
         .testTarget(name: "DeviceTransportTests", dependencies: ["DeviceTransport", "TestSupport", "ESCPOS", "ReceiptPrinter"]),
+        .testTarget(
+            name: "DeviceDiscoveryTests",
+            dependencies: ["DeviceDiscovery", "DeviceTransport", "CUMockdev", "TestSupport", "KassaRuntime"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "KassaCLITests", dependencies: ["kassa", "KassaRuntime", "TestSupport", "ESCPOS"]),
     ]
 )

@@ -23,6 +23,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
     case statusUnavailable(device: String, reason: String)
     case garbledStatus(device: String, detail: String)
     case unknownDevice(String, configured: [String])
+    case discovery(String)
 
     /// Maps the printer driver's errors onto the runtime's.
     init(_ error: ReceiptPrinterError) {
@@ -60,6 +61,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
         case .statusUnavailable(let device, let reason): return "Status of \(device) is unavailable: \(reason)."
         case .garbledStatus(let device, let detail):
             return "\(device) answered with garbled status (\(detail)). Check the baud rate and that nothing else reads the port."
+        case .discovery(let reason): return reason
         case .unknownDevice(let name, let configured):
             return "'\(name)' is neither a configured device nor a device URL. "
                 + (configured.isEmpty ? "No devices are configured (HOME/kassa.toml)." : "Configured: \(configured.joined(separator: ", ")).")
@@ -80,6 +82,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
         case .statusUnavailable: return 4
         case .garbledStatus: return 23
         case .unknownDevice: return 64
+        case .discovery: return 7
         case .transport(let error):
             switch error {
             case .invalidURL: return 64
@@ -114,6 +117,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
         case .statusUnavailable: return "STATUS_UNAVAILABLE"
         case .garbledStatus: return "GARBLED_STATUS"
         case .unknownDevice: return "UNKNOWN_DEVICE"
+        case .discovery: return "DISCOVERY_UNAVAILABLE"
         case .transport(let error):
             switch error {
             case .invalidURL: return "INVALID_DEVICE_URL"

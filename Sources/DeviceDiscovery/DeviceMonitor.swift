@@ -1,0 +1,83 @@
+internal import CUdev
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An attach or detach seen by udev.
+public struct DeviceEvent: Sendable, Codable, Equatable {
+    public enum Action: String, Sendable, Codable { case add, remove, change, bind, unbind }
+    public var action: Action
+    public var device: DiscoveredDevice
+}
+
+/// Follows hot-plug events for USB devices, tty ports and usblp nodes. Owned by one task; `next` blocks up to a
+/// deadline (poll on udev's netlink socket), so callers decide how long to wait.
+public final class DeviceMonitor {
+    private let udev: OpaquePointer
+    private let monitor: OpaquePointer
+    private let knownPrinters: Set<String>
+
+    public init(knownPrinters: Set<String> = []) throws(DiscoveryError) {
+        guard let udev = udev_new() else { throw .udevUnavailable("udev_new failed") }
+        guard let monitor = udev_monitor_new_from_netlink(udev, "udev") else {
+            udev_unref(udev)
+            throw .udevUnavailable("cannot listen to udev events (netlink)")
+        }
+        for subsystem in ["usb", "tty", "usbmisc"] {
+            udev_monitor_filter_add_match_subsystem_devtype(monitor, subsystem, nil)
+        }
+        guard udev_monitor_enable_receiving(monitor) == 0 else {
+            udev_monitor_unref(monitor)
+            udev_unref(udev)
+            throw .udevUnavailable("cannot receive udev events")
+        }
+        self.udev = udev
+        self.monitor = monitor
+        self.knownPrinters = knownPrinters
+    }
+
+    deinit {
+        udev_monitor_unref(monitor)
+        udev_unref(udev)
+    }
+
+    /// The next relevant event, or nil when the timeout passed without one.
+    public func next(timeoutMilliseconds: Int) -> DeviceEvent? {
+        let deadline = ContinuousClock.now + .milliseconds(timeoutMilliseconds)
+        while true {
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else { return nil }
+            var descriptor = pollfd(fd: udev_monitor_get_fd(monitor), events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, Int32(clamping: remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000 + 1))
+            if ready < 0, errno == EINTR { continue }
+            guard ready > 0, let device = udev_monitor_receive_device(monitor) else { continue }
+            defer { udev_device_unref(device) }
+            if let event = describe(device) { return event }
+        }
+    }
+
+    private func describe(_ device: OpaquePointer) -> DeviceEvent? {
+        guard let actionText = DeviceDiscovery.string(udev_device_get_action(device)),
+            let action = DeviceEvent.Action(rawValue: actionText)
+        else { return nil }
+        let subsystem = DeviceDiscovery.string(udev_device_get_subsystem(device))
+        let name = DeviceDiscovery.sysname(device)
+        let described: DiscoveredDevice?
+        switch subsystem {
+        case "usb":
+            guard DeviceDiscovery.devtype(device) == "usb_device" else { return nil }
+            described = DeviceDiscovery.describe(device, kind: .usbPrinter)
+        case "usbmisc":
+            guard name.hasPrefix("lp") else { return nil }
+            described = DeviceDiscovery.describeChild(device, kind: .lpPort)
+        case "tty":
+            guard name.hasPrefix("ttyUSB") || name.hasPrefix("ttyACM") else { return nil }
+            described = DeviceDiscovery.describeChild(device, kind: .usbSerial)
+        default:
+            return nil
+        }
+        guard let described else { return nil }
+        return DeviceEvent(action: action, device: described)
+    }
+}

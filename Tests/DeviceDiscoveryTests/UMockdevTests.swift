@@ -1,0 +1,88 @@
+internal import CUMockdev
+import DeviceDiscovery
+import Foundation
+import Testing
+
+/// True when the process runs under `umockdev-wrapper` (LD_PRELOAD must be set at start; `.ci/test` does it).
+let underUMockdev = ProcessInfo.processInfo.environment["LD_PRELOAD"]?.contains("libumockdev-preload") == true
+
+/// One umockdev testbed: fake /sys and /dev for this process. Only one may exist at a time.
+final class Testbed {
+    let pointer: OpaquePointer
+
+    init() {
+        pointer = OpaquePointer(umockdev_testbed_new())
+    }
+
+    deinit { g_object_unref(UnsafeMutableRawPointer(pointer)) }
+
+    static func fixture(_ name: String) -> String {
+        Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures")!.path
+    }
+
+    func add(_ fixture: String) throws {
+        var error: UnsafeMutablePointer<GError>?
+        guard umockdev_testbed_add_from_file(UnsafeMutablePointer(pointer), Self.fixture(fixture), &error) != 0 else {
+            let message = error.map { String(cString: $0.pointee.message) } ?? "unknown"
+            throw NSError(domain: "umockdev", code: 1, userInfo: [NSLocalizedDescriptionKey: message])
+        }
+    }
+
+    func loadIoctl(device: String, script: String) throws {
+        var error: UnsafeMutablePointer<GError>?
+        guard umockdev_testbed_load_ioctl(UnsafeMutablePointer(pointer), device, Self.fixture(script), &error) != 0 else {
+            let message = error.map { String(cString: $0.pointee.message) } ?? "unknown"
+            throw NSError(domain: "umockdev", code: 2, userInfo: [NSLocalizedDescriptionKey: message])
+        }
+    }
+
+    func uevent(_ syspath: String, _ action: String) {
+        umockdev_testbed_uevent(UnsafeMutablePointer(pointer), syspath, action)
+    }
+
+    func remove(_ syspath: String) {
+        umockdev_testbed_remove_device(UnsafeMutablePointer(pointer), syspath)
+    }
+}
+
+@Suite("Discovery and USB under umockdev", .serialized, .enabled(if: underUMockdev, "run under umockdev-wrapper (.ci/test does)"))
+struct UMockdevDiscoveryTests {
+    @Test("a fake USB printer and a USB-serial adapter are enumerated with their identity and URLs")
+    func enumerate() throws {
+        let testbed = Testbed()
+        try testbed.add("printer.umockdev")
+        try testbed.add("serial-adapter.umockdev")
+        let devices = try DeviceDiscovery.enumerate()
+        let printer = try #require(devices.first { $0.kind == .usbPrinter })
+        #expect(printer.vendorID == "04b8" && printer.productID == "0202")
+        #expect(printer.manufacturer == "EPSON" && printer.product == "TM-T20" && printer.serial == "TEST0001")
+        #expect(printer.url == "usb://04b8:0202?serial=TEST0001")
+        #expect(printer.stableID == "usb-printer:04b8:0202:TEST0001")
+        #expect(printer.devnode == "/dev/bus/usb/001/002")
+        let adapter = try #require(devices.first { $0.kind == .usbSerial })
+        #expect(adapter.vendorID == "067b" && adapter.productID == "2303" && adapter.serial == "PL2303X9")
+        #expect(adapter.devnode == "/dev/ttyUSB0")
+        #expect(adapter.portPath == "1-2")
+        _ = testbed
+    }
+
+    @Test("attach and detach events reach the monitor")
+    func hotplug() throws {
+        let testbed = Testbed()
+        let monitor = try DeviceMonitor()
+        try testbed.add("printer.umockdev")
+        var added: DeviceEvent?
+        for _ in 0..<20 where added == nil {
+            if let event = monitor.next(timeoutMilliseconds: 100), event.action == .add, event.device.kind == .usbPrinter {
+                added = event
+            }
+        }
+        #expect(added?.device.vendorID == "04b8")
+        testbed.uevent("/sys/devices/pci0000:00/0000:00:14.0/usb1/1-1", "remove")
+        var removed: DeviceEvent?
+        for _ in 0..<20 where removed == nil {
+            if let event = monitor.next(timeoutMilliseconds: 100), event.action == .remove { removed = event }
+        }
+        #expect(removed?.device.syspath.hasSuffix("usb1/1-1") == true)
+    }
+}
