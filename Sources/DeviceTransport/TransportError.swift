@@ -17,6 +17,10 @@ public enum TransportError: Error, Equatable, Sendable, CustomStringConvertible 
     case unsupported(device: String, reason: String)
     /// The device cannot send data back (e.g. a plain file, or a one-way cable).
     case cannotRead(device: String)
+    /// The printer refused data on its endpoint (USB STALL).
+    case stalled(device: String)
+    /// A libusb error, with its code and name (e.g. -1 LIBUSB_ERROR_IO).
+    case usb(device: String, operation: String, code: Int32, name: String)
 
     public var description: String {
         switch self {
@@ -47,6 +51,11 @@ public enum TransportError: Error, Equatable, Sendable, CustomStringConvertible 
             return "\(device): \(reason)"
         case .cannotRead(let device):
             return "\(device) cannot send status back; status is unavailable on this connection."
+        case .stalled(let device):
+            return "\(device) refused the data (USB endpoint stall). Switch the printer off and on; if it persists, "
+                + "check that the profile matches the printer."
+        case .usb(let device, let operation, let code, let name):
+            return "\(device): \(operation) failed: \(name) (libusb \(code))."
         }
     }
 

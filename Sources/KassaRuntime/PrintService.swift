@@ -177,11 +177,8 @@ public struct KassaEnvironment: Sendable {
             } catch {
                 throw .transport(error)
             }
-        case .usb:
-            throw .transport(.unsupported(
-                device: url.description,
-                reason: "direct USB (libusb) is not supported by this build yet; use file:/dev/usb/lp0 for a USB printer "
-                    + "that the usblp driver owns"))
+        case .usb(let vendor, let product, let serial):
+            return USBTransport(vendor: vendor, product: product, serial: serial)
         }
     }
 

@@ -92,7 +92,8 @@ public enum RuntimeError: Error, CustomStringConvertible {
             case .timedOut: return 20
             case .disconnected, .connectionRefused, .unreachable: return 21
             case .unsupported, .cannotRead: return 4
-            case .io: return 1
+            case .stalled: return 21
+            case .io, .usb: return 1
             }
         }
     }
@@ -129,7 +130,8 @@ public enum RuntimeError: Error, CustomStringConvertible {
             case .connectionRefused, .unreachable: return "UNREACHABLE"
             case .unsupported: return "NOT_SUPPORTED"
             case .cannotRead: return "STATUS_UNAVAILABLE"
-            case .io: return "IO_ERROR"
+            case .stalled: return "STALLED"
+            case .io, .usb: return "IO_ERROR"
             }
         }
     }

@@ -1,5 +1,6 @@
 internal import CUMockdev
 import DeviceDiscovery
+import DeviceTransport
 import Foundation
 import Testing
 
@@ -45,8 +46,13 @@ final class Testbed {
     }
 }
 
-@Suite("Discovery and USB under umockdev", .serialized, .enabled(if: underUMockdev, "run under umockdev-wrapper (.ci/test does)"))
-struct UMockdevDiscoveryTests {
+/// All umockdev tests live in one serialized suite: a process can have only one testbed at a time.
+@Suite("UMockdev: discovery and USB", .serialized, .enabled(if: underUMockdev, "run under umockdev-wrapper (.ci/test does)"))
+struct UMockdevTests {}
+
+extension UMockdevTests {
+@Suite("Discovery")
+struct Discovery {
     @Test("a fake USB printer and a USB-serial adapter are enumerated with their identity and URLs")
     func enumerate() throws {
         let testbed = Testbed()
@@ -85,4 +91,89 @@ struct UMockdevDiscoveryTests {
         }
         #expect(removed?.device.syspath.hasSuffix("usb1/1-1") == true)
     }
+}
+
+}
+
+extension UMockdevTests {
+@Suite("USB transport")
+struct USB {
+    static let hello: [UInt8] = [0x1B, 0x40, 0x48, 0x65, 0x6C, 0x6C, 0x6F, 0x0A]
+
+    func testbed(_ script: String) throws -> Testbed {
+        let testbed = Testbed()
+        try testbed.add("printer.umockdev")
+        try testbed.loadIoctl(device: "/dev/bus/usb/001/002", script: script)
+        return testbed
+    }
+
+    @Test("a bulk OUT job arrives byte for byte and a status byte comes back on bulk IN")
+    func jobAndStatus() throws {
+        let testbed = try testbed("printer.ioctl")
+        let transport = USBTransport(vendor: 0x04B8, product: 0x0202, serial: "TEST0001")
+        try transport.open()
+        defer { transport.close() }
+        // The script only accepts exactly these bytes: anything else fails the transfer.
+        try transport.write(Self.hello, timeout: .seconds(2))
+        try transport.write([0x10, 0x04, 0x01], timeout: .seconds(2))
+        #expect(try transport.read(maxCount: 1, timeout: .seconds(1)) == [0x12])
+        _ = testbed
+    }
+
+    @Test("bytes other than the expected job are rejected by the fake device (the check is real)")
+    func wrongBytes() throws {
+        let testbed = try testbed("printer.ioctl")
+        let transport = USBTransport(vendor: 0x04B8, product: 0x0202)
+        try transport.open()
+        defer { transport.close() }
+        #expect {
+            try transport.write([0x1B, 0x40, 0x48, 0x61, 0x6C, 0x6C, 0x6F, 0x0A], timeout: .seconds(2))
+        } throws: { error in
+            if case TransportError.usb(_, "bulk OUT", _, let name) = error { return name.contains("LIBUSB_ERROR") }
+            return false
+        }
+        _ = testbed
+    }
+
+    @Test("a STALL becomes a clear 'refused the data' error")
+    func stall() throws {
+        let testbed = try testbed("stall.ioctl")
+        let transport = USBTransport(vendor: 0x04B8, product: 0x0202)
+        try transport.open()
+        defer { transport.close() }
+        #expect {
+            try transport.write(Self.hello, timeout: .seconds(2))
+        } throws: { error in
+            error as? TransportError == .stalled(device: "usb://04b8:0202") && "\(error)".contains("refused the data")
+        }
+        _ = testbed
+    }
+
+    @Test("a device unplugged mid-job becomes 'disconnected'")
+    func unplugged() throws {
+        let testbed = try testbed("unplugged.ioctl")
+        let transport = USBTransport(vendor: 0x04B8, product: 0x0202)
+        try transport.open()
+        defer { transport.close() }
+        #expect {
+            try transport.write(Self.hello, timeout: .seconds(2))
+        } throws: { error in
+            guard case TransportError.disconnected = error else { return false }
+            return "\(error)".contains("unplugged")
+        }
+        _ = testbed
+    }
+
+    @Test("an absent device or serial number is 'not found'")
+    func notFound() throws {
+        let testbed = try testbed("printer.ioctl")
+        #expect(throws: TransportError.notFound(device: "usb://04b8:0202?serial=OTHER")) {
+            try USBTransport(vendor: 0x04B8, product: 0x0202, serial: "OTHER").open()
+        }
+        #expect(throws: TransportError.notFound(device: "usb://0519:0003")) {
+            try USBTransport(vendor: 0x0519, product: 0x0003).open()
+        }
+        _ = testbed
+    }
+}
 }
