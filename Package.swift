@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "DeviceTransportTests", dependencies: ["DeviceTransport", "TestSupport", "ESCPOS", "ReceiptPrinter"]),
         .testTarget(
             name: "DeviceDiscoveryTests",
-            dependencies: ["DeviceDiscovery", "DeviceTransport", "CUMockdev", "TestSupport", "KassaRuntime"],
+            dependencies: ["DeviceDiscovery", "DeviceTransport", "CUMockdev", "TestSupport", "KassaRuntime", "kassa"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "KassaCLITests", dependencies: ["kassa", "KassaRuntime", "TestSupport", "ESCPOS"]),

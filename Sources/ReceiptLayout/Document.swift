@@ -272,10 +272,12 @@ public struct ImageBlock: Sendable, Codable, Equatable {
 
 public struct FeedBlock: Sendable, Codable, Equatable {
     public var lines: Int
+    public init(lines: Int) { self.lines = lines }
 }
 
 public struct CutBlock: Sendable, Codable, Equatable {
     public var kind: String?
+    public init(kind: String? = nil) { self.kind = kind }
 }
 
 /// One element of a document.

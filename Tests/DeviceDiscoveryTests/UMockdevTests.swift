@@ -3,6 +3,7 @@ import DeviceDiscovery
 import DeviceTransport
 import Foundation
 import Testing
+import TestSupport
 
 /// True when the process runs under `umockdev-wrapper` (LD_PRELOAD must be set at start; `.ci/test` does it).
 let underUMockdev = ProcessInfo.processInfo.environment["LD_PRELOAD"]?.contains("libumockdev-preload") == true
@@ -70,6 +71,34 @@ struct Discovery {
         #expect(adapter.devnode == "/dev/ttyUSB0")
         #expect(adapter.portPath == "1-2")
         _ = testbed
+    }
+
+    @Test("kassa devices --watch prints attach and detach events as they happen")
+    func watchCLI() throws {
+        let testbed = Testbed()
+        let binary = TestSupport.kassaBinary
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["devices", "--watch", "--json", "--events", "2", "--seconds", "10",
+                             "--home", TestSupport.temporaryDirectory().path]
+        var environment = ProcessInfo.processInfo.environment  // carries UMOCKDEV_DIR and LD_PRELOAD
+        environment["KASSA_HARDWARE"] = TestSupport.hardware.path
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        usleep(700_000)  // let it start listening
+        try testbed.add("printer.umockdev")
+        usleep(200_000)
+        testbed.uevent("/sys/devices/pci0000:00/0000:00:14.0/usb1/1-1", "remove")
+        process.waitUntilExit()
+        let lines = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(lines.map { $0["action"] as? String } == ["add", "remove"])
+        let device = lines.first?["device"] as? [String: Any]
+        #expect(device?["url"] as? String == "usb://04b8:0202?serial=TEST0001")
+        #expect(device?["profile"] as? String == "TM-T88V")
+        #expect(process.terminationStatus == 0)
     }
 
     @Test("attach and detach events reach the monitor")

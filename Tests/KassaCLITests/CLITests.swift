@@ -4,16 +4,7 @@ import TestSupport
 
 /// Runs the real `kassa` binary, as a user or a script would.
 struct KassaProcess {
-    static let binary: URL = {
-        if let explicit = ProcessInfo.processInfo.environment["KASSA_BIN"] { return URL(fileURLWithPath: explicit) }
-        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        let candidates = [
-            besideTests.appendingPathComponent("kassa"),
-            besideTests.deletingLastPathComponent().appendingPathComponent("kassa"),
-            TestSupport.repositoryRoot.appendingPathComponent(".build/debug/kassa"),
-        ]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[2]
-    }()
+    static var binary: URL { TestSupport.kassaBinary }
 
     struct Result {
         var status: Int32

@@ -12,6 +12,18 @@ public enum TestSupport {
 
     public static var hardware: URL { repositoryRoot.appendingPathComponent("Hardware") }
 
+    /// The `kassa` executable built beside the tests (or `$KASSA_BIN`).
+    public static let kassaBinary: URL = {
+        if let explicit = ProcessInfo.processInfo.environment["KASSA_BIN"] { return URL(fileURLWithPath: explicit) }
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let candidates = [
+            besideTests.appendingPathComponent("kassa"),
+            besideTests.deletingLastPathComponent().appendingPathComponent("kassa"),
+            repositoryRoot.appendingPathComponent(".build/debug/kassa"),
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[2]
+    }()
+
     public static let catalog: ProfileCatalog = {
         do {
             return try ProfileCatalog.load(hardwareDirectory: hardware, userDirectory: nil)
