@@ -6,7 +6,8 @@ public enum DeviceURL: Sendable, Equatable, CustomStringConvertible {
     case virtual(simulate: [String: String] = [:])
     case tcp(host: String, port: UInt16)
     case file(path: String)
-    case usb(vendor: UInt16, product: UInt16, serial: String?)
+    /// A USB printer by vendor:product, optionally narrowed by serial number or USB port path (e.g. `1-1.4`).
+    case usb(vendor: UInt16, product: UInt16, serial: String? = nil, port: String? = nil)
     case serial(path: String, parameters: [String: String])
 
     public static let defaultTCPPort: UInt16 = 9100
@@ -59,7 +60,10 @@ public enum DeviceURL: Sendable, Equatable, CustomStringConvertible {
                 throw .invalidURL(text, reason: "USB devices are written usb://VID:PID in hexadecimal, e.g. usb://04b8:0202")
             }
             let query = parts.count > 1 ? Self.query(String(parts[1])) : [:]
-            self = .usb(vendor: vendor, product: product, serial: query["serial"])
+            if let unknown = query.keys.first(where: { $0 != "serial" && $0 != "port" }) {
+                throw .invalidURL(text, reason: "unknown USB setting '\(unknown)' (known: serial, port)")
+            }
+            self = .usb(vendor: vendor, product: product, serial: query["serial"], port: query["port"])
             return
         }
         if trimmed.hasPrefix("serial://") {
@@ -94,8 +98,9 @@ public enum DeviceURL: Sendable, Equatable, CustomStringConvertible {
             return "virtual:" + (query.isEmpty ? "" : "?" + query)
         case .tcp(let host, let port): return "tcp://\(host.contains(":") ? "[\(host)]" : host):\(port)"
         case .file(let path): return "file:\(path)"
-        case .usb(let vendor, let product, let serial):
-            return String(format: "usb://%04x:%04x", vendor, product) + (serial.map { "?serial=\($0)" } ?? "")
+        case .usb(let vendor, let product, let serial, let port):
+            let query = [serial.map { "serial=\($0)" }, port.map { "port=\($0)" }].compactMap { $0 }.joined(separator: "&")
+            return String(format: "usb://%04x:%04x", vendor, product) + (query.isEmpty ? "" : "?" + query)
         case .serial(let path, let parameters):
             let query = parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
             return "serial://\(path)" + (query.isEmpty ? "" : "?" + query)

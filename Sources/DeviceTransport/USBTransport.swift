@@ -11,6 +11,7 @@ public final class USBTransport: Transport {
     public let vendor: UInt16
     public let product: UInt16
     public let serial: String?
+    public let port: String?
     private var context: OpaquePointer?
     private var handle: OpaquePointer?
     private var interfaceNumber: Int32 = 0
@@ -23,14 +24,16 @@ public final class USBTransport: Transport {
     public var chunkSize = 4096
 
     public var name: String {
-        hex4(vendor) + ":" + hex4(product) + (serial.map { "?serial=\($0)" } ?? "")
+        let query = [serial.map { "serial=\($0)" }, port.map { "port=\($0)" }].compactMap { $0 }.joined(separator: "&")
+        return hex4(vendor) + ":" + hex4(product) + (query.isEmpty ? "" : "?" + query)
     }
     public var canRead: Bool { endpointIn != nil || handle == nil }
 
-    public init(vendor: UInt16, product: UInt16, serial: String? = nil) {
+    public init(vendor: UInt16, product: UInt16, serial: String? = nil, port: String? = nil) {
         self.vendor = vendor
         self.product = product
         self.serial = serial
+        self.port = port
     }
 
     deinit { close() }
@@ -80,8 +83,10 @@ public final class USBTransport: Transport {
             guard libusb_get_device_descriptor(device, &descriptor) == 0,
                 descriptor.idVendor == vendor, descriptor.idProduct == product
             else { continue }
-            if let serial, Self.serialNumber(bus: libusb_get_bus_number(device), address: libusb_get_device_address(device)) != serial {
-                continue
+            if serial != nil || port != nil {
+                let identity = Self.udevIdentity(bus: libusb_get_bus_number(device), address: libusb_get_device_address(device))
+                if let serial, identity?.serial != serial { continue }
+                if let port, identity?.port != port { continue }
             }
             chosen = device
             break
@@ -144,8 +149,8 @@ public final class USBTransport: Transport {
         maxPacketIn = best.packet
     }
 
-    /// The USB serial number as udev reads it from sysfs (no control transfer needed).
-    static func serialNumber(bus: UInt8, address: UInt8) -> String? {
+    /// The USB serial number and port path as udev reads them from sysfs (no control transfer needed).
+    static func udevIdentity(bus: UInt8, address: UInt8) -> (serial: String?, port: String)? {
         guard let udev = udev_new() else { return nil }
         defer { udev_unref(udev) }
         guard let enumerate = udev_enumerate_new(udev) else { return nil }
@@ -164,7 +169,7 @@ public final class USBTransport: Transport {
             guard value("busnum").flatMap({ Int($0) }) == Int(bus), value("devnum").flatMap({ Int($0) }) == Int(address) else {
                 continue
             }
-            return value("serial")
+            return (value("serial"), udev_device_get_sysname(device).map { String(cString: $0) } ?? "")
         }
         return nil
     }

@@ -177,8 +177,8 @@ public struct KassaEnvironment: Sendable {
             } catch {
                 throw .transport(error)
             }
-        case .usb(let vendor, let product, let serial):
-            return USBTransport(vendor: vendor, product: product, serial: serial)
+        case .usb(let vendor, let product, let serial, let port):
+            return USBTransport(vendor: vendor, product: product, serial: serial, port: port)
         }
     }
 

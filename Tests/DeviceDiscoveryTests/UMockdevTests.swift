@@ -199,6 +199,12 @@ struct USB {
         #expect(throws: TransportError.notFound(device: "usb://04b8:0202?serial=OTHER")) {
             try USBTransport(vendor: 0x04B8, product: 0x0202, serial: "OTHER").open()
         }
+        #expect(throws: TransportError.notFound(device: "usb://04b8:0202?port=2-1")) {
+            try USBTransport(vendor: 0x04B8, product: 0x0202, port: "2-1").open()
+        }
+        let byPort = USBTransport(vendor: 0x04B8, product: 0x0202, port: "1-1")
+        try byPort.open()
+        byPort.close()
         #expect(throws: TransportError.notFound(device: "usb://0519:0003")) {
             try USBTransport(vendor: 0x0519, product: 0x0003).open()
         }

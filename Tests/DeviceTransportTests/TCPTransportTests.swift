@@ -219,13 +219,14 @@ struct DeviceURLTests {
         ("file:///dev/usb/lp0", .file(path: "/dev/usb/lp0")),
         ("/tmp/out.bin", .file(path: "/tmp/out.bin")),
         ("usb://04b8:0202?serial=ABC123", .usb(vendor: 0x04B8, product: 0x0202, serial: "ABC123")),
+        ("usb://04b8:0202?port=1-1.4", .usb(vendor: 0x04B8, product: 0x0202, port: "1-1.4")),
         ("serial:///dev/ttyUSB0?baud=115200&flow=rtscts", .serial(path: "/dev/ttyUSB0", parameters: ["baud": "115200", "flow": "rtscts"])),
     ])
     func parses(text: String, expected: DeviceURL) throws {
         #expect(try DeviceURL(parsing: text) == expected)
     }
 
-    @Test(arguments: ["tcp://:9100", "tcp://host:0", "tcp://host:99999", "usb://epson", "serial://ttyUSB0", "lpt1", "file:", "http://x"])
+    @Test(arguments: ["usb://04b8:0202?bus=1", "tcp://:9100", "tcp://host:0", "tcp://host:99999", "usb://epson", "serial://ttyUSB0", "lpt1", "file:", "http://x"])
     func rejects(text: String) {
         #expect(throws: TransportError.self) { try DeviceURL(parsing: text) }
     }
