@@ -81,3 +81,62 @@ public final class DeviceMonitor {
         return DeviceEvent(action: action, device: described)
     }
 }
+
+extension DeviceMonitor {
+    /// Hot-plug events as an async sequence, for long-running services. A dedicated thread owns the monitor and polls
+    /// its socket; the thread stops when the consumer stops iterating.
+    public static func events(knownPrinters: Set<String> = []) throws(DiscoveryError) -> AsyncStream<DeviceEvent> {
+        let monitor = try DeviceMonitor(knownPrinters: knownPrinters)
+        let box = MonitorThread(monitor)
+        return AsyncStream { continuation in
+            continuation.onTermination = { _ in box.stop() }
+            box.start { event in continuation.yield(event) }
+        }
+    }
+}
+
+/// Runs a monitor on its own thread; `stop` ends the loop within one poll interval.
+final class MonitorThread: @unchecked Sendable {
+    private let monitor: DeviceMonitor
+    private let lock = NSLockLike()
+    private var running = true
+
+    init(_ monitor: DeviceMonitor) { self.monitor = monitor }
+
+    func start(_ deliver: @escaping @Sendable (DeviceEvent) -> Void) {
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(Context(owner: self, deliver: deliver)).toOpaque()
+        pthread_create(&thread, nil, { raw in
+            let context = Unmanaged<Context>.fromOpaque(raw!).takeRetainedValue()
+            while context.owner.isRunning {
+                if let event = context.owner.monitor.next(timeoutMilliseconds: 200) { context.deliver(event) }
+            }
+            return nil
+        }, context)
+        pthread_detach(thread)
+    }
+
+    var isRunning: Bool { lock.withLock { running } }
+    func stop() { lock.withLock { running = false } }
+
+    final class Context {
+        let owner: MonitorThread
+        let deliver: @Sendable (DeviceEvent) -> Void
+        init(owner: MonitorThread, deliver: @escaping @Sendable (DeviceEvent) -> Void) {
+            self.owner = owner
+            self.deliver = deliver
+        }
+    }
+}
+
+/// A pthread mutex (Foundation-free, so the module stays small).
+final class NSLockLike: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func withLock<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return body()
+    }
+}

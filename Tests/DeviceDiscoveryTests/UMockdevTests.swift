@@ -101,6 +101,24 @@ struct Discovery {
         #expect(process.terminationStatus == 0)
     }
 
+    @Test("the same events as an async stream, for the service")
+    func asyncEvents() async throws {
+        let testbed = Testbed()
+        let stream = try DeviceMonitor.events()
+        try testbed.add("serial-adapter.umockdev")
+        var iterator = stream.makeAsyncIterator()
+        var seen: DeviceEvent?
+        while let event = await iterator.next() {
+            if event.action == .add, event.device.kind == .usbSerial {
+                seen = event
+                break
+            }
+        }
+        #expect(seen?.device.devnode == "/dev/ttyUSB0")
+        #expect(seen?.device.serial == "PL2303X9")
+        _ = testbed
+    }
+
     @Test("attach and detach events reach the monitor")
     func hotplug() throws {
         let testbed = Testbed()
