@@ -1,3 +1,5 @@
+internal import CPosixShims
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -50,5 +52,18 @@ public final class FileTransport: Transport {
         guard fd >= 0 else { return }
         Glibc.close(fd)
         fd = -1
+    }
+}
+
+extension FileTransport: PortStatusReporting {
+    public func portStatus() throws(TransportError) -> PortStatus? {
+        guard fd >= 0, isCharacterDevice else { return nil }
+        var status: Int32 = 0
+        guard kassa_lp_get_status(fd, &status) == 0 else {
+            let code = errno
+            if code == ENOTTY || code == EINVAL { return nil }
+            throw TransportError.fromTransfer(code, device: name, operation: "LPGETSTATUS")
+        }
+        return PortStatus(raw: UInt8(truncatingIfNeeded: status))
     }
 }

@@ -99,16 +99,33 @@ public final class ReceiptPrinter {
 
     /// Checks that the printer can take a job: throws `.notReady` on paper out, cover open, offline or errors.
     public func preflight() throws(ReceiptPrinterError) -> Preflight {
-        guard transport.canRead else { return .unknown("\(transport.name) cannot report status") }
+        guard transport.canRead else { return try portPreflight(fallback: "\(transport.name) cannot report status") }
         let status: PrinterStatus
         do {
             status = try self.status([.printer, .offlineCause, .errorCause, .rollPaper])
         } catch {
             switch error {
-            case .statusUnavailable(_, let reason): return .unknown(reason)
+            case .statusUnavailable(_, let reason): return try portPreflight(fallback: reason)
             default: throw error
             }
         }
+        if let problem = status.blockingProblem { throw .notReady(device: transport.name, problem: problem) }
+        return .ready(status)
+    }
+
+    /// Where the printer does not answer `DLE EOT`, the usblp driver's port status still tells paper out and offline.
+    private func portPreflight(fallback: String) throws(ReceiptPrinterError) -> Preflight {
+        guard let reporter = transport as? any PortStatusReporting else { return .unknown(fallback) }
+        let port: PortStatus?
+        do {
+            port = try reporter.portStatus()
+        } catch {
+            throw .transport(error)
+        }
+        guard let port else { return .unknown(fallback) }
+        var status = PrinterStatus()
+        status.online = port.selected && !port.error
+        status.paper = port.paperOut ? .out : .ok
         if let problem = status.blockingProblem { throw .notReady(device: transport.name, problem: problem) }
         return .ready(status)
     }
