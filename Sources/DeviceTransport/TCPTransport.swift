@@ -2,6 +2,9 @@
 import Glibc
 #endif
 
+/// POLLRDHUP (Linux, needs _GNU_SOURCE in C): the peer shut down its side.
+let pollReadHangUp: Int16 = 0x2000
+
 /// A network printer on a raw TCP port (usually 9100). One connection per job: open, send, close.
 public final class TCPTransport: Transport {
     public let host: String
@@ -44,6 +47,13 @@ public final class TCPTransport: Transport {
             var one: Int32 = 1
             setsockopt(socketFD, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             setsockopt(socketFD, SOL_SOCKET, SO_KEEPALIVE, &one, socklen_t(MemoryLayout<Int32>.size))
+            // A printer that vanished without closing (power cut, cable pulled) leaves a half-open connection:
+            // probe after 5 s idle, every 2 s, give up after 3 probes; and fail unacknowledged data after 10 s.
+            var idle: Int32 = 5, interval: Int32 = 2, count: Int32 = 3, userTimeout: Int32 = 10_000
+            setsockopt(socketFD, Int32(IPPROTO_TCP), TCP_KEEPIDLE, &idle, socklen_t(MemoryLayout<Int32>.size))
+            setsockopt(socketFD, Int32(IPPROTO_TCP), TCP_KEEPINTVL, &interval, socklen_t(MemoryLayout<Int32>.size))
+            setsockopt(socketFD, Int32(IPPROTO_TCP), TCP_KEEPCNT, &count, socklen_t(MemoryLayout<Int32>.size))
+            setsockopt(socketFD, Int32(IPPROTO_TCP), TCP_USER_TIMEOUT, &userTimeout, socklen_t(MemoryLayout<Int32>.size))
             let result = connect(socketFD, info.pointee.ai_addr, info.pointee.ai_addrlen)
             if result == 0 || errno == EINPROGRESS {
                 switch FileDescriptorIO.pollFor(socketFD, events: Int16(POLLOUT), timeoutMilliseconds: connectTimeout.milliseconds) {
@@ -79,8 +89,23 @@ public final class TCPTransport: Transport {
         }
     }
 
+    /// True when the peer has closed or reset the connection (a half-open or stale connection), checked without
+    /// blocking before each job.
+    public var peerHasClosed: Bool {
+        guard fd >= 0 else { return true }
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN) | pollReadHangUp, revents: 0)
+        guard poll(&descriptor, 1, 0) > 0 else { return false }
+        if descriptor.revents & (pollReadHangUp | Int16(POLLHUP) | Int16(POLLERR)) != 0 { return true }
+        var byte: UInt8 = 0
+        return recv(fd, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT)) == 0
+    }
+
     public func write(_ bytes: [UInt8], timeout: Duration) throws(TransportError) {
         guard fd >= 0 else { throw .disconnected(device: name, detail: "not connected") }
+        if peerHasClosed {
+            close()
+            throw .disconnected(device: name, detail: "the printer closed the connection")
+        }
         do {
             try FileDescriptorIO.writeAll(fd, bytes, timeout: timeout, device: name) { fd, pointer, count in
                 send(fd, pointer, count, Int32(MSG_NOSIGNAL))

@@ -8,7 +8,7 @@ import Glibc
 
 /// A simulated network printer on 127.0.0.1: accepts, captures, answers DLE EOT, stalls or resets on cue.
 final class FakeNetworkPrinter: @unchecked Sendable {
-    enum Behaviour { case capture, stall, reset }
+    enum Behaviour { case capture, stall, reset, close }
 
     let port: UInt16
     private let listener: Int32
@@ -53,6 +53,8 @@ final class FakeNetworkPrinter: @unchecked Sendable {
             var small: Int32 = 4096
             setsockopt(client, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
             Thread.sleep(forTimeInterval: 3)
+        case .close:
+            break  // closes normally (FIN) right after accepting, like a printer that restarted
         case .reset:
             var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
             setsockopt(client, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
@@ -157,6 +159,25 @@ struct TCPTransportTests {
             try other.read(maxCount: 1, timeout: .milliseconds(200))
         }
         other.close()
+    }
+
+    @Test("a connection the printer closed (half-open on our side) is detected before sending, and the next job reconnects")
+    func halfOpen() throws {
+        let printer = try FakeNetworkPrinter(behaviour: .close)
+        let transport = TCPTransport(host: "127.0.0.1", port: printer.port)
+        try transport.open()
+        _ = printer.received()
+        Thread.sleep(forTimeInterval: 0.05)
+        #expect(transport.peerHasClosed)
+        #expect(throws: TransportError.disconnected(device: transport.name, detail: "the printer closed the connection")) {
+            try transport.write([0x1B, 0x40], timeout: .seconds(1))
+        }
+        let again = try FakeNetworkPrinter(behaviour: .capture)
+        let next = TCPTransport(host: "127.0.0.1", port: again.port)
+        try next.open()
+        try next.write([0x1B, 0x40], timeout: .seconds(1))
+        next.close()
+        #expect(again.received() == [0x1B, 0x40])
     }
 
     @Test("an unresolvable host is 'unreachable'")
