@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "KassaRuntime", targets: ["KassaRuntime"]),
         .library(name: "ImageCodec", targets: ["ImageCodec"]),
         .library(name: "Raster", targets: ["Raster"]),
+        .library(name: "DeviceTransport", targets: ["DeviceTransport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

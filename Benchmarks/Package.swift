@@ -15,6 +15,7 @@ let package = Package(
                 .product(name: "ReceiptLayout", package: "Kassa"),
                 .product(name: "ImageCodec", package: "Kassa"),
                 .product(name: "Raster", package: "Kassa"),
+                .product(name: "DeviceTransport", package: "Kassa"),
             ]
         )
     ]

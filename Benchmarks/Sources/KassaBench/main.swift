@@ -87,6 +87,11 @@ if arguments.count == 5, arguments[4] == "--profile-text" {
     print(total)
     exit(0)
 }
+if arguments.count == 5, arguments[4] == "--transport" {
+    let figures = try TransportBench.run(profile: profile)
+    print(String(decoding: try JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys]), as: UTF8.self))
+    exit(0)
+}
 if arguments.count == 5, arguments[4] == "--breakdown" {
     // Which blocks cost what: the text receipt with one kind of block at a time.
     let full = document(withLogo: false)
