@@ -89,9 +89,11 @@ let package = Package(
         .testTarget(name: "VirtualPrinterTests", dependencies: ["VirtualPrinter", "ESCPOS", "QRCode", "ProfileCatalog", "ImageCodec", "Raster", "TestSupport"]),
         .testTarget(name: "ProfileCatalogTests", dependencies: ["ProfileCatalog", "ESCPOS", "TestSupport"]),
         .testTarget(name: "DeviceTransportTests", dependencies: ["DeviceTransport", "TestSupport", "ESCPOS", "ReceiptPrinter"]),
+        .target(name: "FakeUSBPrinter", dependencies: ["CUMockdev"], path: "Tests/FakeUSBPrinter"),
         .testTarget(
             name: "DeviceDiscoveryTests",
-            dependencies: ["DeviceDiscovery", "DeviceTransport", "CUMockdev", "TestSupport", "KassaRuntime", "kassa"],
+            dependencies: ["DeviceDiscovery", "DeviceTransport", "CUMockdev", "TestSupport", "KassaRuntime", "kassa",
+                           "FakeUSBPrinter", "ReceiptPrinter", "ESCPOS"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "KassaCLITests", dependencies: ["kassa", "KassaRuntime", "TestSupport", "ESCPOS"]),

@@ -25,7 +25,7 @@ public final class USBTransport: Transport {
 
     public var name: String {
         let query = [serial.map { "serial=\($0)" }, port.map { "port=\($0)" }].compactMap { $0 }.joined(separator: "&")
-        return hex4(vendor) + ":" + hex4(product) + (query.isEmpty ? "" : "?" + query)
+        return "usb://" + hex4(vendor) + ":" + hex4(product) + (query.isEmpty ? "" : "?" + query)
     }
     public var canRead: Bool { endpointIn != nil || handle == nil }
 
@@ -43,7 +43,7 @@ public final class USBTransport: Transport {
     }
 
     private func failure(_ code: Int32, _ operation: String) -> TransportError {
-        let device = "usb://\(name)"
+        let device = name
         switch code {
         case Int32(LIBUSB_ERROR_ACCESS.rawValue): return .permissionDenied(device: device)
         case Int32(LIBUSB_ERROR_NO_DEVICE.rawValue):
@@ -91,7 +91,7 @@ public final class USBTransport: Transport {
             chosen = device
             break
         }
-        guard let device = chosen else { throw .notFound(device: "usb://\(name)") }
+        guard let device = chosen else { throw .notFound(device: name) }
         try findEndpoints(device)
         var opened: OpaquePointer?
         let status = libusb_open(device, &opened)
@@ -100,7 +100,7 @@ public final class USBTransport: Transport {
         if libusb_kernel_driver_active(opened, interfaceNumber) == 1 {
             let detach = libusb_detach_kernel_driver(opened, interfaceNumber)
             guard detach == 0 else {
-                throw .busy(device: "usb://\(name)", holder: "the usblp kernel driver (detaching it failed: \(Self.errorName(detach)))")
+                throw .busy(device: name, holder: "the usblp kernel driver (detaching it failed: \(Self.errorName(detach)))")
             }
             detachedKernelDriver = true
         }
@@ -141,7 +141,7 @@ public final class USBTransport: Transport {
             }
         }
         guard let best else {
-            throw .unsupported(device: "usb://\(name)", reason: "the device has no interface with a bulk OUT endpoint; it is not a printer")
+            throw .unsupported(device: name, reason: "the device has no interface with a bulk OUT endpoint; it is not a printer")
         }
         interfaceNumber = best.number
         endpointOut = best.out
@@ -175,14 +175,14 @@ public final class USBTransport: Transport {
     }
 
     public func write(_ bytes: [UInt8], timeout: Duration) throws(TransportError) {
-        guard let handle else { throw .disconnected(device: "usb://\(name)", detail: "not open") }
+        guard let handle else { throw .disconnected(device: name, detail: "not open") }
         let deadline = ContinuousClock.now + timeout
         var offset = 0
         var buffer = bytes
         while offset < buffer.count {
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else {
-                throw .timedOut(device: "usb://\(name)", operation: "sending \(buffer.count - offset) of \(buffer.count) bytes",
+                throw .timedOut(device: name, operation: "sending \(buffer.count - offset) of \(buffer.count) bytes",
                                 milliseconds: timeout.milliseconds)
             }
             let length = min(chunkSize, buffer.count - offset)
@@ -193,7 +193,7 @@ public final class USBTransport: Transport {
             }
             offset += Int(transferred)
             if status == Int32(LIBUSB_ERROR_TIMEOUT.rawValue) {
-                throw .timedOut(device: "usb://\(name)", operation: "sending \(buffer.count - offset) of \(buffer.count) bytes",
+                throw .timedOut(device: name, operation: "sending \(buffer.count - offset) of \(buffer.count) bytes",
                                 milliseconds: timeout.milliseconds)
             }
             if status == Int32(LIBUSB_ERROR_PIPE.rawValue) { _ = libusb_clear_halt(handle, endpointOut) }
@@ -202,8 +202,8 @@ public final class USBTransport: Transport {
     }
 
     public func read(maxCount: Int, timeout: Duration) throws(TransportError) -> [UInt8] {
-        guard let handle else { throw .disconnected(device: "usb://\(name)", detail: "not open") }
-        guard let endpointIn else { throw .cannotRead(device: "usb://\(name)") }
+        guard let handle else { throw .disconnected(device: name, detail: "not open") }
+        guard let endpointIn else { throw .cannotRead(device: name) }
         if pendingIn.isEmpty {
             // Always ask for a whole packet: a shorter request can overflow when the printer sends more.
             var buffer = [UInt8](repeating: 0, count: maxPacketIn)
@@ -211,12 +211,12 @@ public final class USBTransport: Transport {
             let status = libusb_bulk_transfer(handle, endpointIn, &buffer, Int32(maxPacketIn), &transferred,
                                               UInt32(max(1, timeout.milliseconds)))
             if status == Int32(LIBUSB_ERROR_TIMEOUT.rawValue) {
-                throw .timedOut(device: "usb://\(name)", operation: "waiting for an answer", milliseconds: timeout.milliseconds)
+                throw .timedOut(device: name, operation: "waiting for an answer", milliseconds: timeout.milliseconds)
             }
             guard status == 0 else { throw failure(status, "bulk IN") }
             pendingIn = Array(buffer.prefix(Int(transferred)))
             if pendingIn.isEmpty {
-                throw .timedOut(device: "usb://\(name)", operation: "waiting for an answer", milliseconds: timeout.milliseconds)
+                throw .timedOut(device: name, operation: "waiting for an answer", milliseconds: timeout.milliseconds)
             }
         }
         let answer = Array(pendingIn.prefix(max(1, maxCount)))

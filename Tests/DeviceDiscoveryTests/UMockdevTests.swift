@@ -1,6 +1,9 @@
 internal import CUMockdev
 import DeviceDiscovery
 import DeviceTransport
+import ESCPOS
+import FakeUSBPrinter
+import ReceiptPrinter
 import Foundation
 import Testing
 import TestSupport
@@ -208,6 +211,80 @@ struct USB {
             guard case TransportError.disconnected = error else { return false }
             return "\(error)".contains("unplugged")
         }
+        _ = testbed
+    }
+
+    /// The programmable fake (Tests/FakeUSBPrinter) instead of a fixed script: any job, status on bulk IN, silence.
+    func fakePrinter() throws -> (Testbed, OpaquePointer) {
+        let testbed = Testbed()
+        try testbed.add("printer.umockdev")
+        guard let printer = kassa_fake_usb_printer_attach(UnsafeMutableRawPointer(testbed.pointer), "/dev/bus/usb/001/002") else {
+            throw NSError(domain: "umockdev", code: 3, userInfo: [NSLocalizedDescriptionKey: "cannot attach the fake printer"])
+        }
+        return (testbed, printer)
+    }
+
+    func received(_ printer: OpaquePointer) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        let count = kassa_fake_usb_printer_received(printer, &buffer, buffer.count)
+        return Array(buffer.prefix(count))
+    }
+
+    @Test("a whole receipt job over USB, with the status check first, in 4 KiB transfers")
+    func receiptOverUSB() throws {
+        let (testbed, fake) = try fakePrinter()
+        defer { kassa_fake_usb_printer_free(fake) }
+        kassa_fake_usb_printer_set_status(fake, 4, 0x1E)  // paper near end: prints
+        let transport = USBTransport(vendor: 0x04B8, product: 0x0202)
+        let printer = ReceiptPrinter(transport: transport, profile: TestSupport.profile("TM-T20III"))
+        try printer.open()
+        defer { printer.close() }
+        guard case .ready(let status) = try printer.preflight() else {
+            Issue.record("expected a status answer over bulk IN")
+            return
+        }
+        #expect(status.paper == .nearEnd)
+        let job = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        try printer.send(job)
+        let bytes = received(fake)
+        #expect(Array(bytes.prefix(12)) == [0x10, 0x04, 1, 0x10, 0x04, 2, 0x10, 0x04, 3, 0x10, 0x04, 4])
+        #expect(Array(bytes.dropFirst(12)) == job)
+        _ = testbed
+    }
+
+    @Test("paper out reported over USB stops the job before any byte of it is sent")
+    func paperOutOverUSB() throws {
+        let (testbed, fake) = try fakePrinter()
+        defer { kassa_fake_usb_printer_free(fake) }
+        kassa_fake_usb_printer_set_status(fake, 4, 0x72)
+        let printer = ReceiptPrinter(transport: USBTransport(vendor: 0x04B8, product: 0x0202), profile: TestSupport.profile("TM-T20III"))
+        try printer.open()
+        defer { printer.close() }
+        #expect(throws: ReceiptPrinterError.notReady(device: "usb://04b8:0202", problem: "the printer is out of paper: load a new roll")) {
+            try printer.preflight()
+        }
+        #expect(received(fake).count == 12)
+        _ = testbed
+    }
+
+    @Test("a printer that never answers on bulk IN gives a timeout, not a hang")
+    func silent() throws {
+        let (testbed, fake) = try fakePrinter()
+        defer { kassa_fake_usb_printer_free(fake) }
+        kassa_fake_usb_printer_set_silent(fake, 1)
+        let transport = USBTransport(vendor: 0x04B8, product: 0x0202)
+        try transport.open()
+        defer { transport.close() }
+        try transport.write([0x10, 0x04, 0x01], timeout: .seconds(1))
+        let clock = ContinuousClock()
+        let start = clock.now
+        #expect {
+            _ = try transport.read(maxCount: 1, timeout: .milliseconds(300))
+        } throws: { error in
+            guard case TransportError.timedOut(_, let operation, 300) = error else { return false }
+            return operation == "waiting for an answer" && "\(error)".contains("did not respond within 300 ms")
+        }
+        #expect(clock.now - start < .seconds(3))
         _ = testbed
     }
 
