@@ -24,7 +24,11 @@ public final class FileTransport: Transport {
         if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFCHR {
             isCharacterDevice = true
             let descriptor = Glibc.open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
-            guard descriptor >= 0 else { throw TransportError.fromOpen(errno, device: name) }
+            guard descriptor >= 0 else {
+                let code = errno
+                if code == EBUSY { throw .busy(device: name, holder: DeviceHolders.describe(holding: path)) }
+                throw TransportError.fromOpen(code, device: name)
+            }
             fd = descriptor
             return
         }

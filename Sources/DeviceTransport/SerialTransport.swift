@@ -88,7 +88,11 @@ public final class SerialTransport: Transport {
     public func open() throws(TransportError) {
         guard fd < 0 else { return }
         let descriptor = Glibc.open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
-        guard descriptor >= 0 else { throw TransportError.fromOpen(errno, device: name) }
+        guard descriptor >= 0 else {
+            let code = errno
+            if code == EBUSY { throw .busy(device: name, holder: DeviceHolders.describe(holding: path)) }
+            throw TransportError.fromOpen(code, device: name)
+        }
         do {
             try configure(descriptor)
         } catch {
@@ -102,7 +106,9 @@ public final class SerialTransport: Transport {
         // An advisory lock between Kassa processes, then TIOCEXCL so other programs' opens fail with EBUSY.
         if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
-            if code == EWOULDBLOCK { throw .busy(device: name, holder: "another Kassa process has the port locked") }
+            if code == EWOULDBLOCK {
+                throw .busy(device: name, holder: DeviceHolders.describe(holding: path) ?? "another Kassa process (it holds the lock)")
+            }
             throw .io(device: name, operation: "lock", errno: code)
         }
         var options = termios()

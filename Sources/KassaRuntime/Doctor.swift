@@ -94,6 +94,10 @@ extension KassaEnvironment {
                     let holder = device.driver.map { " (driver: \($0))" } ?? ""
                     add(label, .pass, "readable and writable\(holder); url \(listing.url)"
                         + (listing.profile.map { "; profile \($0)" } ?? ""))
+                    if let processes = DeviceHolders.describe(holding: node) {
+                        add(label, .warn, "open in \(processes); Kassa cannot use it while they hold it",
+                            fix: "stop those programs (for CUPS: remove the printer queue or set usb-no-reattach)")
+                    }
                 } else {
                     add(label, .fail, "no read/write access to \(node) (\(String(cString: strerror(errno))))",
                         fix: "sudo kassa udev install; sudo usermod -aG kassa $USER; then replug the device")

@@ -137,3 +137,35 @@ struct SerialTransportTests {
         #expect(SerialSettings(baud: 9600).secondsPerByte == 10.0 / 9600)
     }
 }
+
+@Suite("Who holds a device")
+struct DeviceHolderTests {
+    @Test("processes with the device open are found in /proc, with their command name")
+    func holders() throws {
+        let fake = try FakeSerialPrinter()
+        let transport = SerialTransport(path: fake.slavePath)
+        try transport.open()
+        defer { transport.close() }
+        let holders = DeviceHolders.processes(holding: fake.slavePath)
+        #expect(holders.contains { $0.pid == getpid() })
+        #expect(DeviceHolders.processes(holding: "/dev/kassa-nothing-holds-this").isEmpty)
+    }
+
+    @Test("a port locked by another process names the holder")
+    func lockedByAnother() throws {
+        let fake = try FakeSerialPrinter()
+        // Another process takes the lock: flock(1) from util-linux holds it while sleeping.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+        holder.arguments = ["--exclusive", fake.slavePath, "sleep", "5"]
+        try holder.run()
+        defer { holder.terminate() }
+        usleep(300_000)
+        #expect {
+            try SerialTransport(path: fake.slavePath).open()
+        } throws: { error in
+            guard case TransportError.busy(_, let who) = error else { return false }
+            return who?.contains("(pid \(holder.processIdentifier))") == true
+        }
+    }
+}
