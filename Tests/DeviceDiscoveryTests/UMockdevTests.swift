@@ -267,6 +267,23 @@ struct USB {
         _ = testbed
     }
 
+    @Test("the usblp kernel driver is detached explicitly on open and reattached on close")
+    func kernelDriver() throws {
+        let (testbed, fake) = try fakePrinter()
+        defer { kassa_fake_usb_printer_free(fake) }
+        kassa_fake_usb_printer_bind_kernel_driver(fake)
+        var detaches: Int32 = 0, attaches: Int32 = 0, bound: Int32 = 0
+        let transport = USBTransport(vendor: 0x04B8, product: 0x0202)
+        try transport.open()
+        kassa_fake_usb_printer_driver_events(fake, &detaches, &attaches, &bound)
+        #expect(detaches == 1 && attaches == 0 && bound == 0)
+        try transport.write([0x1B, 0x40], timeout: .seconds(1))
+        transport.close()
+        kassa_fake_usb_printer_driver_events(fake, &detaches, &attaches, &bound)
+        #expect(detaches == 1 && attaches == 1 && bound == 1)
+        _ = testbed
+    }
+
     @Test("a printer that never answers on bulk IN gives a timeout, not a hang")
     func silent() throws {
         let (testbed, fake) = try fakePrinter()

@@ -15,6 +15,7 @@ struct KassaFakeUSBPrinter {
     size_t received_length, received_capacity, scanned;
     unsigned char status[5];
     int silent;
+    int kernel_driver_bound, detaches, attaches;
     unsigned char answers[256];
     size_t answer_count;
     GList *pending_in;  /* UMockdevIoctlData of submitted IN URBs */
@@ -76,8 +77,37 @@ static gboolean handle_ioctl(UMockdevIoctlBase *handler, UMockdevIoctlClient *cl
     case USBDEVFS_RESETEP:
         umockdev_ioctl_client_complete(client, 0, 0);
         break;
-    case USBDEVFS_GETDRIVER:
-        umockdev_ioctl_client_complete(client, -1, ENODATA);
+    case USBDEVFS_GETDRIVER: {
+        if (!p->kernel_driver_bound) {
+            umockdev_ioctl_client_complete(client, -1, ENODATA);
+            break;
+        }
+        UMockdevIoctlData *data = umockdev_ioctl_data_resolve(arg, 0, sizeof(struct usbdevfs_getdriver), NULL);
+        struct usbdevfs_getdriver *driver = (struct usbdevfs_getdriver *)data->data;
+        strncpy(driver->driver, "usblp", sizeof driver->driver - 1);
+        umockdev_ioctl_client_complete(client, 0, 0);
+        umockdev_ioctl_data_unref(data);
+        break;
+    }
+    case USBDEVFS_IOCTL: {
+        UMockdevIoctlData *data = umockdev_ioctl_data_resolve(arg, 0, sizeof(struct usbdevfs_ioctl), NULL);
+        struct usbdevfs_ioctl *command = (struct usbdevfs_ioctl *)data->data;
+        if (command->ioctl_code == (int)USBDEVFS_DISCONNECT && p->kernel_driver_bound) {
+            p->kernel_driver_bound = 0;
+            p->detaches++;
+            umockdev_ioctl_client_complete(client, 0, 0);
+        } else if (command->ioctl_code == (int)USBDEVFS_CONNECT && !p->kernel_driver_bound) {
+            p->kernel_driver_bound = 1;
+            p->attaches++;
+            umockdev_ioctl_client_complete(client, 0, 0);
+        } else {
+            umockdev_ioctl_client_complete(client, -1, ENODATA);
+        }
+        umockdev_ioctl_data_unref(data);
+        break;
+    }
+    case USBDEVFS_DISCONNECT_CLAIM:
+        umockdev_ioctl_client_complete(client, -1, ENOTTY);
         break;
     case USBDEVFS_SUBMITURB: {
         UMockdevIoctlData *urb_data = umockdev_ioctl_data_resolve(arg, 0, sizeof(struct usbdevfs_urb), NULL);
@@ -188,4 +218,18 @@ void kassa_fake_usb_printer_free(KassaFakeUSBPrinter *p) {
     free(p->received);
     pthread_mutex_destroy(&p->mutex);
     free(p);
+}
+
+void kassa_fake_usb_printer_bind_kernel_driver(KassaFakeUSBPrinter *p) {
+    pthread_mutex_lock(&p->mutex);
+    p->kernel_driver_bound = 1;
+    pthread_mutex_unlock(&p->mutex);
+}
+
+void kassa_fake_usb_printer_driver_events(KassaFakeUSBPrinter *p, int *detaches, int *attaches, int *bound) {
+    pthread_mutex_lock(&p->mutex);
+    *detaches = p->detaches;
+    *attaches = p->attaches;
+    *bound = p->kernel_driver_bound;
+    pthread_mutex_unlock(&p->mutex);
 }

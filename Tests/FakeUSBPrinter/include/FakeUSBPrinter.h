@@ -15,4 +15,8 @@ void kassa_fake_usb_printer_set_status(KassaFakeUSBPrinter *printer, unsigned ch
 /// When set, status requests are never answered.
 void kassa_fake_usb_printer_set_silent(KassaFakeUSBPrinter *printer, int silent);
 void kassa_fake_usb_printer_free(KassaFakeUSBPrinter *printer);
+/// Pretends the usblp kernel driver is bound to the printer interface (GETDRIVER answers "usblp").
+void kassa_fake_usb_printer_bind_kernel_driver(KassaFakeUSBPrinter *printer);
+/// How often the driver was detached and attached, and whether it is bound now.
+void kassa_fake_usb_printer_driver_events(KassaFakeUSBPrinter *printer, int *detaches, int *attaches, int *bound);
 #endif
