@@ -38,7 +38,8 @@ lines += [
     'SUBSYSTEM=="usbmisc", KERNEL=="lp[0-9]*", IMPORT{builtin}="usb_id", MODE="0660", GROUP="kassa"',
     'SUBSYSTEM=="usbmisc", KERNEL=="lp[0-9]*", ENV{ID_SERIAL_SHORT}=="?*", SYMLINK+="kassa/lp-$env{ID_SERIAL_SHORT}"',
     "",
-    "# USB-serial adapters used for serial printers, fiscal modules and customer displays.",
+    "# USB-serial adapters used for serial printers, customer displays and fiscal devices: Swedish control units",
+    "# (CleanCash and similar) and fiscal printers attach through these bridges, so the same rules grant them access.",
 ]
 for vendor, product, name in serial_adapters:
     lines.append("# " + name)

@@ -180,6 +180,50 @@ struct TCPTransportTests {
         #expect(again.received() == [0x1B, 0x40])
     }
 
+    @Test("a printer that does not accept connections in time gives a connect timeout")
+    func connectTimeout() throws {
+        // A listener that never accepts, with its backlog full: further SYNs are dropped, so connect() hangs.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { Glibc.close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                _ = bind(listener, $0, length)
+                _ = getsockname(listener, $0, &length)
+            }
+        }
+        listen(listener, 0)
+        let port = UInt16(bigEndian: address.sin_port)
+        var fillers: [TCPTransport] = []
+        defer { fillers.forEach { $0.close() } }
+        var timedOut = false
+        func attempt(_ transport: TCPTransport) -> TransportError? {
+            do {
+                try transport.open()
+                return nil
+            } catch {
+                return error
+            }
+        }
+        for _ in 0..<8 where !timedOut {
+            let transport = TCPTransport(host: "127.0.0.1", port: port, connectTimeout: .milliseconds(300))
+            guard let error = attempt(transport) else {
+                fillers.append(transport)
+                continue
+            }
+            guard case .timedOut(_, "connecting", 300) = error else {
+                Issue.record("unexpected \(error)")
+                return
+            }
+            #expect(error.description.contains("did not respond within 300 ms while connecting"))
+            timedOut = true
+        }
+        #expect(timedOut)
+    }
+
     @Test("an unresolvable host is 'unreachable'")
     func unresolvable() {
         #expect {
