@@ -1,5 +1,7 @@
 internal import CUdev
 
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -122,7 +124,7 @@ public enum DeviceDiscovery {
 
     static func string(_ pointer: UnsafePointer<CChar>?) -> String? {
         guard let pointer else { return nil }
-        let text = String(cString: pointer).trimmingCharacters(in: " \n")
+        let text = String(cString: pointer).trimmingCharacters(in: .whitespacesAndNewlines)
         return text.isEmpty ? nil : text
     }
 
@@ -184,11 +186,3 @@ public enum DeviceDiscovery {
     }
 }
 
-extension String {
-    func trimmingCharacters(in characters: String) -> String {
-        var text = Substring(self)
-        while let first = text.first, characters.contains(first) { text = text.dropFirst() }
-        while let last = text.last, characters.contains(last) { text = text.dropLast() }
-        return String(text)
-    }
-}

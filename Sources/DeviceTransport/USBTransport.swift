@@ -1,6 +1,8 @@
 internal import CLibUSB
 internal import CUdev
 
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -164,7 +166,7 @@ public final class USBTransport: Transport {
             guard let path = udev_list_entry_get_name(current), let device = udev_device_new_from_syspath(udev, path) else { continue }
             defer { udev_device_unref(device) }
             func value(_ name: String) -> String? {
-                udev_device_get_sysattr_value(device, name).map { String(cString: $0).trimmingCharacters(in: " \n") }
+                udev_device_get_sysattr_value(device, name).map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) }
             }
             guard value("busnum").flatMap({ Int($0) }) == Int(bus), value("devnum").flatMap({ Int($0) }) == Int(address) else {
                 continue
@@ -244,11 +246,3 @@ func hex4(_ value: UInt16) -> String {
     return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
 }
 
-extension String {
-    func trimmingCharacters(in characters: String) -> String {
-        var text = Substring(self)
-        while let first = text.first, characters.contains(first) { text = text.dropFirst() }
-        while let last = text.last, characters.contains(last) { text = text.dropLast() }
-        return String(text)
-    }
-}

@@ -1,6 +1,7 @@
 import DeviceTransport
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -21,23 +22,10 @@ final class FakeNetworkPrinter: @unchecked Sendable {
     init(behaviour: Behaviour, status: UInt8 = 0x12) throws {
         self.behaviour = behaviour
         statusByte = status
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (fd, port) = TestSupport.loopbackSocket(listenBacklog: 4)
+        guard fd >= 0, port != 0 else { throw POSIXError(.EADDRINUSE) }
         listener = fd
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        guard bound == 0, listen(fd, 4) == 0 else { throw POSIXError(.EADDRINUSE) }
-        withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(fd, $0, &length) }
-        }
-        port = UInt16(bigEndian: address.sin_port)
+        self.port = port
         let thread = Thread { [self] in serve() }
         thread.start()
     }
@@ -106,19 +94,8 @@ struct TCPTransportTests {
     @Test("a closed port is 'connection refused'")
     func refused() throws {
         // A port that is bound but not listening refuses connections.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (fd, port) = TestSupport.loopbackSocket(listenBacklog: nil)
         defer { Glibc.close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                _ = bind(fd, $0, length)
-                _ = getsockname(fd, $0, &length)
-            }
-        }
-        let port = UInt16(bigEndian: address.sin_port)
         let transport = TCPTransport(host: "127.0.0.1", port: port, connectTimeout: .seconds(2))
         var error: TransportError?
         do { try transport.open() } catch let caught { error = caught }
@@ -183,20 +160,8 @@ struct TCPTransportTests {
     @Test("a printer that does not accept connections in time gives a connect timeout")
     func connectTimeout() throws {
         // A listener that never accepts, with its backlog full: further SYNs are dropped, so connect() hangs.
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (listener, port) = TestSupport.loopbackSocket(listenBacklog: 0)
         defer { Glibc.close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                _ = bind(listener, $0, length)
-                _ = getsockname(listener, $0, &length)
-            }
-        }
-        listen(listener, 0)
-        let port = UInt16(bigEndian: address.sin_port)
         var fillers: [TCPTransport] = []
         defer { fillers.forEach { $0.close() } }
         var timedOut = false

@@ -5,6 +5,10 @@ import ProfileCatalog
 import Raster
 import VirtualPrinter
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Paths and fixtures shared by the test targets.
 public enum TestSupport {
     public static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
@@ -60,6 +64,26 @@ public enum TestSupport {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("kassa-test-\(UUID().uuidString)")
         try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
+    }
+
+    /// A TCP socket bound to an ephemeral port on 127.0.0.1; listening with `backlog` when given, else only bound
+    /// (so connections to it are refused). The caller closes `fd`.
+    public static func loopbackSocket(listenBacklog backlog: Int32?) -> (fd: Int32, port: UInt16) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                _ = bind(fd, $0, length)
+                _ = getsockname(fd, $0, &length)
+            }
+        }
+        if let backlog { listen(fd, backlog) }
+        return (fd, UInt16(bigEndian: address.sin_port))
     }
 
     public struct ProcessResult {
