@@ -17,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C libraries, each behind a small system-library target.
@@ -59,19 +60,26 @@ let package = Package(
             dependencies: ["ESCPOS", "DeviceTransport", .product(name: "Logging", package: "swift-log")]
         ),
 
+        // The till's session engine on SQLite: terminals, users, shifts, receipts, counters, reports.
+        // Knows nothing about devices: it declares what it needs (a terminal identity, a clock).
+        .target(
+            name: "SessionEngine",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]
+        ),
+
         // Composition root: home directory, config, device URLs, the print pipeline.
         .target(
             name: "KassaRuntime",
             dependencies: [
                 "ESCPOS", "ReceiptLayout", "ImageCodec", "ProfileCatalog", "VirtualPrinter", "DeviceTransport",
-                "ReceiptPrinter", "DeviceDiscovery", .product(name: "Logging", package: "swift-log"),
+                "ReceiptPrinter", "DeviceDiscovery", "SessionEngine", .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
         .executableTarget(
             name: "kassa",
             dependencies: [
-                "KassaRuntime", "DeviceTransport", "ESCPOS", "ReceiptLayout", "ReceiptPrinter", "DeviceDiscovery",
+                "KassaRuntime", "DeviceTransport", "ESCPOS", "ReceiptLayout", "ReceiptPrinter", "DeviceDiscovery", "SessionEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -96,6 +104,7 @@ let package = Package(
                            "FakeUSBPrinter", "ReceiptPrinter", "ESCPOS"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "SessionEngineTests", dependencies: ["SessionEngine", "TestSupport"]),
         .testTarget(name: "KassaCLITests", dependencies: ["kassa", "KassaRuntime", "TestSupport", "ESCPOS"]),
     ]
 )

@@ -1,0 +1,288 @@
+import Foundation
+
+/// An exact quantity in thousandths (weighed goods to the gram): `"0.456"` is 456.
+public struct MilliQuantity: Sendable, Equatable, Codable, CustomStringConvertible {
+    public var milli: Int64
+
+    public init(milli: Int64) { self.milli = milli }
+
+    public init(parsing text: String) throws(SessionError) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: ",", with: ".")
+        let negative = trimmed.hasPrefix("-")
+        let body = negative ? String(trimmed.dropFirst()) : trimmed
+        let parts = body.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), !parts[0].isEmpty, parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+            parts.count == 1 || (1...3).contains(parts[1].count), parts[0].count <= 9
+        else {
+            throw .invalid("'\(text)' is not a quantity: write a whole number or up to three decimals, e.g. \"0.456\"")
+        }
+        let fraction = parts.count == 2 ? String(parts[1]) + String(repeating: "0", count: 3 - parts[1].count) : "000"
+        let value = Int64(parts[0])! * 1000 + Int64(fraction)!
+        milli = negative ? -value : value
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let whole = try? container.decode(Int64.self) {
+            milli = whole * 1000
+            return
+        }
+        let text = try container.decode(String.self)
+        do {
+            self = try MilliQuantity(parsing: text)
+        } catch {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+
+    public var description: String {
+        let sign = milli < 0 ? "-" : ""
+        let magnitude = milli.magnitude
+        let fraction = magnitude % 1000
+        if fraction == 0 { return sign + String(magnitude / 1000) }
+        var digits = String(fraction)
+        digits = String(repeating: "0", count: 3 - digits.count) + digits
+        while digits.hasSuffix("0") { digits.removeLast() }
+        return "\(sign)\(magnitude / 1000).\(digits)"
+    }
+}
+
+/// Rounds `numerator / denominator` half away from zero. Integer only.
+func roundedDivision(_ numerator: Int64, _ denominator: Int64) -> Int64 {
+    let half = denominator / 2
+    return numerator >= 0 ? (numerator + half) / denominator : -((-numerator + half) / denominator)
+}
+
+/// A VAT rate in basis points: "25" → 2500, "12.5" → 1250.
+public struct VATRate: Sendable, Equatable, Hashable, Codable, Comparable {
+    public var basisPoints: Int64
+
+    public init(basisPoints: Int64) { self.basisPoints = basisPoints }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let whole = try? container.decode(Int64.self) {
+            basisPoints = whole * 100
+            return
+        }
+        let text = try container.decode(String.self).replacingOccurrences(of: "%", with: "")
+        guard let quantity = try? MilliQuantity(parsing: text), quantity.milli >= 0, quantity.milli % 10 == 0, quantity.milli <= 100_000 else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "a VAT rate is a percentage such as \"25\" or \"12.5\"")
+        }
+        basisPoints = quantity.milli / 10
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(label)
+    }
+
+    public var label: String {
+        basisPoints % 100 == 0 ? "\(basisPoints / 100)%" : "\(basisPoints / 100).\(String(format: "%02d", basisPoints % 100).replacingOccurrences(of: "0$", with: "", options: .regularExpression))%"
+    }
+
+    /// The VAT contained in a gross amount.
+    public func vat(inGross gross: Int64) -> Int64 { roundedDivision(gross * basisPoints, 10_000 + basisPoints) }
+
+    public static func < (a: VATRate, b: VATRate) -> Bool { a.basisPoints < b.basisPoints }
+}
+
+/// A discount as an amount in minor units or a percentage, with the reason (required).
+public struct DiscountRequest: Sendable, Equatable, Codable {
+    public var amount: Int64?
+    public var percent: VATRate?
+    public var reason: String
+
+    public init(amount: Int64? = nil, percent: VATRate? = nil, reason: String) {
+        self.amount = amount
+        self.percent = percent
+        self.reason = reason
+    }
+
+    func value(of gross: Int64) throws(SessionError) -> Int64 {
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalid("A discount needs a reason.") }
+        if let amount {
+            guard amount >= 0, amount <= abs(gross) else { throw .invalid("A discount of \(amount) is more than the amount \(gross).") }
+            return gross >= 0 ? amount : -amount
+        }
+        if let percent {
+            guard percent.basisPoints <= 10_000 else { throw .invalid("A discount cannot exceed 100%.") }
+            return roundedDivision(gross * percent.basisPoints, 10_000)
+        }
+        throw .invalid("A discount needs an amount or a percent.")
+    }
+}
+
+/// One line of a sale as the POS sends it.
+public struct SaleLineRequest: Sendable, Equatable, Codable {
+    public var name: String
+    public var quantity: MilliQuantity
+    public var unitPrice: Int64
+    public var vatRate: VATRate
+    public var discount: DiscountRequest?
+    /// A price other than the list price, with the reason.
+    public var priceOverride: PriceOverride?
+
+    public struct PriceOverride: Sendable, Equatable, Codable {
+        public var price: Int64
+        public var reason: String
+        public init(price: Int64, reason: String) {
+            self.price = price
+            self.reason = reason
+        }
+    }
+
+    public init(name: String, quantity: MilliQuantity = MilliQuantity(milli: 1000), unitPrice: Int64, vatRate: VATRate,
+                discount: DiscountRequest? = nil, priceOverride: PriceOverride? = nil) {
+        self.name = name
+        self.quantity = quantity
+        self.unitPrice = unitPrice
+        self.vatRate = vatRate
+        self.discount = discount
+        self.priceOverride = priceOverride
+    }
+}
+
+public struct PaymentRequest: Sendable, Equatable, Codable {
+    /// `cash`, `card`, or any other method name.
+    public var method: String
+    public var amount: Int64
+    public init(method: String, amount: Int64) {
+        self.method = method
+        self.amount = amount
+    }
+    public var isCash: Bool { method.lowercased() == "cash" }
+}
+
+/// A sale to finalize: `kassa sale FILE.json`.
+public struct SaleRequest: Sendable, Equatable, Codable {
+    /// Client-generated command id: replaying it returns the stored receipt, never a second one.
+    public var id: String
+    public var lines: [SaleLineRequest]
+    public var discount: DiscountRequest?
+    public var payments: [PaymentRequest]?
+    public var training: Bool?
+    /// The shift the POS believes is open; a sale for a closed shift is refused with the current shift's id.
+    public var session: String?
+
+    public init(id: String, lines: [SaleLineRequest], payments: [PaymentRequest]? = nil, discount: DiscountRequest? = nil,
+                training: Bool? = nil, session: String? = nil) {
+        self.id = id
+        self.lines = lines
+        self.payments = payments
+        self.discount = discount
+        self.training = training
+        self.session = session
+    }
+}
+
+/// A refund of lines of an earlier receipt: `kassa refund`.
+public struct RefundRequest: Sendable, Equatable, Codable {
+    public var id: String
+    public var receiptNumber: Int64
+    public var lines: [Line]
+    /// How the money goes back; default cash.
+    public var method: String?
+
+    public struct Line: Sendable, Equatable, Codable {
+        public var line: Int
+        public var quantity: MilliQuantity
+        public init(line: Int, quantity: MilliQuantity) {
+            self.line = line
+            self.quantity = quantity
+        }
+    }
+
+    public init(id: String, receiptNumber: Int64, lines: [Line], method: String? = nil) {
+        self.id = id
+        self.receiptNumber = receiptNumber
+        self.lines = lines
+        self.method = method
+    }
+}
+
+/// A finalized receipt, as stored and as printed.
+public struct ReceiptRecord: Sendable, Equatable, Codable {
+    public struct Line: Sendable, Equatable, Codable {
+        public var lineNumber: Int
+        public var name: String
+        public var quantity: MilliQuantity
+        public var unitPrice: Int64
+        public var listPrice: Int64
+        public var priceOverrideReason: String?
+        public var discount: Int64
+        public var discountReason: String?
+        public var amount: Int64
+        public var vatRate: VATRate
+        public var vat: Int64
+        public var refundOfLine: Int?
+    }
+
+    public struct VATLine: Sendable, Equatable, Codable {
+        public var rate: VATRate
+        public var gross: Int64
+        public var vat: Int64
+        public var net: Int64 { gross - vat }
+    }
+
+    public var id: String
+    public var kind: String
+    public var terminal: String
+    public var number: Int64
+    public var zPeriod: Int64
+    public var session: String
+    public var cashier: String
+    public var createdAt: Date
+    public var businessDate: String
+    public var currency: String
+    public var lines: [Line]
+    public var payments: [PaymentRequest]
+    public var total: Int64
+    public var vatTotal: Int64
+    public var discountTotal: Int64
+    public var change: Int64
+    public var vatLines: [VATLine]
+    public var grandTotalSales: Int64
+    public var grandTotalReturns: Int64
+    public var grandTotalNet: Int64 { grandTotalSales - grandTotalReturns }
+    public var refundOf: Int64?
+    public var isCopy: Bool = false
+}
+
+/// A shift as listed and reported.
+public struct ShiftRecord: Sendable, Equatable, Codable {
+    public var id: String
+    public var terminal: String
+    public var sequence: Int64
+    public var state: String
+    public var isRescue: Bool
+    public var businessDate: String
+    public var openedBy: String
+    public var openedAt: Date
+    public var openingExpected: Int64
+    public var openingCounted: Int64?
+    public var closedBy: String?
+    public var closedAt: Date?
+    public var expectedCash: Int64?
+    public var countedCash: Int64?
+    public var difference: Int64?
+    public var cashLeft: Int64?
+    public var differenceApprovedBy: String?
+    public var forceClosed: Bool
+    public var zNumber: Int64?
+    public var participants: [String]
+}
+
+public struct CashMovementResult: Sendable, Equatable, Codable {
+    public var id: String
+    public var session: String
+    public var type: String
+    public var amount: Int64
+    public var reason: String?
+    public var user: String
+}

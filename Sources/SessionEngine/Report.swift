@@ -1,0 +1,61 @@
+import Foundation
+
+/// An X (interim) or Z (closing) report, computed from the shift's running totals — never from a scan of history.
+public struct ShiftReport: Sendable, Equatable, Codable {
+    public struct Amount: Sendable, Equatable, Codable {
+        public var count: Int64
+        public var amount: Int64
+    }
+
+    public struct VATLine: Sendable, Equatable, Codable {
+        public var rate: VATRate
+        public var gross: Int64
+        public var vat: Int64
+        public var net: Int64
+    }
+
+    public struct Named: Sendable, Equatable, Codable {
+        public var name: String
+        public var count: Int64
+        public var amount: Int64
+    }
+
+    public var kind: String
+    public var terminal: String
+    public var currency: String
+    public var session: String
+    public var sessionSequence: Int64
+    public var zNumber: Int64?
+    public var businessDate: String
+    public var printedAt: Date
+    public var openedBy: String
+    public var participants: [String]
+    public var closedBy: String?
+    public var forceClosed: Bool
+    public var openingFloat: Int64
+    public var openingCounted: Int64?
+    public var sales: Amount
+    public var returns: Amount
+    public var discounts: Amount
+    public var copies: Amount
+    public var training: Amount
+    public var priceOverrides: Amount
+    public var noSaleOpenings: Int64
+    public var cashIn: Amount
+    public var cashOut: Amount
+    public var vat: [VATLine]
+    public var payments: [Named]
+    public var cashiers: [Named]
+    public var expectedCash: Int64
+    public var countedCash: Int64?
+    public var difference: Int64?
+    public var cashLeft: Int64?
+    public var differenceApprovedBy: String?
+    public var firstReceipt: Int64?
+    public var lastReceipt: Int64?
+    public var receiptCount: Int64
+    public var grandTotalSales: Int64
+    public var grandTotalReturns: Int64
+    public var grandTotalNet: Int64 { grandTotalSales - grandTotalReturns }
+    public var isCopy: Bool = false
+}

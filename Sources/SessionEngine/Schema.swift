@@ -1,0 +1,92 @@
+import GRDB
+
+/// Append-only migrations: a shipped migration is never edited; changes come as new ones.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE terminal (
+                  id TEXT PRIMARY KEY, machine TEXT NOT NULL, currency TEXT NOT NULL, created_at TEXT NOT NULL);
+                CREATE TABLE terminal_counter (
+                  terminal_id TEXT NOT NULL REFERENCES terminal(id), key TEXT NOT NULL, value INTEGER NOT NULL,
+                  PRIMARY KEY (terminal_id, key));
+                CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE TABLE user (
+                  id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, created_at TEXT NOT NULL);
+                CREATE TABLE role_permission (role TEXT NOT NULL, permission TEXT NOT NULL, PRIMARY KEY (role, permission));
+                CREATE TABLE pos_session (
+                  id TEXT PRIMARY KEY, terminal_id TEXT NOT NULL REFERENCES terminal(id), session_seq INTEGER NOT NULL,
+                  state TEXT NOT NULL CHECK (state IN ('open', 'closed', 'cancelled')),
+                  is_rescue INTEGER NOT NULL DEFAULT 0, business_date TEXT NOT NULL,
+                  opened_by TEXT NOT NULL, opened_at TEXT NOT NULL,
+                  opening_expected INTEGER NOT NULL, opening_counted INTEGER,
+                  closed_by TEXT, closed_at TEXT, expected_cash INTEGER, counted_cash INTEGER, difference INTEGER,
+                  cash_left INTEGER, difference_approved_by TEXT, force_closed INTEGER NOT NULL DEFAULT 0, z_no INTEGER,
+                  CHECK (state != 'closed' OR (closed_at IS NOT NULL AND z_no IS NOT NULL)),
+                  UNIQUE (terminal_id, session_seq), UNIQUE (terminal_id, z_no));
+                CREATE UNIQUE INDEX one_active_session ON pos_session(terminal_id) WHERE state = 'open' AND is_rescue = 0;
+                CREATE TABLE session_participant (
+                  session_id TEXT NOT NULL REFERENCES pos_session(id), user_id TEXT NOT NULL, joined_at TEXT NOT NULL,
+                  PRIMARY KEY (session_id, user_id));
+                CREATE TABLE cash_movement (
+                  id TEXT PRIMARY KEY, session_id TEXT NOT NULL REFERENCES pos_session(id),
+                  type TEXT NOT NULL CHECK (type IN ('in', 'out', 'no_sale')), amount INTEGER NOT NULL CHECK (amount >= 0),
+                  reason TEXT, user_id TEXT NOT NULL, created_at TEXT NOT NULL);
+                CREATE TABLE receipt (
+                  id TEXT PRIMARY KEY, terminal_id TEXT NOT NULL REFERENCES terminal(id),
+                  session_id TEXT NOT NULL REFERENCES pos_session(id),
+                  kind TEXT NOT NULL CHECK (kind IN ('sale', 'refund', 'training')), receipt_no INTEGER NOT NULL,
+                  z_period INTEGER NOT NULL, cashier TEXT NOT NULL, created_at TEXT NOT NULL, business_date TEXT NOT NULL,
+                  total INTEGER NOT NULL, vat_total INTEGER NOT NULL, discount_total INTEGER NOT NULL,
+                  change_given INTEGER NOT NULL, grand_total_sales INTEGER NOT NULL, grand_total_returns INTEGER NOT NULL,
+                  refund_of TEXT REFERENCES receipt(id), currency TEXT NOT NULL);
+                CREATE UNIQUE INDEX receipt_number ON receipt(terminal_id, receipt_no) WHERE kind != 'training';
+                CREATE UNIQUE INDEX training_number ON receipt(terminal_id, receipt_no) WHERE kind = 'training';
+                CREATE TABLE receipt_line (
+                  receipt_id TEXT NOT NULL REFERENCES receipt(id), line_no INTEGER NOT NULL, name TEXT NOT NULL,
+                  quantity_milli INTEGER NOT NULL, unit_price INTEGER NOT NULL, list_price INTEGER NOT NULL,
+                  price_override_reason TEXT, discount INTEGER NOT NULL, discount_reason TEXT,
+                  amount INTEGER NOT NULL, vat_rate_bp INTEGER NOT NULL, vat_amount INTEGER NOT NULL,
+                  refund_of_line INTEGER, PRIMARY KEY (receipt_id, line_no));
+                CREATE TABLE payment (
+                  receipt_id TEXT NOT NULL REFERENCES receipt(id), seq INTEGER NOT NULL, method TEXT NOT NULL,
+                  amount INTEGER NOT NULL, PRIMARY KEY (receipt_id, seq));
+                CREATE TABLE copy_print (
+                  receipt_id TEXT PRIMARY KEY REFERENCES receipt(id), session_id TEXT NOT NULL, user_id TEXT NOT NULL,
+                  created_at TEXT NOT NULL);
+                CREATE TABLE z_report (
+                  terminal_id TEXT NOT NULL, z_no INTEGER NOT NULL, session_id TEXT NOT NULL UNIQUE,
+                  first_receipt_no INTEGER, last_receipt_no INTEGER,
+                  grand_total_sales_before INTEGER NOT NULL, grand_total_sales_after INTEGER NOT NULL,
+                  grand_total_returns_before INTEGER NOT NULL, grand_total_returns_after INTEGER NOT NULL,
+                  report_json TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (terminal_id, z_no));
+                CREATE TABLE session_total (
+                  session_id TEXT NOT NULL REFERENCES pos_session(id), key TEXT NOT NULL,
+                  count INTEGER NOT NULL DEFAULT 0, amount INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (session_id, key));
+                CREATE TABLE processed_command (
+                  id TEXT PRIMARY KEY, kind TEXT NOT NULL, result_json TEXT NOT NULL, created_at TEXT NOT NULL);
+                """)
+            // Fiscal facts are append-only: no UPDATE, no DELETE.
+            for table in ["receipt", "receipt_line", "payment", "cash_movement", "copy_print", "z_report", "processed_command"] {
+                try db.execute(sql: """
+                    CREATE TRIGGER \(table)_no_update BEFORE UPDATE ON \(table)
+                    BEGIN SELECT RAISE(ABORT, '\(table) rows are fiscal records and cannot be changed'); END;
+                    CREATE TRIGGER \(table)_no_delete BEFORE DELETE ON \(table)
+                    BEGIN SELECT RAISE(ABORT, '\(table) rows are fiscal records and cannot be deleted'); END;
+                    """)
+            }
+            try db.execute(sql: """
+                CREATE TRIGGER pos_session_closed_is_final BEFORE UPDATE ON pos_session
+                WHEN OLD.state IN ('closed', 'cancelled')
+                BEGIN SELECT RAISE(ABORT, 'a closed shift cannot be changed'); END;
+                CREATE TRIGGER pos_session_no_delete BEFORE DELETE ON pos_session
+                BEGIN SELECT RAISE(ABORT, 'shifts cannot be deleted'); END;
+                CREATE TRIGGER terminal_counter_never_decreases BEFORE UPDATE ON terminal_counter
+                WHEN NEW.value < OLD.value
+                BEGIN SELECT RAISE(ABORT, 'terminal counters never go back'); END;
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,307 @@
+import Foundation
+import GRDB
+
+extension SessionEngine {
+    /// Finalizes a sale: computes lines, discounts and VAT, checks payments, takes the next receipt number (or the next
+    /// training number), stamps Z period and grand totals, and commits — all in one transaction. Printing comes after.
+    public func finalizeSale(_ request: SaleRequest, user: String) throws(SessionError) -> ReceiptRecord {
+        guard !request.lines.isEmpty else { throw .invalid("A sale needs at least one line.") }
+        let now = clock.now()
+        return try store.write { db in
+            try self.once(request.id, kind: "sale", db) {
+                let training = request.training ?? false
+                let permissions = try self.permissions(user, db)
+                if training, !permissions.contains(.training) { throw SessionError.permissionDenied(user: user, permission: .training) }
+                if request.discount != nil || request.lines.contains(where: { $0.discount != nil }), !permissions.contains(.discount) {
+                    throw SessionError.permissionDenied(user: user, permission: .discount)
+                }
+                if request.lines.contains(where: { $0.priceOverride != nil }), !permissions.contains(.priceOverride) {
+                    throw SessionError.permissionDenied(user: user, permission: .priceOverride)
+                }
+                if request.lines.contains(where: { $0.quantity.milli < 0 }), !permissions.contains(.refund) {
+                    throw SessionError.permissionDenied(user: user, permission: .refund)
+                }
+                let session = try self.sessionForSale(request.session, user: user, now: now, db)
+                let settings = try Settings.load(db)
+                var lines = try self.computeLines(request, settings: settings)
+                let total = lines.reduce(0) { $0 + $1.amount }
+                let payments = request.payments ?? [PaymentRequest(method: "cash", amount: total)]
+                let change = try self.change(total: total, payments: payments)
+                let vatLines = self.vatLines(lines, settings: settings)
+                let vatTotal = vatLines.reduce(0) { $0 + $1.vat }
+                if settings.vatRounding == "receipt" {
+                    for index in lines.indices { lines[index].vat = lines[index].vatRate.vat(inGross: lines[index].amount) }
+                }
+                return try self.insertReceipt(
+                    kind: training ? "training" : "sale", id: request.id, session: session, user: user, now: now, lines: lines,
+                    payments: payments, total: total, vatTotal: vatTotal, vatLines: vatLines, change: change,
+                    discountTotal: lines.reduce(0) { $0 + $1.discount }, refundOf: nil, settings: settings, db)
+            }
+        }
+    }
+
+    /// The shift a sale goes into: the open one. A sale addressed to a closed shift is refused with the open shift's id.
+    /// With session management off, a shift is opened implicitly.
+    func sessionForSale(_ addressed: String?, user: String, now: Date, _ db: Database) throws -> String {
+        let open = try openShiftID(db)
+        if let addressed, addressed != open {
+            throw SessionError.sessionClosed(id: addressed, current: open)
+        }
+        if let open {
+            try ensureParticipant(open, user, now, db)
+            return open
+        }
+        let settings = try Settings.load(db)
+        guard !settings.sessionManagement else { throw SessionError.noOpenSession }
+        return try insertShift(user: user, countedFloat: nil, rescue: false, now: now, settings: settings, db).id
+    }
+
+    func computeLines(_ request: SaleRequest, settings: Settings) throws -> [ReceiptRecord.Line] {
+        var lines: [ReceiptRecord.Line] = []
+        for (index, line) in request.lines.enumerated() {
+            guard !line.name.trimmingCharacters(in: .whitespaces).isEmpty else { throw SessionError.invalid("Line \(index + 1) has no name.") }
+            guard line.quantity.milli != 0 else { throw SessionError.invalid("Line \(index + 1) has quantity 0.") }
+            guard line.unitPrice >= 0 else { throw SessionError.invalid("Line \(index + 1) has a negative price; return goods with a negative quantity.") }
+            let price = line.priceOverride?.price ?? line.unitPrice
+            if let override = line.priceOverride {
+                guard override.price >= 0, !override.reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+                    throw SessionError.invalid("A price override on line \(index + 1) needs a price and a reason.")
+                }
+            }
+            let gross = roundedDivision(line.quantity.milli * price, 1000)
+            let discount = try line.discount?.value(of: gross) ?? 0
+            lines.append(ReceiptRecord.Line(
+                lineNumber: index + 1, name: line.name, quantity: line.quantity, unitPrice: price, listPrice: line.unitPrice,
+                priceOverrideReason: line.priceOverride?.reason, discount: discount, discountReason: line.discount?.reason,
+                amount: gross - discount, vatRate: line.vatRate, vat: 0, refundOfLine: nil))
+        }
+        if let receiptDiscount = request.discount {
+            // Spread over the lines in proportion to their amounts; the rounding remainder goes to the largest line.
+            let base = lines.reduce(0) { $0 + $1.amount }
+            let value = try receiptDiscount.value(of: base)
+            var given: Int64 = 0
+            for index in lines.indices where base != 0 {
+                let share = value * lines[index].amount / base
+                lines[index].discount += share
+                lines[index].amount -= share
+                given += share
+            }
+            if let largest = lines.indices.max(by: { abs(lines[$0].amount) < abs(lines[$1].amount) }) {
+                lines[largest].discount += value - given
+                lines[largest].amount -= value - given
+                lines[largest].discountReason = [lines[largest].discountReason, receiptDiscount.reason].compactMap { $0 }.joined(separator: "; ")
+            }
+        }
+        for index in lines.indices { lines[index].vat = lines[index].vatRate.vat(inGross: lines[index].amount) }
+        return lines
+    }
+
+    /// VAT per rate: the sum of line VAT (per-line rounding) or computed once from the rate's gross (per receipt).
+    func vatLines(_ lines: [ReceiptRecord.Line], settings: Settings) -> [ReceiptRecord.VATLine] {
+        var gross: [VATRate: Int64] = [:]
+        var vat: [VATRate: Int64] = [:]
+        for line in lines {
+            gross[line.vatRate, default: 0] += line.amount
+            vat[line.vatRate, default: 0] += line.vat
+        }
+        return gross.keys.sorted().map { rate in
+            ReceiptRecord.VATLine(rate: rate, gross: gross[rate]!,
+                                  vat: settings.vatRounding == "receipt" ? rate.vat(inGross: gross[rate]!) : vat[rate]!)
+        }
+    }
+
+    /// Change is given in cash only; payments must cover the total exactly when money goes back.
+    func change(total: Int64, payments: [PaymentRequest]) throws -> Int64 {
+        guard payments.allSatisfy({ !$0.method.isEmpty }) else { throw SessionError.invalid("A payment needs a method.") }
+        let paid = payments.reduce(0) { $0 + $1.amount }
+        if total < 0 || payments.contains(where: { $0.amount < 0 }) {
+            guard paid == total else { throw SessionError.paymentsDoNotCover(total: total, paid: paid) }
+            return 0
+        }
+        guard paid >= total else { throw SessionError.paymentsDoNotCover(total: total, paid: paid) }
+        let change = paid - total
+        let cash = payments.filter(\.isCash).reduce(0) { $0 + $1.amount }
+        guard change <= cash else {
+            throw SessionError.invalid("Change of \(change) can only be given from cash; the card payments exceed the total.")
+        }
+        return change
+    }
+
+    // swiftlint:disable:next function_parameter_count
+    func insertReceipt(
+        kind: String, id: String, session: String, user: String, now: Date, lines: [ReceiptRecord.Line],
+        payments: [PaymentRequest], total: Int64, vatTotal: Int64, vatLines: [ReceiptRecord.VATLine], change: Int64,
+        discountTotal: Int64, refundOf: (id: String, number: Int64)?, settings: Settings, _ db: Database
+    ) throws -> ReceiptRecord {
+        let training = kind == "training"
+        let number = try next(training ? "training_no" : "receipt_no", db)
+        let zPeriod = try counter("z_no", db) + 1
+        let positive = lines.filter { $0.amount > 0 }.reduce(0) { $0 + $1.amount }
+        let negative = -lines.filter { $0.amount < 0 }.reduce(0) { $0 + $1.amount }
+        let gtSales = training ? try counter("gt_sales", db) : try next("gt_sales", by: positive, db)
+        let gtReturns = training ? try counter("gt_returns", db) : try next("gt_returns", by: negative, db)
+        let record = ReceiptRecord(
+            id: id, kind: kind, terminal: terminalID, number: number, zPeriod: zPeriod, session: session, cashier: user,
+            createdAt: now, businessDate: try shift(session, db).businessDate, currency: try String.fetchOne(db, sql: "SELECT currency FROM terminal") ?? "SEK",
+            lines: lines, payments: payments, total: total, vatTotal: vatTotal, discountTotal: discountTotal, change: change,
+            vatLines: vatLines, grandTotalSales: gtSales, grandTotalReturns: gtReturns, refundOf: refundOf?.number)
+        try db.execute(sql: """
+            INSERT INTO receipt (id, terminal_id, session_id, kind, receipt_no, z_period, cashier, created_at, business_date, total,
+              vat_total, discount_total, change_given, grand_total_sales, grand_total_returns, refund_of, currency)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [id, terminalID, session, kind, number, zPeriod, user, Self.timestamp(now), record.businessDate, total,
+                             vatTotal, discountTotal, change, gtSales, gtReturns, refundOf?.id, record.currency])
+        for line in lines {
+            try db.execute(sql: """
+                INSERT INTO receipt_line (receipt_id, line_no, name, quantity_milli, unit_price, list_price, price_override_reason,
+                  discount, discount_reason, amount, vat_rate_bp, vat_amount, refund_of_line)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [id, line.lineNumber, line.name, line.quantity.milli, line.unitPrice, line.listPrice,
+                                 line.priceOverrideReason, line.discount, line.discountReason, line.amount,
+                                 line.vatRate.basisPoints, line.vat, line.refundOfLine])
+        }
+        for (index, payment) in payments.enumerated() {
+            try db.execute(sql: "INSERT INTO payment (receipt_id, seq, method, amount) VALUES (?, ?, ?, ?)",
+                           arguments: [id, index + 1, payment.method.lowercased(), payment.amount])
+        }
+        // Running totals for X and Z reports.
+        if training {
+            try addTotal(session, "training", amount: total, db)
+        } else {
+            if positive > 0 { try addTotal(session, "sales", amount: positive, db) }
+            if negative > 0 { try addTotal(session, "returns", amount: negative, db) }
+            if discountTotal != 0 { try addTotal(session, "discounts", amount: discountTotal, db) }
+            let overrides = lines.filter { $0.priceOverrideReason != nil }
+            if !overrides.isEmpty {
+                try addTotal(session, "price_overrides", count: Int64(overrides.count),
+                             amount: overrides.reduce(0) { $0 + roundedDivision($1.quantity.milli * ($1.listPrice - $1.unitPrice), 1000) }, db)
+            }
+            for line in vatLines {
+                try addTotal(session, "vat_gross:\(line.rate.basisPoints)", amount: line.gross, db)
+                try addTotal(session, "vat_tax:\(line.rate.basisPoints)", amount: line.vat, db)
+            }
+            for payment in payments { try addTotal(session, "method:\(payment.method.lowercased())", amount: payment.amount, db) }
+            if change > 0 { try addTotal(session, "change", amount: change, db) }
+            try addTotal(session, "cashier:\(user)", amount: total, db)
+            try addTotal(session, "receipts", amount: total, db)
+        }
+        logger.info("receipt finalized", metadata: ["receipt.id": "\(id)", "number": "\(number)", "kind": "\(kind)"])
+        return record
+    }
+
+    /// Reads a finalized receipt by number (or the training series with `training`).
+    public func receipt(number: Int64, training: Bool = false) throws(SessionError) -> ReceiptRecord {
+        try store.read { db in
+            guard let id = try String.fetchOne(db, sql: """
+                SELECT id FROM receipt WHERE terminal_id = ? AND receipt_no = ? AND (kind = 'training') = ?
+                """, arguments: [self.terminalID, number, training])
+            else { throw SessionError.notFound("Receipt \(number)") }
+            return try self.receipt(id: id, db)
+        }
+    }
+
+    func receipt(id: String, _ db: Database) throws -> ReceiptRecord {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM receipt WHERE id = ?", arguments: [id]) else {
+            throw SessionError.notFound("Receipt \(id)")
+        }
+        let lines = try Row.fetchAll(db, sql: "SELECT * FROM receipt_line WHERE receipt_id = ? ORDER BY line_no", arguments: [id]).map { line in
+            ReceiptRecord.Line(
+                lineNumber: line["line_no"], name: line["name"], quantity: MilliQuantity(milli: line["quantity_milli"]),
+                unitPrice: line["unit_price"], listPrice: line["list_price"], priceOverrideReason: line["price_override_reason"],
+                discount: line["discount"], discountReason: line["discount_reason"], amount: line["amount"],
+                vatRate: VATRate(basisPoints: line["vat_rate_bp"]), vat: line["vat_amount"], refundOfLine: line["refund_of_line"])
+        }
+        let payments = try Row.fetchAll(db, sql: "SELECT method, amount FROM payment WHERE receipt_id = ? ORDER BY seq", arguments: [id])
+            .map { PaymentRequest(method: $0["method"], amount: $0["amount"]) }
+        var grossByRate: [VATRate: Int64] = [:]
+        var vatByRate: [VATRate: Int64] = [:]
+        for line in lines {
+            grossByRate[line.vatRate, default: 0] += line.amount
+            vatByRate[line.vatRate, default: 0] += line.vat
+        }
+        let vatTotal: Int64 = row["vat_total"]
+        var vatLines = grossByRate.keys.sorted().map { ReceiptRecord.VATLine(rate: $0, gross: grossByRate[$0]!, vat: vatByRate[$0]!) }
+        // Per-receipt rounding stored the receipt's VAT total; recompute per rate the same way when the sums differ.
+        if vatLines.reduce(0, { $0 + $1.vat }) != vatTotal {
+            vatLines = vatLines.map { ReceiptRecord.VATLine(rate: $0.rate, gross: $0.gross, vat: $0.rate.vat(inGross: $0.gross)) }
+        }
+        let refundOf: Int64? = try (row["refund_of"] as String?).flatMap {
+            try Int64.fetchOne(db, sql: "SELECT receipt_no FROM receipt WHERE id = ?", arguments: [$0])
+        }
+        return ReceiptRecord(
+            id: id, kind: row["kind"], terminal: row["terminal_id"], number: row["receipt_no"], zPeriod: row["z_period"],
+            session: row["session_id"], cashier: row["cashier"], createdAt: Self.date(row["created_at"]) ?? Date(timeIntervalSince1970: 0),
+            businessDate: row["business_date"], currency: row["currency"], lines: lines, payments: payments, total: row["total"],
+            vatTotal: vatTotal, discountTotal: row["discount_total"], change: row["change_given"], vatLines: vatLines,
+            grandTotalSales: row["grand_total_sales"], grandTotalReturns: row["grand_total_returns"], refundOf: refundOf)
+    }
+
+    /// A refund of lines of an earlier receipt of this terminal; never more than was sold, across all refunds.
+    public func refund(_ request: RefundRequest, user: String) throws(SessionError) -> ReceiptRecord {
+        guard !request.lines.isEmpty else { throw .invalid("A refund needs at least one line.") }
+        let now = clock.now()
+        return try store.write { db in
+            try self.once(request.id, kind: "refund", db) {
+                try self.require(.refund, user: user, db)
+                guard let originalID = try String.fetchOne(db, sql: """
+                    SELECT id FROM receipt WHERE terminal_id = ? AND receipt_no = ? AND kind = 'sale'
+                    """, arguments: [self.terminalID, request.receiptNumber])
+                else { throw SessionError.notFound("Sale receipt \(request.receiptNumber) on this terminal") }
+                let original = try self.receipt(id: originalID, db)
+                let session = try self.sessionForSale(nil, user: user, now: now, db)
+                let settings = try Settings.load(db)
+                var lines: [ReceiptRecord.Line] = []
+                for (index, wanted) in request.lines.enumerated() {
+                    guard let sold = original.lines.first(where: { $0.lineNumber == wanted.line }) else {
+                        throw SessionError.notFound("Line \(wanted.line) of receipt \(request.receiptNumber)")
+                    }
+                    guard wanted.quantity.milli > 0 else { throw SessionError.invalid("Refund quantities are positive.") }
+                    let returned = try Int64.fetchOne(db, sql: """
+                        SELECT COALESCE(SUM(-l.quantity_milli), 0) FROM receipt_line l JOIN receipt r ON r.id = l.receipt_id
+                        WHERE r.refund_of = ? AND l.refund_of_line = ?
+                        """, arguments: [originalID, wanted.line]) ?? 0
+                    guard returned + wanted.quantity.milli <= sold.quantity.milli else {
+                        throw SessionError.refundExceedsSale(line: wanted.line, sold: sold.quantity.milli, alreadyReturned: returned,
+                                                             requested: wanted.quantity.milli)
+                    }
+                    // The refund gives back what was paid per unit, discount included.
+                    let amount = -roundedDivision(sold.amount * wanted.quantity.milli, sold.quantity.milli)
+                    lines.append(ReceiptRecord.Line(
+                        lineNumber: index + 1, name: sold.name, quantity: MilliQuantity(milli: -wanted.quantity.milli),
+                        unitPrice: sold.unitPrice, listPrice: sold.listPrice, priceOverrideReason: nil, discount: 0,
+                        discountReason: nil, amount: amount, vatRate: sold.vatRate, vat: sold.vatRate.vat(inGross: amount),
+                        refundOfLine: wanted.line))
+                }
+                let total = lines.reduce(0) { $0 + $1.amount }
+                let payments = [PaymentRequest(method: request.method ?? "cash", amount: total)]
+                let vatLines = self.vatLines(lines, settings: settings)
+                return try self.insertReceipt(
+                    kind: "refund", id: request.id, session: session, user: user, now: now, lines: lines, payments: payments,
+                    total: total, vatTotal: vatLines.reduce(0) { $0 + $1.vat }, vatLines: vatLines, change: 0, discountTotal: 0,
+                    refundOf: (originalID, original.number), settings: settings, db)
+            }
+        }
+    }
+
+    /// The one copy of a receipt, on the terminal that issued it; counted in the open shift's report.
+    public func copy(number: Int64, user: String) throws(SessionError) -> ReceiptRecord {
+        let now = clock.now()
+        return try store.write { db in
+            try self.require(.printCopy, user: user, db)
+            guard let id = try String.fetchOne(db, sql: """
+                SELECT id FROM receipt WHERE terminal_id = ? AND receipt_no = ? AND kind != 'training'
+                """, arguments: [self.terminalID, number])
+            else { throw SessionError.notFound("Receipt \(number) on this terminal") }
+            guard try Row.fetchOne(db, sql: "SELECT 1 FROM copy_print WHERE receipt_id = ?", arguments: [id]) == nil else {
+                throw SessionError.copyAlreadyPrinted(receiptNumber: number)
+            }
+            guard let session = try self.openShiftID(db) else { throw SessionError.noOpenSession }
+            try db.execute(sql: "INSERT INTO copy_print (receipt_id, session_id, user_id, created_at) VALUES (?, ?, ?, ?)",
+                           arguments: [id, session, user, Self.timestamp(now)])
+            var record = try self.receipt(id: id, db)
+            try self.addTotal(session, "copies", amount: record.total, db)
+            record.isCopy = true
+            return record
+        }
+    }
+}

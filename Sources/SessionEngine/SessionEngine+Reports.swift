@@ -1,0 +1,68 @@
+import Foundation
+import GRDB
+
+extension SessionEngine {
+    /// The X report of the open shift: an interim report that resets nothing.
+    public func xReport(user: String) throws(SessionError) -> ShiftReport {
+        let now = clock.now()
+        return try store.read { db in
+            try self.require(.reportX, user: user, db)
+            guard let session = try self.openShiftID(db) else { throw SessionError.noOpenSession }
+            return try self.report(session: session, kind: "X", now: now, db)
+        }
+    }
+
+    /// A Z report as it was written at the close; a reprint is marked as a copy.
+    public func zReport(number: Int64, user: String) throws(SessionError) -> ShiftReport {
+        try store.read { db in
+            try self.require(.reportZ, user: user, db)
+            guard let json = try String.fetchOne(db, sql: "SELECT report_json FROM z_report WHERE terminal_id = ? AND z_no = ?",
+                                                 arguments: [self.terminalID, number])
+            else { throw SessionError.notFound("Z report \(number)") }
+            var report = try JSONDecoder().decode(ShiftReport.self, from: Data(json.utf8))
+            report.isCopy = true
+            return report
+        }
+    }
+
+    /// One function for X and Z, from the shift's running totals (cost independent of the history's size).
+    func report(session: String, kind: String, now: Date, _ db: Database) throws -> ShiftReport {
+        let record = try shift(session, db)
+        var totals: [String: (count: Int64, amount: Int64)] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT key, count, amount FROM session_total WHERE session_id = ?", arguments: [session]) {
+            totals[row["key"]] = (row["count"], row["amount"])
+        }
+        func amount(_ key: String) -> ShiftReport.Amount {
+            ShiftReport.Amount(count: totals[key]?.count ?? 0, amount: totals[key]?.amount ?? 0)
+        }
+        var vat: [ShiftReport.VATLine] = []
+        for key in totals.keys where key.hasPrefix("vat_gross:") {
+            let basisPoints = Int64(key.dropFirst("vat_gross:".count)) ?? 0
+            let gross = totals[key]!.amount
+            let tax = totals["vat_tax:\(basisPoints)"]?.amount ?? 0
+            vat.append(ShiftReport.VATLine(rate: VATRate(basisPoints: basisPoints), gross: gross, vat: tax, net: gross - tax))
+        }
+        func named(_ prefix: String) -> [ShiftReport.Named] {
+            totals.keys.filter { $0.hasPrefix(prefix) }.sorted().map {
+                ShiftReport.Named(name: String($0.dropFirst(prefix.count)), count: totals[$0]!.count, amount: totals[$0]!.amount)
+            }
+        }
+        let range = try Row.fetchOne(db, sql: """
+            SELECT MIN(receipt_no) AS first, MAX(receipt_no) AS last, COUNT(*) AS count FROM receipt
+            WHERE session_id = ? AND kind != 'training'
+            """, arguments: [session])
+        return ShiftReport(
+            kind: kind, terminal: terminalID, currency: try String.fetchOne(db, sql: "SELECT currency FROM terminal") ?? "SEK",
+            session: session, sessionSequence: record.sequence, zNumber: record.zNumber, businessDate: record.businessDate,
+            printedAt: now, openedBy: record.openedBy, participants: record.participants, closedBy: record.closedBy,
+            forceClosed: record.forceClosed, openingFloat: record.openingExpected, openingCounted: record.openingCounted,
+            sales: amount("sales"), returns: amount("returns"), discounts: amount("discounts"), copies: amount("copies"),
+            training: amount("training"), priceOverrides: amount("price_overrides"), noSaleOpenings: totals["cash_no_sale"]?.count ?? 0,
+            cashIn: amount("cash_in"), cashOut: amount("cash_out"), vat: vat.sorted { $0.rate < $1.rate },
+            payments: named("method:"), cashiers: named("cashier:"), expectedCash: try expectedCash(session, db),
+            countedCash: record.countedCash, difference: record.difference, cashLeft: record.cashLeft,
+            differenceApprovedBy: record.differenceApprovedBy, firstReceipt: range?["first"], lastReceipt: range?["last"],
+            receiptCount: range?["count"] ?? 0, grandTotalSales: try counter("gt_sales", db),
+            grandTotalReturns: try counter("gt_returns", db))
+    }
+}

@@ -1,0 +1,209 @@
+import Foundation
+import GRDB
+
+extension SessionEngine {
+    func shift(_ id: String, _ db: Database) throws -> ShiftRecord {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM pos_session WHERE id = ?", arguments: [id]) else {
+            throw SessionError.notFound("Shift \(id)")
+        }
+        let participants = try String.fetchAll(db, sql: "SELECT user_id FROM session_participant WHERE session_id = ? ORDER BY joined_at, user_id", arguments: [id])
+        return ShiftRecord(
+            id: row["id"], terminal: row["terminal_id"], sequence: row["session_seq"], state: row["state"],
+            isRescue: row["is_rescue"], businessDate: row["business_date"], openedBy: row["opened_by"],
+            openedAt: Self.date(row["opened_at"]) ?? Date(timeIntervalSince1970: 0), openingExpected: row["opening_expected"],
+            openingCounted: row["opening_counted"], closedBy: row["closed_by"], closedAt: Self.date(row["closed_at"]),
+            expectedCash: row["expected_cash"], countedCash: row["counted_cash"], difference: row["difference"],
+            cashLeft: row["cash_left"], differenceApprovedBy: row["difference_approved_by"], forceClosed: row["force_closed"],
+            zNumber: row["z_no"], participants: participants)
+    }
+
+    /// The open (non-rescue) shift of this terminal.
+    func openShiftID(_ db: Database) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT id FROM pos_session WHERE terminal_id = ? AND state = 'open' AND is_rescue = 0",
+                            arguments: [terminalID])
+    }
+
+    public func currentShift() throws(SessionError) -> ShiftRecord? {
+        try store.read { db in try self.openShiftID(db).map { try self.shift($0, db) } }
+    }
+
+    /// Opens a shift with the counted float. The expected float is what the previous shift left (or the default).
+    public func openShift(commandID: String, user: String, countedFloat: Int64?) throws(SessionError) -> ShiftRecord {
+        let now = clock.now()
+        return try store.write { db in
+            try self.once(commandID, kind: "session.open", db) {
+                try self.require(.sessionOpen, user: user, db)
+                let settings = try Settings.load(db)
+                if let counted = countedFloat, counted < 0 { throw SessionError.invalid("A counted float cannot be negative.") }
+                if settings.cashControl, countedFloat == nil {
+                    throw SessionError.invalid("Cash control is on: count the float and give it (--float).")
+                }
+                return try self.insertShift(user: user, countedFloat: countedFloat, rescue: false, now: now, settings: settings, db)
+            }
+        }
+    }
+
+    func insertShift(user: String, countedFloat: Int64?, rescue: Bool, now: Date, settings: Settings, _ db: Database) throws -> ShiftRecord {
+        if !rescue, let open = try self.openShiftID(db) {
+            let openedBy = try String.fetchOne(db, sql: "SELECT opened_by FROM pos_session WHERE id = ?", arguments: [open]) ?? "?"
+            throw SessionError.sessionAlreadyOpen(id: open, openedBy: openedBy)
+        }
+        let previousLeft = try Int64.fetchOne(db, sql: """
+            SELECT cash_left FROM pos_session WHERE terminal_id = ? AND state = 'closed' AND is_rescue = 0
+            ORDER BY session_seq DESC LIMIT 1
+            """, arguments: [terminalID])
+        let sequence = try self.next("session_seq", db)
+        let id = "\(terminalID)-S\(sequence)"
+        do {
+            try db.execute(sql: """
+                INSERT INTO pos_session (id, terminal_id, session_seq, state, is_rescue, business_date, opened_by, opened_at,
+                  opening_expected, opening_counted)
+                VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?)
+                """, arguments: [id, terminalID, sequence, rescue, settings.businessDate(now), user, Self.timestamp(now),
+                                 previousLeft ?? settings.defaultFloat, countedFloat])
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            // Another process opened a shift between our check and our insert: the unique index decided.
+            let open = try self.openShiftID(db) ?? "?"
+            throw SessionError.sessionAlreadyOpen(id: open, openedBy: "another user")
+        }
+        try db.execute(sql: "INSERT INTO session_participant (session_id, user_id, joined_at) VALUES (?, ?, ?)",
+                       arguments: [id, user, Self.timestamp(now)])
+        return try self.shift(id, db)
+    }
+
+    /// A second cashier joins the open shift ("continue selling"). Needs `session.continue` for someone else's shift.
+    public func continueShift(user: String) throws(SessionError) -> ShiftRecord {
+        let now = clock.now()
+        return try store.write { db in
+            guard let id = try self.openShiftID(db) else { throw SessionError.noOpenSession }
+            let current = try self.shift(id, db)
+            if current.openedBy != user { try self.require(.sessionContinue, user: user, db) }
+            try db.execute(sql: "INSERT OR IGNORE INTO session_participant (session_id, user_id, joined_at) VALUES (?, ?, ?)",
+                           arguments: [id, user, Self.timestamp(now)])
+            return try self.shift(id, db)
+        }
+    }
+
+    /// Cash put into (`in`) or taken out of (`out`) the drawer, with a reason.
+    public func cashMovement(commandID: String, user: String, type: String, amount: Int64, reason: String?) throws(SessionError)
+        -> CashMovementResult
+    {
+        guard type == "in" || type == "out" || type == "no_sale" else { throw .invalid("A cash movement is in, out or no_sale.") }
+        if type != "no_sale" { guard amount > 0 else { throw .invalid("A cash movement needs a positive amount.") } }
+        let now = clock.now()
+        return try store.write { db in
+            try self.once(commandID, kind: "cash.\(type)", db) {
+                try self.require(type == "no_sale" ? .drawerNoSale : .cashMove, user: user, db)
+                guard let session = try self.openShiftID(db) else { throw SessionError.noOpenSession }
+                try self.ensureParticipant(session, user, now, db)
+                try db.execute(sql: """
+                    INSERT INTO cash_movement (id, session_id, type, amount, reason, user_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [commandID, session, type, type == "no_sale" ? 0 : amount, reason, user, Self.timestamp(now)])
+                try self.addTotal(session, "cash_\(type)", amount: type == "no_sale" ? 0 : amount, db)
+                return CashMovementResult(id: commandID, session: session, type: type, amount: type == "no_sale" ? 0 : amount,
+                                          reason: reason, user: user)
+            }
+        }
+    }
+
+    func ensureParticipant(_ session: String, _ user: String, _ now: Date, _ db: Database) throws {
+        try db.execute(sql: "INSERT OR IGNORE INTO session_participant (session_id, user_id, joined_at) VALUES (?, ?, ?)",
+                       arguments: [session, user, Self.timestamp(now)])
+    }
+
+    /// Expected cash = counted opening + cash sales − cash refunds − change + cash in − cash out.
+    func expectedCash(_ session: String, _ db: Database) throws -> Int64 {
+        let record = try shift(session, db)
+        func total(_ key: String) throws -> Int64 {
+            try Int64.fetchOne(db, sql: "SELECT amount FROM session_total WHERE session_id = ? AND key = ?", arguments: [session, key]) ?? 0
+        }
+        return (record.openingCounted ?? record.openingExpected) + (try total("method:cash")) - (try total("change"))
+            + (try total("cash_in")) - (try total("cash_out"))
+    }
+
+    /// Closes the open shift with the counted drawer and writes its Z report (a new Z number). A difference beyond the
+    /// limit needs `approvedBy` with `cash.approve_difference`. Closing someone else's shift needs
+    /// `session.close_others`; `force` (someone else's shift, e.g. a cashier who went home) needs
+    /// `session.force_close_others` and is recorded as such.
+    public func closeShift(
+        commandID: String, user: String, countedCash: Int64?, cashLeft: Int64?, approvedBy: String? = nil, force: Bool = false
+    ) throws(SessionError) -> ShiftReport {
+        let now = clock.now()
+        return try store.write { db in
+            try self.once(commandID, kind: force ? "session.force_close" : "session.close", db) {
+                guard let session = try self.openShiftID(db) else { throw SessionError.noOpenSession }
+                let record = try self.shift(session, db)
+                let settings = try Settings.load(db)
+                try self.require(.sessionClose, user: user, db)
+                if force {
+                    try self.require(.sessionForceClose, user: user, db)
+                } else if record.openedBy != user && !record.participants.contains(user) {
+                    try self.require(.sessionCloseOthers, user: user, db)
+                }
+                let expected = try self.expectedCash(session, db)
+                if settings.cashControl, countedCash == nil, !force {
+                    throw SessionError.invalid("Cash control is on: count the drawer and give the total (--counted).")
+                }
+                let counted = countedCash
+                let difference = counted.map { $0 - expected }
+                if let difference, let limit = settings.maxDifference, abs(difference) > limit {
+                    guard let approver = approvedBy else { throw SessionError.differenceNeedsApproval(difference: difference, limit: limit) }
+                    try self.require(.cashApproveDifference, user: approver, db)
+                }
+                let left = cashLeft ?? 0
+                if let counted, left > counted { throw SessionError.invalid("The float left (\(left)) exceeds the counted cash (\(counted)).") }
+                let zNumber = try self.next("z_no", db)
+                try db.execute(sql: """
+                    UPDATE pos_session SET state = 'closed', closed_by = ?, closed_at = ?, expected_cash = ?, counted_cash = ?,
+                      difference = ?, cash_left = ?, difference_approved_by = ?, force_closed = ?, z_no = ?
+                    WHERE id = ?
+                    """, arguments: [user, Self.timestamp(now), expected, counted, difference, left,
+                                     difference.map { abs($0) > (settings.maxDifference ?? Int64.max) } == true ? approvedBy : nil,
+                                     force, zNumber, session])
+                let report = try self.report(session: session, kind: "Z", now: now, db)
+                let range = try Row.fetchOne(db, sql: """
+                    SELECT MIN(receipt_no) AS first, MAX(receipt_no) AS last FROM receipt WHERE session_id = ? AND kind != 'training'
+                    """, arguments: [session])
+                let previous = try Row.fetchOne(db, sql: """
+                    SELECT grand_total_sales_after, grand_total_returns_after FROM z_report WHERE terminal_id = ? ORDER BY z_no DESC LIMIT 1
+                    """, arguments: [self.terminalID])
+                try db.execute(sql: """
+                    INSERT INTO z_report (terminal_id, z_no, session_id, first_receipt_no, last_receipt_no,
+                      grand_total_sales_before, grand_total_sales_after, grand_total_returns_before, grand_total_returns_after,
+                      report_json, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [self.terminalID, zNumber, session, range?["first"] as Int64?, range?["last"] as Int64?,
+                                     (previous?["grand_total_sales_after"] as Int64?) ?? 0, report.grandTotalSales,
+                                     (previous?["grand_total_returns_after"] as Int64?) ?? 0, report.grandTotalReturns,
+                                     String(decoding: try JSONEncoder().encode(report), as: UTF8.self), Self.timestamp(now)])
+                self.logger.notice("shift closed", metadata: ["session.id": "\(session)", "z": "\(zNumber)"])
+                return report
+            }
+        }
+    }
+
+    /// Shifts of this terminal, newest first, optionally for one user and a date range. Users without
+    /// `session.view_others` see only shifts they took part in.
+    public func shifts(user: String, onlyUser: String? = nil, from: String? = nil, to: String? = nil) throws(SessionError) -> [ShiftRecord] {
+        try store.read { db in
+            let mayViewOthers = try self.permissions(user, db).contains(.sessionViewOthers)
+            let settings = try Settings.load(db)
+            var ids = try String.fetchAll(db, sql: "SELECT id FROM pos_session WHERE terminal_id = ? ORDER BY session_seq DESC",
+                                          arguments: [self.terminalID])
+            var result: [ShiftRecord] = []
+            for id in ids {
+                let record = try self.shift(id, db)
+                if !mayViewOthers {
+                    guard record.participants.contains(user) || record.openedBy == user else { continue }
+                    if let since = settings.historySince, record.businessDate < since { continue }
+                }
+                if let onlyUser, !(record.participants.contains(onlyUser) || record.openedBy == onlyUser) { continue }
+                if let from, record.businessDate < from { continue }
+                if let to, record.businessDate > to { continue }
+                result.append(record)
+            }
+            ids.removeAll()
+            return result
+        }
+    }
+}

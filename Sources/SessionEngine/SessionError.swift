@@ -1,0 +1,52 @@
+/// Why the session engine refused an operation. A refused operation changes nothing.
+public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
+    case permissionDenied(user: String, permission: Permission)
+    case unknownUser(String)
+    case sessionAlreadyOpen(id: String, openedBy: String)
+    case noOpenSession
+    /// A command addressed a shift that is no longer open; `current` is the open one, if any.
+    case sessionClosed(id: String, current: String?)
+    case wrongTerminal(database: String, machine: String)
+    case invalid(String)
+    case differenceNeedsApproval(difference: Int64, limit: Int64)
+    case notFound(String)
+    case parkedReceiptsBlockClose([String])
+    case paymentsDoNotCover(total: Int64, paid: Int64)
+    case refundExceedsSale(line: Int, sold: Int64, alreadyReturned: Int64, requested: Int64)
+    case copyAlreadyPrinted(receiptNumber: Int64)
+    case staleVersion(current: Int)
+    case sessionManagementOff
+    case database(code: Int32, message: String)
+
+    public var description: String {
+        switch self {
+        case .permissionDenied(let user, let permission):
+            return "\(user) may not \(permission.explanation). Ask a manager, or give the role the permission '\(permission.rawValue)'."
+        case .unknownUser(let user): return "There is no user '\(user)'. Add one with `kassa user add`."
+        case .sessionAlreadyOpen(let id, let openedBy):
+            return "Shift \(id) (opened by \(openedBy)) is still open on this terminal; continue it or close it first."
+        case .noOpenSession: return "No shift is open on this terminal; open one with `kassa session open`."
+        case .sessionClosed(let id, let current):
+            return "Shift \(id) is closed; nothing more can be added to it."
+                + (current.map { " The open shift is \($0)." } ?? " No shift is open.")
+        case .wrongTerminal(let database, let machine):
+            return "This database belongs to terminal \(database), but this machine is terminal \(machine). "
+                + "Counters never continue on another device: start a new database here (--database), "
+                + "or read the old one's history with read-only commands."
+        case .invalid(let reason): return reason
+        case .differenceNeedsApproval(let difference, let limit):
+            return "The cash difference of \(difference) is beyond the allowed \(limit); a manager must approve it (--approved-by)."
+        case .notFound(let what): return "\(what) was not found."
+        case .parkedReceiptsBlockClose(let labels):
+            return "Parked receipts block the close: \(labels.joined(separator: ", ")). Finish or void them, or set parked-at-close = defer."
+        case .paymentsDoNotCover(let total, let paid):
+            return "The payments (\(paid)) do not cover the total (\(total)); nothing was recorded."
+        case .refundExceedsSale(let line, let sold, let returned, let requested):
+            return "Line \(line) sold \(sold) (in thousandths), \(returned) already returned; \(requested) more cannot be refunded."
+        case .copyAlreadyPrinted(let number): return "Receipt \(number) already has its one copy."
+        case .staleVersion(let current): return "The receipt changed meanwhile (now version \(current)); reload it and try again."
+        case .sessionManagementOff: return "Session management is off in the settings."
+        case .database(let code, let message): return "The database refused the change (SQLite \(code)): \(message)"
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import GRDB
+
+/// The engine's settings (`kassa settings show|set`).
+public struct Settings: Sendable, Equatable, Codable {
+    /// Off: selling needs no explicit shift; one is opened implicitly and closed by the Z report.
+    public var sessionManagement: Bool
+    /// On: counted cash at open and close, by denomination when given.
+    public var cashControl: Bool
+    /// The largest cash difference a cashier may close with; beyond it a manager approves. nil = unlimited.
+    public var maxDifference: Int64?
+    /// VAT rounded per line or once per rate on the receipt.
+    public var vatRounding: String
+    /// The float expected in the first shift.
+    public var defaultFloat: Int64
+    /// Only shifts since this date are listed to users without `session.view_others`.
+    public var historySince: String?
+    /// Notes and coins of the currency, in minor units, for counting by denomination.
+    public var denominations: [Int64]
+    /// The time zone that decides a shift's business date.
+    public var timeZone: String
+
+    static let defaults: [(String, String)] = [
+        ("session-management", "on"), ("cash-control", "on"), ("max-difference", "500"), ("vat-rounding", "line"),
+        ("default-float", "0"), ("history-since", ""), ("denominations", "100000,50000,20000,10000,5000,2000,1000,500,200,100"),
+        ("time-zone", TimeZone.current.identifier),
+    ]
+
+    public static let keys = defaults.map(\.0)
+
+    static func validate(_ key: String, _ value: String) throws(SessionError) {
+        switch key {
+        case "session-management", "cash-control":
+            guard value == "on" || value == "off" else { throw .invalid("\(key) is on or off.") }
+        case "max-difference":
+            guard value == "unlimited" || (Int64(value).map { $0 >= 0 } ?? false) else {
+                throw .invalid("max-difference is a whole amount in minor units, or unlimited.")
+            }
+        case "vat-rounding":
+            guard value == "line" || value == "receipt" else { throw .invalid("vat-rounding is line or receipt.") }
+        case "default-float":
+            guard (Int64(value).map { $0 >= 0 } ?? false) else { throw .invalid("default-float is a whole amount in minor units.") }
+        case "history-since":
+            guard value.isEmpty || value.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) != nil else {
+                throw .invalid("history-since is a date, YYYY-MM-DD.")
+            }
+        case "denominations":
+            guard value.split(separator: ",").allSatisfy({ Int64($0).map { $0 > 0 } ?? false }) else {
+                throw .invalid("denominations are amounts in minor units separated by commas.")
+            }
+        case "time-zone":
+            guard TimeZone(identifier: value) != nil else { throw .invalid("Unknown time zone \(value).") }
+        default:
+            throw .invalid("Unknown setting '\(key)'. Settings: \(keys.joined(separator: ", ")).")
+        }
+    }
+
+    static func load(_ db: Database) throws -> Settings {
+        var values: [String: String] = Dictionary(uniqueKeysWithValues: defaults)
+        for row in try Row.fetchAll(db, sql: "SELECT key, value FROM setting") { values[row["key"]] = row["value"] }
+        return Settings(
+            sessionManagement: values["session-management"] != "off",
+            cashControl: values["cash-control"] != "off",
+            maxDifference: values["max-difference"] == "unlimited" ? nil : Int64(values["max-difference"] ?? "") ?? 0,
+            vatRounding: values["vat-rounding"] ?? "line",
+            defaultFloat: Int64(values["default-float"] ?? "0") ?? 0,
+            historySince: (values["history-since"]?.isEmpty ?? true) ? nil : values["history-since"],
+            denominations: (values["denominations"] ?? "").split(separator: ",").compactMap { Int64($0) },
+            timeZone: values["time-zone"] ?? TimeZone.current.identifier)
+    }
+
+    /// The business date of `date` in the configured time zone.
+    func businessDate(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: timeZone) ?? .current
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import GRDB
+
+/// The engine's SQLite database: WAL, `synchronous = FULL`, foreign keys, append-only fiscal tables, and every write in
+/// a `BEGIN IMMEDIATE` transaction so two processes never deadlock on a lock upgrade.
+public struct SessionStore: Sendable {
+    let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) the database file and migrates it.
+    public static func open(path: String) throws(SessionError) -> SessionStore {
+        do {
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(10)
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA foreign_keys = ON")
+            }
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            // GRDB sets the WAL writer to NORMAL after prepareDatabase: make it FULL, so a power cut loses nothing
+            // that was acknowledged.
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+            let store = SessionStore(writer: pool)
+            try store.migrate()
+            return store
+        } catch let error as SessionError {
+            throw error
+        } catch let error as DatabaseError {
+            throw .database(code: error.resultCode.rawValue, message: error.message ?? "\(error)")
+        } catch {
+            throw .invalid("Cannot open the database \(path): \(error)")
+        }
+    }
+
+    /// An in-memory database for tests.
+    public static func inMemory() throws(SessionError) -> SessionStore {
+        do {
+            var configuration = Configuration()
+            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA foreign_keys = ON") }
+            let store = SessionStore(writer: try DatabaseQueue(configuration: configuration))
+            try store.migrate()
+            return store
+        } catch let error as SessionError {
+            throw error
+        } catch {
+            throw .invalid("Cannot create an in-memory database: \(error)")
+        }
+    }
+
+    func migrate() throws(SessionError) {
+        do {
+            try Schema.migrator.migrate(writer)
+        } catch let error as DatabaseError {
+            throw .database(code: error.resultCode.rawValue, message: error.message ?? "\(error)")
+        } catch {
+            throw .invalid("Migrating the database failed: \(error)")
+        }
+    }
+
+    /// One `BEGIN IMMEDIATE` transaction; a thrown `SessionError` rolls it back and is passed on unchanged.
+    func write<T>(_ body: (Database) throws -> T) throws(SessionError) -> T {
+        do {
+            return try writer.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
+            }
+        } catch let error as SessionError {
+            throw error
+        } catch let error as DatabaseError {
+            throw .database(code: error.resultCode.rawValue, message: error.message ?? "\(error)")
+        } catch {
+            throw .invalid("\(error)")
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws(SessionError) -> T {
+        do {
+            return try writer.read(body)
+        } catch let error as SessionError {
+            throw error
+        } catch let error as DatabaseError {
+            throw .database(code: error.resultCode.rawValue, message: error.message ?? "\(error)")
+        } catch {
+            throw .invalid("\(error)")
+        }
+    }
+
+    /// `PRAGMA synchronous` as the writer sees it (2 = FULL).
+    public func synchronousMode() throws(SessionError) -> Int {
+        do {
+            return try writer.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
+        } catch {
+            throw .invalid("\(error)")
+        }
+    }
+
+    public func journalMode() throws(SessionError) -> String {
+        try read { try String.fetchOne($0, sql: "PRAGMA journal_mode") ?? "" }
+    }
+}
