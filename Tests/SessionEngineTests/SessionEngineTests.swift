@@ -1,0 +1,311 @@
+import Foundation
+import GRDB
+@testable import SessionEngine
+import Testing
+import TestSupport
+
+/// A terminal with a manager, a supervisor and two cashiers, on an in-memory database and a manual clock.
+struct Till {
+    let engine: SessionEngine
+    let clock: ManualClock
+
+    init(store: SessionStore? = nil, identity: String = "0123456789abcdef0123456789abcdef") throws {
+        clock = ManualClock(Date(timeIntervalSince1970: 1_795_000_000))
+        engine = try SessionEngine(store: store ?? SessionStore.inMemory(), identity: FixedIdentity(identity), clock: clock)
+        if try engine.users().isEmpty {
+            _ = try engine.addUser(id: "maria", name: "Maria", role: "manager", by: nil)
+            _ = try engine.addUser(id: "sven", name: "Sven", role: "supervisor", by: "maria")
+            _ = try engine.addUser(id: "anna", name: "Anna", role: "cashier", by: "maria")
+            _ = try engine.addUser(id: "olle", name: "Olle", role: "cashier", by: "maria")
+        }
+    }
+
+    static func sale(_ id: String, _ lines: [(String, String, Int64, Int64)], pay: [(String, Int64)]? = nil, training: Bool = false)
+        -> SaleRequest
+    {
+        SaleRequest(
+            id: id,
+            lines: lines.map { SaleLineRequest(name: $0.0, quantity: try! MilliQuantity(parsing: $0.1), unitPrice: $0.2, vatRate: VATRate(basisPoints: $0.3)) },
+            payments: pay?.map { PaymentRequest(method: $0.0, amount: $0.1) }, training: training)
+    }
+}
+
+@Suite("Session engine")
+struct SessionEngineTests {
+    @Test("a file database runs in WAL with synchronous = FULL")
+    func durability() throws {
+        let directory = TestSupport.temporaryDirectory()
+        let store = try SessionStore.open(path: directory.appendingPathComponent("kassa.sqlite").path)
+        #expect(try store.synchronousMode() == 2)
+        #expect(try store.journalMode() == "wal")
+    }
+
+    @Test("the database belongs to the device that created it; another device is refused, but may read")
+    func terminalIdentity() throws {
+        let directory = TestSupport.temporaryDirectory()
+        let path = directory.appendingPathComponent("kassa.sqlite").path
+        let first = try Till(store: SessionStore.open(path: path), identity: "aaaaaaaaaaaa1111")
+        #expect(first.engine.terminalID == "T-aaaaaaaaaaaa")
+        _ = try first.engine.openShift(commandID: "o1", user: "anna", countedFloat: 0)
+        _ = try first.engine.finalizeSale(Till.sale("s1", [("Kaffe", "1", 350, 1200)]), user: "anna")
+        #expect(throws: SessionError.wrongTerminal(database: "T-aaaaaaaaaaaa", machine: "T-bbbbbbbbbbbb")) {
+            try SessionEngine(store: SessionStore.open(path: path), identity: FixedIdentity("bbbbbbbbbbbb2222"))
+        }
+        let reader = try SessionEngine(store: SessionStore.open(path: path), identity: FixedIdentity("bbbbbbbbbbbb2222"), readOnly: true)
+        #expect(try reader.receipt(number: 1).lines.first?.name == "Kaffe")
+        // A new device starts its own series in its own database.
+        let other = try Till(store: SessionStore.open(path: directory.appendingPathComponent("other.sqlite").path), identity: "bbbbbbbbbbbb2222")
+        #expect(try other.engine.counters().receiptNumber == 0)
+    }
+
+    @Test("a day: float, sales in cash and card with change, cash in and out, a second cashier, X, close with a Z")
+    func day() throws {
+        let till = try Till()
+        let engine = till.engine
+        let shift = try engine.openShift(commandID: "open-1", user: "anna", countedFloat: 50_000)
+        #expect(shift.openingExpected == 0 && shift.openingCounted == 50_000)
+        let first = try engine.finalizeSale(Till.sale("s1", [("Kaffe", "2", 3500, 1200), ("Bulle", "1", 2900, 1200)],
+                                                       pay: [("cash", 20_000)]), user: "anna")
+        #expect(first.number == 1 && first.total == 9900 && first.change == 10_100 && first.zPeriod == 1)
+        #expect(first.vatLines == [ReceiptRecord.VATLine(rate: VATRate(basisPoints: 1200), gross: 9900, vat: 1061)])
+        _ = try engine.continueShift(user: "olle")
+        let second = try engine.finalizeSale(Till.sale("s2", [("Ost", "0.456", 29_900, 1200), ("Vin", "1", 12_900, 2500)],
+                                                        pay: [("card", 26_534)]), user: "olle")
+        #expect(second.number == 2 && second.total == 13_634 + 12_900)
+        #expect(second.grandTotalSales == 9900 + 26_534)
+        _ = try engine.cashMovement(commandID: "in-1", user: "anna", type: "in", amount: 10_000, reason: "change from bank")
+        _ = try engine.cashMovement(commandID: "out-1", user: "anna", type: "out", amount: 5_000, reason: "flowers")
+        let x = try engine.xReport(user: "anna")
+        #expect(x.kind == "X" && x.zNumber == nil)
+        #expect(x.sales == ShiftReport.Amount(count: 2, amount: 36_434))
+        #expect(x.expectedCash == 50_000 + 20_000 - 10_100 + 10_000 - 5_000)
+        #expect(x.payments.map(\.name) == ["card", "cash"])
+        #expect(Set(x.cashiers.map(\.name)) == ["anna", "olle"])
+        #expect(x.firstReceipt == 1 && x.lastReceipt == 2 && x.receiptCount == 2)
+        #expect(x.vat.map(\.rate.basisPoints) == [1200, 2500])
+        // X resets nothing.
+        #expect(try engine.xReport(user: "anna") .sales == x.sales)
+        let z = try engine.closeShift(commandID: "close-1", user: "anna", countedCash: 64_900, cashLeft: 50_000)
+        #expect(z.kind == "Z" && z.zNumber == 1 && z.difference == 0 && z.cashLeft == 50_000)
+        // The next shift expects the float that was left.
+        let next = try engine.openShift(commandID: "open-2", user: "olle", countedFloat: 49_500)
+        #expect(next.openingExpected == 50_000 && next.openingCounted == 49_500)
+        let third = try engine.finalizeSale(Till.sale("s3", [("Kaffe", "1", 3500, 1200)]), user: "olle")
+        #expect(third.number == 3 && third.zPeriod == 2)
+        let z2 = try engine.closeShift(commandID: "close-2", user: "olle", countedCash: 53_000, cashLeft: 0)
+        #expect(z2.zNumber == 2 && z2.grandTotalSales == 36_434 + 3500)
+        // A shift with no sales still takes exactly one Z number.
+        _ = try engine.openShift(commandID: "open-3", user: "olle", countedFloat: 0)
+        #expect(try engine.closeShift(commandID: "close-3", user: "olle", countedCash: 0, cashLeft: 0).zNumber == 3)
+    }
+
+    @Test("replaying a command returns the stored result and makes nothing twice")
+    func replay() throws {
+        let engine = try Till().engine
+        _ = try engine.openShift(commandID: "o", user: "anna", countedFloat: 0)
+        let sale = Till.sale("sale-uuid", [("Kaffe", "1", 350, 1200)])
+        let once = try engine.finalizeSale(sale, user: "anna")
+        let again = try engine.finalizeSale(sale, user: "anna")
+        #expect(once == again)
+        #expect(try engine.counters().receiptNumber == 1)
+        _ = try engine.cashMovement(commandID: "c", user: "anna", type: "in", amount: 100, reason: nil)
+        _ = try engine.cashMovement(commandID: "c", user: "anna", type: "in", amount: 100, reason: nil)
+        #expect(try engine.xReport(user: "anna").cashIn == ShiftReport.Amount(count: 1, amount: 100))
+        // Double close: the same command returns the same Z; a new one finds no open shift.
+        let z = try engine.closeShift(commandID: "close", user: "anna", countedCash: 450, cashLeft: 0)
+        #expect(try engine.closeShift(commandID: "close", user: "anna", countedCash: 450, cashLeft: 0) == z)
+        #expect(throws: SessionError.noOpenSession) {
+            try engine.closeShift(commandID: "close-again", user: "anna", countedCash: 450, cashLeft: 0)
+        }
+        #expect(try engine.counters().zNumber == 1)
+    }
+
+    @Test("one active shift per terminal; a sale for a closed shift is refused with the current shift's id")
+    func shiftRules() throws {
+        let engine = try Till().engine
+        let first = try engine.openShift(commandID: "o1", user: "anna", countedFloat: 0)
+        #expect(throws: SessionError.sessionAlreadyOpen(id: first.id, openedBy: "anna")) {
+            try engine.openShift(commandID: "o2", user: "olle", countedFloat: 0)
+        }
+        _ = try engine.closeShift(commandID: "c1", user: "anna", countedCash: 0, cashLeft: 0)
+        let second = try engine.openShift(commandID: "o3", user: "olle", countedFloat: 0)
+        var late = Till.sale("late", [("Kaffe", "1", 350, 1200)])
+        late.session = first.id
+        #expect(throws: SessionError.sessionClosed(id: first.id, current: second.id)) {
+            try engine.finalizeSale(late, user: "anna")
+        }
+        #expect(try engine.counters().receiptNumber == 0)
+    }
+
+    @Test("a force close while another cashier sells: later sales to that shift are refused, nothing added to its Z")
+    func forceClose() throws {
+        let engine = try Till().engine
+        let shift = try engine.openShift(commandID: "o", user: "anna", countedFloat: 0)
+        _ = try engine.finalizeSale(Till.sale("a1", [("Kaffe", "1", 350, 1200)]), user: "anna")
+        #expect(throws: SessionError.permissionDenied(user: "olle", permission: .sessionForceClose)) {
+            try engine.closeShift(commandID: "f0", user: "olle", countedCash: nil, cashLeft: nil, force: true)
+        }
+        let z = try engine.closeShift(commandID: "f1", user: "maria", countedCash: 350, cashLeft: 0, force: true)
+        #expect(z.forceClosed && z.closedBy == "maria" && z.sales.amount == 350)
+        var stale = Till.sale("a2", [("Bulle", "1", 290, 1200)])
+        stale.session = shift.id
+        #expect(throws: SessionError.sessionClosed(id: shift.id, current: nil)) { try engine.finalizeSale(stale, user: "anna") }
+        #expect(try engine.zReport(number: 1, user: "maria").sales.amount == 350)
+    }
+
+    @Test("a cash difference over the limit needs a manager's approval")
+    func difference() throws {
+        let engine = try Till().engine
+        _ = try engine.openShift(commandID: "o", user: "anna", countedFloat: 10_000)
+        #expect(throws: SessionError.differenceNeedsApproval(difference: -2_000, limit: 500)) {
+            try engine.closeShift(commandID: "c", user: "anna", countedCash: 8_000, cashLeft: 0)
+        }
+        #expect(throws: SessionError.permissionDenied(user: "olle", permission: .cashApproveDifference)) {
+            try engine.closeShift(commandID: "c2", user: "anna", countedCash: 8_000, cashLeft: 0, approvedBy: "olle")
+        }
+        let z = try engine.closeShift(commandID: "c3", user: "anna", countedCash: 8_000, cashLeft: 0, approvedBy: "maria")
+        #expect(z.difference == -2_000 && z.differenceApprovedBy == "maria")
+    }
+
+    @Test("refunds reference the original and never return more than was sold")
+    func refunds() throws {
+        let engine = try Till().engine
+        _ = try engine.openShift(commandID: "o", user: "sven", countedFloat: 0)
+        let sale = try engine.finalizeSale(Till.sale("s", [("Kaffe", "3", 350, 1200), ("Vin", "1", 12_900, 2500)]), user: "sven")
+        #expect(throws: SessionError.permissionDenied(user: "anna", permission: .refund)) {
+            try engine.refund(RefundRequest(id: "r0", receiptNumber: sale.number, lines: [.init(line: 1, quantity: MilliQuantity(milli: 1000))]), user: "anna")
+        }
+        let refund = try engine.refund(RefundRequest(id: "r1", receiptNumber: sale.number, lines: [.init(line: 1, quantity: MilliQuantity(milli: 2000))]), user: "sven")
+        #expect(refund.kind == "refund" && refund.total == -700 && refund.refundOf == sale.number && refund.number == 2)
+        #expect(refund.grandTotalReturns == 700)
+        #expect(throws: SessionError.refundExceedsSale(line: 1, sold: 3000, alreadyReturned: 2000, requested: 2000)) {
+            try engine.refund(RefundRequest(id: "r2", receiptNumber: sale.number, lines: [.init(line: 1, quantity: MilliQuantity(milli: 2000))]), user: "sven")
+        }
+        let x = try engine.xReport(user: "sven")
+        #expect(x.returns.amount == 700 && x.expectedCash == sale.total - 700)
+    }
+
+    @Test("training receipts have their own series and stay out of the grand totals")
+    func training() throws {
+        let engine = try Till().engine
+        _ = try engine.openShift(commandID: "o", user: "anna", countedFloat: 0)
+        let real = try engine.finalizeSale(Till.sale("s1", [("Kaffe", "1", 350, 1200)]), user: "anna")
+        let practice = try engine.finalizeSale(Till.sale("t1", [("Kaffe", "1", 350, 1200)], training: true), user: "anna")
+        let real2 = try engine.finalizeSale(Till.sale("s2", [("Kaffe", "1", 350, 1200)]), user: "anna")
+        #expect(real.number == 1 && practice.number == 1 && practice.kind == "training" && real2.number == 2)
+        #expect(try engine.counters().grandTotalSales == 700)
+        #expect(try engine.xReport(user: "anna").training == ShiftReport.Amount(count: 1, amount: 350))
+    }
+
+    @Test("one copy per receipt, counted in the report")
+    func copies() throws {
+        let engine = try Till().engine
+        _ = try engine.openShift(commandID: "o", user: "anna", countedFloat: 0)
+        _ = try engine.finalizeSale(Till.sale("s1", [("Kaffe", "1", 350, 1200)]), user: "anna")
+        let copy = try engine.copy(number: 1, user: "anna")
+        #expect(copy.isCopy && copy.number == 1)
+        #expect(throws: SessionError.copyAlreadyPrinted(receiptNumber: 1)) { try engine.copy(number: 1, user: "anna") }
+        #expect(try engine.xReport(user: "anna").copies == ShiftReport.Amount(count: 1, amount: 350))
+    }
+
+    @Test("fiscal rows are append-only: UPDATE and DELETE are refused by the database")
+    func appendOnly() throws {
+        let engine = try Till().engine
+        _ = try engine.openShift(commandID: "o", user: "anna", countedFloat: 0)
+        _ = try engine.finalizeSale(Till.sale("s1", [("Kaffe", "1", 350, 1200)]), user: "anna")
+        for sql in ["UPDATE receipt SET total = 1", "DELETE FROM receipt", "UPDATE receipt_line SET amount = 0", "DELETE FROM payment",
+                    "UPDATE terminal_counter SET value = 0 WHERE key = 'receipt_no'"] {
+            #expect(throws: (any Error).self, "\(sql)") {
+                try engine.store.writer.write { try $0.execute(sql: sql) }
+            }
+        }
+        _ = try engine.closeShift(commandID: "c", user: "anna", countedCash: 350, cashLeft: 0)
+        #expect(throws: (any Error).self) {
+            try engine.store.writer.write { try $0.execute(sql: "UPDATE pos_session SET counted_cash = 0") }
+        }
+    }
+
+    @Test("discounts, price overrides and negative lines need their permissions; VAT rounding per line or per receipt")
+    func linesAndVAT() throws {
+        let engine = try Till().engine
+        _ = try engine.openShift(commandID: "o", user: "sven", countedFloat: 0)
+        var discounted = Till.sale("d", [("Kaffe", "2", 3500, 1200)])
+        discounted.lines[0].discount = DiscountRequest(percent: VATRate(basisPoints: 1000), reason: "staff")
+        let receipt = try engine.finalizeSale(discounted, user: "sven")
+        #expect(receipt.lines[0].discount == 700 && receipt.total == 6300 && receipt.discountTotal == 700)
+        var override = Till.sale("p", [("Kaffe", "1", 3500, 1200)])
+        override.lines[0].priceOverride = .init(price: 3000, reason: "damaged cup")
+        #expect(throws: SessionError.permissionDenied(user: "anna", permission: .priceOverride)) { try engine.finalizeSale(override, user: "anna") }
+        #expect(try engine.finalizeSale(override, user: "sven").total == 3000)
+        // Three lines of 1.01 at 25%: per line 0.20 each = 0.60; per receipt 3.03 → 0.61.
+        let lines = Till.sale("v1", [("A", "1", 101, 2500), ("B", "1", 101, 2500), ("C", "1", 101, 2500)])
+        #expect(try engine.finalizeSale(lines, user: "sven").vatTotal == 60)
+        try engine.setSetting("vat-rounding", "receipt", by: "maria")
+        var again = lines
+        again.id = "v2"
+        #expect(try engine.finalizeSale(again, user: "sven").vatTotal == 61)
+    }
+
+    @Test("the business date is fixed when the shift opens, across midnight and a DST change")
+    func businessDate() throws {
+        let till = try Till()
+        try till.engine.setSetting("time-zone", "Europe/Stockholm", by: "maria")
+        // 2026-10-24 23:30 in Stockholm (CEST, UTC+2) is 21:30 UTC; DST ends the next night.
+        till.clock.set(ISO8601DateFormatter().date(from: "2026-10-24T21:30:00Z")!)
+        let shift = try till.engine.openShift(commandID: "o", user: "anna", countedFloat: 0)
+        #expect(shift.businessDate == "2026-10-24")
+        till.clock.set(ISO8601DateFormatter().date(from: "2026-10-25T02:30:00Z")!)  // 03:30 CET, after the change
+        let sale = try till.engine.finalizeSale(Till.sale("s", [("Kaffe", "1", 350, 1200)]), user: "anna")
+        #expect(sale.businessDate == "2026-10-24")
+        _ = try till.engine.closeShift(commandID: "c", user: "anna", countedCash: 350, cashLeft: 0)
+        let next = try till.engine.openShift(commandID: "o2", user: "anna", countedFloat: 0)
+        #expect(next.businessDate == "2026-10-25")
+    }
+}
+
+@Suite("Permissions matrix")
+struct PermissionMatrixTests {
+    /// role × operation → allowed?
+    static let cases: [(role: String, operation: String, allowed: Bool)] = [
+        ("cashier", "open", true), ("supervisor", "open", true), ("manager", "open", true),
+        ("cashier", "cash-in", true), ("cashier", "refund", false), ("supervisor", "refund", true),
+        ("cashier", "force-close", false), ("supervisor", "force-close", false), ("manager", "force-close", true),
+        ("cashier", "report-z", false), ("supervisor", "report-z", true),
+        ("cashier", "no-sale", false), ("supervisor", "no-sale", true),
+        ("cashier", "settings", false), ("manager", "settings", true),
+        ("cashier", "add-user", false), ("manager", "add-user", true),
+    ]
+
+    @Test(arguments: cases.indices)
+    func matrix(index: Int) throws {
+        let (role, operation, allowed) = Self.cases[index]
+        let till = try Till()
+        let engine = till.engine
+        _ = try engine.addUser(id: "u", name: "U", role: role, by: "maria")
+        _ = try engine.openShift(commandID: "setup-open", user: "maria", countedFloat: 0)
+        _ = try engine.finalizeSale(Till.sale("setup-sale", [("Kaffe", "1", 350, 1200)]), user: "maria")
+        var before = try engine.counters()
+        let attempt: () throws -> Void
+        switch operation {
+        case "open":
+            _ = try engine.closeShift(commandID: "setup-close", user: "maria", countedCash: 350, cashLeft: 0)
+            before = try engine.counters()
+            attempt = { _ = try engine.openShift(commandID: "x", user: "u", countedFloat: 0) }
+        case "cash-in": attempt = { _ = try engine.cashMovement(commandID: "x", user: "u", type: "in", amount: 100, reason: nil) }
+        case "no-sale": attempt = { _ = try engine.cashMovement(commandID: "x", user: "u", type: "no_sale", amount: 0, reason: "coins") }
+        case "refund": attempt = { _ = try engine.refund(RefundRequest(id: "x", receiptNumber: 1, lines: [.init(line: 1, quantity: MilliQuantity(milli: 1000))]), user: "u") }
+        case "force-close": attempt = { _ = try engine.closeShift(commandID: "x", user: "u", countedCash: 350, cashLeft: 0, force: true) }
+        case "report-z": attempt = { _ = try engine.closeShift(commandID: "setup-z", user: "maria", countedCash: 350, cashLeft: 0); _ = try engine.zReport(number: 1, user: "u") }
+        case "settings": attempt = { try engine.setSetting("default-float", "1000", by: "u") }
+        default: attempt = { _ = try engine.addUser(id: "new", name: "New", role: "cashier", by: "u") }
+        }
+        if allowed {
+            #expect(throws: Never.self) { try attempt() }
+        } else {
+            #expect(throws: SessionError.self) { try attempt() }
+            if operation != "report-z" {
+                #expect(try engine.counters() == before, "a denied action changes nothing")
+            }
+        }
+    }
+}
