@@ -54,6 +54,8 @@ public enum InputDecoding {
         return text.isEmpty ? "the top level" : text
     }
 
+    public static func describeDecoding(_ error: DecodingError) -> String { describe(error) }
+
     static func describe(_ error: DecodingError) -> String {
         switch error {
         case .keyNotFound(let key, let context):

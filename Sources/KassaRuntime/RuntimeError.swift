@@ -4,6 +4,7 @@ import ImageCodec
 import ProfileCatalog
 import ReceiptLayout
 import ReceiptPrinter
+import SessionEngine
 
 /// Everything that can stop a Kassa command, with the exit code the CLI uses for it.
 public enum RuntimeError: Error, CustomStringConvertible {
@@ -24,6 +25,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
     case garbledStatus(device: String, detail: String)
     case unknownDevice(String, configured: [String])
     case discovery(String)
+    case session(SessionError)
 
     /// Maps the printer driver's errors onto the runtime's.
     init(_ error: ReceiptPrinterError) {
@@ -57,18 +59,19 @@ public enum RuntimeError: Error, CustomStringConvertible {
         case .previewNotWritable(let path, let reason): return "Cannot write the preview \(path): \(reason)."
         case .font(let reason): return "The virtual printer's font could not be loaded: \(reason)."
         case .config(let path, let line, let reason):
-            return "\(path)\(line > 0 ? ":\(line)" : ""): \(reason). See Docs/cli.md, \"Configuration\"."
+            return "\(path)\(line > 0 ? ":\(line)" : ""): \(reason). See Docs/CLI.md, \"Configuration\"."
         case .statusUnavailable(let device, let reason): return "Status of \(device) is unavailable: \(reason)."
         case .garbledStatus(let device, let detail):
             return "\(device) answered with garbled status (\(detail)). Check the baud rate and that nothing else reads the port."
         case .discovery(let reason): return reason
+        case .session(let error): return error.description
         case .unknownDevice(let name, let configured):
             return "'\(name)' is neither a configured device nor a device URL. "
                 + (configured.isEmpty ? "No devices are configured (HOME/kassa.toml)." : "Configured: \(configured.joined(separator: ", ")).")
         }
     }
 
-    /// Documented in Docs/cli.md.
+    /// Documented in Docs/CLI.md.
     public var exitCode: Int32 {
         switch self {
         case .inputUnreadable, .invalidUTF8, .invalidDocument, .image: return 3
@@ -83,6 +86,17 @@ public enum RuntimeError: Error, CustomStringConvertible {
         case .garbledStatus: return 23
         case .unknownDevice: return 64
         case .discovery: return 7
+        case .session(let error):
+            switch error {
+            case .permissionDenied: return 30
+            case .unknownUser, .invalid, .paymentsDoNotCover, .refundExceedsSale: return 31
+            case .sessionAlreadyOpen, .noOpenSession, .sessionClosed, .parkedReceiptsBlockClose, .sessionManagementOff: return 32
+            case .differenceNeedsApproval: return 33
+            case .copyAlreadyPrinted, .staleVersion: return 34
+            case .wrongTerminal: return 35
+            case .notFound: return 36
+            case .database: return 37
+            }
         case .transport(let error):
             switch error {
             case .invalidURL: return 64
@@ -119,6 +133,23 @@ public enum RuntimeError: Error, CustomStringConvertible {
         case .garbledStatus: return "GARBLED_STATUS"
         case .unknownDevice: return "UNKNOWN_DEVICE"
         case .discovery: return "DISCOVERY_UNAVAILABLE"
+        case .session(let error):
+            switch error {
+            case .permissionDenied: return "PERMISSION"
+            case .unknownUser: return "UNKNOWN_USER"
+            case .invalid, .paymentsDoNotCover, .refundExceedsSale: return "INVALID"
+            case .sessionAlreadyOpen: return "SESSION_ALREADY_OPEN"
+            case .noOpenSession: return "NO_OPEN_SESSION"
+            case .sessionClosed: return "SESSION_CLOSED"
+            case .parkedReceiptsBlockClose: return "PARKED_RECEIPTS"
+            case .sessionManagementOff: return "SESSION_MANAGEMENT_OFF"
+            case .differenceNeedsApproval: return "DIFFERENCE_NEEDS_APPROVAL"
+            case .copyAlreadyPrinted: return "COPY_ALREADY_PRINTED"
+            case .staleVersion: return "STALE_VERSION"
+            case .wrongTerminal: return "WRONG_TERMINAL"
+            case .notFound: return "NOT_FOUND"
+            case .database: return "DATABASE"
+            }
         case .transport(let error):
             switch error {
             case .invalidURL: return "INVALID_DEVICE_URL"

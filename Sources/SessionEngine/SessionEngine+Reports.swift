@@ -47,6 +47,9 @@ extension SessionEngine {
                 ShiftReport.Named(name: String($0.dropFirst(prefix.count)), count: totals[$0]!.count, amount: totals[$0]!.amount)
             }
         }
+        // Cash is reported net of the change given back.
+        var payments = named("method:")
+        if let cash = payments.firstIndex(where: { $0.name == "cash" }) { payments[cash].amount -= totals["change"]?.amount ?? 0 }
         let range = try Row.fetchOne(db, sql: """
             SELECT MIN(receipt_no) AS first, MAX(receipt_no) AS last, COUNT(*) AS count FROM receipt
             WHERE session_id = ? AND kind != 'training'
@@ -59,7 +62,7 @@ extension SessionEngine {
             sales: amount("sales"), returns: amount("returns"), discounts: amount("discounts"), copies: amount("copies"),
             training: amount("training"), priceOverrides: amount("price_overrides"), noSaleOpenings: totals["cash_no_sale"]?.count ?? 0,
             cashIn: amount("cash_in"), cashOut: amount("cash_out"), vat: vat.sorted { $0.rate < $1.rate },
-            payments: named("method:"), cashiers: named("cashier:"), expectedCash: try expectedCash(session, db),
+            payments: payments, cashiers: named("cashier:"), expectedCash: try expectedCash(session, db),
             countedCash: record.countedCash, difference: record.difference, cashLeft: record.cashLeft,
             differenceApprovedBy: record.differenceApprovedBy, firstReceipt: range?["first"], lastReceipt: range?["last"],
             receiptCount: range?["count"] ?? 0, grandTotalSales: try counter("gt_sales", db),

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import KassaRuntime
+import SessionEngine
+
+extension Kassa {
+    struct Sale: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Finalize a sale from a JSON file (Docs/CLI.md), print the receipt and open the drawer for cash.",
+            discussion: "The receipt is committed before it prints; if printing fails, it stays valid and can be printed as a copy.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var options: SessionOptions
+        @OptionGroup var target: DeviceOptions
+        @Argument(help: "The sale, as JSON ('-' for standard input).") var file: String
+        @Flag(name: .long, help: "Do not print (the receipt is still finalized).") var noPrint = false
+
+        func run() throws {
+            try runReporting(json: global.json) { () throws(RuntimeError) in
+                let environment = try global.environment()
+                let data: Data
+                if file == "-" {
+                    data = FileHandle.standardInput.readDataToEndOfFile()
+                } else {
+                    guard let contents = FileManager.default.contents(atPath: file) else { throw .inputUnreadable(path: file, reason: "no such file") }
+                    data = contents
+                }
+                _ = try InputDecoding.text(Array(data), source: file)
+                var request: SaleRequest
+                do {
+                    request = try JSONDecoder().decode(SaleRequest.self, from: data)
+                } catch let error as DecodingError {
+                    throw .invalidDocument(source: file, reason: InputDecoding.describeDecoding(error))
+                } catch {
+                    throw .invalidDocument(source: file, reason: "\(error)")
+                }
+                if let id = options.commandID { request.id = id }
+                let engine = try options.engine(environment)
+                let user = try options.actor()
+                let receipt = try session { () throws(SessionError) in try engine.finalizeSale(request, user: user) }
+                let (printed, printError) = Receipt.printReceipt(receipt, environment: environment, target: target, enabled: !noPrint)
+                if global.json {
+                    struct Output: Encodable { var receipt: ReceiptRecord; var printed: PrintOutcome?; var printError: String? }
+                    printJSON(Output(receipt: receipt, printed: printed, printError: printError))
+                } else {
+                    print("Receipt \(receipt.number) (\(receipt.kind)): total \(receipt.total), change \(receipt.change), Z period \(receipt.zPeriod).")
+                    if let png = printed?.previewPNG { print("Preview: \(png)") }
+                    if let printError { print("warning: \(printError)") }
+                }
+            }
+        }
+    }
+
+    struct Refund: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Refund lines of an earlier receipt (never more than was sold).")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var options: SessionOptions
+        @OptionGroup var target: DeviceOptions
+        @Option(name: .long, help: "The original receipt's number.") var receipt: Int64
+        @Option(name: .long, parsing: .upToNextOption, help: "LINE=QUANTITY, e.g. 1=2 or 3=0.5 (default: every line in full).")
+        var line: [String] = []
+        @Option(name: .long, help: "How the money goes back (default cash).") var method: String?
+        @Flag(name: .long, help: "Do not print.") var noPrint = false
+
+        func run() throws {
+            try runReporting(json: global.json) { () throws(RuntimeError) in
+                let environment = try global.environment()
+                let engine = try options.engine(environment)
+                let user = try options.actor()
+                var lines: [RefundRequest.Line] = []
+                for item in line {
+                    let parts = item.split(separator: "=")
+                    guard parts.count == 2, let number = Int(parts[0]) else {
+                        throw .session(.invalid("--line takes LINE=QUANTITY, e.g. 1=2; not '\(item)'"))
+                    }
+                    let quantity = try session { () throws(SessionError) in try MilliQuantity(parsing: String(parts[1])) }
+                    lines.append(.init(line: number, quantity: quantity))
+                }
+                if lines.isEmpty {
+                    let original = try session { () throws(SessionError) in try engine.receipt(number: receipt) }
+                    lines = original.lines.map { .init(line: $0.lineNumber, quantity: $0.quantity) }
+                }
+                let request = RefundRequest(id: options.command, receiptNumber: receipt, lines: lines, method: method)
+                let record = try session { () throws(SessionError) in try engine.refund(request, user: user) }
+                let (printed, printError) = Receipt.printReceipt(record, environment: environment, target: target, enabled: !noPrint)
+                if global.json {
+                    struct Output: Encodable { var receipt: ReceiptRecord; var printed: PrintOutcome?; var printError: String? }
+                    printJSON(Output(receipt: record, printed: printed, printError: printError))
+                } else {
+                    print("Refund receipt \(record.number) for receipt \(receipt): \(record.total).")
+                    if let printError { print("warning: \(printError)") }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import ArgumentParser
+import Foundation
+import KassaRuntime
+import SessionEngine
+
+extension Kassa {
+    struct Session: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Shifts: open, continue, cash in and out, close with a Z report, force-close, list.",
+            subcommands: [Open.self, Continue.self, CashIn.self, CashOut.self, Close.self, ForceClose.self, List.self])
+
+        struct Open: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Open a shift with the counted float.")
+            @OptionGroup var global: GlobalOptions
+            @OptionGroup var options: SessionOptions
+            @Option(name: .long, help: "The counted float, in minor units.") var float: Int64?
+
+            func run() throws {
+                try runReporting(json: global.json) { () throws(RuntimeError) in
+                    let engine = try options.engine(try global.environment())
+                    let user = try options.actor()
+                    let shift = try session { () throws(SessionError) in
+                        try engine.openShift(commandID: options.command, user: user, countedFloat: float)
+                    }
+                    if global.json { printJSON(shift) } else {
+                        print("Opened shift \(shift.id) for \(shift.businessDate); float expected \(shift.openingExpected), counted \(shift.openingCounted.map(String.init) ?? "-").")
+                    }
+                }
+            }
+        }
+
+        struct Continue: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Join the open shift to sell in it.")
+            @OptionGroup var global: GlobalOptions
+            @OptionGroup var options: SessionOptions
+
+            func run() throws {
+                try runReporting(json: global.json) { () throws(RuntimeError) in
+                    let engine = try options.engine(try global.environment())
+                    let user = try options.actor()
+                    let shift = try session { () throws(SessionError) in try engine.continueShift(user: user) }
+                    if global.json { printJSON(shift) } else { print("\(user) sells in shift \(shift.id) (\(shift.participants.joined(separator: ", ")))") }
+                }
+            }
+        }
+
+        struct Movement: ParsableArguments {
+            @Option(name: .long, help: "Amount in minor units.") var amount: Int64
+            @Option(name: .long, help: "Why.") var reason: String?
+        }
+
+        static func movement(_ type: String, global: GlobalOptions, options: SessionOptions, movement: Movement) throws {
+            try runReporting(json: global.json) { () throws(RuntimeError) in
+                let engine = try options.engine(try global.environment())
+                let user = try options.actor()
+                let result = try session { () throws(SessionError) in
+                    try engine.cashMovement(commandID: options.command, user: user, type: type, amount: movement.amount, reason: movement.reason)
+                }
+                if global.json { printJSON(result) } else { print("Cash \(type) \(result.amount) in shift \(result.session).") }
+            }
+        }
+
+        struct CashIn: ParsableCommand {
+            static let configuration = CommandConfiguration(commandName: "cash-in", abstract: "Put cash into the drawer.")
+            @OptionGroup var global: GlobalOptions
+            @OptionGroup var options: SessionOptions
+            @OptionGroup var movement: Movement
+            func run() throws { try Session.movement("in", global: global, options: options, movement: movement) }
+        }
+
+        struct CashOut: ParsableCommand {
+            static let configuration = CommandConfiguration(commandName: "cash-out", abstract: "Take cash out of the drawer.")
+            @OptionGroup var global: GlobalOptions
+            @OptionGroup var options: SessionOptions
+            @OptionGroup var movement: Movement
+            func run() throws { try Session.movement("out", global: global, options: options, movement: movement) }
+        }
+
+        struct Closing: ParsableArguments {
+            @Option(name: .long, help: "The counted cash in the drawer, minor units.") var counted: Int64?
+            @Option(name: .long, help: "The float left for the next shift, minor units.") var left: Int64?
+            @Option(name: .long, help: "The manager who approves a difference over the limit.") var approvedBy: String?
+            @Flag(name: .long, help: "Do not print the Z report.") var noPrint = false
+            @OptionGroup var target: DeviceOptions
+        }
+
+        static func close(force: Bool, global: GlobalOptions, options: SessionOptions, closing: Closing) throws {
+            try runReporting(json: global.json) { () throws(RuntimeError) in
+                let environment = try global.environment()
+                let engine = try options.engine(environment)
+                let user = try options.actor()
+                let report = try session { () throws(SessionError) in
+                    try engine.closeShift(commandID: options.command, user: user, countedCash: closing.counted, cashLeft: closing.left,
+                                          approvedBy: closing.approvedBy, force: force)
+                }
+                var printed: PrintOutcome?
+                var printError: String?
+                if !closing.noPrint {
+                    do {
+                        printed = try environment.printDocument(environment.reportDocument(report), on: try closing.target.resolve(in: environment))
+                    } catch {
+                        printError = "\(error) The Z report is saved; reprint it with `kassa report z --number \(report.zNumber ?? 0)`."
+                    }
+                }
+                if global.json {
+                    struct Output: Encodable { var report: ShiftReport; var printed: PrintOutcome?; var printError: String? }
+                    printJSON(Output(report: report, printed: printed, printError: printError))
+                } else {
+                    print("Closed shift \(report.session) with Z \(report.zNumber ?? 0): sales \(report.sales.amount), expected cash \(report.expectedCash), counted \(report.countedCash.map(String.init) ?? "-"), difference \(report.difference.map(String.init) ?? "-").")
+                    if let png = printed?.previewPNG { print("Preview: \(png)") }
+                    if let printError { print("warning: \(printError)") }
+                }
+            }
+        }
+
+        struct Close: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Close the open shift with the counted drawer; prints the Z report.")
+            @OptionGroup var global: GlobalOptions
+            @OptionGroup var options: SessionOptions
+            @OptionGroup var closing: Closing
+            func run() throws { try Session.close(force: false, global: global, options: options, closing: closing) }
+        }
+
+        struct ForceClose: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "force-close", abstract: "Close another user's shift (recorded as a force close).")
+            @OptionGroup var global: GlobalOptions
+            @OptionGroup var options: SessionOptions
+            @OptionGroup var closing: Closing
+            func run() throws { try Session.close(force: true, global: global, options: options, closing: closing) }
+        }
+
+        struct List: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Shift history with totals, filtered by date and user.")
+            @OptionGroup var global: GlobalOptions
+            @OptionGroup var options: SessionOptions
+            @Option(name: .long, help: "From business date YYYY-MM-DD.") var from: String?
+            @Option(name: .long, help: "To business date YYYY-MM-DD.") var to: String?
+            @Option(name: .customLong("for"), help: "Only shifts this user took part in.") var forUser: String?
+
+            func run() throws {
+                try runReporting(json: global.json) { () throws(RuntimeError) in
+                    let engine = try options.engine(try global.environment())
+                    let user = try options.actor()
+                    let shifts = try session { () throws(SessionError) in try engine.shifts(user: user, onlyUser: forUser, from: from, to: to) }
+                    if global.json { printJSON(shifts); return }
+                    for shift in shifts {
+                        print("\(shift.id)\t\(shift.businessDate)\t\(shift.state)\topened by \(shift.openedBy)\tZ \(shift.zNumber.map(String.init) ?? "-")\tcash \(shift.countedCash.map(String.init) ?? "-")/\(shift.expectedCash.map(String.init) ?? "-")")
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import KassaRuntime
+import SessionEngine
+
+/// What every session-engine command takes: who acts, which database, and the command's id.
+struct SessionOptions: ParsableArguments {
+    @Option(name: .long, help: "The user who does this (a user id from `kassa user list`).")
+    var user: String?
+
+    @Option(name: .long, help: "The terminal's database (default HOME/kassa.sqlite).")
+    var database: String?
+
+    @Option(name: .customLong("id"), help: "A client-generated command id; repeating a command with the same id returns the first result.")
+    var commandID: String?
+
+    var command: String { commandID ?? UUID().uuidString.lowercased() }
+
+    func actor() throws(RuntimeError) -> String {
+        guard let user, !user.isEmpty else { throw .session(.invalid("Say who does this: --user ID.")) }
+        return user
+    }
+
+    func engine(_ environment: KassaEnvironment, readOnly: Bool = false) throws(RuntimeError) -> SessionEngine {
+        try environment.sessionEngine(database: database, readOnly: readOnly)
+    }
+}
+
+/// Runs a typed-throwing body and turns a failure into the documented exit code.
+func runReporting(json: Bool, _ body: () throws(RuntimeError) -> Void) throws {
+    do {
+        try body()
+    } catch {
+        throw fail(error, json: json)
+    }
+}
+
+/// Wraps session-engine errors for the runtime's reporting.
+func session<T>(_ body: () throws(SessionError) -> T) throws(RuntimeError) -> T {
+    do {
+        return try body()
+    } catch {
+        throw .session(error)
+    }
+}
