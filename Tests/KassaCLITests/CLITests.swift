@@ -15,9 +15,10 @@ struct KassaProcess {
         }
     }
 
-    static func run(_ arguments: [String], stdin: [UInt8]? = nil, home: URL) throws -> Result {
+    static func run(_ arguments: [String], stdin: [UInt8]? = nil, home: URL, extraEnvironment: [String: String] = [:]) throws -> Result {
         var environment = ProcessInfo.processInfo.environment
         environment["KASSA_HARDWARE"] = TestSupport.hardware.path
+        environment.merge(extraEnvironment) { $1 }
         let result = try TestSupport.run(binary, arguments + ["--home", home.path], stdin: stdin, environment: environment)
         return Result(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }

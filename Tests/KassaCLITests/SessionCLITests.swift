@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite("Session engine from the CLI", .serialized)
+struct SessionCLITests {
+    let home = TestSupport.temporaryDirectory()
+
+    func kassa(_ arguments: [String], stdin: [UInt8]? = nil, machine: String? = nil) throws -> KassaProcess.Result {
+        var environment: [String: String] = [:]
+        if let machine {
+            let file = home.appendingPathComponent("machine-\(machine)")
+            try Data(machine.utf8).write(to: file)
+            environment["KASSA_MACHINE_ID_FILE"] = file.path
+        }
+        return try KassaProcess.run(arguments, stdin: stdin, home: home, extraEnvironment: environment)
+    }
+
+    func setUp(machine: String = "1111aaaa2222bbbb") throws {
+        #expect(try kassa(["user", "add", "maria", "--role", "manager"], machine: machine).status == 0)
+        #expect(try kassa(["user", "add", "anna", "--user", "maria"], machine: machine).status == 0)
+        #expect(try kassa(["session", "open", "--user", "anna", "--float", "0"], machine: machine).status == 0)
+    }
+
+    func sale(_ id: String, _ price: Int) -> [UInt8] {
+        Array(#"{"id":"\#(id)","lines":[{"name":"Kaffe","quantity":1,"unitPrice":\#(price),"vatRate":"12"}]}"#.utf8)
+    }
+
+    @Test("receipts finalized by racing processes get consecutive numbers, no duplicate and no gap")
+    func racingProcesses() throws {
+        try setUp()
+        let machineFile = home.appendingPathComponent("machine-1111aaaa2222bbbb").path
+        let count = 12
+        var processes: [Process] = []
+        for index in 0..<count {
+            let file = home.appendingPathComponent("sale-\(index).json")
+            try Data(sale("race-\(index)", 100 + index)).write(to: file)
+            let process = Process()
+            process.executableURL = KassaProcess.binary
+            process.arguments = ["sale", file.path, "--user", "anna", "--no-print", "--json", "--home", home.path]
+            var environment = ProcessInfo.processInfo.environment
+            environment["KASSA_HARDWARE"] = TestSupport.hardware.path
+            environment["KASSA_MACHINE_ID_FILE"] = machineFile
+            process.environment = environment
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            processes.append(process)
+        }
+        processes.forEach { try? $0.run() }
+        processes.forEach { $0.waitUntilExit() }
+        #expect(processes.allSatisfy { $0.terminationStatus == 0 })
+        let terminal = try kassa(["terminal", "show", "--json"], machine: "1111aaaa2222bbbb")
+        let counters = try #require(terminal.json?["counters"] as? [String: Any])
+        #expect(counters["receiptNumber"] as? Int == count)
+        var numbers: [Int] = []
+        for number in 1...count {
+            let shown = try kassa(["receipt", "show", String(number), "--json"], machine: "1111aaaa2222bbbb")
+            #expect(shown.status == 0)
+            numbers.append(shown.json?["number"] as? Int ?? -1)
+        }
+        #expect(numbers == Array(1...count))
+        #expect(counters["grandTotalSales"] as? Int == (0..<count).reduce(0) { $0 + 100 + $1 })
+    }
+
+    @Test("a replayed sale prints nothing new and returns the same receipt")
+    func replay() throws {
+        try setUp()
+        let first = try kassa(["sale", "-", "--user", "anna", "--no-print", "--json"], stdin: sale("same-id", 350), machine: "1111aaaa2222bbbb")
+        let second = try kassa(["sale", "-", "--user", "anna", "--no-print", "--json"], stdin: sale("same-id", 350), machine: "1111aaaa2222bbbb")
+        let a = try #require(first.json?["receipt"] as? [String: Any])
+        let b = try #require(second.json?["receipt"] as? [String: Any])
+        #expect(a["number"] as? Int == 1 && b["number"] as? Int == 1 && a["id"] as? String == b["id"] as? String)
+    }
+
+    @Test("the database refuses another device, which can still read its history")
+    func anotherDevice() throws {
+        try setUp()
+        _ = try kassa(["sale", "-", "--user", "anna", "--no-print"], stdin: sale("s1", 350), machine: "1111aaaa2222bbbb")
+        let refused = try kassa(["session", "close", "--user", "anna", "--counted", "350", "--left", "0"], machine: "9999eeee8888ffff")
+        #expect(refused.status == 35 && refused.stderr.contains("belongs to terminal T-1111aaaa2222"))
+        let readable = try kassa(["receipt", "show", "1"], machine: "9999eeee8888ffff")
+        #expect(readable.status == 0 && readable.stdout.contains("Kaffe"))
+    }
+
+    @Test("a denied action gets a clear error and changes nothing; a bad sale file names the field")
+    func errors() throws {
+        try setUp()
+        let denied = try kassa(["session", "force-close", "--user", "anna", "--no-print"], machine: "1111aaaa2222bbbb")
+        #expect(denied.status == 30 && denied.stderr.contains("anna may not force-close"))
+        let bad = try kassa(["sale", "-", "--user", "anna", "--no-print"],
+                            stdin: Array(#"{"id":"x","lines":[{"name":"K","quantity":0.5,"unitPrice":100,"vatRate":"12"}]}"#.utf8),
+                            machine: "1111aaaa2222bbbb")
+        #expect(bad.status == 3 && bad.stderr.contains("lines[0].quantity"))
+        let terminal = try kassa(["terminal", "show", "--json"], machine: "1111aaaa2222bbbb")
+        #expect((terminal.json?["counters"] as? [String: Any])?["receiptNumber"] as? Int == 0)
+    }
+
+    @Test("close prints a Z report; a reprint is marked as a copy; a sale prints with the terminal's stamps")
+    func printing() throws {
+        try setUp()
+        let sold = try kassa(["sale", "-", "--user", "anna", "--json"], stdin: sale("p1", 1250), machine: "1111aaaa2222bbbb")
+        let text = try #require((sold.json?["printed"] as? [String: Any])?["text"] as? String)
+        #expect(text.contains("Kvittonr") && text.contains("Z-period") && text.contains("T-1111aaaa2222") && text.contains("Grand total"))
+        let closed = try kassa(["session", "close", "--user", "maria", "--counted", "1250", "--left", "0", "--json"], machine: "1111aaaa2222bbbb")
+        #expect(closed.status == 0, "\(closed.stderr)")
+        let ztext = try #require((closed.json?["printed"] as? [String: Any])?["text"] as? String)
+        #expect(ztext.contains("Z - R A P P O R T   1") && ztext.contains("Differens"))
+        let reprint = try kassa(["report", "z", "--user", "maria", "--json"], machine: "1111aaaa2222bbbb")
+        #expect(reprint.json?["isCopy"] as? Bool == true && reprint.json?["zNumber"] as? Int == 1)
+    }
+}
