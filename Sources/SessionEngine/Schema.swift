@@ -87,6 +87,29 @@ enum Schema {
                 BEGIN SELECT RAISE(ABORT, 'terminal counters never go back'); END;
                 """)
         }
+        migrator.registerMigration("v2-parked-receipts") { db in
+            try db.execute(sql: """
+                CREATE TABLE parked_receipt (
+                  id TEXT PRIMARY KEY, terminal_id TEXT NOT NULL REFERENCES terminal(id), label TEXT,
+                  state TEXT NOT NULL CHECK (state IN ('parked', 'paying', 'finalized', 'voided')),
+                  visibility TEXT NOT NULL CHECK (visibility IN ('own', 'all', 'role')),
+                  owner TEXT NOT NULL, owner_role TEXT NOT NULL, session_id TEXT REFERENCES pos_session(id),
+                  origin_session_id TEXT, version INTEGER NOT NULL, content_json TEXT NOT NULL,
+                  created_at TEXT NOT NULL, updated_at TEXT NOT NULL, receipt_id TEXT REFERENCES receipt(id));
+                CREATE UNIQUE INDEX parked_label ON parked_receipt(terminal_id, label)
+                  WHERE state IN ('parked', 'paying') AND label IS NOT NULL;
+                CREATE TABLE parked_name_preset (scope TEXT NOT NULL, name TEXT NOT NULL, sort INTEGER NOT NULL,
+                  PRIMARY KEY (scope, name));
+                INSERT INTO parked_name_preset (scope, name, sort) VALUES ('default', 'Sale 1', 1), ('default', 'Sale 2', 2),
+                  ('default', 'Sale 3', 3);
+                CREATE TRIGGER parked_final_is_final BEFORE UPDATE ON parked_receipt
+                WHEN OLD.state IN ('finalized', 'voided')
+                BEGIN SELECT RAISE(ABORT, 'a finalized or voided parked receipt cannot change'); END;
+                CREATE TRIGGER parked_no_delete BEFORE DELETE ON parked_receipt
+                BEGIN SELECT RAISE(ABORT, 'parked receipts are never deleted'); END;
+                CREATE INDEX receipt_session ON receipt(session_id);
+                """)
+        }
         return migrator
     }
 }

@@ -68,6 +68,7 @@ extension SessionEngine {
         }
         try db.execute(sql: "INSERT INTO session_participant (session_id, user_id, joined_at) VALUES (?, ?, ?)",
                        arguments: [id, user, Self.timestamp(now)])
+        if !rescue { try attachDeferredParked(to: id, db) }
         return try self.shift(id, db)
     }
 
@@ -150,6 +151,7 @@ extension SessionEngine {
                     guard let approver = approvedBy else { throw SessionError.differenceNeedsApproval(difference: difference, limit: limit) }
                     try self.require(.cashApproveDifference, user: approver, db)
                 }
+                try self.handleParkedAtClose(session, db)
                 let left = cashLeft ?? 0
                 if let counted, left > counted { throw SessionError.invalid("The float left (\(left)) exceeds the counted cash (\(counted)).") }
                 let zNumber = try self.next("z_no", db)

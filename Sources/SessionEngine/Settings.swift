@@ -19,11 +19,19 @@ public struct Settings: Sendable, Equatable, Codable {
     public var denominations: [Int64]
     /// The time zone that decides a shift's business date.
     public var timeZone: String
+    public var parking: Bool
+    /// At close, parked receipts block it (`block`) or move to the next shift (`defer`).
+    public var parkedAtClose: String
+    /// Who sees a new parked receipt: its owner, everyone, or users with the owner's role.
+    public var parkedVisibility: String
+    /// The store whose preset names override the defaults.
+    public var store: String
 
     static let defaults: [(String, String)] = [
         ("session-management", "on"), ("cash-control", "on"), ("max-difference", "500"), ("vat-rounding", "line"),
         ("default-float", "0"), ("history-since", ""), ("denominations", "100000,50000,20000,10000,5000,2000,1000,500,200,100"),
-        ("time-zone", TimeZone.current.identifier),
+        ("time-zone", TimeZone.current.identifier), ("parking", "on"), ("parked-at-close", "defer"),
+        ("parked-visibility", "own"), ("store", "store-1"),
     ]
 
     public static let keys = defaults.map(\.0)
@@ -50,6 +58,14 @@ public struct Settings: Sendable, Equatable, Codable {
             }
         case "time-zone":
             guard TimeZone(identifier: value) != nil else { throw .invalid("Unknown time zone \(value).") }
+        case "parking":
+            guard value == "on" || value == "off" else { throw .invalid("parking is on or off.") }
+        case "parked-at-close":
+            guard value == "block" || value == "defer" else { throw .invalid("parked-at-close is block or defer.") }
+        case "parked-visibility":
+            guard ["own", "all", "role"].contains(value) else { throw .invalid("parked-visibility is own, all or role.") }
+        case "store":
+            guard !value.isEmpty else { throw .invalid("store is a store id.") }
         default:
             throw .invalid("Unknown setting '\(key)'. Settings: \(keys.joined(separator: ", ")).")
         }
@@ -66,7 +82,9 @@ public struct Settings: Sendable, Equatable, Codable {
             defaultFloat: Int64(values["default-float"] ?? "0") ?? 0,
             historySince: (values["history-since"]?.isEmpty ?? true) ? nil : values["history-since"],
             denominations: (values["denominations"] ?? "").split(separator: ",").compactMap { Int64($0) },
-            timeZone: values["time-zone"] ?? TimeZone.current.identifier)
+            timeZone: values["time-zone"] ?? TimeZone.current.identifier, parking: values["parking"] != "off",
+            parkedAtClose: values["parked-at-close"] ?? "defer", parkedVisibility: values["parked-visibility"] ?? "own",
+            store: values["store"] ?? "store-1")
     }
 
     /// The business date of `date` in the configured time zone.

@@ -1,0 +1,220 @@
+import Foundation
+import GRDB
+
+/// A receipt kept open while the customer waits, a table eats, or another sale goes first.
+public struct ParkedReceipt: Sendable, Equatable, Codable {
+    public var id: String
+    public var label: String?
+    public var state: String
+    public var visibility: String
+    public var owner: String
+    public var ownerRole: String
+    public var session: String?
+    public var originSession: String?
+    public var version: Int
+    public var lines: [SaleLineRequest]
+    public var discount: DiscountRequest?
+    public var receiptNumber: Int64?
+}
+
+extension SessionEngine {
+    struct ParkedContent: Codable {
+        var lines: [SaleLineRequest]
+        var discount: DiscountRequest?
+    }
+
+    func parked(_ id: String, _ db: Database) throws -> ParkedReceipt {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM parked_receipt WHERE id = ? AND terminal_id = ?", arguments: [id, terminalID]) else {
+            throw SessionError.notFound("Parked receipt \(id)")
+        }
+        let content = try JSONDecoder().decode(ParkedContent.self, from: Data((row["content_json"] as String).utf8))
+        let number: Int64? = try (row["receipt_id"] as String?).flatMap {
+            try Int64.fetchOne(db, sql: "SELECT receipt_no FROM receipt WHERE id = ?", arguments: [$0])
+        }
+        return ParkedReceipt(
+            id: id, label: row["label"], state: row["state"], visibility: row["visibility"], owner: row["owner"],
+            ownerRole: row["owner_role"], session: row["session_id"], originSession: row["origin_session_id"],
+            version: row["version"], lines: content.lines, discount: content.discount, receiptNumber: number)
+    }
+
+    func role(of user: String, _ db: Database) throws -> String {
+        guard let role = try String.fetchOne(db, sql: "SELECT role FROM user WHERE id = ?", arguments: [user]) else {
+            throw SessionError.unknownUser(user)
+        }
+        return role
+    }
+
+    /// Whether `user` may see the parked receipt; `edit` also needs `receipt.take_over` for someone else's.
+    func checkAccess(_ parked: ParkedReceipt, user: String, edit: Bool, _ db: Database) throws {
+        let permissions = try self.permissions(user, db)
+        if parked.owner == user { return }
+        let visible: Bool
+        switch parked.visibility {
+        case "all": visible = true
+        case "role": visible = try role(of: user, db) == parked.ownerRole
+        default: visible = false
+        }
+        guard visible || permissions.contains(.parkedViewAll) else { throw SessionError.notFound("Parked receipt \(parked.id)") }
+        if edit, !permissions.contains(.parkedTakeOver) { throw SessionError.permissionDenied(user: user, permission: .parkedTakeOver) }
+    }
+
+    /// The preset names for this store: the store's own list replaces the default list.
+    public func parkedNamePresets() throws(SessionError) -> [String] {
+        try store.read { db in try self.presets(db) }
+    }
+
+    func presets(_ db: Database) throws -> [String] {
+        let store = try Settings.load(db).store
+        let own = try String.fetchAll(db, sql: "SELECT name FROM parked_name_preset WHERE scope = ? ORDER BY sort", arguments: [store])
+        return own.isEmpty ? try String.fetchAll(db, sql: "SELECT name FROM parked_name_preset WHERE scope = 'default' ORDER BY sort") : own
+    }
+
+    /// Replaces the preset names of `scope` (`default`, or a store id whose list then overrides the default).
+    public func setParkedNamePresets(_ names: [String], scope: String, by user: String) throws(SessionError) {
+        try store.write { db in
+            try self.require(.manageSettings, user: user, db)
+            try db.execute(sql: "DELETE FROM parked_name_preset WHERE scope = ?", arguments: [scope])
+            for (index, name) in names.enumerated() where !name.isEmpty {
+                try db.execute(sql: "INSERT INTO parked_name_preset (scope, name, sort) VALUES (?, ?, ?)", arguments: [scope, name, index + 1])
+            }
+        }
+    }
+
+    /// Parks a new receipt. Without a label it takes the first free preset name; a label is unique among open parked receipts.
+    public func park(id: String, user: String, lines: [SaleLineRequest], discount: DiscountRequest? = nil, label: String? = nil,
+                     visibility: String? = nil) throws(SessionError) -> ParkedReceipt {
+        let now = clock.now()
+        return try store.write { db in
+            if let existing = try Row.fetchOne(db, sql: "SELECT 1 FROM parked_receipt WHERE id = ?", arguments: [id]), existing.count > 0 {
+                return try self.parked(id, db)  // a replay
+            }
+            let settings = try Settings.load(db)
+            guard settings.parking else { throw SessionError.invalid("Parking is off in the settings.") }
+            guard let session = try self.openShiftID(db) else { throw SessionError.noOpenSession }
+            let chosenVisibility = visibility ?? settings.parkedVisibility
+            guard ["own", "all", "role"].contains(chosenVisibility) else { throw SessionError.invalid("Visibility is own, all or role.") }
+            var name = label
+            if name == nil {
+                let taken = Set(try String.fetchAll(db, sql: """
+                    SELECT label FROM parked_receipt WHERE terminal_id = ? AND state IN ('parked', 'paying') AND label IS NOT NULL
+                    """, arguments: [self.terminalID]))
+                name = try self.presets(db).first { !taken.contains($0) }
+            }
+            let content = String(decoding: try JSONEncoder().encode(ParkedContent(lines: lines, discount: discount)), as: UTF8.self)
+            do {
+                try db.execute(sql: """
+                    INSERT INTO parked_receipt (id, terminal_id, label, state, visibility, owner, owner_role, session_id,
+                      origin_session_id, version, content_json, created_at, updated_at)
+                    VALUES (?, ?, ?, 'parked', ?, ?, ?, ?, ?, 1, ?, ?, ?)
+                    """, arguments: [id, self.terminalID, name, chosenVisibility, user, try self.role(of: user, db), session, session,
+                                     content, Self.timestamp(now), Self.timestamp(now)])
+            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+                throw SessionError.invalid("The name '\(name ?? "")' is already used by an open parked receipt.")
+            }
+            return try self.parked(id, db)
+        }
+    }
+
+    /// Parked receipts this user may see (own, same role, all, or everything with `receipt.view_all_parked`).
+    public func parkedReceipts(user: String) throws(SessionError) -> [ParkedReceipt] {
+        try store.read { db in
+            let ids = try String.fetchAll(db, sql: """
+                SELECT id FROM parked_receipt WHERE terminal_id = ? AND state IN ('parked', 'paying') ORDER BY created_at, rowid
+                """, arguments: [self.terminalID])
+            return try ids.compactMap { id in
+                let parked = try self.parked(id, db)
+                do {
+                    try self.checkAccess(parked, user: user, edit: false, db)
+                    return parked
+                } catch SessionError.notFound {
+                    return nil
+                }
+            }
+        }
+    }
+
+    /// Opens a parked receipt for reading or editing; opening never removes it.
+    public func parkedReceipt(id: String, user: String) throws(SessionError) -> ParkedReceipt {
+        try store.read { db in
+            let parked = try self.parked(id, db)
+            try self.checkAccess(parked, user: user, edit: false, db)
+            return parked
+        }
+    }
+
+    /// Replaces the lines of a parked receipt; `expectedVersion` must match, so a stale edit is refused with the current state.
+    public func updateParked(id: String, user: String, expectedVersion: Int, lines: [SaleLineRequest], discount: DiscountRequest? = nil)
+        throws(SessionError) -> ParkedReceipt
+    {
+        let now = clock.now()
+        return try store.write { db in
+            let parked = try self.parked(id, db)
+            try self.checkAccess(parked, user: user, edit: true, db)
+            guard parked.state == "parked" else { throw SessionError.invalid("Parked receipt \(id) is \(parked.state).") }
+            guard parked.version == expectedVersion else { throw SessionError.staleVersion(current: parked.version) }
+            let content = String(decoding: try JSONEncoder().encode(ParkedContent(lines: lines, discount: discount)), as: UTF8.self)
+            try db.execute(sql: "UPDATE parked_receipt SET content_json = ?, version = version + 1, updated_at = ? WHERE id = ?",
+                           arguments: [content, Self.timestamp(now), id])
+            return try self.parked(id, db)
+        }
+    }
+
+    /// Marks a payment as running (a card terminal is busy): the shift cannot close until it ends.
+    public func startPayment(id: String, user: String) throws(SessionError) -> ParkedReceipt {
+        try store.write { db in
+            let parked = try self.parked(id, db)
+            try self.checkAccess(parked, user: user, edit: true, db)
+            try db.execute(sql: "UPDATE parked_receipt SET state = 'paying', version = version + 1 WHERE id = ? AND state = 'parked'", arguments: [id])
+            return try self.parked(id, db)
+        }
+    }
+
+    /// Finalizes a parked receipt with its payments; the parked id is the command id, so a replay gives the same receipt.
+    public func finalizeParked(id: String, user: String, payments: [PaymentRequest]?, training: Bool = false) throws(SessionError) -> ReceiptRecord {
+        let parked = try parkedReceipt(id: id, user: user)
+        if parked.state == "finalized", let number = parked.receiptNumber { return try receipt(number: number) }
+        guard parked.state == "parked" || parked.state == "paying" else { throw .invalid("Parked receipt \(id) is \(parked.state).") }
+        if parked.owner != user {
+            try store.read { db in try self.checkAccess(parked, user: user, edit: true, db) }
+        }
+        let request = SaleRequest(id: id, lines: parked.lines, payments: payments, discount: parked.discount, training: training)
+        let receipt = try finalizeSale(request, user: user)
+        try store.write { db in
+            try db.execute(sql: "UPDATE parked_receipt SET state = 'finalized', receipt_id = ?, version = version + 1 WHERE id = ? AND state IN ('parked', 'paying')",
+                           arguments: [receipt.id, id])
+        }
+        return receipt
+    }
+
+    /// Voids a parked receipt: it was never numbered; the record stays for the audit.
+    public func voidParked(id: String, user: String) throws(SessionError) -> ParkedReceipt {
+        try store.write { db in
+            let parked = try self.parked(id, db)
+            try self.checkAccess(parked, user: user, edit: true, db)
+            guard parked.state == "parked" else { throw SessionError.invalid("Only a parked receipt (not \(parked.state)) can be voided.") }
+            try db.execute(sql: "UPDATE parked_receipt SET state = 'voided', version = version + 1 WHERE id = ?", arguments: [id])
+            return try self.parked(id, db)
+        }
+    }
+
+    /// At close: a running payment always blocks; parked receipts block (`block`) or move on to the next shift (`defer`).
+    func handleParkedAtClose(_ session: String, _ db: Database) throws {
+        let open = try Row.fetchAll(db, sql: "SELECT label, state, id FROM parked_receipt WHERE session_id = ? AND state IN ('parked', 'paying')",
+                                    arguments: [session])
+        let paying = open.filter { $0["state"] as String == "paying" }
+        if !paying.isEmpty {
+            throw SessionError.invalid("A payment is in progress on \(paying.map { ($0["label"] as String?) ?? $0["id"] }.joined(separator: ", ")); finish it before closing.")
+        }
+        guard !open.isEmpty else { return }
+        if try Settings.load(db).parkedAtClose == "block" {
+            throw SessionError.parkedReceiptsBlockClose(open.map { ($0["label"] as String?) ?? $0["id"] })
+        }
+        try db.execute(sql: "UPDATE parked_receipt SET session_id = NULL WHERE session_id = ? AND state = 'parked'", arguments: [session])
+    }
+
+    /// Parked receipts deferred from a closed shift join the new one.
+    func attachDeferredParked(to session: String, _ db: Database) throws {
+        try db.execute(sql: "UPDATE parked_receipt SET session_id = ? WHERE terminal_id = ? AND session_id IS NULL AND state = 'parked'",
+                       arguments: [session, terminalID])
+    }
+}

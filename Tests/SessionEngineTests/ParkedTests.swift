@@ -1,0 +1,94 @@
+import Foundation
+@testable import SessionEngine
+import Testing
+
+@Suite("Parked receipts")
+struct ParkedTests {
+    let kaffe = [SaleLineRequest(name: "Kaffe", unitPrice: 350, vatRate: VATRate(basisPoints: 1200))]
+
+    func till() throws -> SessionEngine {
+        let engine = try Till().engine
+        _ = try engine.openShift(commandID: "o", user: "anna", countedFloat: 0)
+        _ = try engine.continueShift(user: "olle")
+        return engine
+    }
+
+    @Test("several parked receipts at once take the preset names; a store override replaces the default list")
+    func names() throws {
+        let engine = try till()
+        let first = try engine.park(id: "p1", user: "anna", lines: kaffe)
+        let second = try engine.park(id: "p2", user: "anna", lines: kaffe)
+        #expect(first.label == "Sale 1" && second.label == "Sale 2")
+        #expect(throws: SessionError.invalid("The name 'Sale 1' is already used by an open parked receipt.")) {
+            try engine.park(id: "p3", user: "anna", lines: kaffe, label: "Sale 1")
+        }
+        try engine.setParkedNamePresets(["Bord 1", "Bord 2"], scope: "store-1", by: "maria")
+        #expect(try engine.parkedNamePresets() == ["Bord 1", "Bord 2"])
+        #expect(try engine.park(id: "p4", user: "anna", lines: kaffe).label == "Bord 1")
+        #expect(try engine.park(id: "p5", user: "anna", lines: kaffe, label: "Terrassen").label == "Terrassen")
+    }
+
+    @Test("visibility own, role and all; view-all and take-over permissions")
+    func visibility() throws {
+        let engine = try till()
+        _ = try engine.park(id: "own", user: "anna", lines: kaffe, visibility: "own")
+        _ = try engine.park(id: "role", user: "anna", lines: kaffe, visibility: "role")
+        _ = try engine.park(id: "all", user: "anna", lines: kaffe, visibility: "all")
+        #expect(try engine.parkedReceipts(user: "anna").map(\.id) == ["own", "role", "all"])
+        #expect(try engine.parkedReceipts(user: "olle").map(\.id) == ["role", "all"])  // same role (cashier)
+        #expect(try engine.parkedReceipts(user: "sven").map(\.id) == ["own", "role", "all"])  // view_all_parked
+        #expect(throws: SessionError.notFound("Parked receipt own")) { try engine.parkedReceipt(id: "own", user: "olle") }
+        #expect(throws: SessionError.permissionDenied(user: "olle", permission: .parkedTakeOver)) {
+            try engine.updateParked(id: "all", user: "olle", expectedVersion: 1, lines: kaffe + kaffe)
+        }
+        #expect(try engine.updateParked(id: "all", user: "sven", expectedVersion: 1, lines: kaffe + kaffe).version == 2)
+    }
+
+    @Test("a stale edit is refused with the current version; opening never removes the receipt")
+    func versions() throws {
+        let engine = try till()
+        _ = try engine.park(id: "p", user: "anna", lines: kaffe)
+        _ = try engine.parkedReceipt(id: "p", user: "anna")
+        _ = try engine.parkedReceipt(id: "p", user: "anna")
+        let updated = try engine.updateParked(id: "p", user: "anna", expectedVersion: 1, lines: kaffe + kaffe)
+        #expect(updated.version == 2 && updated.lines.count == 2)
+        #expect(throws: SessionError.staleVersion(current: 2)) {
+            try engine.updateParked(id: "p", user: "anna", expectedVersion: 1, lines: kaffe)
+        }
+        #expect(try engine.parkedReceipts(user: "anna").count == 1)
+    }
+
+    @Test("finalizing a parked receipt numbers it once, even when replayed; voided receipts take no number")
+    func finalize() throws {
+        let engine = try till()
+        _ = try engine.park(id: "v", user: "anna", lines: kaffe)
+        _ = try engine.voidParked(id: "v", user: "anna")
+        _ = try engine.park(id: "p", user: "anna", lines: kaffe + kaffe)
+        let receipt = try engine.finalizeParked(id: "p", user: "anna", payments: [PaymentRequest(method: "cash", amount: 1000)])
+        #expect(receipt.number == 1 && receipt.total == 700 && receipt.change == 300)
+        #expect(try engine.finalizeParked(id: "p", user: "anna", payments: nil).number == 1)
+        #expect(try engine.counters().receiptNumber == 1)
+        #expect(try engine.parkedReceipts(user: "anna").isEmpty)
+    }
+
+    @Test("at close: a running payment blocks; parked receipts block or move on to the next shift, per setting")
+    func atClose() throws {
+        let engine = try till()
+        _ = try engine.park(id: "table", user: "anna", lines: kaffe, label: "Bord 4")
+        _ = try engine.park(id: "card", user: "anna", lines: kaffe)
+        _ = try engine.startPayment(id: "card", user: "anna")
+        #expect(throws: SessionError.self) { try engine.closeShift(commandID: "c0", user: "anna", countedCash: 0, cashLeft: 0) }
+        _ = try engine.finalizeParked(id: "card", user: "anna", payments: [PaymentRequest(method: "card", amount: 350)])
+        try engine.setSetting("parked-at-close", "block", by: "maria")
+        #expect(throws: SessionError.parkedReceiptsBlockClose(["Bord 4"])) {
+            try engine.closeShift(commandID: "c1", user: "anna", countedCash: 0, cashLeft: 0)
+        }
+        try engine.setSetting("parked-at-close", "defer", by: "maria")
+        let z = try engine.closeShift(commandID: "c2", user: "anna", countedCash: 0, cashLeft: 0)
+        let deferred = try engine.parkedReceipt(id: "table", user: "anna")
+        #expect(deferred.session == nil && deferred.originSession == z.session)
+        let next = try engine.openShift(commandID: "o2", user: "anna", countedFloat: 0)
+        #expect(try engine.parkedReceipt(id: "table", user: "anna").session == next.id)
+        #expect(try engine.finalizeParked(id: "table", user: "anna", payments: nil).zPeriod == 2)
+    }
+}
