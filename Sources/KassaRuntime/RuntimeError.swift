@@ -90,7 +90,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             switch error {
             case .permissionDenied: return 30
             case .unknownUser, .invalid, .paymentsDoNotCover, .refundExceedsSale: return 31
-            case .sessionAlreadyOpen, .noOpenSession, .sessionClosed, .parkedReceiptsBlockClose, .sessionManagementOff: return 32
+            case .sessionAlreadyOpen, .noOpenSession, .sessionClosed, .parkedReceiptsBlockClose, .paymentInProgress, .sessionManagementOff: return 32
             case .differenceNeedsApproval: return 33
             case .copyAlreadyPrinted, .staleVersion: return 34
             case .wrongTerminal: return 35
@@ -142,6 +142,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             case .noOpenSession: return "NO_OPEN_SESSION"
             case .sessionClosed: return "SESSION_CLOSED"
             case .parkedReceiptsBlockClose: return "PARKED_RECEIPTS"
+            case .paymentInProgress: return "PAYMENT_IN_PROGRESS"
             case .sessionManagementOff: return "SESSION_MANAGEMENT_OFF"
             case .differenceNeedsApproval: return "DIFFERENCE_NEEDS_APPROVAL"
             case .copyAlreadyPrinted: return "COPY_ALREADY_PRINTED"

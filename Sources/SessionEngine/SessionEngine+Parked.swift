@@ -203,7 +203,7 @@ extension SessionEngine {
                                     arguments: [session])
         let paying = open.filter { $0["state"] as String == "paying" }
         if !paying.isEmpty {
-            throw SessionError.invalid("A payment is in progress on \(paying.map { ($0["label"] as String?) ?? $0["id"] }.joined(separator: ", ")); finish it before closing.")
+            throw SessionError.paymentInProgress(paying.map { ($0["label"] as String?) ?? $0["id"] })
         }
         guard !open.isEmpty else { return }
         if try Settings.load(db).parkedAtClose == "block" {

@@ -11,6 +11,8 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
     case differenceNeedsApproval(difference: Int64, limit: Int64)
     case notFound(String)
     case parkedReceiptsBlockClose([String])
+    /// A payment is running (e.g. on a card terminal) on these parked receipts.
+    case paymentInProgress([String])
     case paymentsDoNotCover(total: Int64, paid: Int64)
     case refundExceedsSale(line: Int, sold: Int64, alreadyReturned: Int64, requested: Int64)
     case copyAlreadyPrinted(receiptNumber: Int64)
@@ -39,6 +41,8 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notFound(let what): return "\(what) was not found."
         case .parkedReceiptsBlockClose(let labels):
             return "Parked receipts block the close: \(labels.joined(separator: ", ")). Finish or void them, or set parked-at-close = defer."
+        case .paymentInProgress(let labels):
+            return "A payment is in progress on \(labels.joined(separator: ", ")); finish it (kassa park finalize) before closing."
         case .paymentsDoNotCover(let total, let paid):
             return "The payments (\(paid)) do not cover the total (\(total)); nothing was recorded."
         case .refundExceedsSale(let line, let sold, let returned, let requested):

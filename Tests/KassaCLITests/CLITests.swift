@@ -13,6 +13,9 @@ struct KassaProcess {
         var json: [String: Any]? {
             (try? JSONSerialization.jsonObject(with: Data(stdout.utf8))) as? [String: Any]
         }
+        var jsonArray: [Any]? {
+            (try? JSONSerialization.jsonObject(with: Data(stdout.utf8))) as? [Any]
+        }
     }
 
     static func run(_ arguments: [String], stdin: [UInt8]? = nil, home: URL, extraEnvironment: [String: String] = [:]) throws -> Result {

@@ -108,4 +108,27 @@ struct SessionCLITests {
         let reprint = try kassa(["report", "z", "--user", "maria", "--json"], machine: "1111aaaa2222bbbb")
         #expect(reprint.json?["isCopy"] as? Bool == true && reprint.json?["zNumber"] as? Int == 1)
     }
+
+    @Test("park from the CLI: named, stale edit refused, close blocked while paying, finalized once")
+    func parkFromCLI() throws {
+        let m = "1111aaaa2222bbbb"
+        try setUp()
+        let parked = try kassa(["park", "new", "-", "--user", "anna", "--name", "Bord 4", "--json"], stdin: sale("t4", 350), machine: m)
+        #expect(parked.status == 0 && parked.json?["label"] as? String == "Bord 4" && parked.json?["version"] as? Int == 1)
+        let stale = try kassa(["park", "update", "t4", "-", "--version", "7", "--user", "anna"], stdin: sale("t4", 400), machine: m)
+        #expect(stale.status == 34 && stale.stderr.contains("now version 1"))
+        let updated = try kassa(["park", "update", "t4", "-", "--version", "1", "--user", "anna", "--json"], stdin: sale("t4", 400), machine: m)
+        #expect(updated.status == 0 && updated.json?["version"] as? Int == 2)
+        #expect(try kassa(["park", "pay", "t4", "--user", "anna"], machine: m).status == 0)
+        let blocked = try kassa(["session", "close", "--user", "anna", "--counted", "0", "--left", "0"], machine: m)
+        #expect(blocked.status == 32 && blocked.stderr.contains("Bord 4"))
+        let first = try kassa(["park", "finalize", "t4", "--pay", "card=400", "--user", "anna", "--no-print", "--json"], machine: m)
+        let again = try kassa(["park", "finalize", "t4", "--user", "anna", "--no-print", "--json"], machine: m)
+        let a = try #require(first.json?["receipt"] as? [String: Any])
+        let b = try #require(again.json?["receipt"] as? [String: Any])
+        #expect(a["number"] as? Int == 1 && b["number"] as? Int == 1 && a["total"] as? Int == 400)
+        let list = try kassa(["park", "list", "--user", "anna", "--json"], machine: m)
+        #expect(list.status == 0 && (list.jsonArray?.isEmpty ?? false))
+        #expect(try kassa(["session", "close", "--user", "anna", "--counted", "0", "--left", "0"], machine: m).status == 0)
+    }
 }

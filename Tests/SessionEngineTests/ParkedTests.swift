@@ -77,7 +77,7 @@ struct ParkedTests {
         _ = try engine.park(id: "table", user: "anna", lines: kaffe, label: "Bord 4")
         _ = try engine.park(id: "card", user: "anna", lines: kaffe)
         _ = try engine.startPayment(id: "card", user: "anna")
-        #expect(throws: SessionError.self) { try engine.closeShift(commandID: "c0", user: "anna", countedCash: 0, cashLeft: 0) }
+        #expect(throws: SessionError.paymentInProgress(["Sale 1"])) { try engine.closeShift(commandID: "c0", user: "anna", countedCash: 0, cashLeft: 0) }
         _ = try engine.finalizeParked(id: "card", user: "anna", payments: [PaymentRequest(method: "card", amount: 350)])
         try engine.setSetting("parked-at-close", "block", by: "maria")
         #expect(throws: SessionError.parkedReceiptsBlockClose(["Bord 4"])) {

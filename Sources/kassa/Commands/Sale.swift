@@ -17,22 +17,7 @@ extension Kassa {
         func run() throws {
             try runReporting(json: global.json) { () throws(RuntimeError) in
                 let environment = try global.environment()
-                let data: Data
-                if file == "-" {
-                    data = FileHandle.standardInput.readDataToEndOfFile()
-                } else {
-                    guard let contents = FileManager.default.contents(atPath: file) else { throw .inputUnreadable(path: file, reason: "no such file") }
-                    data = contents
-                }
-                _ = try InputDecoding.text(Array(data), source: file)
-                var request: SaleRequest
-                do {
-                    request = try JSONDecoder().decode(SaleRequest.self, from: data)
-                } catch let error as DecodingError {
-                    throw .invalidDocument(source: file, reason: InputDecoding.describeDecoding(error))
-                } catch {
-                    throw .invalidDocument(source: file, reason: "\(error)")
-                }
+                var request = try loadSaleRequest(file)
                 if let id = options.commandID { request.id = id }
                 let engine = try options.engine(environment)
                 let user = try options.actor()

@@ -43,3 +43,22 @@ func session<T>(_ body: () throws(SessionError) -> T) throws(RuntimeError) -> T 
         throw .session(error)
     }
 }
+
+/// Reads a sale (Docs/CLI.md) from a file or '-' for standard input: UTF-8 checked, JSON errors named by field.
+func loadSaleRequest(_ file: String) throws(RuntimeError) -> SaleRequest {
+    let data: Data
+    if file == "-" {
+        data = FileHandle.standardInput.readDataToEndOfFile()
+    } else {
+        guard let contents = FileManager.default.contents(atPath: file) else { throw .inputUnreadable(path: file, reason: "no such file") }
+        data = contents
+    }
+    _ = try InputDecoding.text(Array(data), source: file)
+    do {
+        return try JSONDecoder().decode(SaleRequest.self, from: data)
+    } catch let error as DecodingError {
+        throw .invalidDocument(source: file, reason: InputDecoding.describeDecoding(error))
+    } catch {
+        throw .invalidDocument(source: file, reason: "\(error)")
+    }
+}
