@@ -12,11 +12,24 @@ extension KassaEnvironment {
     }
 
     /// Opens the session engine for this machine's terminal (creating the database on first use).
+    /// `KASSA_CRASH_AT=<step>` (a `FinalizeStep` raw value) kills this process with SIGKILL at that step of finalizing a
+    /// receipt, so crash tests can prove that numbers stay gap-free. Unset in normal use.
+    public static var crashStep: FinalizeStep? {
+        ProcessInfo.processInfo.environment["KASSA_CRASH_AT"].flatMap(FinalizeStep.init(rawValue:))
+    }
+
+    /// Kills the process if `KASSA_CRASH_AT` names this step.
+    public static func faultPoint(_ step: FinalizeStep) {
+        if crashStep == step { kill(getpid(), SIGKILL) }
+    }
+
     public func sessionEngine(database: String?, readOnly: Bool = false) throws(RuntimeError) -> SessionEngine {
         try home.ensure(home.root)
         do {
             let store = try SessionStore.open(path: databasePath(database))
-            return try SessionEngine(store: store, readOnly: readOnly, logger: logger)
+            var faultPoint: (@Sendable (FinalizeStep) -> Void)?
+            if Self.crashStep != nil { faultPoint = { @Sendable step in KassaEnvironment.faultPoint(step) } }
+            return try SessionEngine(store: store, readOnly: readOnly, logger: logger, faultPoint: faultPoint)
         } catch {
             throw .session(error)
         }

@@ -7,8 +7,9 @@ extension SessionEngine {
     public func finalizeSale(_ request: SaleRequest, user: String) throws(SessionError) -> ReceiptRecord {
         guard !request.lines.isEmpty else { throw .invalid("A sale needs at least one line.") }
         let now = clock.now()
-        return try store.write { db in
+        let receipt = try store.write { db in
             try self.once(request.id, kind: "sale", db) {
+                self.faultPoint?(.transactionBegun)
                 let training = request.training ?? false
                 let permissions = try self.permissions(user, db)
                 if training, !permissions.contains(.training) { throw SessionError.permissionDenied(user: user, permission: .training) }
@@ -38,6 +39,8 @@ extension SessionEngine {
                     discountTotal: lines.reduce(0) { $0 + $1.discount }, refundOf: nil, settings: settings, db)
             }
         }
+        faultPoint?(.committed)
+        return receipt
     }
 
     /// The shift a sale goes into: the open one. A sale addressed to a closed shift is refused with the open shift's id.
@@ -140,6 +143,7 @@ extension SessionEngine {
         let negative = -lines.filter { $0.amount < 0 }.reduce(0) { $0 + $1.amount }
         let gtSales = training ? try counter("gt_sales", db) : try next("gt_sales", by: positive, db)
         let gtReturns = training ? try counter("gt_returns", db) : try next("gt_returns", by: negative, db)
+        faultPoint?(.numberTaken)
         let record = ReceiptRecord(
             id: id, kind: kind, terminal: terminalID, number: number, zPeriod: zPeriod, session: session, cashier: user,
             createdAt: now, businessDate: try shift(session, db).businessDate, currency: try String.fetchOne(db, sql: "SELECT currency FROM terminal") ?? "SEK",
@@ -185,6 +189,7 @@ extension SessionEngine {
             try addTotal(session, "cashier:\(user)", amount: total, db)
             try addTotal(session, "receipts", amount: total, db)
         }
+        faultPoint?(.written)
         logger.info("receipt finalized", metadata: ["receipt.id": "\(id)", "number": "\(number)", "kind": "\(kind)"])
         return record
     }

@@ -11,14 +11,18 @@ public final class SessionEngine: Sendable {
     public let terminalID: String
     let clock: any EngineClock
     let logger: Logger
+    /// Called at each step of finalizing a receipt; crash tests kill the process here. Nil in normal use.
+    let faultPoint: (@Sendable (FinalizeStep) -> Void)?
 
     /// Opens the engine for the terminal this machine is. A database created on another device is refused:
     /// its counters never continue here. `readOnly` opens another device's history for reading.
     public init(
         store: SessionStore, identity: any TerminalIdentitySource = MachineIdentity(), clock: any EngineClock = SystemClock(),
-        currency: String = "SEK", readOnly: Bool = false, logger: Logger = Logger(label: "kassa.session")
+        currency: String = "SEK", readOnly: Bool = false, logger: Logger = Logger(label: "kassa.session"),
+        faultPoint: (@Sendable (FinalizeStep) -> Void)? = nil
     ) throws(SessionError) {
         self.store = store
+        self.faultPoint = faultPoint
         self.clock = clock
         self.logger = logger
         let machine = try identity.machineIdentity()
@@ -202,4 +206,18 @@ public final class SessionEngine: Sendable {
                      grandTotalSales: try self.counter("gt_sales", db), grandTotalReturns: try self.counter("gt_returns", db))
         }
     }
+}
+
+/// The steps of finalizing a receipt, in order, for fault injection (`KASSA_CRASH_AT`, Docs/CLI.md).
+public enum FinalizeStep: String, Sendable, CaseIterable {
+    /// Inside the `BEGIN IMMEDIATE` transaction, before anything is written.
+    case transactionBegun = "begun"
+    /// The receipt number and grand totals have been taken (uncommitted).
+    case numberTaken = "numbered"
+    /// The receipt, lines, payments and running totals are written (uncommitted).
+    case written
+    /// The transaction has committed: the receipt exists, durably.
+    case committed
+    /// The receipt has printed (the drawer has not opened yet).
+    case printed
 }

@@ -15,6 +15,7 @@ extension Kassa {
             do {
                 let device = try target.resolve(in: environment)
                 let outcome = try environment.printDocument(environment.receiptDocument(receipt), on: device)
+                KassaEnvironment.faultPoint(.printed)
                 if receipt.payments.contains(where: \.isCash), !receipt.isCopy, receipt.kind != "training", device.profile.features.drawerPulse {
                     _ = try? environment.openDrawer(device, pin: nil, onMilliseconds: nil, offMilliseconds: nil)
                 }
