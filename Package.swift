@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "ImageCodec", targets: ["ImageCodec"]),
         .library(name: "Raster", targets: ["Raster"]),
         .library(name: "DeviceTransport", targets: ["DeviceTransport"]),
+        .library(name: "SessionEngine", targets: ["SessionEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -6,7 +6,7 @@ import PackageDescription
 let package = Package(
     name: "KassaBenchmarks",
     platforms: [.macOS(.v14)],
-    dependencies: [.package(name: "Kassa", path: "..")],
+    dependencies: [.package(name: "Kassa", path: ".."), .package(url: "https://github.com/apple/swift-log", from: "1.16.2")],
     targets: [
         .executableTarget(
             name: "KassaBench",
@@ -17,6 +17,9 @@ let package = Package(
                 .product(name: "Raster", package: "Kassa"),
                 .product(name: "DeviceTransport", package: "Kassa"),
             ]
-        )
+        ),
+        .executableTarget(
+            name: "SessionBench",
+            dependencies: [.product(name: "SessionEngine", package: "Kassa"), .product(name: "Logging", package: "swift-log")]),
     ]
 )

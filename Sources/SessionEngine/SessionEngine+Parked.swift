@@ -24,12 +24,12 @@ extension SessionEngine {
     }
 
     func parked(_ id: String, _ db: Database) throws -> ParkedReceipt {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM parked_receipt WHERE id = ? AND terminal_id = ?", arguments: [id, terminalID]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM parked_receipt WHERE id = ? AND terminal_id = ?"), arguments: [id, terminalID]) else {
             throw SessionError.notFound("Parked receipt \(id)")
         }
         let content = try JSONDecoder().decode(ParkedContent.self, from: Data((row["content_json"] as String).utf8))
         let number: Int64? = try (row["receipt_id"] as String?).flatMap {
-            try Int64.fetchOne(db, sql: "SELECT receipt_no FROM receipt WHERE id = ?", arguments: [$0])
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT receipt_no FROM receipt WHERE id = ?"), arguments: [$0])
         }
         return ParkedReceipt(
             id: id, label: row["label"], state: row["state"], visibility: row["visibility"], owner: row["owner"],
@@ -38,7 +38,7 @@ extension SessionEngine {
     }
 
     func role(of user: String, _ db: Database) throws -> String {
-        guard let role = try String.fetchOne(db, sql: "SELECT role FROM user WHERE id = ?", arguments: [user]) else {
+        guard let role = try String.fetchOne(db.cachedStatement(sql: "SELECT role FROM user WHERE id = ?"), arguments: [user]) else {
             throw SessionError.unknownUser(user)
         }
         return role
@@ -65,17 +65,17 @@ extension SessionEngine {
 
     func presets(_ db: Database) throws -> [String] {
         let store = try Settings.load(db).store
-        let own = try String.fetchAll(db, sql: "SELECT name FROM parked_name_preset WHERE scope = ? ORDER BY sort", arguments: [store])
-        return own.isEmpty ? try String.fetchAll(db, sql: "SELECT name FROM parked_name_preset WHERE scope = 'default' ORDER BY sort") : own
+        let own = try String.fetchAll(db.cachedStatement(sql: "SELECT name FROM parked_name_preset WHERE scope = ? ORDER BY sort"), arguments: [store])
+        return own.isEmpty ? try String.fetchAll(db.cachedStatement(sql: "SELECT name FROM parked_name_preset WHERE scope = 'default' ORDER BY sort")) : own
     }
 
     /// Replaces the preset names of `scope` (`default`, or a store id whose list then overrides the default).
     public func setParkedNamePresets(_ names: [String], scope: String, by user: String) throws(SessionError) {
         try store.write { db in
             try self.require(.manageSettings, user: user, db)
-            try db.execute(sql: "DELETE FROM parked_name_preset WHERE scope = ?", arguments: [scope])
+            try db.cachedStatement(sql: "DELETE FROM parked_name_preset WHERE scope = ?").execute(arguments: [scope])
             for (index, name) in names.enumerated() where !name.isEmpty {
-                try db.execute(sql: "INSERT INTO parked_name_preset (scope, name, sort) VALUES (?, ?, ?)", arguments: [scope, name, index + 1])
+                try db.cachedStatement(sql: "INSERT INTO parked_name_preset (scope, name, sort) VALUES (?, ?, ?)").execute(arguments: [scope, name, index + 1])
             }
         }
     }
@@ -85,7 +85,7 @@ extension SessionEngine {
                      visibility: String? = nil) throws(SessionError) -> ParkedReceipt {
         let now = clock.now()
         return try store.write { db in
-            if let existing = try Row.fetchOne(db, sql: "SELECT 1 FROM parked_receipt WHERE id = ?", arguments: [id]), existing.count > 0 {
+            if let existing = try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM parked_receipt WHERE id = ?"), arguments: [id]), existing.count > 0 {
                 return try self.parked(id, db)  // a replay
             }
             let settings = try Settings.load(db)
@@ -95,18 +95,18 @@ extension SessionEngine {
             guard ["own", "all", "role"].contains(chosenVisibility) else { throw SessionError.invalid("Visibility is own, all or role.") }
             var name = label
             if name == nil {
-                let taken = Set(try String.fetchAll(db, sql: """
+                let taken = Set(try String.fetchAll(db.cachedStatement(sql: """
                     SELECT label FROM parked_receipt WHERE terminal_id = ? AND state IN ('parked', 'paying') AND label IS NOT NULL
-                    """, arguments: [self.terminalID]))
+                    """), arguments: [self.terminalID]))
                 name = try self.presets(db).first { !taken.contains($0) }
             }
             let content = String(decoding: try JSONEncoder().encode(ParkedContent(lines: lines, discount: discount)), as: UTF8.self)
             do {
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     INSERT INTO parked_receipt (id, terminal_id, label, state, visibility, owner, owner_role, session_id,
                       origin_session_id, version, content_json, created_at, updated_at)
                     VALUES (?, ?, ?, 'parked', ?, ?, ?, ?, ?, 1, ?, ?, ?)
-                    """, arguments: [id, self.terminalID, name, chosenVisibility, user, try self.role(of: user, db), session, session,
+                    """).execute(arguments: [id, self.terminalID, name, chosenVisibility, user, try self.role(of: user, db), session, session,
                                      content, Self.timestamp(now), Self.timestamp(now)])
             } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
                 throw SessionError.invalid("The name '\(name ?? "")' is already used by an open parked receipt.")
@@ -118,9 +118,9 @@ extension SessionEngine {
     /// Parked receipts this user may see (own, same role, all, or everything with `receipt.view_all_parked`).
     public func parkedReceipts(user: String) throws(SessionError) -> [ParkedReceipt] {
         try store.read { db in
-            let ids = try String.fetchAll(db, sql: """
+            let ids = try String.fetchAll(db.cachedStatement(sql: """
                 SELECT id FROM parked_receipt WHERE terminal_id = ? AND state IN ('parked', 'paying') ORDER BY created_at, rowid
-                """, arguments: [self.terminalID])
+                """), arguments: [self.terminalID])
             return try ids.compactMap { id in
                 let parked = try self.parked(id, db)
                 do {
@@ -153,8 +153,7 @@ extension SessionEngine {
             guard parked.state == "parked" else { throw SessionError.invalid("Parked receipt \(id) is \(parked.state).") }
             guard parked.version == expectedVersion else { throw SessionError.staleVersion(current: parked.version) }
             let content = String(decoding: try JSONEncoder().encode(ParkedContent(lines: lines, discount: discount)), as: UTF8.self)
-            try db.execute(sql: "UPDATE parked_receipt SET content_json = ?, version = version + 1, updated_at = ? WHERE id = ?",
-                           arguments: [content, Self.timestamp(now), id])
+            try db.cachedStatement(sql: "UPDATE parked_receipt SET content_json = ?, version = version + 1, updated_at = ? WHERE id = ?").execute(arguments: [content, Self.timestamp(now), id])
             return try self.parked(id, db)
         }
     }
@@ -164,7 +163,7 @@ extension SessionEngine {
         try store.write { db in
             let parked = try self.parked(id, db)
             try self.checkAccess(parked, user: user, edit: true, db)
-            try db.execute(sql: "UPDATE parked_receipt SET state = 'paying', version = version + 1 WHERE id = ? AND state = 'parked'", arguments: [id])
+            try db.cachedStatement(sql: "UPDATE parked_receipt SET state = 'paying', version = version + 1 WHERE id = ? AND state = 'parked'").execute(arguments: [id])
             return try self.parked(id, db)
         }
     }
@@ -180,8 +179,7 @@ extension SessionEngine {
         let request = SaleRequest(id: id, lines: parked.lines, payments: payments, discount: parked.discount, training: training)
         let receipt = try finalizeSale(request, user: user)
         try store.write { db in
-            try db.execute(sql: "UPDATE parked_receipt SET state = 'finalized', receipt_id = ?, version = version + 1 WHERE id = ? AND state IN ('parked', 'paying')",
-                           arguments: [receipt.id, id])
+            try db.cachedStatement(sql: "UPDATE parked_receipt SET state = 'finalized', receipt_id = ?, version = version + 1 WHERE id = ? AND state IN ('parked', 'paying')").execute(arguments: [receipt.id, id])
         }
         return receipt
     }
@@ -192,15 +190,14 @@ extension SessionEngine {
             let parked = try self.parked(id, db)
             try self.checkAccess(parked, user: user, edit: true, db)
             guard parked.state == "parked" else { throw SessionError.invalid("Only a parked receipt (not \(parked.state)) can be voided.") }
-            try db.execute(sql: "UPDATE parked_receipt SET state = 'voided', version = version + 1 WHERE id = ?", arguments: [id])
+            try db.cachedStatement(sql: "UPDATE parked_receipt SET state = 'voided', version = version + 1 WHERE id = ?").execute(arguments: [id])
             return try self.parked(id, db)
         }
     }
 
     /// At close: a running payment always blocks; parked receipts block (`block`) or move on to the next shift (`defer`).
     func handleParkedAtClose(_ session: String, _ db: Database) throws {
-        let open = try Row.fetchAll(db, sql: "SELECT label, state, id FROM parked_receipt WHERE session_id = ? AND state IN ('parked', 'paying')",
-                                    arguments: [session])
+        let open = try Row.fetchAll(db.cachedStatement(sql: "SELECT label, state, id FROM parked_receipt WHERE session_id = ? AND state IN ('parked', 'paying')"), arguments: [session])
         let paying = open.filter { $0["state"] as String == "paying" }
         if !paying.isEmpty {
             throw SessionError.paymentInProgress(paying.map { ($0["label"] as String?) ?? $0["id"] })
@@ -209,12 +206,11 @@ extension SessionEngine {
         if try Settings.load(db).parkedAtClose == "block" {
             throw SessionError.parkedReceiptsBlockClose(open.map { ($0["label"] as String?) ?? $0["id"] })
         }
-        try db.execute(sql: "UPDATE parked_receipt SET session_id = NULL WHERE session_id = ? AND state = 'parked'", arguments: [session])
+        try db.cachedStatement(sql: "UPDATE parked_receipt SET session_id = NULL WHERE session_id = ? AND state = 'parked'").execute(arguments: [session])
     }
 
     /// Parked receipts deferred from a closed shift join the new one.
     func attachDeferredParked(to session: String, _ db: Database) throws {
-        try db.execute(sql: "UPDATE parked_receipt SET session_id = ? WHERE terminal_id = ? AND session_id IS NULL AND state = 'parked'",
-                       arguments: [session, terminalID])
+        try db.cachedStatement(sql: "UPDATE parked_receipt SET session_id = ? WHERE terminal_id = ? AND session_id IS NULL AND state = 'parked'").execute(arguments: [session, terminalID])
     }
 }

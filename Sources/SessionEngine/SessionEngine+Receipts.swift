@@ -8,7 +8,7 @@ extension SessionEngine {
         guard !request.lines.isEmpty else { throw .invalid("A sale needs at least one line.") }
         let now = clock.now()
         let receipt = try store.write { db in
-            try self.once(request.id, kind: "sale", db) {
+            try self.onceReceipt(request.id, kinds: ["sale", "training"], db) {
                 self.faultPoint?(.transactionBegun)
                 let training = request.training ?? false
                 let permissions = try self.permissions(user, db)
@@ -146,27 +146,26 @@ extension SessionEngine {
         faultPoint?(.numberTaken)
         let record = ReceiptRecord(
             id: id, kind: kind, terminal: terminalID, number: number, zPeriod: zPeriod, session: session, cashier: user,
-            createdAt: now, businessDate: try shift(session, db).businessDate, currency: try String.fetchOne(db, sql: "SELECT currency FROM terminal") ?? "SEK",
+            createdAt: now, businessDate: try shift(session, db).businessDate, currency: try String.fetchOne(db.cachedStatement(sql: "SELECT currency FROM terminal")) ?? "SEK",
             lines: lines, payments: payments, total: total, vatTotal: vatTotal, discountTotal: discountTotal, change: change,
             vatLines: vatLines, grandTotalSales: gtSales, grandTotalReturns: gtReturns, refundOf: refundOf?.number)
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO receipt (id, terminal_id, session_id, kind, receipt_no, z_period, cashier, created_at, business_date, total,
               vat_total, discount_total, change_given, grand_total_sales, grand_total_returns, refund_of, currency)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [id, terminalID, session, kind, number, zPeriod, user, Self.timestamp(now), record.businessDate, total,
+            """).execute(arguments: [id, terminalID, session, kind, number, zPeriod, user, Self.timestamp(now), record.businessDate, total,
                              vatTotal, discountTotal, change, gtSales, gtReturns, refundOf?.id, record.currency])
         for line in lines {
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO receipt_line (receipt_id, line_no, name, quantity_milli, unit_price, list_price, price_override_reason,
                   discount, discount_reason, amount, vat_rate_bp, vat_amount, refund_of_line)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [id, line.lineNumber, line.name, line.quantity.milli, line.unitPrice, line.listPrice,
+                """).execute(arguments: [id, line.lineNumber, line.name, line.quantity.milli, line.unitPrice, line.listPrice,
                                  line.priceOverrideReason, line.discount, line.discountReason, line.amount,
                                  line.vatRate.basisPoints, line.vat, line.refundOfLine])
         }
         for (index, payment) in payments.enumerated() {
-            try db.execute(sql: "INSERT INTO payment (receipt_id, seq, method, amount) VALUES (?, ?, ?, ?)",
-                           arguments: [id, index + 1, payment.method.lowercased(), payment.amount])
+            try db.cachedStatement(sql: "INSERT INTO payment (receipt_id, seq, method, amount) VALUES (?, ?, ?, ?)").execute(arguments: [id, index + 1, payment.method.lowercased(), payment.amount])
         }
         // Running totals for X and Z reports.
         if training {
@@ -197,26 +196,26 @@ extension SessionEngine {
     /// Reads a finalized receipt by number (or the training series with `training`).
     public func receipt(number: Int64, training: Bool = false) throws(SessionError) -> ReceiptRecord {
         try store.read { db in
-            guard let id = try String.fetchOne(db, sql: """
+            guard let id = try String.fetchOne(db.cachedStatement(sql: """
                 SELECT id FROM receipt WHERE terminal_id = ? AND receipt_no = ? AND (kind = 'training') = ?
-                """, arguments: [self.terminalID, number, training])
+                """), arguments: [self.terminalID, number, training])
             else { throw SessionError.notFound("Receipt \(number)") }
             return try self.receipt(id: id, db)
         }
     }
 
     func receipt(id: String, _ db: Database) throws -> ReceiptRecord {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM receipt WHERE id = ?", arguments: [id]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM receipt WHERE id = ?"), arguments: [id]) else {
             throw SessionError.notFound("Receipt \(id)")
         }
-        let lines = try Row.fetchAll(db, sql: "SELECT * FROM receipt_line WHERE receipt_id = ? ORDER BY line_no", arguments: [id]).map { line in
+        let lines = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM receipt_line WHERE receipt_id = ? ORDER BY line_no"), arguments: [id]).map { line in
             ReceiptRecord.Line(
                 lineNumber: line["line_no"], name: line["name"], quantity: MilliQuantity(milli: line["quantity_milli"]),
                 unitPrice: line["unit_price"], listPrice: line["list_price"], priceOverrideReason: line["price_override_reason"],
                 discount: line["discount"], discountReason: line["discount_reason"], amount: line["amount"],
                 vatRate: VATRate(basisPoints: line["vat_rate_bp"]), vat: line["vat_amount"], refundOfLine: line["refund_of_line"])
         }
-        let payments = try Row.fetchAll(db, sql: "SELECT method, amount FROM payment WHERE receipt_id = ? ORDER BY seq", arguments: [id])
+        let payments = try Row.fetchAll(db.cachedStatement(sql: "SELECT method, amount FROM payment WHERE receipt_id = ? ORDER BY seq"), arguments: [id])
             .map { PaymentRequest(method: $0["method"], amount: $0["amount"]) }
         var grossByRate: [VATRate: Int64] = [:]
         var vatByRate: [VATRate: Int64] = [:]
@@ -231,7 +230,7 @@ extension SessionEngine {
             vatLines = vatLines.map { ReceiptRecord.VATLine(rate: $0.rate, gross: $0.gross, vat: $0.rate.vat(inGross: $0.gross)) }
         }
         let refundOf: Int64? = try (row["refund_of"] as String?).flatMap {
-            try Int64.fetchOne(db, sql: "SELECT receipt_no FROM receipt WHERE id = ?", arguments: [$0])
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT receipt_no FROM receipt WHERE id = ?"), arguments: [$0])
         }
         return ReceiptRecord(
             id: id, kind: row["kind"], terminal: row["terminal_id"], number: row["receipt_no"], zPeriod: row["z_period"],
@@ -246,11 +245,11 @@ extension SessionEngine {
         guard !request.lines.isEmpty else { throw .invalid("A refund needs at least one line.") }
         let now = clock.now()
         return try store.write { db in
-            try self.once(request.id, kind: "refund", db) {
+            try self.onceReceipt(request.id, kinds: ["refund"], db) {
                 try self.require(.refund, user: user, db)
-                guard let originalID = try String.fetchOne(db, sql: """
+                guard let originalID = try String.fetchOne(db.cachedStatement(sql: """
                     SELECT id FROM receipt WHERE terminal_id = ? AND receipt_no = ? AND kind = 'sale'
-                    """, arguments: [self.terminalID, request.receiptNumber])
+                    """), arguments: [self.terminalID, request.receiptNumber])
                 else { throw SessionError.notFound("Sale receipt \(request.receiptNumber) on this terminal") }
                 let original = try self.receipt(id: originalID, db)
                 let session = try self.sessionForSale(nil, user: user, now: now, db)
@@ -261,10 +260,10 @@ extension SessionEngine {
                         throw SessionError.notFound("Line \(wanted.line) of receipt \(request.receiptNumber)")
                     }
                     guard wanted.quantity.milli > 0 else { throw SessionError.invalid("Refund quantities are positive.") }
-                    let returned = try Int64.fetchOne(db, sql: """
+                    let returned = try Int64.fetchOne(db.cachedStatement(sql: """
                         SELECT COALESCE(SUM(-l.quantity_milli), 0) FROM receipt_line l JOIN receipt r ON r.id = l.receipt_id
                         WHERE r.refund_of = ? AND l.refund_of_line = ?
-                        """, arguments: [originalID, wanted.line]) ?? 0
+                        """), arguments: [originalID, wanted.line]) ?? 0
                     guard returned + wanted.quantity.milli <= sold.quantity.milli else {
                         throw SessionError.refundExceedsSale(line: wanted.line, sold: sold.quantity.milli, alreadyReturned: returned,
                                                              requested: wanted.quantity.milli)
@@ -293,16 +292,15 @@ extension SessionEngine {
         let now = clock.now()
         return try store.write { db in
             try self.require(.printCopy, user: user, db)
-            guard let id = try String.fetchOne(db, sql: """
+            guard let id = try String.fetchOne(db.cachedStatement(sql: """
                 SELECT id FROM receipt WHERE terminal_id = ? AND receipt_no = ? AND kind != 'training'
-                """, arguments: [self.terminalID, number])
+                """), arguments: [self.terminalID, number])
             else { throw SessionError.notFound("Receipt \(number) on this terminal") }
-            guard try Row.fetchOne(db, sql: "SELECT 1 FROM copy_print WHERE receipt_id = ?", arguments: [id]) == nil else {
+            guard try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM copy_print WHERE receipt_id = ?"), arguments: [id]) == nil else {
                 throw SessionError.copyAlreadyPrinted(receiptNumber: number)
             }
             guard let session = try self.openShiftID(db) else { throw SessionError.noOpenSession }
-            try db.execute(sql: "INSERT INTO copy_print (receipt_id, session_id, user_id, created_at) VALUES (?, ?, ?, ?)",
-                           arguments: [id, session, user, Self.timestamp(now)])
+            try db.cachedStatement(sql: "INSERT INTO copy_print (receipt_id, session_id, user_id, created_at) VALUES (?, ?, ?, ?)").execute(arguments: [id, session, user, Self.timestamp(now)])
             var record = try self.receipt(id: id, db)
             try self.addTotal(session, "copies", amount: record.total, db)
             record.isCopy = true

@@ -16,8 +16,7 @@ extension SessionEngine {
     public func zReport(number: Int64, user: String) throws(SessionError) -> ShiftReport {
         try store.read { db in
             try self.require(.reportZ, user: user, db)
-            guard let json = try String.fetchOne(db, sql: "SELECT report_json FROM z_report WHERE terminal_id = ? AND z_no = ?",
-                                                 arguments: [self.terminalID, number])
+            guard let json = try String.fetchOne(db.cachedStatement(sql: "SELECT report_json FROM z_report WHERE terminal_id = ? AND z_no = ?"), arguments: [self.terminalID, number])
             else { throw SessionError.notFound("Z report \(number)") }
             var report = try JSONDecoder().decode(ShiftReport.self, from: Data(json.utf8))
             report.isCopy = true
@@ -29,7 +28,7 @@ extension SessionEngine {
     func report(session: String, kind: String, now: Date, _ db: Database) throws -> ShiftReport {
         let record = try shift(session, db)
         var totals: [String: (count: Int64, amount: Int64)] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT key, count, amount FROM session_total WHERE session_id = ?", arguments: [session]) {
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT key, count, amount FROM session_total WHERE session_id = ?"), arguments: [session]) {
             totals[row["key"]] = (row["count"], row["amount"])
         }
         func amount(_ key: String) -> ShiftReport.Amount {
@@ -50,12 +49,12 @@ extension SessionEngine {
         // Cash is reported net of the change given back.
         var payments = named("method:")
         if let cash = payments.firstIndex(where: { $0.name == "cash" }) { payments[cash].amount -= totals["change"]?.amount ?? 0 }
-        let range = try Row.fetchOne(db, sql: """
+        let range = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT MIN(receipt_no) AS first, MAX(receipt_no) AS last, COUNT(*) AS count FROM receipt
             WHERE session_id = ? AND kind != 'training'
-            """, arguments: [session])
+            """), arguments: [session])
         return ShiftReport(
-            kind: kind, terminal: terminalID, currency: try String.fetchOne(db, sql: "SELECT currency FROM terminal") ?? "SEK",
+            kind: kind, terminal: terminalID, currency: try String.fetchOne(db.cachedStatement(sql: "SELECT currency FROM terminal")) ?? "SEK",
             session: session, sessionSequence: record.sequence, zNumber: record.zNumber, businessDate: record.businessDate,
             printedAt: now, openedBy: record.openedBy, participants: record.participants, closedBy: record.closedBy,
             forceClosed: record.forceClosed, openingFloat: record.openingExpected, openingCounted: record.openingCounted,

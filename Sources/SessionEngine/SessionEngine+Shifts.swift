@@ -3,10 +3,10 @@ import GRDB
 
 extension SessionEngine {
     func shift(_ id: String, _ db: Database) throws -> ShiftRecord {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM pos_session WHERE id = ?", arguments: [id]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM pos_session WHERE id = ?"), arguments: [id]) else {
             throw SessionError.notFound("Shift \(id)")
         }
-        let participants = try String.fetchAll(db, sql: "SELECT user_id FROM session_participant WHERE session_id = ? ORDER BY joined_at, user_id", arguments: [id])
+        let participants = try String.fetchAll(db.cachedStatement(sql: "SELECT user_id FROM session_participant WHERE session_id = ? ORDER BY joined_at, user_id"), arguments: [id])
         return ShiftRecord(
             id: row["id"], terminal: row["terminal_id"], sequence: row["session_seq"], state: row["state"],
             isRescue: row["is_rescue"], businessDate: row["business_date"], openedBy: row["opened_by"],
@@ -19,8 +19,7 @@ extension SessionEngine {
 
     /// The open (non-rescue) shift of this terminal.
     func openShiftID(_ db: Database) throws -> String? {
-        try String.fetchOne(db, sql: "SELECT id FROM pos_session WHERE terminal_id = ? AND state = 'open' AND is_rescue = 0",
-                            arguments: [terminalID])
+        try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM pos_session WHERE terminal_id = ? AND state = 'open' AND is_rescue = 0"), arguments: [terminalID])
     }
 
     public func currentShift() throws(SessionError) -> ShiftRecord? {
@@ -45,29 +44,28 @@ extension SessionEngine {
 
     func insertShift(user: String, countedFloat: Int64?, rescue: Bool, now: Date, settings: Settings, _ db: Database) throws -> ShiftRecord {
         if !rescue, let open = try self.openShiftID(db) {
-            let openedBy = try String.fetchOne(db, sql: "SELECT opened_by FROM pos_session WHERE id = ?", arguments: [open]) ?? "?"
+            let openedBy = try String.fetchOne(db.cachedStatement(sql: "SELECT opened_by FROM pos_session WHERE id = ?"), arguments: [open]) ?? "?"
             throw SessionError.sessionAlreadyOpen(id: open, openedBy: openedBy)
         }
-        let previousLeft = try Int64.fetchOne(db, sql: """
+        let previousLeft = try Int64.fetchOne(db.cachedStatement(sql: """
             SELECT cash_left FROM pos_session WHERE terminal_id = ? AND state = 'closed' AND is_rescue = 0
             ORDER BY session_seq DESC LIMIT 1
-            """, arguments: [terminalID])
+            """), arguments: [terminalID])
         let sequence = try self.next("session_seq", db)
         let id = "\(terminalID)-S\(sequence)"
         do {
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO pos_session (id, terminal_id, session_seq, state, is_rescue, business_date, opened_by, opened_at,
                   opening_expected, opening_counted)
                 VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?)
-                """, arguments: [id, terminalID, sequence, rescue, settings.businessDate(now), user, Self.timestamp(now),
+                """).execute(arguments: [id, terminalID, sequence, rescue, settings.businessDate(now), user, Self.timestamp(now),
                                  previousLeft ?? settings.defaultFloat, countedFloat])
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             // Another process opened a shift between our check and our insert: the unique index decided.
             let open = try self.openShiftID(db) ?? "?"
             throw SessionError.sessionAlreadyOpen(id: open, openedBy: "another user")
         }
-        try db.execute(sql: "INSERT INTO session_participant (session_id, user_id, joined_at) VALUES (?, ?, ?)",
-                       arguments: [id, user, Self.timestamp(now)])
+        try db.cachedStatement(sql: "INSERT INTO session_participant (session_id, user_id, joined_at) VALUES (?, ?, ?)").execute(arguments: [id, user, Self.timestamp(now)])
         if !rescue { try attachDeferredParked(to: id, db) }
         return try self.shift(id, db)
     }
@@ -79,8 +77,7 @@ extension SessionEngine {
             guard let id = try self.openShiftID(db) else { throw SessionError.noOpenSession }
             let current = try self.shift(id, db)
             if current.openedBy != user { try self.require(.sessionContinue, user: user, db) }
-            try db.execute(sql: "INSERT OR IGNORE INTO session_participant (session_id, user_id, joined_at) VALUES (?, ?, ?)",
-                           arguments: [id, user, Self.timestamp(now)])
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO session_participant (session_id, user_id, joined_at) VALUES (?, ?, ?)").execute(arguments: [id, user, Self.timestamp(now)])
             return try self.shift(id, db)
         }
     }
@@ -97,9 +94,9 @@ extension SessionEngine {
                 try self.require(type == "no_sale" ? .drawerNoSale : .cashMove, user: user, db)
                 guard let session = try self.openShiftID(db) else { throw SessionError.noOpenSession }
                 try self.ensureParticipant(session, user, now, db)
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     INSERT INTO cash_movement (id, session_id, type, amount, reason, user_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [commandID, session, type, type == "no_sale" ? 0 : amount, reason, user, Self.timestamp(now)])
+                    """).execute(arguments: [commandID, session, type, type == "no_sale" ? 0 : amount, reason, user, Self.timestamp(now)])
                 try self.addTotal(session, "cash_\(type)", amount: type == "no_sale" ? 0 : amount, db)
                 return CashMovementResult(id: commandID, session: session, type: type, amount: type == "no_sale" ? 0 : amount,
                                           reason: reason, user: user)
@@ -108,15 +105,14 @@ extension SessionEngine {
     }
 
     func ensureParticipant(_ session: String, _ user: String, _ now: Date, _ db: Database) throws {
-        try db.execute(sql: "INSERT OR IGNORE INTO session_participant (session_id, user_id, joined_at) VALUES (?, ?, ?)",
-                       arguments: [session, user, Self.timestamp(now)])
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO session_participant (session_id, user_id, joined_at) VALUES (?, ?, ?)").execute(arguments: [session, user, Self.timestamp(now)])
     }
 
     /// Expected cash = counted opening + cash sales − cash refunds − change + cash in − cash out.
     func expectedCash(_ session: String, _ db: Database) throws -> Int64 {
         let record = try shift(session, db)
         func total(_ key: String) throws -> Int64 {
-            try Int64.fetchOne(db, sql: "SELECT amount FROM session_total WHERE session_id = ? AND key = ?", arguments: [session, key]) ?? 0
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT amount FROM session_total WHERE session_id = ? AND key = ?"), arguments: [session, key]) ?? 0
         }
         return (record.openingCounted ?? record.openingExpected) + (try total("method:cash")) - (try total("change"))
             + (try total("cash_in")) - (try total("cash_out"))
@@ -155,26 +151,26 @@ extension SessionEngine {
                 let left = cashLeft ?? 0
                 if let counted, left > counted { throw SessionError.invalid("The float left (\(left)) exceeds the counted cash (\(counted)).") }
                 let zNumber = try self.next("z_no", db)
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     UPDATE pos_session SET state = 'closed', closed_by = ?, closed_at = ?, expected_cash = ?, counted_cash = ?,
                       difference = ?, cash_left = ?, difference_approved_by = ?, force_closed = ?, z_no = ?
                     WHERE id = ?
-                    """, arguments: [user, Self.timestamp(now), expected, counted, difference, left,
+                    """).execute(arguments: [user, Self.timestamp(now), expected, counted, difference, left,
                                      difference.map { abs($0) > (settings.maxDifference ?? Int64.max) } == true ? approvedBy : nil,
                                      force, zNumber, session])
                 let report = try self.report(session: session, kind: "Z", now: now, db)
-                let range = try Row.fetchOne(db, sql: """
+                let range = try Row.fetchOne(db.cachedStatement(sql: """
                     SELECT MIN(receipt_no) AS first, MAX(receipt_no) AS last FROM receipt WHERE session_id = ? AND kind != 'training'
-                    """, arguments: [session])
-                let previous = try Row.fetchOne(db, sql: """
+                    """), arguments: [session])
+                let previous = try Row.fetchOne(db.cachedStatement(sql: """
                     SELECT grand_total_sales_after, grand_total_returns_after FROM z_report WHERE terminal_id = ? ORDER BY z_no DESC LIMIT 1
-                    """, arguments: [self.terminalID])
-                try db.execute(sql: """
+                    """), arguments: [self.terminalID])
+                try db.cachedStatement(sql: """
                     INSERT INTO z_report (terminal_id, z_no, session_id, first_receipt_no, last_receipt_no,
                       grand_total_sales_before, grand_total_sales_after, grand_total_returns_before, grand_total_returns_after,
                       report_json, created_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [self.terminalID, zNumber, session, range?["first"] as Int64?, range?["last"] as Int64?,
+                    """).execute(arguments: [self.terminalID, zNumber, session, range?["first"] as Int64?, range?["last"] as Int64?,
                                      (previous?["grand_total_sales_after"] as Int64?) ?? 0, report.grandTotalSales,
                                      (previous?["grand_total_returns_after"] as Int64?) ?? 0, report.grandTotalReturns,
                                      String(decoding: try JSONEncoder().encode(report), as: UTF8.self), Self.timestamp(now)])
@@ -190,8 +186,7 @@ extension SessionEngine {
         try store.read { db in
             let mayViewOthers = try self.permissions(user, db).contains(.sessionViewOthers)
             let settings = try Settings.load(db)
-            var ids = try String.fetchAll(db, sql: "SELECT id FROM pos_session WHERE terminal_id = ? ORDER BY session_seq DESC",
-                                          arguments: [self.terminalID])
+            var ids = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM pos_session WHERE terminal_id = ? ORDER BY session_seq DESC"), arguments: [self.terminalID])
             var result: [ShiftRecord] = []
             for id in ids {
                 let record = try self.shift(id, db)

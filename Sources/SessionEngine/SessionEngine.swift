@@ -29,7 +29,7 @@ public final class SessionEngine: Sendable {
         let derived = Self.terminalID(for: machine)
         let now = clock.now()
         terminalID = try store.write { db -> String in
-            if let existing = try Row.fetchOne(db, sql: "SELECT id, machine FROM terminal") {
+            if let existing = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, machine FROM terminal")) {
                 let id: String = existing["id"]
                 if existing["machine"] as String != machine, !readOnly {
                     throw SessionError.wrongTerminal(database: id, machine: derived)
@@ -37,18 +37,16 @@ public final class SessionEngine: Sendable {
                 return id
             }
             guard !readOnly else { throw SessionError.notFound("A terminal in this database") }
-            try db.execute(sql: "INSERT INTO terminal (id, machine, currency, created_at) VALUES (?, ?, ?, ?)",
-                           arguments: [derived, machine, currency.uppercased(), Self.timestamp(now)])
+            try db.cachedStatement(sql: "INSERT INTO terminal (id, machine, currency, created_at) VALUES (?, ?, ?, ?)").execute(arguments: [derived, machine, currency.uppercased(), Self.timestamp(now)])
             for key in ["receipt_no", "training_no", "z_no", "session_seq", "gt_sales", "gt_returns"] {
-                try db.execute(sql: "INSERT INTO terminal_counter (terminal_id, key, value) VALUES (?, ?, 0)", arguments: [derived, key])
+                try db.cachedStatement(sql: "INSERT INTO terminal_counter (terminal_id, key, value) VALUES (?, ?, 0)").execute(arguments: [derived, key])
             }
             for (key, value) in Settings.defaults {
-                try db.execute(sql: "INSERT INTO setting (key, value) VALUES (?, ?)", arguments: [key, value])
+                try db.cachedStatement(sql: "INSERT INTO setting (key, value) VALUES (?, ?)").execute(arguments: [key, value])
             }
             for role in BuiltInRole.allCases {
                 for permission in role.permissions {
-                    try db.execute(sql: "INSERT INTO role_permission (role, permission) VALUES (?, ?)",
-                                   arguments: [role.rawValue, permission.rawValue])
+                    try db.cachedStatement(sql: "INSERT INTO role_permission (role, permission) VALUES (?, ?)").execute(arguments: [role.rawValue, permission.rawValue])
                 }
             }
             return derived
@@ -62,17 +60,49 @@ public final class SessionEngine: Sendable {
         return "T-" + body
     }
 
-    /// ISO 8601 with milliseconds, UTC. (A formatter per call: ISO8601DateFormatter is not Sendable.)
+    /// ISO 8601 with milliseconds, UTC (`2026-11-23T05:07:54.123Z`). Written by hand: Foundation's ISO8601DateFormatter is
+    /// not Sendable and building one per call cost a third of a receipt's CPU time (Docs/PERFORMANCE.md).
     static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        var seconds = time_t(milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let millis = milliseconds - Int64(seconds) * 1000
+        let fraction = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(fraction)Z"
     }
 
+    /// Parses what `timestamp` writes (and the same without milliseconds); nil for anything else.
     static func date(_ text: String?) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return text.flatMap { formatter.date(from: $0) }
+        guard let text else { return nil }
+        let bytes = Array(text.utf8)
+        guard bytes.count == 20 || bytes.count == 24, bytes.last == UInt8(ascii: "Z") else { return nil }
+        func number(_ from: Int, _ count: Int) -> Int32? {
+            var value: Int32 = 0
+            for byte in bytes[from..<(from + count)] {
+                guard byte >= 0x30, byte <= 0x39 else { return nil }
+                value = value * 10 + Int32(byte - 0x30)
+            }
+            return value
+        }
+        guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
+              let minute = number(14, 2), let second = number(17, 2), bytes[4] == 0x2D, bytes[7] == 0x2D, bytes[10] == 0x54
+        else { return nil }
+        var millis: Int32 = 0
+        if bytes.count == 24 {
+            guard bytes[19] == 0x2E, let value = number(20, 3) else { return nil }
+            millis = value
+        }
+        var parts = tm()
+        parts.tm_year = year - 1900
+        parts.tm_mon = month - 1
+        parts.tm_mday = day
+        parts.tm_hour = hour
+        parts.tm_min = minute
+        parts.tm_sec = second
+        let seconds = timegm(&parts)
+        return Date(timeIntervalSince1970: TimeInterval(seconds) + TimeInterval(millis) / 1000)
     }
 
     public var currency: String {
@@ -94,27 +124,26 @@ public final class SessionEngine: Sendable {
         }
         let now = clock.now()
         return try store.write { db in
-            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM user") ?? 0
+            let count = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM user")) ?? 0
             if count > 0 {
                 guard let actor else { throw SessionError.invalid("Say who adds the user (--user).") }
                 try self.require(.manageUsers, user: actor, db)
             }
-            let roleExists = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM role_permission WHERE role = ?)", arguments: [role]) ?? false
+            let roleExists = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM role_permission WHERE role = ?)"), arguments: [role]) ?? false
             guard roleExists else {
                 throw SessionError.invalid("Unknown role '\(role)'. Roles: \(BuiltInRole.allCases.map(\.rawValue).joined(separator: ", ")).")
             }
-            guard try Row.fetchOne(db, sql: "SELECT 1 FROM user WHERE id = ?", arguments: [id]) == nil else {
+            guard try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM user WHERE id = ?"), arguments: [id]) == nil else {
                 throw SessionError.invalid("A user '\(id)' exists already.")
             }
-            try db.execute(sql: "INSERT INTO user (id, name, role, created_at) VALUES (?, ?, ?, ?)",
-                           arguments: [id, name, role, Self.timestamp(now)])
+            try db.cachedStatement(sql: "INSERT INTO user (id, name, role, created_at) VALUES (?, ?, ?, ?)").execute(arguments: [id, name, role, Self.timestamp(now)])
             return User(id: id, name: name, role: role)
         }
     }
 
     public func users() throws(SessionError) -> [User] {
         try store.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, name, role FROM user ORDER BY id").map { User(id: $0["id"], name: $0["name"], role: $0["role"]) }
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT id, name, role FROM user ORDER BY id")).map { User(id: $0["id"], name: $0["name"], role: $0["role"]) }
         }
     }
 
@@ -123,10 +152,10 @@ public final class SessionEngine: Sendable {
     }
 
     func permissions(_ user: String, _ db: Database) throws -> Set<Permission> {
-        guard let role = try String.fetchOne(db, sql: "SELECT role FROM user WHERE id = ?", arguments: [user]) else {
+        guard let role = try String.fetchOne(db.cachedStatement(sql: "SELECT role FROM user WHERE id = ?"), arguments: [user]) else {
             throw SessionError.unknownUser(user)
         }
-        let names = try String.fetchAll(db, sql: "SELECT permission FROM role_permission WHERE role = ?", arguments: [role])
+        let names = try String.fetchAll(db.cachedStatement(sql: "SELECT permission FROM role_permission WHERE role = ?"), arguments: [role])
         return Set(names.compactMap(Permission.init(rawValue:)))
     }
 
@@ -146,8 +175,7 @@ public final class SessionEngine: Sendable {
         try Settings.validate(key, value)
         _ = try store.write { db in
             try self.require(.manageSettings, user: user, db)
-            try db.execute(sql: "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                           arguments: [key, value])
+            try db.cachedStatement(sql: "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").execute(arguments: [key, value])
         }
     }
 
@@ -156,37 +184,52 @@ public final class SessionEngine: Sendable {
     /// Runs `body` once per command id; a replay returns the stored result.
     func once<T: Codable>(_ commandID: String, kind: String, _ db: Database, _ body: () throws -> T) throws -> T {
         guard !commandID.isEmpty else { throw SessionError.invalid("Every command needs an id (a UUID made by the client).") }
-        if let stored = try Row.fetchOne(db, sql: "SELECT kind, result_json FROM processed_command WHERE id = ?", arguments: [commandID]) {
+        if let stored = try Row.fetchOne(db.cachedStatement(sql: "SELECT kind, result_json FROM processed_command WHERE id = ?"), arguments: [commandID]) {
             guard stored["kind"] as String == kind else {
                 throw SessionError.invalid("Command id \(commandID) was already used for a \(stored["kind"] as String) command.")
             }
             return try JSONDecoder().decode(T.self, from: Data((stored["result_json"] as String).utf8))
         }
+        if let receiptKind = try String.fetchOne(db.cachedStatement(sql: "SELECT kind FROM receipt WHERE id = ?"), arguments: [commandID]) {
+            throw SessionError.invalid("Command id \(commandID) was already used for a \(receiptKind) receipt.")
+        }
         let result = try body()
         let encoded = String(decoding: try JSONEncoder().encode(result), as: UTF8.self)
-        try db.execute(sql: "INSERT INTO processed_command (id, kind, result_json, created_at) VALUES (?, ?, ?, ?)",
-                       arguments: [commandID, kind, encoded, Self.timestamp(clock.now())])
+        try db.cachedStatement(sql: "INSERT INTO processed_command (id, kind, result_json, created_at) VALUES (?, ?, ?, ?)").execute(arguments: [commandID, kind, encoded, Self.timestamp(clock.now())])
         return result
+    }
+
+    /// Idempotency for commands that make a receipt: the receipt's id is the command id, so the receipt table itself records
+    /// the command. That keeps the fsync-bound finalization to the receipt's own rows (no JSON copy, one b-tree fewer).
+    func onceReceipt(_ commandID: String, kinds: Set<String>, _ db: Database, _ body: () throws -> ReceiptRecord) throws -> ReceiptRecord {
+        guard !commandID.isEmpty else { throw SessionError.invalid("Every command needs an id (a UUID made by the client).") }
+        if let kind = try String.fetchOne(db.cachedStatement(sql: "SELECT kind FROM receipt WHERE id = ?"), arguments: [commandID]) {
+            guard kinds.contains(kind) else { throw SessionError.invalid("Command id \(commandID) was already used for a \(kind) receipt.") }
+            return try receipt(id: commandID, db)
+        }
+        if let other = try String.fetchOne(db.cachedStatement(sql: "SELECT kind FROM processed_command WHERE id = ?"), arguments: [commandID]) {
+            throw SessionError.invalid("Command id \(commandID) was already used for a \(other) command.")
+        }
+        return try body()
     }
 
     // MARK: Counters
 
     func counter(_ key: String, _ db: Database) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT value FROM terminal_counter WHERE terminal_id = ? AND key = ?", arguments: [terminalID, key]) ?? 0
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM terminal_counter WHERE terminal_id = ? AND key = ?"), arguments: [terminalID, key]) ?? 0
     }
 
     /// Increments and returns the new value, inside the caller's transaction.
     func next(_ key: String, by amount: Int64 = 1, _ db: Database) throws -> Int64 {
-        try db.execute(sql: "UPDATE terminal_counter SET value = value + ? WHERE terminal_id = ? AND key = ?",
-                       arguments: [amount, terminalID, key])
+        try db.cachedStatement(sql: "UPDATE terminal_counter SET value = value + ? WHERE terminal_id = ? AND key = ?").execute(arguments: [amount, terminalID, key])
         return try counter(key, db)
     }
 
     func addTotal(_ session: String, _ key: String, count: Int64 = 1, amount: Int64, _ db: Database) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO session_total (session_id, key, count, amount) VALUES (?, ?, ?, ?)
             ON CONFLICT (session_id, key) DO UPDATE SET count = count + excluded.count, amount = amount + excluded.amount
-            """, arguments: [session, key, count, amount])
+            """).execute(arguments: [session, key, count, amount])
     }
 
     public struct Counters: Sendable, Equatable, Codable {

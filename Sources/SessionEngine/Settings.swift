@@ -73,7 +73,7 @@ public struct Settings: Sendable, Equatable, Codable {
 
     static func load(_ db: Database) throws -> Settings {
         var values: [String: String] = Dictionary(uniqueKeysWithValues: defaults)
-        for row in try Row.fetchAll(db, sql: "SELECT key, value FROM setting") { values[row["key"]] = row["value"] }
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT key, value FROM setting")) { values[row["key"]] = row["value"] }
         return Settings(
             sessionManagement: values["session-management"] != "off",
             cashControl: values["cash-control"] != "off",

@@ -40,6 +40,18 @@ struct SessionEngineTests {
         #expect(try store.journalMode() == "wal")
     }
 
+    @Test("timestamps are ISO 8601 UTC with milliseconds and read back exactly", arguments: [
+        (1_795_000_000.0, "2026-11-18T11:06:40.000Z"), (1_795_000_000.007, "2026-11-18T11:06:40.007Z"),
+        (951_782_399.999, "2000-02-28T23:59:59.999Z"), (-0.5, "1969-12-31T23:59:59.500Z"),
+    ])
+    func timestamps(seconds: Double, text: String) throws {
+        #expect(SessionEngine.timestamp(Date(timeIntervalSince1970: seconds)) == text)
+        let back = try #require(SessionEngine.date(text))
+        #expect(abs(back.timeIntervalSince1970 - seconds) < 0.0005)
+        #expect(SessionEngine.date("2026-11-18T11:06:40Z") == Date(timeIntervalSince1970: 1_795_000_000))
+        #expect(SessionEngine.date("2026-11-18 09:46:40.000Z") == nil && SessionEngine.date("garbage") == nil)
+    }
+
     @Test("the database belongs to the device that created it; another device is refused, but may read")
     func terminalIdentity() throws {
         let directory = TestSupport.temporaryDirectory()

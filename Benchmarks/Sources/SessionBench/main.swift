@@ -1,0 +1,180 @@
+// The session engine's benchmarks; prints one JSON object per run.
+//
+//   SessionBench durable DIR SECONDS
+//       Finalized receipts per second, each its own durable transaction (WAL, synchronous=FULL), against the raw
+//       fsync rate of the same disk (4 KiB append + fsync), measured in the same run, in DIR.
+//   SessionBench fill DB RECEIPTS
+//       Builds a terminal database with RECEIPTS receipts of history in closed shifts of 1,000 receipts each, through
+//       the engine (so every receipt takes the real path). Point DB at tmpfs and copy it to disk afterwards: the fill
+//       is set-up, not measurement.
+//   SessionBench reports DB REPEATS
+//       Opens a filled database, sells 200 receipts in a new shift, then times the X report (REPEATS times) and a
+//       close with its Z report (5 shifts). Peak memory is this process's maximum RSS.
+import Foundation
+import Logging
+import SessionEngine
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
+let identity = FixedIdentity("be0c4a5e11a8d2b7c6f90e1d2a3b4c5d")
+let arguments = CommandLine.arguments
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("SessionBench: \(message)\n".utf8))
+    exit(2)
+}
+
+func emit(_ figures: [String: Any]) {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    var all = figures
+    all["peakRSSKiB"] = usage.ru_maxrss
+    let data = try! JSONSerialization.data(withJSONObject: all, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+/// User + system CPU seconds of this process so far.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
+func monotonic() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}
+
+func sale(_ id: String, _ index: Int) -> SaleRequest {
+    let lines = [
+        SaleLineRequest(name: "Kaffe bryggt", quantity: MilliQuantity(milli: 2000), unitPrice: 3500, vatRate: VATRate(basisPoints: 1200)),
+        SaleLineRequest(name: "Kanelbulle", unitPrice: Int64(2900 + index % 7), vatRate: VATRate(basisPoints: 1200)),
+        SaleLineRequest(name: "Tidning", unitPrice: 4900, vatRate: VATRate(basisPoints: 600)),
+    ]
+    let payments = index % 3 == 0 ? [PaymentRequest(method: "card", amount: 14800 + Int64(index % 7))] : nil
+    return SaleRequest(id: id, lines: lines, payments: payments)
+}
+
+func engine(_ path: String) throws -> SessionEngine {
+    let engine = try SessionEngine(store: SessionStore.open(path: path), identity: identity)
+    if try engine.users().isEmpty {
+        _ = try engine.addUser(id: "maria", name: "Maria", role: "manager", by: nil)
+        _ = try engine.addUser(id: "anna", name: "Anna", role: "cashier", by: "maria")
+    }
+    return engine
+}
+
+/// 4 KiB appended and fsync'ed, as a WAL commit does, for `seconds`.
+func rawFsyncRate(directory: String, seconds: Double) -> Double {
+    let path = directory + "/fsync-probe"
+    let fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0o644)
+    guard fd >= 0 else { fail("cannot create \(path): errno \(errno)") }
+    defer { close(fd); unlink(path) }
+    let block = [UInt8](repeating: 0x5A, count: 4096)
+    var count = 0
+    let start = monotonic()
+    while monotonic() - start < seconds {
+        guard write(fd, block, block.count) == block.count, fsync(fd) == 0 else { fail("write/fsync failed: errno \(errno)") }
+        count += 1
+        if count % 1024 == 0 { lseek(fd, 0, SEEK_SET) }  // a WAL is reused from its start after a checkpoint
+    }
+    return Double(count) / (monotonic() - start)
+}
+
+func durable(directory: String, seconds: Double) throws {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let path = directory + "/durable.sqlite"
+    for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+    let till = try engine(path)
+    _ = try till.openShift(commandID: "open", user: "anna", countedFloat: 0)
+    // Alternate the two measurements twice, so that a disk's mood swing shows rather than biases one side.
+    var raw: [Double] = []
+    var receipts: [Double] = []
+    var index = 0
+    var cpu = 0.0
+    for _ in 0..<2 {
+        raw.append(rawFsyncRate(directory: directory, seconds: seconds / 2))
+        let start = monotonic()
+        let cpuStart = cpuSeconds()
+        var count = 0
+        while monotonic() - start < seconds / 2 {
+            _ = try till.finalizeSale(sale("d-\(index)", index), user: "anna")
+            index += 1
+            count += 1
+        }
+        cpu += cpuSeconds() - cpuStart
+        receipts.append(Double(count) / (monotonic() - start))
+    }
+    let rawRate = raw.reduce(0, +) / Double(raw.count)
+    let receiptRate = receipts.reduce(0, +) / Double(receipts.count)
+    let counters = try till.counters()
+    guard counters.receiptNumber == Int64(index) else { fail("counter \(counters.receiptNumber) != \(index) receipts") }
+    for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+    emit(["rawFsyncPerSecond": Int(rawRate), "receiptsPerSecond": Int(receiptRate),
+          "ratio": (receiptRate / rawRate * 1000).rounded() / 1000, "receipts": index,
+          "cpuMicrosecondsPerReceipt": Int(cpu / Double(index) * 1e6)])
+}
+
+func fill(path: String, receipts: Int) throws {
+    for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+    let till = try engine(path)
+    let start = monotonic()
+    var shift = 0
+    for index in 0..<receipts {
+        if index % 1000 == 0 {
+            if index > 0 { _ = try till.closeShift(commandID: "close-\(shift)", user: "anna", countedCash: nil, cashLeft: 0) }
+            shift += 1
+            _ = try till.openShift(commandID: "open-\(shift)", user: "anna", countedFloat: 0)
+        }
+        _ = try till.finalizeSale(sale("h-\(index)", index), user: "anna")
+    }
+    _ = try till.closeShift(commandID: "close-\(shift)", user: "anna", countedCash: nil, cashLeft: 0)
+    emit(["receipts": receipts, "shifts": shift, "seconds": Int(monotonic() - start)])
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted[sorted.count / 2]
+}
+
+func reports(path: String, repeats: Int) throws {
+    let till = try engine(path)
+    let history = try till.counters().receiptNumber
+    var xTimes: [Double] = []
+    var zTimes: [Double] = []
+    var lastX: ShiftReport?
+    for round in 0..<5 {
+        _ = try till.openShift(commandID: "bench-open-\(history)-\(round)", user: "anna", countedFloat: 0)
+        for index in 0..<200 { _ = try till.finalizeSale(sale("bench-\(history)-\(round)-\(index)", index), user: "anna") }
+        for _ in 0..<max(1, repeats / 5) {
+            let start = monotonic()
+            lastX = try till.xReport(user: "anna")
+            xTimes.append(monotonic() - start)
+        }
+        let start = monotonic()
+        _ = try till.closeShift(commandID: "bench-close-\(history)-\(round)", user: "anna", countedCash: nil, cashLeft: 0)
+        zTimes.append(monotonic() - start)
+    }
+    guard let lastX, lastX.receiptCount == 200 else { fail("the X report did not count the shift's 200 receipts") }
+    emit(["historyReceipts": history, "xReportMicroseconds": Int(median(xTimes) * 1e6), "zCloseMicroseconds": Int(median(zTimes) * 1e6),
+          "xRuns": xTimes.count, "zRuns": zTimes.count])
+}
+
+do {
+    switch (arguments.count > 1 ? arguments[1] : "", arguments.count) {
+    case ("durable", 4):
+        try durable(directory: arguments[2], seconds: Double(arguments[3]) ?? 10)
+    case ("fill", 4):
+        try fill(path: arguments[2], receipts: Int(arguments[3]) ?? 1000)
+    case ("reports", 4):
+        try reports(path: arguments[2], repeats: Int(arguments[3]) ?? 50)
+    default:
+        fail("usage: SessionBench durable DIR SECONDS | fill DB RECEIPTS | reports DB REPEATS")
+    }
+} catch {
+    fail("\(error)")
+}
