@@ -169,6 +169,9 @@ public struct SaleRequest: Sendable, Equatable, Codable {
     public var training: Bool?
     /// The shift the POS believes is open; a sale for a closed shift is refused with the current shift's id.
     public var session: String?
+    /// The sale already happened (e.g. a fiscal printer printed it while Kassa was unreachable) and must be recorded even
+    /// though its shift has closed or none is open: it lands in the visible rescue shift, never in a closed Z.
+    public var late: Bool?
 
     public init(id: String, lines: [SaleLineRequest], payments: [PaymentRequest]? = nil, discount: DiscountRequest? = nil,
                 training: Bool? = nil, session: String? = nil) {
@@ -251,6 +254,8 @@ public struct ReceiptRecord: Sendable, Equatable, Codable {
     public var grandTotalReturns: Int64
     public var grandTotalNet: Int64 { grandTotalSales - grandTotalReturns }
     public var refundOf: Int64?
+    /// A late receipt recorded in the rescue shift: the (closed) shift it was made for.
+    public var originSession: String? = nil
     public var isCopy: Bool = false
 }
 
@@ -276,6 +281,8 @@ public struct ShiftRecord: Sendable, Equatable, Codable {
     public var forceClosed: Bool
     public var zNumber: Int64?
     public var participants: [String]
+    /// For a rescue shift: the shift whose late facts it holds (nil when none was open).
+    public var rescueFor: String?
 }
 
 public struct CashMovementResult: Sendable, Equatable, Codable {

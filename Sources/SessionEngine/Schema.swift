@@ -110,6 +110,13 @@ enum Schema {
                 CREATE INDEX receipt_session ON receipt(session_id);
                 """)
         }
+        migrator.registerMigration("v3-rescue-shifts") { db in
+            try db.execute(sql: """
+                ALTER TABLE pos_session ADD COLUMN rescue_for_session_id TEXT;
+                ALTER TABLE receipt ADD COLUMN origin_session_id TEXT;
+                CREATE UNIQUE INDEX one_open_rescue ON pos_session(terminal_id) WHERE state = 'open' AND is_rescue = 1;
+                """)
+        }
         return migrator
     }
 }

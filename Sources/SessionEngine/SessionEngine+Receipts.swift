@@ -22,7 +22,7 @@ extension SessionEngine {
                 if request.lines.contains(where: { $0.quantity.milli < 0 }), !permissions.contains(.refund) {
                     throw SessionError.permissionDenied(user: user, permission: .refund)
                 }
-                let session = try self.sessionForSale(request.session, user: user, now: now, db)
+                let session = try self.sessionForSale(request.session, late: request.late ?? false, user: user, now: now, db)
                 let settings = try Settings.load(db)
                 var lines = try self.computeLines(request, settings: settings)
                 let total = lines.reduce(0) { $0 + $1.amount }
@@ -34,7 +34,7 @@ extension SessionEngine {
                     for index in lines.indices { lines[index].vat = lines[index].vatRate.vat(inGross: lines[index].amount) }
                 }
                 return try self.insertReceipt(
-                    kind: training ? "training" : "sale", id: request.id, session: session, user: user, now: now, lines: lines,
+                    kind: training ? "training" : "sale", id: request.id, session: session, origin: request.session, user: user, now: now, lines: lines,
                     payments: payments, total: total, vatTotal: vatTotal, vatLines: vatLines, change: change,
                     discountTotal: lines.reduce(0) { $0 + $1.discount }, refundOf: nil, settings: settings, db)
             }
@@ -45,10 +45,15 @@ extension SessionEngine {
 
     /// The shift a sale goes into: the open one. A sale addressed to a closed shift is refused with the open shift's id.
     /// With session management off, a shift is opened implicitly.
-    func sessionForSale(_ addressed: String?, user: String, now: Date, _ db: Database) throws -> String {
+    /// A late fact (`late`) whose shift has closed, or that arrives with no shift open, goes to the rescue shift instead.
+    func sessionForSale(_ addressed: String?, late: Bool, user: String, now: Date, _ db: Database) throws -> String {
         let open = try openShiftID(db)
         if let addressed, addressed != open {
-            throw SessionError.sessionClosed(id: addressed, current: open)
+            guard late else { throw SessionError.sessionClosed(id: addressed, current: open) }
+            return try rescueShift(for: addressed, user: user, now: now, db)
+        }
+        if open == nil, late {
+            return try rescueShift(for: addressed, user: user, now: now, db)
         }
         if let open {
             try ensureParticipant(open, user, now, db)
@@ -132,7 +137,7 @@ extension SessionEngine {
 
     // swiftlint:disable:next function_parameter_count
     func insertReceipt(
-        kind: String, id: String, session: String, user: String, now: Date, lines: [ReceiptRecord.Line],
+        kind: String, id: String, session: String, origin: String? = nil, user: String, now: Date, lines: [ReceiptRecord.Line],
         payments: [PaymentRequest], total: Int64, vatTotal: Int64, vatLines: [ReceiptRecord.VATLine], change: Int64,
         discountTotal: Int64, refundOf: (id: String, number: Int64)?, settings: Settings, _ db: Database
     ) throws -> ReceiptRecord {
@@ -148,13 +153,15 @@ extension SessionEngine {
             id: id, kind: kind, terminal: terminalID, number: number, zPeriod: zPeriod, session: session, cashier: user,
             createdAt: now, businessDate: try shift(session, db).businessDate, currency: try String.fetchOne(db.cachedStatement(sql: "SELECT currency FROM terminal")) ?? "SEK",
             lines: lines, payments: payments, total: total, vatTotal: vatTotal, discountTotal: discountTotal, change: change,
-            vatLines: vatLines, grandTotalSales: gtSales, grandTotalReturns: gtReturns, refundOf: refundOf?.number)
+            vatLines: vatLines, grandTotalSales: gtSales, grandTotalReturns: gtReturns, refundOf: refundOf?.number,
+            originSession: origin == session ? nil : origin)
         try db.cachedStatement(sql: """
             INSERT INTO receipt (id, terminal_id, session_id, kind, receipt_no, z_period, cashier, created_at, business_date, total,
-              vat_total, discount_total, change_given, grand_total_sales, grand_total_returns, refund_of, currency)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+              vat_total, discount_total, change_given, grand_total_sales, grand_total_returns, refund_of, currency, origin_session_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [id, terminalID, session, kind, number, zPeriod, user, Self.timestamp(now), record.businessDate, total,
-                             vatTotal, discountTotal, change, gtSales, gtReturns, refundOf?.id, record.currency])
+                             vatTotal, discountTotal, change, gtSales, gtReturns, refundOf?.id, record.currency,
+                             origin == session ? nil : origin])
         for line in lines {
             try db.cachedStatement(sql: """
                 INSERT INTO receipt_line (receipt_id, line_no, name, quantity_milli, unit_price, list_price, price_override_reason,
@@ -237,7 +244,8 @@ extension SessionEngine {
             session: row["session_id"], cashier: row["cashier"], createdAt: Self.date(row["created_at"]) ?? Date(timeIntervalSince1970: 0),
             businessDate: row["business_date"], currency: row["currency"], lines: lines, payments: payments, total: row["total"],
             vatTotal: vatTotal, discountTotal: row["discount_total"], change: row["change_given"], vatLines: vatLines,
-            grandTotalSales: row["grand_total_sales"], grandTotalReturns: row["grand_total_returns"], refundOf: refundOf)
+            grandTotalSales: row["grand_total_sales"], grandTotalReturns: row["grand_total_returns"], refundOf: refundOf,
+            originSession: row["origin_session_id"])
     }
 
     /// A refund of lines of an earlier receipt of this terminal; never more than was sold, across all refunds.
@@ -252,7 +260,7 @@ extension SessionEngine {
                     """), arguments: [self.terminalID, request.receiptNumber])
                 else { throw SessionError.notFound("Sale receipt \(request.receiptNumber) on this terminal") }
                 let original = try self.receipt(id: originalID, db)
-                let session = try self.sessionForSale(nil, user: user, now: now, db)
+                let session = try self.sessionForSale(nil, late: false, user: user, now: now, db)
                 let settings = try Settings.load(db)
                 var lines: [ReceiptRecord.Line] = []
                 for (index, wanted) in request.lines.enumerated() {

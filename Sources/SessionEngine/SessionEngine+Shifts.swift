@@ -14,7 +14,33 @@ extension SessionEngine {
             openingCounted: row["opening_counted"], closedBy: row["closed_by"], closedAt: Self.date(row["closed_at"]),
             expectedCash: row["expected_cash"], countedCash: row["counted_cash"], difference: row["difference"],
             cashLeft: row["cash_left"], differenceApprovedBy: row["difference_approved_by"], forceClosed: row["force_closed"],
-            zNumber: row["z_no"], participants: participants)
+            zNumber: row["z_no"], participants: participants, rescueFor: row["rescue_for_session_id"])
+    }
+
+    /// The open rescue shift of this terminal, if any.
+    func openRescueID(_ db: Database) throws -> String? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM pos_session WHERE terminal_id = ? AND state = 'open' AND is_rescue = 1"),
+                            arguments: [terminalID])
+    }
+
+    /// The rescue shift for a late fact: the open one is reused; otherwise one is opened by the system, with no float and no
+    /// drawer count, naming the shift it rescues. A manager closes it with its own Z (`closeShift(rescue: true)`).
+    func rescueShift(for addressed: String?, user: String, now: Date, _ db: Database) throws -> String {
+        if let open = try openRescueID(db) {
+            try ensureParticipant(open, user, now, db)
+            return open
+        }
+        let settings = try Settings.load(db)
+        let rescue = try insertShift(user: user, countedFloat: nil, rescue: true, now: now, settings: settings, db)
+        try db.cachedStatement(sql: "UPDATE pos_session SET rescue_for_session_id = ?, opening_expected = 0 WHERE id = ?")
+            .execute(arguments: [addressed, rescue.id])
+        logger.warning("rescue shift opened for a late fact", metadata: ["session.id": "\(rescue.id)", "rescues": "\(addressed ?? "-")"])
+        return rescue.id
+    }
+
+    /// The open rescue shift, for dashboards and `kassa terminal show`.
+    public func openRescueShift() throws(SessionError) -> ShiftRecord? {
+        try store.read { db in try self.openRescueID(db).map { try self.shift($0, db) } }
     }
 
     /// The open (non-rescue) shift of this terminal.
@@ -123,32 +149,44 @@ extension SessionEngine {
     /// `session.close_others`; `force` (someone else's shift, e.g. a cashier who went home) needs
     /// `session.force_close_others` and is recorded as such.
     public func closeShift(
-        commandID: String, user: String, countedCash: Int64?, cashLeft: Int64?, approvedBy: String? = nil, force: Bool = false
+        commandID: String, user: String, countedCash: Int64?, cashLeft: Int64?, approvedBy: String? = nil, force: Bool = false,
+        rescue: Bool = false
     ) throws(SessionError) -> ShiftReport {
         let now = clock.now()
+        let kind = rescue ? "session.close_rescue" : force ? "session.force_close" : "session.close"
         return try store.write { db in
-            try self.once(commandID, kind: force ? "session.force_close" : "session.close", db) {
-                guard let session = try self.openShiftID(db) else { throw SessionError.noOpenSession }
+            try self.once(commandID, kind: kind, db) {
+                let session: String
+                if rescue {
+                    guard let open = try self.openRescueID(db) else { throw SessionError.notFound("An open rescue shift") }
+                    session = open
+                } else {
+                    guard let open = try self.openShiftID(db) else { throw SessionError.noOpenSession }
+                    session = open
+                }
                 let record = try self.shift(session, db)
                 let settings = try Settings.load(db)
                 try self.require(.sessionClose, user: user, db)
-                if force {
+                if rescue {
+                    // A rescue shift is closed by a manager; it is outside drawer reconciliation (no count, no float).
+                    try self.require(.sessionForceClose, user: user, db)
+                } else if force {
                     try self.require(.sessionForceClose, user: user, db)
                 } else if record.openedBy != user && !record.participants.contains(user) {
                     try self.require(.sessionCloseOthers, user: user, db)
                 }
                 let expected = try self.expectedCash(session, db)
-                if settings.cashControl, countedCash == nil, !force {
+                if settings.cashControl, countedCash == nil, !force, !rescue {
                     throw SessionError.invalid("Cash control is on: count the drawer and give the total (--counted).")
                 }
-                let counted = countedCash
+                let counted = rescue ? nil : countedCash
                 let difference = counted.map { $0 - expected }
                 if let difference, let limit = settings.maxDifference, abs(difference) > limit {
                     guard let approver = approvedBy else { throw SessionError.differenceNeedsApproval(difference: difference, limit: limit) }
                     try self.require(.cashApproveDifference, user: approver, db)
                 }
-                try self.handleParkedAtClose(session, db)
-                let left = cashLeft ?? 0
+                if !rescue { try self.handleParkedAtClose(session, db) }
+                let left = rescue ? 0 : cashLeft ?? 0
                 if let counted, left > counted { throw SessionError.invalid("The float left (\(left)) exceeds the counted cash (\(counted)).") }
                 let zNumber = try self.next("z_no", db)
                 try db.cachedStatement(sql: """

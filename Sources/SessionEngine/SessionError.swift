@@ -31,6 +31,7 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
         case .sessionClosed(let id, let current):
             return "Shift \(id) is closed; nothing more can be added to it."
                 + (current.map { " The open shift is \($0)." } ?? " No shift is open.")
+                + " A sale that already happened (a fiscal printer printed it) is recorded with `late` (--late) in the rescue shift."
         case .wrongTerminal(let database, let machine):
             return "This database belongs to terminal \(database), but this machine is terminal \(machine). "
                 + "Counters never continue on another device: start a new database here (--database), "

@@ -165,6 +165,48 @@ struct SessionEngineTests {
         #expect(try engine.zReport(number: 1, user: "maria").sales.amount == 350)
     }
 
+    @Test("a late fact for a closed shift lands in one visible rescue shift that a manager closes with its own Z")
+    func rescueShift() throws {
+        let engine = try Till().engine
+        let first = try engine.openShift(commandID: "o1", user: "anna", countedFloat: 0)
+        _ = try engine.finalizeSale(Till.sale("s1", [("Kaffe", "1", 350, 1200)]), user: "anna")
+        let z1 = try engine.closeShift(commandID: "c1", user: "anna", countedCash: 350, cashLeft: 0)
+        // The fiscal printer already printed these two while Kassa was unreachable; no shift is open now.
+        var late = Till.sale("late-1", [("Bulle", "1", 290, 1200)])
+        late.session = first.id
+        late.late = true
+        let one = try engine.finalizeSale(late, user: "anna")
+        var second = Till.sale("late-2", [("Kaffe", "2", 350, 1200)])
+        second.session = first.id
+        second.late = true
+        let two = try engine.finalizeSale(second, user: "olle")
+        let rescue = try #require(try engine.openRescueShift())
+        #expect(one.session == rescue.id && two.session == rescue.id && rescue.isRescue && rescue.rescueFor == first.id)
+        #expect(one.number == 2 && two.number == 3 && one.originSession == first.id)
+        #expect(try engine.receipt(number: 2).originSession == first.id)
+        // The closed Z is untouched, and a normal shift can open beside the rescue shift.
+        #expect(try engine.zReport(number: z1.zNumber!, user: "maria").sales.amount == 350)
+        let next = try engine.openShift(commandID: "o2", user: "anna", countedFloat: 0)
+        #expect(next.openingExpected == 0)
+        #expect(try engine.currentShift()?.id == next.id)
+        #expect(try engine.finalizeSale(Till.sale("s2", [("Kaffe", "1", 350, 1200)]), user: "anna").session == next.id)
+        // Only a manager closes it; no drawer count; its Z holds exactly the late receipts.
+        #expect(throws: SessionError.permissionDenied(user: "anna", permission: .sessionForceClose)) {
+            try engine.closeShift(commandID: "r0", user: "anna", countedCash: nil, cashLeft: nil, rescue: true)
+        }
+        let rescueZ = try engine.closeShift(commandID: "r1", user: "maria", countedCash: 999, cashLeft: 999, rescue: true)
+        #expect(rescueZ.session == rescue.id && rescueZ.sales.amount == 990 && rescueZ.countedCash == nil && rescueZ.zNumber == 2)
+        #expect(try engine.openRescueShift() == nil)
+        #expect(try engine.currentShift()?.id == next.id)
+        #expect(throws: SessionError.notFound("An open rescue shift")) {
+            try engine.closeShift(commandID: "r2", user: "maria", countedCash: nil, cashLeft: nil, rescue: true)
+        }
+        // Without `late`, a sale for a closed shift is still refused.
+        var refused = Till.sale("late-3", [("Kaffe", "1", 350, 1200)])
+        refused.session = first.id
+        #expect(throws: SessionError.sessionClosed(id: first.id, current: next.id)) { try engine.finalizeSale(refused, user: "anna") }
+    }
+
     @Test("a cash difference over the limit needs a manager's approval")
     func difference() throws {
         let engine = try Till().engine

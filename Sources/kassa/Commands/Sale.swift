@@ -13,12 +13,15 @@ extension Kassa {
         @OptionGroup var target: DeviceOptions
         @Argument(help: "The sale, as JSON ('-' for standard input).") var file: String
         @Flag(name: .long, help: "Do not print (the receipt is still finalized).") var noPrint = false
+        @Flag(name: .long, help: "The sale already happened (e.g. printed by a fiscal printer) and its shift has closed: record it in the rescue shift.")
+        var late = false
 
         func run() throws {
             try runReporting(json: global.json) { () throws(RuntimeError) in
                 let environment = try global.environment()
                 var request = try loadSaleRequest(file)
                 if let id = options.commandID { request.id = id }
+                if late { request.late = true }
                 let engine = try options.engine(environment)
                 let user = try options.actor()
                 let receipt = try session { () throws(SessionError) in try engine.finalizeSale(request, user: user) }

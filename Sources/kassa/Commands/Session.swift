@@ -7,7 +7,7 @@ extension Kassa {
     struct Session: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Shifts: open, continue, cash in and out, close with a Z report, force-close, list.",
-            subcommands: [Open.self, Continue.self, CashIn.self, CashOut.self, Close.self, ForceClose.self, List.self])
+            subcommands: [Open.self, Continue.self, CashIn.self, CashOut.self, Close.self, ForceClose.self, CloseRescue.self, List.self])
 
         struct Open: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Open a shift with the counted float.")
@@ -84,14 +84,14 @@ extension Kassa {
             @OptionGroup var target: DeviceOptions
         }
 
-        static func close(force: Bool, global: GlobalOptions, options: SessionOptions, closing: Closing) throws {
+        static func close(force: Bool, rescue: Bool = false, global: GlobalOptions, options: SessionOptions, closing: Closing) throws {
             try runReporting(json: global.json) { () throws(RuntimeError) in
                 let environment = try global.environment()
                 let engine = try options.engine(environment)
                 let user = try options.actor()
                 let report = try session { () throws(SessionError) in
                     try engine.closeShift(commandID: options.command, user: user, countedCash: closing.counted, cashLeft: closing.left,
-                                          approvedBy: closing.approvedBy, force: force)
+                                          approvedBy: closing.approvedBy, force: force, rescue: rescue)
                 }
                 var printed: PrintOutcome?
                 var printError: String?
@@ -130,6 +130,17 @@ extension Kassa {
             func run() throws { try Session.close(force: true, global: global, options: options, closing: closing) }
         }
 
+        struct CloseRescue: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "close-rescue",
+                abstract: "Close the rescue shift (late receipts recorded after their shift closed) with its own Z; managers only.",
+                discussion: "A rescue shift has no drawer: --counted and --left are ignored.")
+            @OptionGroup var global: GlobalOptions
+            @OptionGroup var options: SessionOptions
+            @OptionGroup var closing: Closing
+            func run() throws { try Session.close(force: false, rescue: true, global: global, options: options, closing: closing) }
+        }
+
         struct List: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Shift history with totals, filtered by date and user.")
             @OptionGroup var global: GlobalOptions
@@ -145,7 +156,7 @@ extension Kassa {
                     let shifts = try session { () throws(SessionError) in try engine.shifts(user: user, onlyUser: forUser, from: from, to: to) }
                     if global.json { printJSON(shifts); return }
                     for shift in shifts {
-                        print("\(shift.id)\t\(shift.businessDate)\t\(shift.state)\topened by \(shift.openedBy)\tZ \(shift.zNumber.map(String.init) ?? "-")\tcash \(shift.countedCash.map(String.init) ?? "-")/\(shift.expectedCash.map(String.init) ?? "-")")
+                        print("\(shift.id)\t\(shift.businessDate)\t\(shift.state)\(shift.isRescue ? " RESCUE for \(shift.rescueFor ?? "-")" : "")\topened by \(shift.openedBy)\tZ \(shift.zNumber.map(String.init) ?? "-")\tcash \(shift.countedCash.map(String.init) ?? "-")/\(shift.expectedCash.map(String.init) ?? "-")")
                     }
                 }
             }

@@ -19,15 +19,17 @@ extension Kassa {
                     let engine = try options.engine(environment)
                     let counters = try session { () throws(SessionError) in try engine.counters() }
                     let shift = try session { () throws(SessionError) in try engine.currentShift() }
+                    let rescue = try session { () throws(SessionError) in try engine.openRescueShift() }
                     struct Output: Encodable {
                         var terminal: String
                         var database: String
                         var currency: String
                         var counters: SessionEngine.Counters
                         var openShift: ShiftRecord?
+                        var openRescueShift: ShiftRecord?
                     }
                     let output = Output(terminal: engine.terminalID, database: environment.databasePath(options.database),
-                                        currency: engine.currency, counters: counters, openShift: shift)
+                                        currency: engine.currency, counters: counters, openShift: shift, openRescueShift: rescue)
                     if global.json {
                         printJSON(output)
                     } else {
@@ -35,6 +37,9 @@ extension Kassa {
                         print("Last receipt \(counters.receiptNumber), last training receipt \(counters.trainingNumber), last Z \(counters.zNumber), shifts \(counters.sessionSequence)")
                         print("Grand totals: sales \(counters.grandTotalSales), returns \(counters.grandTotalReturns), net \(counters.grandTotalNet)")
                         print(shift.map { "Open shift \($0.id), opened by \($0.openedBy), business date \($0.businessDate)" } ?? "No open shift.")
+                        if let rescue {
+                            print("RESCUE shift \(rescue.id) is open with late receipts for \(rescue.rescueFor ?? "no shift"); a manager closes it with `kassa session close-rescue`.")
+                        }
                     }
                 }
             }
