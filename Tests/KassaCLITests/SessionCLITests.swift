@@ -131,4 +131,16 @@ struct SessionCLITests {
         #expect(list.status == 0 && (list.jsonArray?.isEmpty ?? false))
         #expect(try kassa(["session", "close", "--user", "anna", "--counted", "0", "--left", "0"], machine: m).status == 0)
     }
+
+    @Test("a drawer opening without a sale needs its permission, is recorded, and counts on the X report")
+    func noSale() throws {
+        let m = "1111aaaa2222bbbb"
+        try setUp()
+        let denied = try kassa(["session", "no-sale", "--user", "anna"], machine: m)
+        #expect(denied.status == 30 && denied.stderr.contains("drawer.open_no_sale"))
+        let opened = try kassa(["session", "no-sale", "--user", "maria", "--reason", "växel", "--json"], machine: m)
+        #expect(opened.status == 0 && (opened.json?["movement"] as? [String: Any])?["type"] as? String == "no_sale")
+        let x = try kassa(["report", "x", "--user", "maria", "--json", "--no-print"], machine: m)
+        #expect(x.json?["noSaleOpenings"] as? Int == 1)
+    }
 }

@@ -7,7 +7,7 @@ extension Kassa {
     struct Session: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Shifts: open, continue, cash in and out, close with a Z report, force-close, list.",
-            subcommands: [Open.self, Continue.self, CashIn.self, CashOut.self, Close.self, ForceClose.self, CloseRescue.self, List.self])
+            subcommands: [Open.self, Continue.self, CashIn.self, CashOut.self, NoSale.self, Close.self, ForceClose.self, CloseRescue.self, List.self])
 
         struct Open: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Open a shift with the counted float.")
@@ -128,6 +128,39 @@ extension Kassa {
             @OptionGroup var options: SessionOptions
             @OptionGroup var closing: Closing
             func run() throws { try Session.close(force: true, global: global, options: options, closing: closing) }
+        }
+
+        struct NoSale: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "no-sale",
+                abstract: "Open the drawer without a sale: recorded first (counted on the X and Z reports), then the drawer opens.")
+            @OptionGroup var global: GlobalOptions
+            @OptionGroup var options: SessionOptions
+            @OptionGroup var target: DeviceOptions
+            @Option(name: .long, help: "Why (e.g. change for a customer).") var reason: String?
+
+            func run() throws {
+                try runReporting(json: global.json) { () throws(RuntimeError) in
+                    let environment = try global.environment()
+                    let engine = try options.engine(environment)
+                    let user = try options.actor()
+                    let result = try session { () throws(SessionError) in
+                        try engine.cashMovement(commandID: options.command, user: user, type: "no_sale", amount: 0, reason: reason)
+                    }
+                    var drawerError: String?
+                    do {
+                        _ = try environment.openDrawer(try target.resolve(in: environment), pin: nil, onMilliseconds: nil, offMilliseconds: nil)
+                    } catch {
+                        drawerError = "\(error) The opening is recorded; open the drawer with its key."
+                    }
+                    if global.json {
+                        struct Output: Encodable { var movement: CashMovementResult; var drawerError: String? }
+                        printJSON(Output(movement: result, drawerError: drawerError))
+                    } else {
+                        print("Drawer opened without a sale in shift \(result.session)." + (drawerError.map { "\nwarning: \($0)" } ?? ""))
+                    }
+                }
+            }
         }
 
         struct CloseRescue: ParsableCommand {
