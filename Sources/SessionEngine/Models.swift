@@ -293,3 +293,14 @@ public struct CashMovementResult: Sendable, Equatable, Codable {
     public var reason: String?
     public var user: String
 }
+
+/// Notes or coins of one denomination counted in the drawer.
+public struct DenominationCount: Sendable, Equatable, Codable {
+    /// The note or coin, in minor units (one of the `denominations` setting).
+    public var denomination: Int64
+    public var quantity: Int64
+    public init(denomination: Int64, quantity: Int64) {
+        self.denomination = denomination
+        self.quantity = quantity
+    }
+}

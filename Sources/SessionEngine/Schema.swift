@@ -117,6 +117,18 @@ enum Schema {
                 CREATE UNIQUE INDEX one_open_rescue ON pos_session(terminal_id) WHERE state = 'open' AND is_rescue = 1;
                 """)
         }
+        migrator.registerMigration("v4-cash-counts") { db in
+            try db.execute(sql: """
+                CREATE TABLE cash_count (
+                  session_id TEXT NOT NULL REFERENCES pos_session(id), phase TEXT NOT NULL CHECK (phase IN ('open', 'close')),
+                  denomination INTEGER NOT NULL CHECK (denomination > 0), quantity INTEGER NOT NULL CHECK (quantity >= 0),
+                  PRIMARY KEY (session_id, phase, denomination));
+                CREATE TRIGGER cash_count_no_update BEFORE UPDATE ON cash_count
+                BEGIN SELECT RAISE(ABORT, 'cash counts are append-only'); END;
+                CREATE TRIGGER cash_count_no_delete BEFORE DELETE ON cash_count
+                BEGIN SELECT RAISE(ABORT, 'cash counts are append-only'); END;
+                """)
+        }
         return migrator
     }
 }

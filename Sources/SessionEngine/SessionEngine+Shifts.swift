@@ -52,19 +52,61 @@ extension SessionEngine {
         try store.read { db in try self.openShiftID(db).map { try self.shift($0, db) } }
     }
 
-    /// Opens a shift with the counted float. The expected float is what the previous shift left (or the default).
-    public func openShift(commandID: String, user: String, countedFloat: Int64?) throws(SessionError) -> ShiftRecord {
+    /// Opens a shift with the counted float, as a total or counted by denomination (`count`; both must then agree).
+    /// The expected float is what the previous shift left (or the default).
+    public func openShift(commandID: String, user: String, countedFloat: Int64?, count: [DenominationCount]? = nil)
+        throws(SessionError) -> ShiftRecord
+    {
         let now = clock.now()
         return try store.write { db in
             try self.once(commandID, kind: "session.open", db) {
                 try self.require(.sessionOpen, user: user, db)
                 let settings = try Settings.load(db)
-                if let counted = countedFloat, counted < 0 { throw SessionError.invalid("A counted float cannot be negative.") }
-                if settings.cashControl, countedFloat == nil {
-                    throw SessionError.invalid("Cash control is on: count the float and give it (--float).")
+                let counted = try self.countedTotal(countedFloat, count, settings: settings)
+                if let counted, counted < 0 { throw SessionError.invalid("A counted float cannot be negative.") }
+                if settings.cashControl, counted == nil {
+                    throw SessionError.invalid("Cash control is on: count the float and give it (--float, or --count by denomination).")
                 }
-                return try self.insertShift(user: user, countedFloat: countedFloat, rescue: false, now: now, settings: settings, db)
+                let shift = try self.insertShift(user: user, countedFloat: counted, rescue: false, now: now, settings: settings, db)
+                try self.storeCount(count, session: shift.id, phase: "open", db)
+                return shift
             }
+        }
+    }
+
+    /// The total of a count by denomination, checked against the currency's denominations and against a given total.
+    func countedTotal(_ total: Int64?, _ count: [DenominationCount]?, settings: Settings) throws -> Int64? {
+        guard let count else { return total }
+        var sum: Int64 = 0
+        var seen = Set<Int64>()
+        for item in count {
+            guard settings.denominations.contains(item.denomination) else {
+                throw SessionError.invalid("\(item.denomination) is not one of this currency's denominations "
+                    + "(\(settings.denominations.map(String.init).joined(separator: ", "))); see `kassa settings show`.")
+            }
+            guard item.quantity >= 0 else { throw SessionError.invalid("A count cannot be negative (\(item.denomination)).") }
+            guard seen.insert(item.denomination).inserted else { throw SessionError.invalid("\(item.denomination) is counted twice.") }
+            sum += item.denomination * item.quantity
+        }
+        if let total, total != sum {
+            throw SessionError.invalid("The count by denomination makes \(sum), but the total given is \(total).")
+        }
+        return sum
+    }
+
+    func storeCount(_ count: [DenominationCount]?, session: String, phase: String, _ db: Database) throws {
+        for item in count ?? [] where item.quantity > 0 {
+            try db.cachedStatement(sql: "INSERT INTO cash_count (session_id, phase, denomination, quantity) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [session, phase, item.denomination, item.quantity])
+        }
+    }
+
+    /// The drawer as counted by denomination at opening or closing (`phase` is `open` or `close`), largest first.
+    public func cashCount(session: String, phase: String) throws(SessionError) -> [DenominationCount] {
+        try store.read { db in
+            try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT denomination, quantity FROM cash_count WHERE session_id = ? AND phase = ? ORDER BY denomination DESC
+                """), arguments: [session, phase]).map { DenominationCount(denomination: $0["denomination"], quantity: $0["quantity"]) }
         }
     }
 
@@ -150,7 +192,7 @@ extension SessionEngine {
     /// `session.force_close_others` and is recorded as such.
     public func closeShift(
         commandID: String, user: String, countedCash: Int64?, cashLeft: Int64?, approvedBy: String? = nil, force: Bool = false,
-        rescue: Bool = false
+        rescue: Bool = false, count: [DenominationCount]? = nil
     ) throws(SessionError) -> ShiftReport {
         let now = clock.now()
         let kind = rescue ? "session.close_rescue" : force ? "session.force_close" : "session.close"
@@ -176,6 +218,7 @@ extension SessionEngine {
                     try self.require(.sessionCloseOthers, user: user, db)
                 }
                 let expected = try self.expectedCash(session, db)
+                let countedCash = try self.countedTotal(countedCash, rescue ? nil : count, settings: settings)
                 if settings.cashControl, countedCash == nil, !force, !rescue {
                     throw SessionError.invalid("Cash control is on: count the drawer and give the total (--counted).")
                 }
@@ -188,6 +231,7 @@ extension SessionEngine {
                 if !rescue { try self.handleParkedAtClose(session, db) }
                 let left = rescue ? 0 : cashLeft ?? 0
                 if let counted, left > counted { throw SessionError.invalid("The float left (\(left)) exceeds the counted cash (\(counted)).") }
+                if !rescue { try self.storeCount(count, session: session, phase: "close", db) }
                 let zNumber = try self.next("z_no", db)
                 try db.cachedStatement(sql: """
                     UPDATE pos_session SET state = 'closed', closed_by = ?, closed_at = ?, expected_cash = ?, counted_cash = ?,

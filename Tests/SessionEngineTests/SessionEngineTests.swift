@@ -207,6 +207,28 @@ struct SessionEngineTests {
         #expect(throws: SessionError.sessionClosed(id: first.id, current: next.id)) { try engine.finalizeSale(refused, user: "anna") }
     }
 
+    @Test("the drawer counted by denomination at opening and closing: checked, totalled and kept")
+    func countByDenomination() throws {
+        let engine = try Till().engine
+        #expect(throws: SessionError.self) {  // 300 is not a Swedish note or coin
+            try engine.openShift(commandID: "o0", user: "anna", countedFloat: nil, count: [DenominationCount(denomination: 300, quantity: 1)])
+        }
+        #expect(throws: SessionError.invalid("The count by denomination makes 20500, but the total given is 20000.")) {
+            try engine.openShift(commandID: "o1", user: "anna", countedFloat: 20000,
+                                 count: [DenominationCount(denomination: 10000, quantity: 2), DenominationCount(denomination: 500, quantity: 1)])
+        }
+        let shift = try engine.openShift(commandID: "o2", user: "anna", countedFloat: nil,
+                                         count: [DenominationCount(denomination: 10000, quantity: 2), DenominationCount(denomination: 100, quantity: 5)])
+        #expect(shift.openingCounted == 20500)
+        _ = try engine.finalizeSale(Till.sale("s", [("Kaffe", "1", 3500, 1200)]), user: "anna")
+        let z = try engine.closeShift(commandID: "c", user: "anna", countedCash: nil, cashLeft: 20000,
+                                      count: [DenominationCount(denomination: 20000, quantity: 1), DenominationCount(denomination: 2000, quantity: 2)])
+        #expect(z.countedCash == 24000 && z.difference == 0)
+        #expect(try engine.cashCount(session: shift.id, phase: "open") == [DenominationCount(denomination: 10000, quantity: 2),
+                                                                        DenominationCount(denomination: 100, quantity: 5)])
+        #expect(try engine.cashCount(session: shift.id, phase: "close").map(\.denomination) == [20000, 2000])
+    }
+
     @Test("a cash difference over the limit needs a manager's approval")
     func difference() throws {
         let engine = try Till().engine

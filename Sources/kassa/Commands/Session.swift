@@ -14,13 +14,15 @@ extension Kassa {
             @OptionGroup var global: GlobalOptions
             @OptionGroup var options: SessionOptions
             @Option(name: .long, help: "The counted float, in minor units.") var float: Int64?
+            @Option(name: .long, parsing: .upToNextOption, help: "The float counted by denomination: DENOMINATION=QUANTITY …, e.g. 10000=2 2000=5.")
+            var count: [String] = []
 
             func run() throws {
                 try runReporting(json: global.json) { () throws(RuntimeError) in
                     let engine = try options.engine(try global.environment())
                     let user = try options.actor()
                     let shift = try session { () throws(SessionError) in
-                        try engine.openShift(commandID: options.command, user: user, countedFloat: float)
+                        try engine.openShift(commandID: options.command, user: user, countedFloat: float, count: parseCount(count))
                     }
                     if global.json { printJSON(shift) } else {
                         print("Opened shift \(shift.id) for \(shift.businessDate); float expected \(shift.openingExpected), counted \(shift.openingCounted.map(String.init) ?? "-").")
@@ -42,6 +44,20 @@ extension Kassa {
                     if global.json { printJSON(shift) } else { print("\(user) sells in shift \(shift.id) (\(shift.participants.joined(separator: ", ")))") }
                 }
             }
+        }
+
+        /// `DENOMINATION=QUANTITY` items; nil when none were given.
+        static func parseCount(_ items: [String]) throws(SessionError) -> [DenominationCount]? {
+            guard !items.isEmpty else { return nil }
+            var count: [DenominationCount] = []
+            for item in items {
+                let parts = item.split(separator: "=")
+                guard parts.count == 2, let denomination = Int64(parts[0]), let quantity = Int64(parts[1]) else {
+                    throw .invalid("--count takes DENOMINATION=QUANTITY in minor units, e.g. 10000=2; not '\(item)'.")
+                }
+                count.append(DenominationCount(denomination: denomination, quantity: quantity))
+            }
+            return count
         }
 
         struct Movement: ParsableArguments {
@@ -79,6 +95,8 @@ extension Kassa {
         struct Closing: ParsableArguments {
             @Option(name: .long, help: "The counted cash in the drawer, minor units.") var counted: Int64?
             @Option(name: .long, help: "The float left for the next shift, minor units.") var left: Int64?
+            @Option(name: .long, parsing: .upToNextOption, help: "The drawer counted by denomination: DENOMINATION=QUANTITY …, e.g. 50000=1 100=12.")
+            var count: [String] = []
             @Option(name: .long, help: "The manager who approves a difference over the limit.") var approvedBy: String?
             @Flag(name: .long, help: "Do not print the Z report.") var noPrint = false
             @OptionGroup var target: DeviceOptions
@@ -91,7 +109,7 @@ extension Kassa {
                 let user = try options.actor()
                 let report = try session { () throws(SessionError) in
                     try engine.closeShift(commandID: options.command, user: user, countedCash: closing.counted, cashLeft: closing.left,
-                                          approvedBy: closing.approvedBy, force: force, rescue: rescue)
+                                          approvedBy: closing.approvedBy, force: force, rescue: rescue, count: parseCount(closing.count))
                 }
                 var printed: PrintOutcome?
                 var printError: String?
