@@ -129,6 +129,40 @@ enum Schema {
                 BEGIN SELECT RAISE(ABORT, 'cash counts are append-only'); END;
                 """)
         }
+        // The full state machine of docs/sessions.md: opening (float not yet counted), open, closing (counting; no sales),
+        // closed (Z written), posted (handed to accounting), cancelled. SQLite cannot change a CHECK, so the table is
+        // rebuilt (GRDB runs migrations with foreign keys off and checks them afterwards).
+        migrator.registerMigration("v5-shift-states") { db in
+            try db.execute(sql: """
+                CREATE TABLE pos_session_v5 (
+                  id TEXT PRIMARY KEY, terminal_id TEXT NOT NULL REFERENCES terminal(id), session_seq INTEGER NOT NULL,
+                  state TEXT NOT NULL CHECK (state IN ('opening', 'open', 'closing', 'closed', 'posted', 'cancelled')),
+                  is_rescue INTEGER NOT NULL DEFAULT 0, business_date TEXT NOT NULL,
+                  opened_by TEXT NOT NULL, opened_at TEXT NOT NULL,
+                  opening_expected INTEGER NOT NULL, opening_counted INTEGER,
+                  closed_by TEXT, closed_at TEXT, expected_cash INTEGER, counted_cash INTEGER, difference INTEGER,
+                  cash_left INTEGER, difference_approved_by TEXT, force_closed INTEGER NOT NULL DEFAULT 0, z_no INTEGER,
+                  rescue_for_session_id TEXT, posted_by TEXT, posted_at TEXT, cancelled_by TEXT, cancelled_at TEXT,
+                  CHECK (state NOT IN ('closed', 'posted') OR (closed_at IS NOT NULL AND z_no IS NOT NULL)),
+                  UNIQUE (terminal_id, session_seq), UNIQUE (terminal_id, z_no));
+                INSERT INTO pos_session_v5 (\(Schema.columns)) SELECT \(Schema.columns) FROM pos_session;
+                DROP TABLE pos_session;
+                ALTER TABLE pos_session_v5 RENAME TO pos_session;
+                CREATE UNIQUE INDEX one_active_session ON pos_session(terminal_id)
+                  WHERE state IN ('opening', 'open', 'closing') AND is_rescue = 0;
+                CREATE UNIQUE INDEX one_open_rescue ON pos_session(terminal_id) WHERE state = 'open' AND is_rescue = 1;
+                CREATE TRIGGER pos_session_closed_is_final BEFORE UPDATE ON pos_session
+                WHEN OLD.state IN ('posted', 'cancelled')
+                  OR (OLD.state = 'closed' AND NOT (NEW.state = 'posted' AND NEW.z_no IS OLD.z_no AND NEW.closed_at IS OLD.closed_at
+                      AND NEW.expected_cash IS OLD.expected_cash AND NEW.counted_cash IS OLD.counted_cash
+                      AND NEW.difference IS OLD.difference AND NEW.cash_left IS OLD.cash_left AND NEW.closed_by IS OLD.closed_by))
+                BEGIN SELECT RAISE(ABORT, 'a closed shift cannot be changed'); END;
+                CREATE TRIGGER pos_session_no_delete BEFORE DELETE ON pos_session
+                BEGIN SELECT RAISE(ABORT, 'shifts cannot be deleted'); END;
+                """)
+        }
         return migrator
     }
+
+    static let columns = "id, terminal_id, session_seq, state, is_rescue, business_date, opened_by, opened_at, opening_expected, opening_counted, closed_by, closed_at, expected_cash, counted_cash, difference, cash_left, difference_approved_by, force_closed, z_no, rescue_for_session_id"
 }

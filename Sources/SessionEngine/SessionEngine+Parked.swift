@@ -196,12 +196,17 @@ extension SessionEngine {
     }
 
     /// At close: a running payment always blocks; parked receipts block (`block`) or move on to the next shift (`defer`).
-    func handleParkedAtClose(_ session: String, _ db: Database) throws {
-        let open = try Row.fetchAll(db.cachedStatement(sql: "SELECT label, state, id FROM parked_receipt WHERE session_id = ? AND state IN ('parked', 'paying')"), arguments: [session])
-        let paying = open.filter { $0["state"] as String == "paying" }
+    func refuseRunningPayments(_ session: String, _ db: Database) throws {
+        let paying = try Row.fetchAll(db.cachedStatement(sql: "SELECT label, id FROM parked_receipt WHERE session_id = ? AND state = 'paying'"),
+                                      arguments: [session])
         if !paying.isEmpty {
             throw SessionError.paymentInProgress(paying.map { ($0["label"] as String?) ?? $0["id"] })
         }
+    }
+
+    func handleParkedAtClose(_ session: String, _ db: Database) throws {
+        try refuseRunningPayments(session, db)
+        let open = try Row.fetchAll(db.cachedStatement(sql: "SELECT label, state, id FROM parked_receipt WHERE session_id = ? AND state = 'parked'"), arguments: [session])
         guard !open.isEmpty else { return }
         if try Settings.load(db).parkedAtClose == "block" {
             throw SessionError.parkedReceiptsBlockClose(open.map { ($0["label"] as String?) ?? $0["id"] })

@@ -48,6 +48,10 @@ extension SessionEngine {
     /// A late fact (`late`) whose shift has closed, or that arrives with no shift open, goes to the rescue shift instead.
     func sessionForSale(_ addressed: String?, late: Bool, user: String, now: Date, _ db: Database) throws -> String {
         let open = try openShiftID(db)
+        if open == nil, !late, let active = try activeShiftID(db), addressed == nil || addressed == active {
+            let state = try shift(active, db).state
+            throw SessionError.shiftState(id: active, state: state, wanted: "open")
+        }
         if let addressed, addressed != open {
             guard late else { throw SessionError.sessionClosed(id: addressed, current: open) }
             return try rescueShift(for: addressed, user: user, now: now, db)

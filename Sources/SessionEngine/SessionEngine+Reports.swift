@@ -7,7 +7,7 @@ extension SessionEngine {
         let now = clock.now()
         return try store.read { db in
             try self.require(.reportX, user: user, db)
-            guard let session = try self.openShiftID(db) else { throw SessionError.noOpenSession }
+            guard let session = try self.activeShiftID(db) else { throw SessionError.noOpenSession }
             return try self.report(session: session, kind: "X", now: now, db)
         }
     }

@@ -48,8 +48,111 @@ extension SessionEngine {
         try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM pos_session WHERE terminal_id = ? AND state = 'open' AND is_rescue = 0"), arguments: [terminalID])
     }
 
+    /// The active (opening, open or closing) non-rescue shift: at most one, by a unique index.
+    func activeShiftID(_ db: Database) throws -> String? {
+        try String.fetchOne(db.cachedStatement(sql: """
+            SELECT id FROM pos_session WHERE terminal_id = ? AND state IN ('opening', 'open', 'closing') AND is_rescue = 0
+            """), arguments: [terminalID])
+    }
+
+    /// The active shift (opening, open or closing), if any.
     public func currentShift() throws(SessionError) -> ShiftRecord? {
-        try store.read { db in try self.openShiftID(db).map { try self.shift($0, db) } }
+        try store.read { db in try self.activeShiftID(db).map { try self.shift($0, db) } }
+    }
+
+    /// The active shift, which must be in `state`; otherwise a clear error naming the state it is in.
+    func activeShift(in state: String, _ db: Database) throws -> ShiftRecord {
+        guard let id = try activeShiftID(db) else { throw SessionError.noOpenSession }
+        let record = try shift(id, db)
+        guard record.state == state else {
+            throw SessionError.shiftState(id: id, state: record.state, wanted: state)
+        }
+        return record
+    }
+
+    func setState(_ id: String, from: String, to: String, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE pos_session SET state = ? WHERE id = ? AND state = ?").execute(arguments: [to, id, from])
+        guard db.changesCount == 1 else { throw SessionError.invalid("Shift \(id) is no longer \(from).") }
+    }
+
+    /// Counts the float of a shift that is `opening` (opened under cash control without a count): it becomes `open`.
+    public func confirmOpening(commandID: String, user: String, countedFloat: Int64?, count: [DenominationCount]? = nil)
+        throws(SessionError) -> ShiftRecord
+    {
+        try store.write { db in
+            try self.once(commandID, kind: "session.confirm", db) {
+                try self.require(.sessionOpen, user: user, db)
+                let record = try self.activeShift(in: "opening", db)
+                let settings = try Settings.load(db)
+                guard let counted = try self.countedTotal(countedFloat, count, settings: settings), counted >= 0 else {
+                    throw SessionError.invalid("Give the counted float (--float, or --count by denomination).")
+                }
+                try db.cachedStatement(sql: "UPDATE pos_session SET state = 'open', opening_counted = ? WHERE id = ? AND state = 'opening'")
+                    .execute(arguments: [counted, record.id])
+                try self.storeCount(count, session: record.id, phase: "open", db)
+                return try self.shift(record.id, db)
+            }
+        }
+    }
+
+    /// Cancels a shift that is still `opening`: nothing can have happened in it yet. Its number stays used.
+    public func cancelOpening(commandID: String, user: String) throws(SessionError) -> ShiftRecord {
+        let now = clock.now()
+        return try store.write { db in
+            try self.once(commandID, kind: "session.cancel", db) {
+                try self.require(.sessionOpen, user: user, db)
+                let record = try self.activeShift(in: "opening", db)
+                try db.cachedStatement(sql: """
+                    UPDATE pos_session SET state = 'cancelled', cancelled_by = ?, cancelled_at = ? WHERE id = ? AND state = 'opening'
+                    """).execute(arguments: [user, Self.timestamp(now), record.id])
+                return try self.shift(record.id, db)
+            }
+        }
+    }
+
+    /// Starts the close: the shift becomes `closing`, so no more sales, parking or cash movements while the drawer is
+    /// counted. `resumeShift` goes back to `open`; `closeShift` finishes.
+    public func startClose(commandID: String, user: String) throws(SessionError) -> ShiftRecord {
+        try store.write { db in
+            try self.once(commandID, kind: "session.start_close", db) {
+                try self.require(.sessionClose, user: user, db)
+                let record = try self.activeShift(in: "open", db)
+                if record.openedBy != user && !record.participants.contains(user) { try self.require(.sessionCloseOthers, user: user, db) }
+                try self.refuseRunningPayments(record.id, db)
+                try self.setState(record.id, from: "open", to: "closing", db)
+                return try self.shift(record.id, db)
+            }
+        }
+    }
+
+    /// Goes back from `closing` to `open` (no Z was written).
+    public func resumeShift(commandID: String, user: String) throws(SessionError) -> ShiftRecord {
+        try store.write { db in
+            try self.once(commandID, kind: "session.resume", db) {
+                try self.require(.sessionClose, user: user, db)
+                let record = try self.activeShift(in: "closing", db)
+                try self.setState(record.id, from: "closing", to: "open", db)
+                return try self.shift(record.id, db)
+            }
+        }
+    }
+
+    /// Marks a closed shift as posted (its Z handed to accounting). Only the state and who/when change; the trigger
+    /// refuses anything else on a closed shift.
+    public func postShift(commandID: String, user: String, zNumber: Int64) throws(SessionError) -> ShiftRecord {
+        let now = clock.now()
+        return try store.write { db in
+            try self.once(commandID, kind: "session.post", db) {
+                try self.require(.reportZ, user: user, db)
+                guard let id = try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM pos_session WHERE terminal_id = ? AND z_no = ?"),
+                                                   arguments: [self.terminalID, zNumber])
+                else { throw SessionError.notFound("Z \(zNumber)") }
+                try db.cachedStatement(sql: "UPDATE pos_session SET state = 'posted', posted_by = ?, posted_at = ? WHERE id = ? AND state = 'closed'")
+                    .execute(arguments: [user, Self.timestamp(now), id])
+                guard db.changesCount == 1 else { throw SessionError.invalid("Shift \(id) with Z \(zNumber) is not closed (or already posted).") }
+                return try self.shift(id, db)
+            }
+        }
     }
 
     /// Opens a shift with the counted float, as a total or counted by denomination (`count`; both must then agree).
@@ -64,10 +167,10 @@ extension SessionEngine {
                 let settings = try Settings.load(db)
                 let counted = try self.countedTotal(countedFloat, count, settings: settings)
                 if let counted, counted < 0 { throw SessionError.invalid("A counted float cannot be negative.") }
-                if settings.cashControl, counted == nil {
-                    throw SessionError.invalid("Cash control is on: count the float and give it (--float, or --count by denomination).")
-                }
-                let shift = try self.insertShift(user: user, countedFloat: counted, rescue: false, now: now, settings: settings, db)
+                // Under cash control without a count the shift starts as `opening`: no sales until the float is counted.
+                let opening = settings.cashControl && counted == nil
+                let shift = try self.insertShift(user: user, countedFloat: counted, rescue: false, opening: opening, now: now,
+                                                 settings: settings, db)
                 try self.storeCount(count, session: shift.id, phase: "open", db)
                 return shift
             }
@@ -110,13 +213,14 @@ extension SessionEngine {
         }
     }
 
-    func insertShift(user: String, countedFloat: Int64?, rescue: Bool, now: Date, settings: Settings, _ db: Database) throws -> ShiftRecord {
-        if !rescue, let open = try self.openShiftID(db) {
+    func insertShift(user: String, countedFloat: Int64?, rescue: Bool, opening: Bool = false, now: Date, settings: Settings,
+                     _ db: Database) throws -> ShiftRecord {
+        if !rescue, let open = try self.activeShiftID(db) {
             let openedBy = try String.fetchOne(db.cachedStatement(sql: "SELECT opened_by FROM pos_session WHERE id = ?"), arguments: [open]) ?? "?"
             throw SessionError.sessionAlreadyOpen(id: open, openedBy: openedBy)
         }
         let previousLeft = try Int64.fetchOne(db.cachedStatement(sql: """
-            SELECT cash_left FROM pos_session WHERE terminal_id = ? AND state = 'closed' AND is_rescue = 0
+            SELECT cash_left FROM pos_session WHERE terminal_id = ? AND state IN ('closed', 'posted') AND is_rescue = 0
             ORDER BY session_seq DESC LIMIT 1
             """), arguments: [terminalID])
         let sequence = try self.next("session_seq", db)
@@ -125,12 +229,12 @@ extension SessionEngine {
             try db.cachedStatement(sql: """
                 INSERT INTO pos_session (id, terminal_id, session_seq, state, is_rescue, business_date, opened_by, opened_at,
                   opening_expected, opening_counted)
-                VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [id, terminalID, sequence, rescue, settings.businessDate(now), user, Self.timestamp(now),
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [id, terminalID, sequence, opening ? "opening" : "open", rescue, settings.businessDate(now), user, Self.timestamp(now),
                                  previousLeft ?? settings.defaultFloat, countedFloat])
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             // Another process opened a shift between our check and our insert: the unique index decided.
-            let open = try self.openShiftID(db) ?? "?"
+            let open = try self.activeShiftID(db) ?? "?"
             throw SessionError.sessionAlreadyOpen(id: open, openedBy: "another user")
         }
         try db.cachedStatement(sql: "INSERT INTO session_participant (session_id, user_id, joined_at) VALUES (?, ?, ?)").execute(arguments: [id, user, Self.timestamp(now)])
@@ -203,8 +307,12 @@ extension SessionEngine {
                     guard let open = try self.openRescueID(db) else { throw SessionError.notFound("An open rescue shift") }
                     session = open
                 } else {
-                    guard let open = try self.openShiftID(db) else { throw SessionError.noOpenSession }
-                    session = open
+                    guard let active = try self.activeShiftID(db) else { throw SessionError.noOpenSession }
+                    let state = try self.shift(active, db).state
+                    guard state == "open" || state == "closing" else {
+                        throw SessionError.shiftState(id: active, state: state, wanted: "open or closing")
+                    }
+                    session = active
                 }
                 let record = try self.shift(session, db)
                 let settings = try Settings.load(db)

@@ -13,6 +13,8 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
     case parkedReceiptsBlockClose([String])
     /// A payment is running (e.g. on a card terminal) on these parked receipts.
     case paymentInProgress([String])
+    /// The shift is in a state (opening, closing) that does not allow this.
+    case shiftState(id: String, state: String, wanted: String)
     case paymentsDoNotCover(total: Int64, paid: Int64)
     case refundExceedsSale(line: Int, sold: Int64, alreadyReturned: Int64, requested: Int64)
     case copyAlreadyPrinted(receiptNumber: Int64)
@@ -42,6 +44,14 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notFound(let what): return "\(what) was not found."
         case .parkedReceiptsBlockClose(let labels):
             return "Parked receipts block the close: \(labels.joined(separator: ", ")). Finish or void them, or set parked-at-close = defer."
+        case .shiftState(let id, let state, let wanted):
+            let hint: String
+            switch state {
+            case "opening": hint = " Count the float first (kassa session confirm --float or --count), or cancel it (kassa session cancel)."
+            case "closing": hint = " Finish the close (kassa session close), or go back to selling (kassa session resume)."
+            default: hint = ""
+            }
+            return "Shift \(id) is \(state); this needs it \(wanted)." + hint
         case .paymentInProgress(let labels):
             return "A payment is in progress on \(labels.joined(separator: ", ")); finish it (kassa park finalize) before closing."
         case .paymentsDoNotCover(let total, let paid):

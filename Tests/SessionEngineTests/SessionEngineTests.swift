@@ -229,6 +229,74 @@ struct SessionEngineTests {
         #expect(try engine.cashCount(session: shift.id, phase: "close").map(\.denomination) == [20000, 2000])
     }
 
+    @Test("shift states: opening until the float is counted, closing stops sales, resume, cancel, post")
+    func shiftStates() throws {
+        let engine = try Till().engine
+        let opening = try engine.openShift(commandID: "o1", user: "anna", countedFloat: nil)
+        #expect(opening.state == "opening")
+        #expect(throws: SessionError.shiftState(id: opening.id, state: "opening", wanted: "open")) {
+            try engine.finalizeSale(Till.sale("s0", [("Kaffe", "1", 350, 1200)]), user: "anna")
+        }
+        #expect(throws: SessionError.sessionAlreadyOpen(id: opening.id, openedBy: "anna")) {
+            try engine.openShift(commandID: "o2", user: "olle", countedFloat: 100)
+        }
+        _ = try engine.cancelOpening(commandID: "x1", user: "anna")
+        #expect(try engine.currentShift() == nil)
+        let second = try engine.openShift(commandID: "o3", user: "anna", countedFloat: nil)
+        let open = try engine.confirmOpening(commandID: "k1", user: "anna", countedFloat: 500)
+        #expect(open.id == second.id && open.state == "open" && open.openingCounted == 500)
+        _ = try engine.finalizeSale(Till.sale("s1", [("Kaffe", "1", 350, 1200)]), user: "anna")
+        let closing = try engine.startClose(commandID: "sc1", user: "anna")
+        #expect(closing.state == "closing")
+        #expect(throws: SessionError.shiftState(id: second.id, state: "closing", wanted: "open")) {
+            try engine.finalizeSale(Till.sale("s2", [("Kaffe", "1", 350, 1200)]), user: "olle")
+        }
+        #expect(try engine.xReport(user: "anna").sales.amount == 350)  // an X report while counting
+        _ = try engine.resumeShift(commandID: "r1", user: "anna")
+        _ = try engine.finalizeSale(Till.sale("s3", [("Bulle", "1", 290, 1200)]), user: "anna")
+        _ = try engine.startClose(commandID: "sc2", user: "anna")
+        let z = try engine.closeShift(commandID: "c1", user: "anna", countedCash: 1140, cashLeft: 500)
+        #expect(z.sales.amount == 640 && z.difference == 0)
+        #expect(throws: SessionError.permissionDenied(user: "anna", permission: .reportZ)) {
+            try engine.postShift(commandID: "p0", user: "anna", zNumber: z.zNumber!)
+        }
+        #expect(try engine.postShift(commandID: "p1", user: "maria", zNumber: z.zNumber!).state == "posted")
+        #expect(throws: SessionError.self) { try engine.postShift(commandID: "p2", user: "maria", zNumber: z.zNumber!) }
+        // The next shift expects the float a posted shift left.
+        #expect(try engine.openShift(commandID: "o4", user: "anna", countedFloat: 500).openingExpected == 500)
+        // A closed or posted shift cannot be changed, even by hand.
+        #expect(throws: (any Error).self) {
+            try engine.store.writer.write { try $0.execute(sql: "UPDATE pos_session SET counted_cash = 0 WHERE id = ?", arguments: [second.id]) }
+        }
+    }
+
+    @Test("migrating a v4 database with closed shifts to the v5 state machine keeps every row and the rules")
+    func migrationToShiftStates() throws {
+        let queue = try DatabaseQueue()
+        try Schema.migrator.migrate(queue, upTo: "v4-cash-counts")
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO terminal (id, machine, currency, created_at) VALUES ('T-1', 'm', 'SEK', '2026-01-01T00:00:00.000Z');
+                INSERT INTO pos_session (id, terminal_id, session_seq, state, business_date, opened_by, opened_at, opening_expected,
+                  closed_at, z_no, counted_cash) VALUES ('T-1-S1', 'T-1', 1, 'open', '2026-01-01', 'anna', '2026-01-01T08:00:00.000Z', 0,
+                  NULL, NULL, NULL);
+                INSERT INTO session_total (session_id, key, count, amount) VALUES ('T-1-S1', 'sales', 1, 350);
+                UPDATE pos_session SET state = 'closed', closed_at = '2026-01-01T18:00:00.000Z', z_no = 1, counted_cash = 350 WHERE id = 'T-1-S1';
+                """)
+        }
+        try Schema.migrator.migrate(queue)
+        try queue.read { db in
+            let row = try #require(try Row.fetchOne(db, sql: "SELECT state, z_no, counted_cash FROM pos_session WHERE id = 'T-1-S1'"))
+            #expect(row["state"] as String == "closed" && row["z_no"] as Int64 == 1 && row["counted_cash"] as Int64 == 350)
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM session_total WHERE session_id = 'T-1-S1'") == 1)
+            #expect(try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)
+        }
+        #expect(throws: (any Error).self) {
+            try queue.write { try $0.execute(sql: "UPDATE pos_session SET counted_cash = 0 WHERE id = 'T-1-S1'") }
+        }
+        #expect(throws: (any Error).self) { try queue.write { try $0.execute(sql: "DELETE FROM pos_session") } }
+    }
+
     @Test("a cash difference over the limit needs a manager's approval")
     func difference() throws {
         let engine = try Till().engine

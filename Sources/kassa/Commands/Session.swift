@@ -7,7 +7,7 @@ extension Kassa {
     struct Session: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Shifts: open, continue, cash in and out, close with a Z report, force-close, list.",
-            subcommands: [Open.self, Continue.self, CashIn.self, CashOut.self, NoSale.self, Close.self, ForceClose.self, CloseRescue.self, List.self])
+            subcommands: [Open.self, Confirm.self, Cancel.self, Continue.self, CashIn.self, CashOut.self, NoSale.self, Close.self, ForceClose.self, CloseRescue.self, StartClose.self, Resume.self, Post.self, List.self])
 
         struct Open: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Open a shift with the counted float.")
@@ -177,6 +177,77 @@ extension Kassa {
                     } else {
                         print("Drawer opened without a sale in shift \(result.session)." + (drawerError.map { "\nwarning: \($0)" } ?? ""))
                     }
+                }
+            }
+        }
+
+        /// Runs a state change and prints the shift.
+        static func transition(global: GlobalOptions, options: SessionOptions,
+                               _ body: (SessionEngine, String) throws(SessionError) -> ShiftRecord) throws {
+            try runReporting(json: global.json) { () throws(RuntimeError) in
+                let engine = try options.engine(try global.environment())
+                let user = try options.actor()
+                let shift = try session { () throws(SessionError) in try body(engine, user) }
+                if global.json { printJSON(shift) } else { print("Shift \(shift.id) is \(shift.state).") }
+            }
+        }
+
+        struct Confirm: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Count the float of a shift that is opening; it opens for sales.")
+            @OptionGroup var global: GlobalOptions
+            @OptionGroup var options: SessionOptions
+            @Option(name: .long, help: "The counted float, in minor units.") var float: Int64?
+            @Option(name: .long, parsing: .upToNextOption, help: "The float counted by denomination: DENOMINATION=QUANTITY ….")
+            var count: [String] = []
+            func run() throws {
+                try Session.transition(global: global, options: options) { engine, user throws(SessionError) in
+                    try engine.confirmOpening(commandID: options.command, user: user, countedFloat: float, count: parseCount(count))
+                }
+            }
+        }
+
+        struct Cancel: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Cancel a shift that is still opening (nothing happened in it).")
+            @OptionGroup var global: GlobalOptions
+            @OptionGroup var options: SessionOptions
+            func run() throws {
+                try Session.transition(global: global, options: options) { engine, user throws(SessionError) in
+                    try engine.cancelOpening(commandID: options.command, user: user)
+                }
+            }
+        }
+
+        struct StartClose: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "start-close", abstract: "Stop sales while the drawer is counted; then `session close` (or `session resume`).")
+            @OptionGroup var global: GlobalOptions
+            @OptionGroup var options: SessionOptions
+            func run() throws {
+                try Session.transition(global: global, options: options) { engine, user throws(SessionError) in
+                    try engine.startClose(commandID: options.command, user: user)
+                }
+            }
+        }
+
+        struct Resume: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Go back from closing to selling (no Z was written).")
+            @OptionGroup var global: GlobalOptions
+            @OptionGroup var options: SessionOptions
+            func run() throws {
+                try Session.transition(global: global, options: options) { engine, user throws(SessionError) in
+                    try engine.resumeShift(commandID: options.command, user: user)
+                }
+            }
+        }
+
+        struct Post: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Mark a closed shift as posted (its Z handed to accounting).")
+            @OptionGroup var global: GlobalOptions
+            @OptionGroup var options: SessionOptions
+            @Option(name: .long, help: "The shift's Z number.") var z: Int64
+            func run() throws {
+                try Session.transition(global: global, options: options) { engine, user throws(SessionError) in
+                    try engine.postShift(commandID: options.command, user: user, zNumber: z)
                 }
             }
         }
