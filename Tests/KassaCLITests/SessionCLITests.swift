@@ -143,4 +143,46 @@ struct SessionCLITests {
         let x = try kassa(["report", "x", "--user", "maria", "--json", "--no-print"], machine: m)
         #expect(x.json?["noSaleOpenings"] as? Int == 1)
     }
+
+    /// Starts `kassa ARGS` in parallel, one process per argument list, and returns their exit codes and stderr.
+    func race(_ argumentLists: [[String]], machine: String) throws -> [(Int32, String)] {
+        let machineFile = home.appendingPathComponent("machine-\(machine)")
+        try Data(machine.utf8).write(to: machineFile)
+        var processes: [(Process, Pipe)] = []
+        for arguments in argumentLists {
+            let process = Process()
+            process.executableURL = KassaProcess.binary
+            process.arguments = arguments + ["--home", home.path]
+            var environment = ProcessInfo.processInfo.environment
+            environment["KASSA_HARDWARE"] = TestSupport.hardware.path
+            environment["KASSA_MACHINE_ID_FILE"] = machineFile.path
+            process.environment = environment
+            let pipe = Pipe()
+            process.standardError = pipe
+            process.standardOutput = FileHandle.nullDevice
+            processes.append((process, pipe))
+        }
+        processes.forEach { try? $0.0.run() }
+        return processes.map { process, pipe in
+            let stderr = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, stderr)
+        }
+    }
+
+    @Test("processes racing to open a shift: exactly one wins; racing to close it: exactly one Z")
+    func racingOpenAndClose() throws {
+        let m = "1111aaaa2222bbbb"
+        #expect(try kassa(["user", "add", "maria", "--role", "manager"], machine: m).status == 0)
+        for name in ["anna", "olle", "lisa"] { #expect(try kassa(["user", "add", name, "--user", "maria"], machine: m).status == 0) }
+        let opens = try race(["anna", "olle", "lisa", "maria"].map { ["session", "open", "--user", $0, "--float", "0"] }, machine: m)
+        #expect(opens.filter { $0.0 == 0 }.count == 1)
+        #expect(opens.filter { $0.0 == 32 && $0.1.contains("is still open") }.count == 3, "\(opens)")
+        let closes = try race((0..<4).map { ["session", "force-close", "--user", "maria", "--counted", "0", "--left", "0", "--no-print", "--id", "close-\($0)"] },
+                              machine: m)
+        #expect(closes.filter { $0.0 == 0 }.count == 1, "\(closes)")
+        #expect(closes.filter { $0.0 == 32 }.count == 3)
+        let counters = try #require(try kassa(["terminal", "show", "--json"], machine: m).json?["counters"] as? [String: Any])
+        #expect(counters["zNumber"] as? Int == 1 && counters["sessionSequence"] as? Int == 1)
+    }
 }
