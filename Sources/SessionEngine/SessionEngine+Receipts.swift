@@ -146,16 +146,22 @@ extension SessionEngine {
         discountTotal: Int64, refundOf: (id: String, number: Int64)?, settings: Settings, _ db: Database
     ) throws -> ReceiptRecord {
         let training = kind == "training"
-        let number = try next(training ? "training_no" : "receipt_no", db)
-        let zPeriod = try counter("z_no", db) + 1
         let positive = lines.filter { $0.amount > 0 }.reduce(0) { $0 + $1.amount }
         let negative = -lines.filter { $0.amount < 0 }.reduce(0) { $0 + $1.amount }
+        // The number and the grand totals move in one statement (training receipts leave the grand totals alone).
+        let numberKey = training ? "training_no" : "receipt_no"
+        let number = try next(numberKey, db)
+        let zNumber = try counter("z_no", db)
         let gtSales = training ? try counter("gt_sales", db) : try next("gt_sales", by: positive, db)
         let gtReturns = training ? try counter("gt_returns", db) : try next("gt_returns", by: negative, db)
+        let zPeriod = zNumber + 1
         faultPoint?(.numberTaken)
+        guard let businessDate = try String.fetchOne(db.cachedStatement(sql: "SELECT business_date FROM pos_session WHERE id = ?"),
+                                                     arguments: [session])
+        else { throw SessionError.notFound("Shift \(session)") }
         let record = ReceiptRecord(
             id: id, kind: kind, terminal: terminalID, number: number, zPeriod: zPeriod, session: session, cashier: user,
-            createdAt: now, businessDate: try shift(session, db).businessDate, currency: try String.fetchOne(db.cachedStatement(sql: "SELECT currency FROM terminal")) ?? "SEK",
+            createdAt: now, businessDate: businessDate, currency: currency,
             lines: lines, payments: payments, total: total, vatTotal: vatTotal, discountTotal: discountTotal, change: change,
             vatLines: vatLines, grandTotalSales: gtSales, grandTotalReturns: gtReturns, refundOf: refundOf?.number,
             originSession: origin == session ? nil : origin)
@@ -166,39 +172,47 @@ extension SessionEngine {
             """).execute(arguments: [id, terminalID, session, kind, number, zPeriod, user, Self.timestamp(now), record.businessDate, total,
                              vatTotal, discountTotal, change, gtSales, gtReturns, refundOf?.id, record.currency,
                              origin == session ? nil : origin])
+        // Lines and payments in one statement each (the SQL differs only by row count, so it stays cached).
+        var lineArguments: StatementArguments = []
         for line in lines {
-            try db.cachedStatement(sql: """
-                INSERT INTO receipt_line (receipt_id, line_no, name, quantity_milli, unit_price, list_price, price_override_reason,
-                  discount, discount_reason, amount, vat_rate_bp, vat_amount, refund_of_line)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [id, line.lineNumber, line.name, line.quantity.milli, line.unitPrice, line.listPrice,
-                                 line.priceOverrideReason, line.discount, line.discountReason, line.amount,
-                                 line.vatRate.basisPoints, line.vat, line.refundOfLine])
+            lineArguments += [id, line.lineNumber, line.name, line.quantity.milli, line.unitPrice, line.listPrice,
+                              line.priceOverrideReason, line.discount, line.discountReason, line.amount,
+                              line.vatRate.basisPoints, line.vat, line.refundOfLine]
         }
-        for (index, payment) in payments.enumerated() {
-            try db.cachedStatement(sql: "INSERT INTO payment (receipt_id, seq, method, amount) VALUES (?, ?, ?, ?)").execute(arguments: [id, index + 1, payment.method.lowercased(), payment.amount])
+        try db.cachedStatement(sql: """
+            INSERT INTO receipt_line (receipt_id, line_no, name, quantity_milli, unit_price, list_price, price_override_reason,
+              discount, discount_reason, amount, vat_rate_bp, vat_amount, refund_of_line)
+            VALUES \(Self.placeholders(rows: lines.count, columns: 13))
+            """).execute(arguments: lineArguments)
+        if !payments.isEmpty {
+            var paymentArguments: StatementArguments = []
+            for (index, payment) in payments.enumerated() { paymentArguments += [id, index + 1, payment.method.lowercased(), payment.amount] }
+            try db.cachedStatement(sql: "INSERT INTO payment (receipt_id, seq, method, amount) VALUES \(Self.placeholders(rows: payments.count, columns: 4))")
+                .execute(arguments: paymentArguments)
         }
         // Running totals for X and Z reports.
+        var totals: [(key: String, count: Int64, amount: Int64)] = []
         if training {
-            try addTotal(session, "training", amount: total, db)
+            totals.append(("training", 1, total))
         } else {
-            if positive > 0 { try addTotal(session, "sales", amount: positive, db) }
-            if negative > 0 { try addTotal(session, "returns", amount: negative, db) }
-            if discountTotal != 0 { try addTotal(session, "discounts", amount: discountTotal, db) }
+            if positive > 0 { totals.append(("sales", 1, positive)) }
+            if negative > 0 { totals.append(("returns", 1, negative)) }
+            if discountTotal != 0 { totals.append(("discounts", 1, discountTotal)) }
             let overrides = lines.filter { $0.priceOverrideReason != nil }
             if !overrides.isEmpty {
-                try addTotal(session, "price_overrides", count: Int64(overrides.count),
-                             amount: overrides.reduce(0) { $0 + roundedDivision($1.quantity.milli * ($1.listPrice - $1.unitPrice), 1000) }, db)
+                totals.append(("price_overrides", Int64(overrides.count),
+                               overrides.reduce(0) { $0 + roundedDivision($1.quantity.milli * ($1.listPrice - $1.unitPrice), 1000) }))
             }
             for line in vatLines {
-                try addTotal(session, "vat_gross:\(line.rate.basisPoints)", amount: line.gross, db)
-                try addTotal(session, "vat_tax:\(line.rate.basisPoints)", amount: line.vat, db)
+                totals.append(("vat_gross:\(line.rate.basisPoints)", 1, line.gross))
+                totals.append(("vat_tax:\(line.rate.basisPoints)", 1, line.vat))
             }
-            for payment in payments { try addTotal(session, "method:\(payment.method.lowercased())", amount: payment.amount, db) }
-            if change > 0 { try addTotal(session, "change", amount: change, db) }
-            try addTotal(session, "cashier:\(user)", amount: total, db)
-            try addTotal(session, "receipts", amount: total, db)
+            for payment in payments { totals.append(("method:\(payment.method.lowercased())", 1, payment.amount)) }
+            if change > 0 { totals.append(("change", 1, change)) }
+            totals.append(("cashier:\(user)", 1, total))
+            totals.append(("receipts", 1, total))
         }
+        try addTotals(session, totals, db)
         faultPoint?(.written)
         logger.info("receipt finalized", metadata: ["receipt.id": "\(id)", "number": "\(number)", "kind": "\(kind)"])
         return record

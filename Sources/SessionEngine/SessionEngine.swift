@@ -9,6 +9,8 @@ import Logging
 public final class SessionEngine: Sendable {
     public let store: SessionStore
     public let terminalID: String
+    /// The terminal's currency (ISO 4217), fixed when the terminal was created.
+    public let currency: String
     let clock: any EngineClock
     let logger: Logger
     /// Called at each step of finalizing a receipt; crash tests kill the process here. Nil in normal use.
@@ -28,13 +30,13 @@ public final class SessionEngine: Sendable {
         let machine = try identity.machineIdentity()
         let derived = Self.terminalID(for: machine)
         let now = clock.now()
-        terminalID = try store.write { db -> String in
-            if let existing = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, machine FROM terminal")) {
+        let opened = try store.write { db -> (String, String) in
+            if let existing = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, machine, currency FROM terminal")) {
                 let id: String = existing["id"]
                 if existing["machine"] as String != machine, !readOnly {
                     throw SessionError.wrongTerminal(database: id, machine: derived)
                 }
-                return id
+                return (id, existing["currency"])
             }
             guard !readOnly else { throw SessionError.notFound("A terminal in this database") }
             try db.cachedStatement(sql: "INSERT INTO terminal (id, machine, currency, created_at) VALUES (?, ?, ?, ?)").execute(arguments: [derived, machine, currency.uppercased(), Self.timestamp(now)])
@@ -49,8 +51,10 @@ public final class SessionEngine: Sendable {
                     try db.cachedStatement(sql: "INSERT INTO role_permission (role, permission) VALUES (?, ?)").execute(arguments: [role.rawValue, permission.rawValue])
                 }
             }
-            return derived
+            return (derived, currency.uppercased())
         }
+        terminalID = opened.0
+        self.currency = opened.1
     }
 
     /// `T-` and the first 12 hex digits of the machine identity.
@@ -105,9 +109,6 @@ public final class SessionEngine: Sendable {
         return Date(timeIntervalSince1970: TimeInterval(seconds) + TimeInterval(millis) / 1000)
     }
 
-    public var currency: String {
-        (try? store.read { try String.fetchOne($0, sql: "SELECT currency FROM terminal") }) ?? "SEK"
-    }
 
     // MARK: Users and permissions
 
@@ -223,6 +224,23 @@ public final class SessionEngine: Sendable {
     func next(_ key: String, by amount: Int64 = 1, _ db: Database) throws -> Int64 {
         try db.cachedStatement(sql: "UPDATE terminal_counter SET value = value + ? WHERE terminal_id = ? AND key = ?").execute(arguments: [amount, terminalID, key])
         return try counter(key, db)
+    }
+
+    /// `(?, ?, …), (?, ?, …)` for a multi-row INSERT.
+    static func placeholders(rows: Int, columns: Int) -> String {
+        let row = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
+        return Array(repeating: row, count: rows).joined(separator: ", ")
+    }
+
+    /// Several running totals in one upsert (a key may repeat: rows apply in order).
+    func addTotals(_ session: String, _ items: [(key: String, count: Int64, amount: Int64)], _ db: Database) throws {
+        guard !items.isEmpty else { return }
+        var arguments: StatementArguments = []
+        for item in items { arguments += [session, item.key, item.count, item.amount] }
+        try db.cachedStatement(sql: """
+            INSERT INTO session_total (session_id, key, count, amount) VALUES \(Self.placeholders(rows: items.count, columns: 4))
+            ON CONFLICT (session_id, key) DO UPDATE SET count = count + excluded.count, amount = amount + excluded.amount
+            """).execute(arguments: arguments)
     }
 
     func addTotal(_ session: String, _ key: String, count: Int64 = 1, amount: Int64, _ db: Database) throws {
