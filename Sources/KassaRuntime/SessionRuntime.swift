@@ -100,6 +100,10 @@ extension KassaEnvironment {
             case .text(let text): blocks.append(.keyValue(KeyValueBlock(label: label, value: text, bold: bold)))
             }
         }
+        if report.isRescue {
+            blocks.append(.text(TextBlock("RÄDDNINGSPASS", align: .center, bold: true, size: .init(width: 2, height: 2))))
+            blocks.append(.text(TextBlock("Sena kvitton, utanför kassaavstämning", align: .center)))
+        }
         pair("Öppnad av", .text(report.openedBy))
         pair("Kassörer", .text(report.participants.joined(separator: ", ")))
         if let closedBy = report.closedBy { pair(report.forceClosed ? "Tvångsstängd av" : "Stängd av", .text(closedBy)) }
@@ -123,6 +127,9 @@ extension KassaEnvironment {
         for cashier in report.cashiers { pair("Kassör \(cashier.name) (\(cashier.count))", money(cashier.amount)) }
         blocks.append(.separator(SeparatorBlock()))
         pair("Förväntat i kassan", money(report.expectedCash))
+        for item in report.closingCount {
+            pair("  \(item.quantity) × \(MoneyFormat.standard(for: report.currency).format(item.denomination))", money(item.denomination * item.quantity))
+        }
         if let counted = report.countedCash { pair("Räknat", money(counted)) }
         if let difference = report.difference { pair("Differens", money(difference), bold: true) }
         if let approver = report.differenceApprovedBy { pair("Godkänd av", .text(approver)) }

@@ -27,7 +27,7 @@ public enum Permission: String, Sendable, Codable, CaseIterable {
         case .sessionContinue: return "continue another user's shift"
         case .sessionClose: return "close a shift"
         case .sessionCloseOthers: return "close another user's shift"
-        case .sessionForceClose: return "force-close another user's shift"
+        case .sessionForceClose: return "force-close another user's shift or close the rescue shift"
         case .sessionViewOthers: return "view other staff's shifts"
         case .cashMove: return "put cash in or take it out"
         case .cashApproveDifference: return "approve a cash difference over the limit"

@@ -54,6 +54,10 @@ public struct ShiftReport: Sendable, Equatable, Codable {
     public var firstReceipt: Int64?
     public var lastReceipt: Int64?
     public var receiptCount: Int64
+    /// The drawer counted by denomination at closing, when it was counted that way (largest first).
+    public var closingCount: [DenominationCount] = []
+    /// The shift is a rescue shift (late facts), outside drawer reconciliation.
+    public var isRescue: Bool = false
     public var grandTotalSales: Int64
     public var grandTotalReturns: Int64
     public var grandTotalNet: Int64 { grandTotalSales - grandTotalReturns }

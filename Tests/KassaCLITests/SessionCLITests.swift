@@ -101,10 +101,12 @@ struct SessionCLITests {
         let sold = try kassa(["sale", "-", "--user", "anna", "--json"], stdin: sale("p1", 1250), machine: "1111aaaa2222bbbb")
         let text = try #require((sold.json?["printed"] as? [String: Any])?["text"] as? String)
         #expect(text.contains("Kvittonr") && text.contains("Z-period") && text.contains("T-1111aaaa2222") && text.contains("Grand total"))
-        let closed = try kassa(["session", "close", "--user", "maria", "--counted", "1250", "--left", "0", "--json"], machine: "1111aaaa2222bbbb")
+        let closed = try kassa(["session", "close", "--user", "maria", "--count", "1000=1", "200=1", "--left", "0", "--json"],
+                               machine: "1111aaaa2222bbbb")
         #expect(closed.status == 0, "\(closed.stderr)")
         let ztext = try #require((closed.json?["printed"] as? [String: Any])?["text"] as? String)
         #expect(ztext.contains("Z - R A P P O R T   1") && ztext.contains("Differens"))
+        #expect(ztext.contains("1 × 10,00") && ztext.contains("1 × 2,00") && ztext.contains("-0,50"), "\(ztext)")
         let reprint = try kassa(["report", "z", "--user", "maria", "--json"], machine: "1111aaaa2222bbbb")
         #expect(reprint.json?["isCopy"] as? Bool == true && reprint.json?["zNumber"] as? Int == 1)
     }

@@ -196,6 +196,7 @@ struct SessionEngineTests {
         }
         let rescueZ = try engine.closeShift(commandID: "r1", user: "maria", countedCash: 999, cashLeft: 999, rescue: true)
         #expect(rescueZ.session == rescue.id && rescueZ.sales.amount == 990 && rescueZ.countedCash == nil && rescueZ.zNumber == 2)
+        #expect(rescueZ.isRescue && rescueZ.firstReceipt == 2 && rescueZ.lastReceipt == 3)
         #expect(try engine.openRescueShift() == nil)
         #expect(try engine.currentShift()?.id == next.id)
         #expect(throws: SessionError.notFound("An open rescue shift")) {
@@ -224,6 +225,7 @@ struct SessionEngineTests {
         let z = try engine.closeShift(commandID: "c", user: "anna", countedCash: nil, cashLeft: 20000,
                                       count: [DenominationCount(denomination: 20000, quantity: 1), DenominationCount(denomination: 2000, quantity: 2)])
         #expect(z.countedCash == 24000 && z.difference == 0)
+        #expect(z.closingCount == [DenominationCount(denomination: 20000, quantity: 1), DenominationCount(denomination: 2000, quantity: 2)])
         #expect(try engine.cashCount(session: shift.id, phase: "open") == [DenominationCount(denomination: 10000, quantity: 2),
                                                                         DenominationCount(denomination: 100, quantity: 5)])
         #expect(try engine.cashCount(session: shift.id, phase: "close").map(\.denomination) == [20000, 2000])
