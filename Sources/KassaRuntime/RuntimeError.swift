@@ -95,7 +95,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             case .copyAlreadyPrinted, .staleVersion: return 34
             case .wrongTerminal: return 35
             case .notFound: return 36
-            case .database: return 37
+            case .database, .databaseUnavailable: return 37
             }
         case .transport(let error):
             switch error {
@@ -151,6 +151,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             case .wrongTerminal: return "WRONG_TERMINAL"
             case .notFound: return "NOT_FOUND"
             case .database: return "DATABASE"
+            case .databaseUnavailable: return "DATABASE_UNAVAILABLE"
             }
         case .transport(let error):
             switch error {

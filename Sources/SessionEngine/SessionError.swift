@@ -21,6 +21,8 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
     case staleVersion(current: Int)
     case sessionManagementOff
     case database(code: Int32, message: String)
+    /// The database file cannot be opened or is not a Kassa database; `code` is SQLite's.
+    case databaseUnavailable(path: String, code: Int32, message: String)
 
     public var description: String {
         switch self {
@@ -62,6 +64,16 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
         case .staleVersion(let current): return "The receipt changed meanwhile (now version \(current)); reload it and try again."
         case .sessionManagementOff: return "Session management is off in the settings."
         case .database(let code, let message): return "The database refused the change (SQLite \(code)): \(message)"
+        case .databaseUnavailable(let path, let code, let message):
+            let advice: String
+            switch code {
+            case 26: advice = "It is not an SQLite database: point --database at the terminal's kassa.sqlite, or move this file away."
+            case 14: advice = "Its folder is missing or this user may not open it: create the folder or fix its permissions (ls -l)."
+            case 8, 23: advice = "This user may not write it: run as the till's user, or fix the file's owner and mode."
+            case 11: advice = "The file is damaged: keep a copy, then restore the last backup (no counter may continue elsewhere)."
+            default: advice = "Check the file and its folder."
+            }
+            return "Cannot open the database \(path) (SQLite \(code): \(message)). " + advice
         }
     }
 }

@@ -22,9 +22,10 @@ public struct SessionStore: Sendable {
             try store.migrate()
             return store
         } catch let error as SessionError {
+            if case .database(let code, let message) = error { throw .databaseUnavailable(path: path, code: code, message: message) }
             throw error
         } catch let error as DatabaseError {
-            throw .database(code: error.resultCode.rawValue, message: error.message ?? "\(error)")
+            throw .databaseUnavailable(path: path, code: error.resultCode.rawValue, message: error.message ?? "\(error)")
         } catch {
             throw .invalid("Cannot open the database \(path): \(error)")
         }

@@ -187,4 +187,18 @@ struct SessionCLITests {
         let counters = try #require(try kassa(["terminal", "show", "--json"], machine: m).json?["counters"] as? [String: Any])
         #expect(counters["zNumber"] as? Int == 1 && counters["sessionSequence"] as? Int == 1)
     }
+
+    @Test("a file that is not a database, or a missing folder, gets a clear error and the file is left as it was")
+    func badDatabase() throws {
+        let bad = home.appendingPathComponent("not-a-database.sqlite")
+        let garbage = Data("receipts? no, a shopping list: milk, bread".utf8)
+        try garbage.write(to: bad)
+        let refused = try kassa(["terminal", "show", "--database", bad.path, "--json"])
+        #expect(refused.status == 37)
+        let error = try #require(refused.json?["error"] as? [String: Any])
+        #expect(error["code"] as? String == "DATABASE_UNAVAILABLE" && (error["message"] as? String ?? "").contains("not an SQLite database"))
+        #expect(try Data(contentsOf: bad) == garbage)
+        let missing = try kassa(["session", "list", "--user", "anna", "--database", "/nonexistent-kassa-dir/k.sqlite"])
+        #expect(missing.status == 37 && missing.stderr.contains("folder is missing"))
+    }
 }
