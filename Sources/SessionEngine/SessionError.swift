@@ -63,13 +63,23 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
         case .copyAlreadyPrinted(let number): return "Receipt \(number) already has its one copy."
         case .staleVersion(let current): return "The receipt changed meanwhile (now version \(current)); reload it and try again."
         case .sessionManagementOff: return "Session management is off in the settings."
-        case .database(let code, let message): return "The database refused the change (SQLite \(code)): \(message)"
+        case .database(let code, let message):
+            let advice: String
+            switch code {
+            case 13: advice = " The disk is full: free space, then repeat the command with the same --id (nothing was recorded)."
+            case 5, 6: advice = " Another process held the database for more than 10 s: repeat the command with the same --id."
+            case 8: advice = " The database is read-only for this user: run as the till's user."
+            case 10: advice = " An I/O error: check the disk (dmesg), then repeat the command with the same --id."
+            default: advice = " Nothing was recorded; repeat the command with the same --id."
+            }
+            return "The database refused the change (SQLite \(code)): \(message)." + advice
         case .databaseUnavailable(let path, let code, let message):
             let advice: String
             switch code {
             case 26: advice = "It is not an SQLite database: point --database at the terminal's kassa.sqlite, or move this file away."
             case 14: advice = "Its folder is missing or this user may not open it: create the folder or fix its permissions (ls -l)."
             case 8, 23: advice = "This user may not write it: run as the till's user, or fix the file's owner and mode."
+            case 13: advice = "The disk is full: free space on it; nothing was recorded."
             case 11: advice = "The file is damaged: keep a copy, then restore the last backup (no counter may continue elsewhere)."
             default: advice = "Check the file and its folder."
             }
