@@ -108,6 +108,9 @@ extension KassaEnvironment {
         pair("Kassörer", .text(report.participants.joined(separator: ", ")))
         if let closedBy = report.closedBy { pair(report.forceClosed ? "Tvångsstängd av" : "Stängd av", .text(closedBy)) }
         pair("Växelkassa", money(report.openingFloat))
+        for item in report.openingCount {
+            pair("  \(item.quantity) × \(MoneyFormat.standard(for: report.currency).format(item.denomination))", money(item.denomination * item.quantity))
+        }
         if let counted = report.openingCounted { pair("Växelkassa räknad", money(counted)) }
         blocks.append(.separator(SeparatorBlock()))
         pair("Försäljning (\(report.sales.count))", money(report.sales.amount), bold: true)

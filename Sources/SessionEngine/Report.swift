@@ -54,6 +54,8 @@ public struct ShiftReport: Sendable, Equatable, Codable {
     public var firstReceipt: Int64?
     public var lastReceipt: Int64?
     public var receiptCount: Int64
+    /// The float counted by denomination at opening, when it was counted that way (largest first).
+    public var openingCount: [DenominationCount] = []
     /// The drawer counted by denomination at closing, when it was counted that way (largest first).
     public var closingCount: [DenominationCount] = []
     /// The shift is a rescue shift (late facts), outside drawer reconciliation.

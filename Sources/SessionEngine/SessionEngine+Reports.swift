@@ -53,9 +53,11 @@ extension SessionEngine {
             SELECT MIN(receipt_no) AS first, MAX(receipt_no) AS last, COUNT(*) AS count FROM receipt
             WHERE session_id = ? AND kind != 'training'
             """), arguments: [session])
-        let closingCount = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT denomination, quantity FROM cash_count WHERE session_id = ? AND phase = 'close' ORDER BY denomination DESC
-            """), arguments: [session]).map { DenominationCount(denomination: $0["denomination"], quantity: $0["quantity"]) }
+        func count(_ phase: String) throws -> [DenominationCount] {
+            try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT denomination, quantity FROM cash_count WHERE session_id = ? AND phase = ? ORDER BY denomination DESC
+                """), arguments: [session, phase]).map { DenominationCount(denomination: $0["denomination"], quantity: $0["quantity"]) }
+        }
         return ShiftReport(
             kind: kind, terminal: terminalID, currency: currency,
             session: session, sessionSequence: record.sequence, zNumber: record.zNumber, businessDate: record.businessDate,
@@ -67,7 +69,7 @@ extension SessionEngine {
             payments: payments, cashiers: named("cashier:"), expectedCash: try expectedCash(session, db),
             countedCash: record.countedCash, difference: record.difference, cashLeft: record.cashLeft,
             differenceApprovedBy: record.differenceApprovedBy, firstReceipt: range?["first"], lastReceipt: range?["last"],
-            receiptCount: range?["count"] ?? 0, closingCount: closingCount, isRescue: record.isRescue, grandTotalSales: try counter("gt_sales", db),
+            receiptCount: range?["count"] ?? 0, openingCount: try count("open"), closingCount: try count("close"), isRescue: record.isRescue, grandTotalSales: try counter("gt_sales", db),
             grandTotalReturns: try counter("gt_returns", db))
     }
 }

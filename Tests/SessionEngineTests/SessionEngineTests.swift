@@ -225,6 +225,7 @@ struct SessionEngineTests {
         let z = try engine.closeShift(commandID: "c", user: "anna", countedCash: nil, cashLeft: 20000,
                                       count: [DenominationCount(denomination: 20000, quantity: 1), DenominationCount(denomination: 2000, quantity: 2)])
         #expect(z.countedCash == 24000 && z.difference == 0)
+        #expect(z.openingCount.map(\.quantity) == [2, 5])
         #expect(z.closingCount == [DenominationCount(denomination: 20000, quantity: 1), DenominationCount(denomination: 2000, quantity: 2)])
         #expect(try engine.cashCount(session: shift.id, phase: "open") == [DenominationCount(denomination: 10000, quantity: 2),
                                                                         DenominationCount(denomination: 100, quantity: 5)])
