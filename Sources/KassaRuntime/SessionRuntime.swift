@@ -35,6 +35,16 @@ extension KassaEnvironment {
         }
     }
 
+    /// The printed name of a payment method: Swedish for the built-in ones, as given for the rest.
+    static func paymentLabel(_ method: String) -> String {
+        switch method.lowercased() {
+        case "cash": return "Kontant"
+        case "card": return "Kort"
+        case "swish": return "Swish"
+        default: return method.capitalized
+        }
+    }
+
     /// A finalized receipt as a printable document: every item the Swedish list asks for, the terminal's stamps, and
     /// KOPIA / ÖVNING markings in large text.
     public func receiptDocument(_ receipt: ReceiptRecord, shopName: String = "Kassa") -> Document {
@@ -58,7 +68,7 @@ extension KassaEnvironment {
         blocks.append(.items(items))
         blocks.append(.separator(SeparatorBlock()))
         blocks.append(.totals(Totals(label: receipt.total < 0 ? "ATT ÅTERFÅ" : "TOTALT", total: receipt.total)))
-        var payments = receipt.payments.map { Payment(method: $0.method.capitalized, amount: $0.amount) }
+        var payments = receipt.payments.map { Payment(method: Self.paymentLabel($0.method), amount: $0.amount) }
         if receipt.change > 0 { payments.append(Payment(method: "Växel", amount: -receipt.change)) }
         blocks.append(.payments(payments))
         blocks.append(.separator(SeparatorBlock()))
@@ -125,7 +135,7 @@ extension KassaEnvironment {
         blocks.append(.separator(SeparatorBlock()))
         blocks.append(.vat(report.vat.map { VATRow(rate: $0.rate.label, net: $0.net, vat: $0.vat, gross: $0.gross) }))
         blocks.append(.separator(SeparatorBlock()))
-        blocks.append(.payments(report.payments.map { Payment(method: $0.name.capitalized, amount: $0.amount) }))
+        blocks.append(.payments(report.payments.map { Payment(method: Self.paymentLabel($0.name), amount: $0.amount) }))
         blocks.append(.separator(SeparatorBlock()))
         for cashier in report.cashiers { pair("Kassör \(cashier.name) (\(cashier.count))", money(cashier.amount)) }
         blocks.append(.separator(SeparatorBlock()))

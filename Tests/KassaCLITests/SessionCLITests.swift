@@ -101,6 +101,7 @@ struct SessionCLITests {
         let sold = try kassa(["sale", "-", "--user", "anna", "--json"], stdin: sale("p1", 1250), machine: "1111aaaa2222bbbb")
         let text = try #require((sold.json?["printed"] as? [String: Any])?["text"] as? String)
         #expect(text.contains("Kvittonr") && text.contains("Z-period") && text.contains("T-1111aaaa2222") && text.contains("Grand total"))
+        #expect(text.contains("Kontant"), "payment methods print in Swedish")
         let closed = try kassa(["session", "close", "--user", "maria", "--count", "1000=1", "200=1", "--left", "0", "--json"],
                                machine: "1111aaaa2222bbbb")
         #expect(closed.status == 0, "\(closed.stderr)")
