@@ -244,10 +244,7 @@ public final class SessionEngine: Sendable {
     }
 
     func addTotal(_ session: String, _ key: String, count: Int64 = 1, amount: Int64, _ db: Database) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO session_total (session_id, key, count, amount) VALUES (?, ?, ?, ?)
-            ON CONFLICT (session_id, key) DO UPDATE SET count = count + excluded.count, amount = amount + excluded.amount
-            """).execute(arguments: [session, key, count, amount])
+        try addTotals(session, [(key, count, amount)], db)
     }
 
     public struct Counters: Sendable, Equatable, Codable {

@@ -202,4 +202,49 @@ struct SessionCLITests {
         let missing = try kassa(["session", "list", "--user", "anna", "--database", "/nonexistent-kassa-dir/k.sqlite"])
         #expect(missing.status == 37 && missing.stderr.contains("folder is missing"))
     }
+
+    @Test("a shift's states from the CLI: opening, confirm by denomination, start-close stops sales, resume, close, post")
+    func shiftStatesFromCLI() throws {
+        let m = "1111aaaa2222bbbb"
+        #expect(try kassa(["user", "add", "maria", "--role", "manager"], machine: m).status == 0)
+        #expect(try kassa(["user", "add", "anna", "--user", "maria"], machine: m).status == 0)
+        let opening = try kassa(["session", "open", "--user", "anna", "--json"], machine: m)
+        #expect(opening.json?["state"] as? String == "opening")
+        let early = try kassa(["sale", "-", "--user", "anna", "--no-print", "--json"], stdin: sale("e1", 350), machine: m)
+        #expect(early.status == 32 && (early.json?["error"] as? [String: Any])?["code"] as? String == "SHIFT_STATE")
+        let badCount = try kassa(["session", "confirm", "--user", "anna", "--count", "10000x2"], machine: m)
+        #expect(badCount.status == 31 && badCount.stderr.contains("DENOMINATION=QUANTITY"))
+        let confirmed = try kassa(["session", "confirm", "--user", "anna", "--count", "10000=2", "--json"], machine: m)
+        #expect(confirmed.json?["state"] as? String == "open" && confirmed.json?["openingCounted"] as? Int == 20000)
+        #expect(try kassa(["sale", "-", "--user", "anna", "--no-print"], stdin: sale("s1", 350), machine: m).status == 0)
+        #expect(try kassa(["session", "start-close", "--user", "anna"], machine: m).stdout.contains("is closing"))
+        let during = try kassa(["sale", "-", "--user", "anna", "--no-print"], stdin: sale("s2", 350), machine: m)
+        #expect(during.status == 32 && during.stderr.contains("session resume"))
+        #expect(try kassa(["session", "resume", "--user", "anna"], machine: m).stdout.contains("is open"))
+        #expect(try kassa(["session", "close", "--user", "anna", "--counted", "20350", "--left", "20000", "--no-print"], machine: m).status == 0)
+        let posted = try kassa(["session", "post", "--z", "1", "--user", "maria", "--json"], machine: m)
+        #expect(posted.json?["state"] as? String == "posted")
+        #expect(try kassa(["session", "post", "--z", "1", "--user", "maria"], machine: m).status == 31)
+    }
+
+    @Test("refund and park from the CLI: a refund of more than was sold and bad --line/--pay are refused; presets are set")
+    func refundAndPresetsFromCLI() throws {
+        let m = "1111aaaa2222bbbb"
+        try setUp(machine: m)
+        #expect(try kassa(["user", "add", "sven", "--role", "supervisor", "--user", "maria"], machine: m).status == 0)
+        #expect(try kassa(["sale", "-", "--user", "anna", "--no-print"], stdin: sale("s1", 350), machine: m).status == 0)
+        let badLine = try kassa(["refund", "--receipt", "1", "--line", "one=1", "--user", "sven", "--no-print"], machine: m)
+        #expect(badLine.status == 31 && badLine.stderr.contains("LINE=QUANTITY"))
+        let tooMuch = try kassa(["refund", "--receipt", "1", "--line", "1=2", "--user", "sven", "--no-print"], machine: m)
+        #expect(tooMuch.status == 31)
+        let refunded = try kassa(["refund", "--receipt", "1", "--line", "1=1", "--user", "sven", "--no-print", "--json"], machine: m)
+        #expect((refunded.json?["receipt"] as? [String: Any])?["total"] as? Int == -350)
+        #expect(try kassa(["park", "presets", "--set", "Bord 1, Bord 2", "--user", "anna"], machine: m).status == 30)
+        let presets = try kassa(["park", "presets", "--set", "Bord 1, Bord 2", "--user", "maria", "--json"], machine: m)
+        #expect(presets.stdout.contains("Bord 1") && presets.stdout.contains("Bord 2"))
+        let parked = try kassa(["park", "new", "-", "--user", "anna", "--json"], stdin: sale("p1", 100), machine: m)
+        #expect(parked.json?["label"] as? String == "Bord 1")
+        let badPay = try kassa(["park", "finalize", "p1", "--pay", "card", "--user", "anna", "--no-print"], machine: m)
+        #expect(badPay.status == 31 && badPay.stderr.contains("METHOD=AMOUNT"))
+    }
 }

@@ -18,6 +18,16 @@ extension Kassa {
             if json { printJSON(parked) } else { print(describe(parked)) }
         }
 
+        /// Runs one change to a parked receipt as `--user` and prints the result.
+        static func change(global: GlobalOptions, options: SessionOptions,
+                           _ body: (SessionEngine, String) throws(SessionError) -> ParkedReceipt) throws {
+            try runReporting(json: global.json) { () throws(RuntimeError) in
+                let engine = try options.engine(try global.environment())
+                let user = try options.actor()
+                output(try session { () throws(SessionError) in try body(engine, user) }, json: global.json)
+            }
+        }
+
         struct New: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Park a sale (same JSON as `kassa sale`; its id names the parked receipt).")
             @OptionGroup var global: GlobalOptions
@@ -118,11 +128,8 @@ extension Kassa {
             @Argument(help: "The parked receipt's id.") var parked: String
 
             func run() throws {
-                try runReporting(json: global.json) { () throws(RuntimeError) in
-                    let environment = try global.environment()
-                    let engine = try options.engine(environment)
-                    let user = try options.actor()
-                    output(try session { () throws(SessionError) in try engine.startPayment(id: parked, user: user) }, json: global.json)
+                try Park.change(global: global, options: options) { engine, user throws(SessionError) in
+                    try engine.startPayment(id: parked, user: user)
                 }
             }
         }
@@ -145,23 +152,16 @@ extension Kassa {
                     let user = try options.actor()
                     var payments: [PaymentRequest] = []
                     for item in pay {
-                        let parts = item.split(separator: "=")
-                        guard parts.count == 2, !parts[0].isEmpty, let amount = Int64(parts[1]), amount >= 0 else {
+                        guard let pair = keyValue(item), let amount = Int64(pair.value), amount >= 0 else {
                             throw .session(.invalid("--pay takes METHOD=AMOUNT in minor units, e.g. cash=5000; not '\(item)'"))
                         }
-                        payments.append(PaymentRequest(method: String(parts[0]), amount: amount))
+                        payments.append(PaymentRequest(method: pair.key, amount: amount))
                     }
                     let receipt = try session { () throws(SessionError) in
                         try engine.finalizeParked(id: parked, user: user, payments: payments.isEmpty ? nil : payments)
                     }
-                    let (printed, printError) = Receipt.printReceipt(receipt, environment: environment, target: target, enabled: !noPrint)
-                    if global.json {
-                        struct Output: Encodable { var receipt: ReceiptRecord; var printed: PrintOutcome?; var printError: String? }
-                        printJSON(Output(receipt: receipt, printed: printed, printError: printError))
-                    } else {
-                        print("Receipt \(receipt.number) (\(receipt.kind)): total \(receipt.total), change \(receipt.change), Z period \(receipt.zPeriod).")
-                        if let printError { print("warning: \(printError)") }
-                    }
+                    Receipt.finish(receipt, headline: Sale.headline(receipt), environment: environment, target: target, print: !noPrint,
+                                   json: global.json)
                 }
             }
         }
@@ -173,11 +173,8 @@ extension Kassa {
             @Argument(help: "The parked receipt's id.") var parked: String
 
             func run() throws {
-                try runReporting(json: global.json) { () throws(RuntimeError) in
-                    let environment = try global.environment()
-                    let engine = try options.engine(environment)
-                    let user = try options.actor()
-                    output(try session { () throws(SessionError) in try engine.voidParked(id: parked, user: user) }, json: global.json)
+                try Park.change(global: global, options: options) { engine, user throws(SessionError) in
+                    try engine.voidParked(id: parked, user: user)
                 }
             }
         }

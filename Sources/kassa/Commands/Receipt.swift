@@ -25,6 +25,21 @@ extension Kassa {
             }
         }
 
+        /// After a receipt is committed: print it (and open the drawer for cash), then report it — JSON with any print
+        /// error, or a line of text starting with `headline`. Used by `sale`, `refund` and `park finalize`.
+        static func finish(_ receipt: ReceiptRecord, headline: String, environment: KassaEnvironment, target: DeviceOptions,
+                           print enabled: Bool, json: Bool) {
+            let (printed, printError) = printReceipt(receipt, environment: environment, target: target, enabled: enabled)
+            if json {
+                struct Output: Encodable { var receipt: ReceiptRecord; var printed: PrintOutcome?; var printError: String? }
+                printJSON(Output(receipt: receipt, printed: printed, printError: printError))
+            } else {
+                print(headline)
+                if let png = printed?.previewPNG { print("Preview: \(png)") }
+                if let printError { print("warning: \(printError)") }
+            }
+        }
+
         struct Show: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Show a finalized receipt (works on another device's database too).")
             @OptionGroup var global: GlobalOptions

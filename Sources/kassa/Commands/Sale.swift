@@ -13,6 +13,10 @@ extension Kassa {
         @OptionGroup var target: DeviceOptions
         @Argument(help: "The sale, as JSON ('-' for standard input).") var file: String
         @Flag(name: .long, help: "Do not print (the receipt is still finalized).") var noPrint = false
+
+        static func headline(_ receipt: ReceiptRecord) -> String {
+            "Receipt \(receipt.number) (\(receipt.kind)): total \(receipt.total), change \(receipt.change), Z period \(receipt.zPeriod)."
+        }
         @Flag(name: .long, help: "The sale already happened (e.g. printed by a fiscal printer) and its shift has closed: record it in the rescue shift.")
         var late = false
 
@@ -25,15 +29,8 @@ extension Kassa {
                 let engine = try options.engine(environment)
                 let user = try options.actor()
                 let receipt = try session { () throws(SessionError) in try engine.finalizeSale(request, user: user) }
-                let (printed, printError) = Receipt.printReceipt(receipt, environment: environment, target: target, enabled: !noPrint)
-                if global.json {
-                    struct Output: Encodable { var receipt: ReceiptRecord; var printed: PrintOutcome?; var printError: String? }
-                    printJSON(Output(receipt: receipt, printed: printed, printError: printError))
-                } else {
-                    print("Receipt \(receipt.number) (\(receipt.kind)): total \(receipt.total), change \(receipt.change), Z period \(receipt.zPeriod).")
-                    if let png = printed?.previewPNG { print("Preview: \(png)") }
-                    if let printError { print("warning: \(printError)") }
-                }
+                Receipt.finish(receipt, headline: Sale.headline(receipt), environment: environment, target: target, print: !noPrint,
+                               json: global.json)
             }
         }
     }
@@ -56,11 +53,10 @@ extension Kassa {
                 let user = try options.actor()
                 var lines: [RefundRequest.Line] = []
                 for item in line {
-                    let parts = item.split(separator: "=")
-                    guard parts.count == 2, let number = Int(parts[0]) else {
+                    guard let pair = keyValue(item), let number = Int(pair.key) else {
                         throw .session(.invalid("--line takes LINE=QUANTITY, e.g. 1=2; not '\(item)'"))
                     }
-                    let quantity = try session { () throws(SessionError) in try MilliQuantity(parsing: String(parts[1])) }
+                    let quantity = try session { () throws(SessionError) in try MilliQuantity(parsing: pair.value) }
                     lines.append(.init(line: number, quantity: quantity))
                 }
                 if lines.isEmpty {
@@ -69,14 +65,8 @@ extension Kassa {
                 }
                 let request = RefundRequest(id: options.command, receiptNumber: receipt, lines: lines, method: method)
                 let record = try session { () throws(SessionError) in try engine.refund(request, user: user) }
-                let (printed, printError) = Receipt.printReceipt(record, environment: environment, target: target, enabled: !noPrint)
-                if global.json {
-                    struct Output: Encodable { var receipt: ReceiptRecord; var printed: PrintOutcome?; var printError: String? }
-                    printJSON(Output(receipt: record, printed: printed, printError: printError))
-                } else {
-                    print("Refund receipt \(record.number) for receipt \(receipt): \(record.total).")
-                    if let printError { print("warning: \(printError)") }
-                }
+                Receipt.finish(record, headline: "Refund receipt \(record.number) for receipt \(receipt): \(record.total).",
+                               environment: environment, target: target, print: !noPrint, json: global.json)
             }
         }
     }

@@ -51,8 +51,7 @@ extension Kassa {
             guard !items.isEmpty else { return nil }
             var count: [DenominationCount] = []
             for item in items {
-                let parts = item.split(separator: "=")
-                guard parts.count == 2, let denomination = Int64(parts[0]), let quantity = Int64(parts[1]) else {
+                guard let pair = keyValue(item), let denomination = Int64(pair.key), let quantity = Int64(pair.value) else {
                     throw .invalid("--count takes DENOMINATION=QUANTITY in minor units, e.g. 10000=2; not '\(item)'.")
                 }
                 count.append(DenominationCount(denomination: denomination, quantity: quantity))

@@ -44,6 +44,13 @@ func session<T>(_ body: () throws(SessionError) -> T) throws(RuntimeError) -> T 
     }
 }
 
+/// Splits `KEY=VALUE` (as in `--pay cash=5000`, `--line 1=2`, `--count 10000=2`); nil unless both sides are non-empty.
+func keyValue(_ item: String) -> (key: String, value: String)? {
+    let parts = item.split(separator: "=", omittingEmptySubsequences: false)
+    guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
+    return (String(parts[0]), String(parts[1]))
+}
+
 /// Reads a sale (Docs/CLI.md) from a file or '-' for standard input: UTF-8 checked, JSON errors named by field.
 func loadSaleRequest(_ file: String) throws(RuntimeError) -> SaleRequest {
     let data: Data
