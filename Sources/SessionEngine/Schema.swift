@@ -161,8 +161,98 @@ enum Schema {
                 BEGIN SELECT RAISE(ABORT, 'shifts cannot be deleted'); END;
                 """)
         }
+        // The tables written by every receipt, rebuilt so that a finalization touches as few pages as possible: one
+        // durable commit writes each touched page to the WAL, so pages are the cost (Docs/decisions/0008). Tables keyed by
+        // their natural key are WITHOUT ROWID (one b-tree instead of table + unique index); refunds get a partial index
+        // that sales never touch; the counters are one row per terminal (one read, one write per receipt); the kind CHECK is written with OR because `IN (…)` makes SQLite build a temporary b-tree
+        // on every insert. `config_rev` counts changes to settings, users and permissions (bumped by triggers), so
+        // the engine can keep them cached between transactions and still see another process's change.
+        migrator.registerMigration("v6-lean-receipts") { db in
+            try db.execute(sql: """
+                CREATE TABLE receipt_v6 (
+                  id TEXT NOT NULL PRIMARY KEY, terminal_id TEXT NOT NULL REFERENCES terminal(id),
+                  session_id TEXT NOT NULL REFERENCES pos_session(id),
+                  kind TEXT NOT NULL CHECK (kind = 'sale' OR kind = 'refund' OR kind = 'training'), receipt_no INTEGER NOT NULL,
+                  z_period INTEGER NOT NULL, cashier TEXT NOT NULL, created_at TEXT NOT NULL, business_date TEXT NOT NULL,
+                  total INTEGER NOT NULL, vat_total INTEGER NOT NULL, discount_total INTEGER NOT NULL,
+                  change_given INTEGER NOT NULL, grand_total_sales INTEGER NOT NULL, grand_total_returns INTEGER NOT NULL,
+                  refund_of TEXT REFERENCES receipt(id), currency TEXT NOT NULL, origin_session_id TEXT) WITHOUT ROWID;
+                INSERT INTO receipt_v6 SELECT \(receiptColumns) FROM receipt;
+                DROP TABLE receipt;
+                ALTER TABLE receipt_v6 RENAME TO receipt;
+                CREATE UNIQUE INDEX receipt_number ON receipt(terminal_id, receipt_no) WHERE kind != 'training';
+                CREATE UNIQUE INDEX training_number ON receipt(terminal_id, receipt_no) WHERE kind = 'training';
+                CREATE INDEX receipt_session ON receipt(session_id);
+                CREATE INDEX receipt_refund_of ON receipt(refund_of) WHERE refund_of IS NOT NULL;
+
+                CREATE TABLE receipt_line_v6 (
+                  receipt_id TEXT NOT NULL REFERENCES receipt(id), line_no INTEGER NOT NULL, name TEXT NOT NULL,
+                  quantity_milli INTEGER NOT NULL, unit_price INTEGER NOT NULL, list_price INTEGER NOT NULL,
+                  price_override_reason TEXT, discount INTEGER NOT NULL, discount_reason TEXT,
+                  amount INTEGER NOT NULL, vat_rate_bp INTEGER NOT NULL, vat_amount INTEGER NOT NULL,
+                  refund_of_line INTEGER, PRIMARY KEY (receipt_id, line_no)) WITHOUT ROWID;
+                INSERT INTO receipt_line_v6 SELECT * FROM receipt_line;
+                DROP TABLE receipt_line;
+                ALTER TABLE receipt_line_v6 RENAME TO receipt_line;
+
+                CREATE TABLE payment_v6 (
+                  receipt_id TEXT NOT NULL REFERENCES receipt(id), seq INTEGER NOT NULL, method TEXT NOT NULL,
+                  amount INTEGER NOT NULL, PRIMARY KEY (receipt_id, seq)) WITHOUT ROWID;
+                INSERT INTO payment_v6 SELECT * FROM payment;
+                DROP TABLE payment;
+                ALTER TABLE payment_v6 RENAME TO payment;
+
+                CREATE TABLE session_total_v6 (
+                  session_id TEXT NOT NULL REFERENCES pos_session(id), key TEXT NOT NULL,
+                  count INTEGER NOT NULL DEFAULT 0, amount INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (session_id, key)) WITHOUT ROWID;
+                INSERT INTO session_total_v6 SELECT * FROM session_total;
+                DROP TABLE session_total;
+                ALTER TABLE session_total_v6 RENAME TO session_total;
+
+                CREATE TABLE terminal_counters (
+                  terminal_id TEXT NOT NULL PRIMARY KEY REFERENCES terminal(id),
+                  receipt_no INTEGER NOT NULL DEFAULT 0, training_no INTEGER NOT NULL DEFAULT 0, z_no INTEGER NOT NULL DEFAULT 0,
+                  session_seq INTEGER NOT NULL DEFAULT 0, gt_sales INTEGER NOT NULL DEFAULT 0,
+                  gt_returns INTEGER NOT NULL DEFAULT 0, config_rev INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+                INSERT INTO terminal_counters (terminal_id, receipt_no, training_no, z_no, session_seq, gt_sales, gt_returns)
+                SELECT id,
+                  COALESCE((SELECT value FROM terminal_counter c WHERE c.terminal_id = t.id AND key = 'receipt_no'), 0),
+                  COALESCE((SELECT value FROM terminal_counter c WHERE c.terminal_id = t.id AND key = 'training_no'), 0),
+                  COALESCE((SELECT value FROM terminal_counter c WHERE c.terminal_id = t.id AND key = 'z_no'), 0),
+                  COALESCE((SELECT value FROM terminal_counter c WHERE c.terminal_id = t.id AND key = 'session_seq'), 0),
+                  COALESCE((SELECT value FROM terminal_counter c WHERE c.terminal_id = t.id AND key = 'gt_sales'), 0),
+                  COALESCE((SELECT value FROM terminal_counter c WHERE c.terminal_id = t.id AND key = 'gt_returns'), 0)
+                FROM terminal t;
+                DROP TABLE terminal_counter;
+                CREATE TRIGGER terminal_counters_never_decrease BEFORE UPDATE ON terminal_counters
+                WHEN NEW.receipt_no < OLD.receipt_no OR NEW.training_no < OLD.training_no OR NEW.z_no < OLD.z_no
+                  OR NEW.session_seq < OLD.session_seq OR NEW.gt_sales < OLD.gt_sales OR NEW.gt_returns < OLD.gt_returns
+                  OR NEW.config_rev < OLD.config_rev
+                BEGIN SELECT RAISE(ABORT, 'terminal counters never go back'); END;
+                CREATE TRIGGER terminal_counters_no_delete BEFORE DELETE ON terminal_counters
+                BEGIN SELECT RAISE(ABORT, 'terminal counters cannot be deleted'); END;
+                """)
+            for table in ["receipt", "receipt_line", "payment"] {
+                try db.execute(sql: """
+                    CREATE TRIGGER \(table)_no_update BEFORE UPDATE ON \(table)
+                    BEGIN SELECT RAISE(ABORT, '\(table) rows are fiscal records and cannot be changed'); END;
+                    CREATE TRIGGER \(table)_no_delete BEFORE DELETE ON \(table)
+                    BEGIN SELECT RAISE(ABORT, '\(table) rows are fiscal records and cannot be deleted'); END;
+                    """)
+            }
+            for table in ["setting", "user", "role_permission"] {
+                for event in ["INSERT", "UPDATE", "DELETE"] {
+                    try db.execute(sql: """
+                        CREATE TRIGGER \(table)_\(event.lowercased())_bumps_config AFTER \(event) ON \(table)
+                        BEGIN UPDATE terminal_counters SET config_rev = config_rev + 1; END;
+                        """)
+                }
+            }
+        }
         return migrator
     }
+
+    static let receiptColumns = "id, terminal_id, session_id, kind, receipt_no, z_period, cashier, created_at, business_date, total, vat_total, discount_total, change_given, grand_total_sales, grand_total_returns, refund_of, currency, origin_session_id"
 
     static let columns = "id, terminal_id, session_seq, state, is_rescue, business_date, opened_by, opened_at, opening_expected, opening_counted, closed_by, closed_at, expected_cash, counted_cash, difference, cash_left, difference_approved_by, force_closed, z_no, rescue_for_session_id"
 }

@@ -11,7 +11,10 @@ extension SessionEngine {
             try self.onceReceipt(request.id, kinds: ["sale", "training"], db) {
                 self.faultPoint?(.transactionBegun)
                 let training = request.training ?? false
-                let permissions = try self.permissions(user, db)
+                // One read of the counters serves the number, the grand totals and the configuration revision.
+                let counters = try self.counterValues(db)
+                let revision = counters.configRevision
+                let permissions = try self.permissions(user, revision: revision, db)
                 if training, !permissions.contains(.training) { throw SessionError.permissionDenied(user: user, permission: .training) }
                 if request.discount != nil || request.lines.contains(where: { $0.discount != nil }), !permissions.contains(.discount) {
                     throw SessionError.permissionDenied(user: user, permission: .discount)
@@ -23,7 +26,7 @@ extension SessionEngine {
                     throw SessionError.permissionDenied(user: user, permission: .refund)
                 }
                 let session = try self.sessionForSale(request.session, late: request.late ?? false, user: user, now: now, db)
-                let settings = try Settings.load(db)
+                let settings = try self.settings(revision: revision, db)
                 var lines = try self.computeLines(request, settings: settings)
                 let total = lines.reduce(0) { $0 + $1.amount }
                 let payments = request.payments ?? [PaymentRequest(method: "cash", amount: total)]
@@ -36,7 +39,7 @@ extension SessionEngine {
                 return try self.insertReceipt(
                     kind: training ? "training" : "sale", id: request.id, session: session, origin: request.session, user: user, now: now, lines: lines,
                     payments: payments, total: total, vatTotal: vatTotal, vatLines: vatLines, change: change,
-                    discountTotal: lines.reduce(0) { $0 + $1.discount }, refundOf: nil, settings: settings, db)
+                    discountTotal: lines.reduce(0) { $0 + $1.discount }, refundOf: nil, settings: settings, counters: counters, db)
             }
         }
         faultPoint?(.committed)
@@ -71,7 +74,7 @@ extension SessionEngine {
     func computeLines(_ request: SaleRequest, settings: Settings) throws -> [ReceiptRecord.Line] {
         var lines: [ReceiptRecord.Line] = []
         for (index, line) in request.lines.enumerated() {
-            guard !line.name.trimmingCharacters(in: .whitespaces).isEmpty else { throw SessionError.invalid("Line \(index + 1) has no name.") }
+            guard line.name.contains(where: { !$0.isWhitespace }) else { throw SessionError.invalid("Line \(index + 1) has no name.") }
             guard line.quantity.milli != 0 else { throw SessionError.invalid("Line \(index + 1) has quantity 0.") }
             guard line.unitPrice >= 0 else { throw SessionError.invalid("Line \(index + 1) has a negative price; return goods with a negative quantity.") }
             let price = line.priceOverride?.price ?? line.unitPrice
@@ -143,17 +146,27 @@ extension SessionEngine {
     func insertReceipt(
         kind: String, id: String, session: String, origin: String? = nil, user: String, now: Date, lines: [ReceiptRecord.Line],
         payments: [PaymentRequest], total: Int64, vatTotal: Int64, vatLines: [ReceiptRecord.VATLine], change: Int64,
-        discountTotal: Int64, refundOf: (id: String, number: Int64)?, settings: Settings, _ db: Database
+        discountTotal: Int64, refundOf: (id: String, number: Int64)?, settings: Settings, counters: CounterValues? = nil,
+        _ db: Database
     ) throws -> ReceiptRecord {
         let training = kind == "training"
         let positive = lines.filter { $0.amount > 0 }.reduce(0) { $0 + $1.amount }
         let negative = -lines.filter { $0.amount < 0 }.reduce(0) { $0 + $1.amount }
-        // The number and the grand totals move in one statement (training receipts leave the grand totals alone).
-        let numberKey = training ? "training_no" : "receipt_no"
-        let number = try next(numberKey, db)
-        let zNumber = try counter("z_no", db)
-        let gtSales = training ? try counter("gt_sales", db) : try next("gt_sales", by: positive, db)
-        let gtReturns = training ? try counter("gt_returns", db) : try next("gt_returns", by: negative, db)
+        // The number and the grand totals move in one statement (training receipts leave the grand totals alone). `counters`
+        // were read earlier in this transaction, which holds the write lock, so nobody else moved them since.
+        let values = try counters ?? counterValues(db)
+        let number = (training ? values.trainingNumber : values.receiptNumber) + 1
+        let zNumber = values.zNumber
+        let gtSales = values.grandTotalSales + (training ? 0 : positive)
+        let gtReturns = values.grandTotalReturns + (training ? 0 : negative)
+        if training {
+            try bump("training_no", by: 1, db)
+        } else {
+            try db.cachedStatement(sql: """
+                UPDATE terminal_counters SET receipt_no = receipt_no + 1, gt_sales = gt_sales + ?, gt_returns = gt_returns + ?
+                WHERE terminal_id = ?
+                """).execute(arguments: [positive, negative, terminalID])
+        }
         let zPeriod = zNumber + 1
         faultPoint?(.numberTaken)
         guard let businessDate = try String.fetchOne(db.cachedStatement(sql: "SELECT business_date FROM pos_session WHERE id = ?"),

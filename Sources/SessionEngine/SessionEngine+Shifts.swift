@@ -277,7 +277,11 @@ extension SessionEngine {
     }
 
     func ensureParticipant(_ session: String, _ user: String, _ now: Date, _ db: Database) throws {
+        let key = session + " " + user
+        if knownParticipants.withLock({ $0.contains(key) }) { return }
         try db.cachedStatement(sql: "INSERT OR IGNORE INTO session_participant (session_id, user_id, joined_at) VALUES (?, ?, ?)").execute(arguments: [session, user, Self.timestamp(now)])
+        // Only a row that was already there is certainly committed; a new one could still be rolled back with this transaction.
+        if db.changesCount == 0 { knownParticipants.withLock { _ = $0.insert(key) } }
     }
 
     /// Expected cash = counted opening + cash sales − cash refunds − change + cash in − cash out.

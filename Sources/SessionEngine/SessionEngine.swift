@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 
 /// The till's session engine for one physical terminal: shifts, cash, receipts, counters and reports.
 ///
@@ -15,6 +16,10 @@ public final class SessionEngine: Sendable {
     let logger: Logger
     /// Called at each step of finalizing a receipt; crash tests kill the process here. Nil in normal use.
     let faultPoint: (@Sendable (FinalizeStep) -> Void)?
+    /// Settings and permissions as of a `config_rev`; refilled when the revision moved (any process's change bumps it).
+    let configCache = Mutex<ConfigSnapshot?>(nil)
+    /// "shift user" pairs known to be in `session_participant` (committed rows are never removed).
+    let knownParticipants = Mutex<Set<String>>([])
 
     /// Opens the engine for the terminal this machine is. A database created on another device is refused:
     /// its counters never continue here. `readOnly` opens another device's history for reading.
@@ -40,9 +45,7 @@ public final class SessionEngine: Sendable {
             }
             guard !readOnly else { throw SessionError.notFound("A terminal in this database") }
             try db.cachedStatement(sql: "INSERT INTO terminal (id, machine, currency, created_at) VALUES (?, ?, ?, ?)").execute(arguments: [derived, machine, currency.uppercased(), Self.timestamp(now)])
-            for key in ["receipt_no", "training_no", "z_no", "session_seq", "gt_sales", "gt_returns"] {
-                try db.cachedStatement(sql: "INSERT INTO terminal_counter (terminal_id, key, value) VALUES (?, ?, 0)").execute(arguments: [derived, key])
-            }
+            try db.cachedStatement(sql: "INSERT INTO terminal_counters (terminal_id) VALUES (?)").execute(arguments: [derived])
             for (key, value) in Settings.defaults {
                 try db.cachedStatement(sql: "INSERT INTO setting (key, value) VALUES (?, ?)").execute(arguments: [key, value])
             }
@@ -71,10 +74,31 @@ public final class SessionEngine: Sendable {
         var seconds = time_t(milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        let millis = milliseconds - Int64(seconds) * 1000
-        let fraction = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(fraction)Z"
+        let millis = Int32(milliseconds - Int64(seconds) * 1000)
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            func put(_ value: Int32, _ digits: Int, at offset: Int) {
+                var value = value
+                for index in stride(from: offset + digits - 1, through: offset, by: -1) {
+                    buffer[index] = UInt8(truncatingIfNeeded: 0x30 + value % 10)
+                    value /= 10
+                }
+            }
+            put(parts.tm_year + 1900, 4, at: 0)
+            buffer[4] = 0x2D
+            put(parts.tm_mon + 1, 2, at: 5)
+            buffer[7] = 0x2D
+            put(parts.tm_mday, 2, at: 8)
+            buffer[10] = 0x54
+            put(parts.tm_hour, 2, at: 11)
+            buffer[13] = 0x3A
+            put(parts.tm_min, 2, at: 14)
+            buffer[16] = 0x3A
+            put(parts.tm_sec, 2, at: 17)
+            buffer[19] = 0x2E
+            put(millis, 3, at: 20)
+            buffer[23] = 0x5A
+            return 24
+        }
     }
 
     /// Parses what `timestamp` writes (and the same without milliseconds); nil for anything else.
@@ -160,6 +184,25 @@ public final class SessionEngine: Sendable {
         return Set(names.compactMap(Permission.init(rawValue:)))
     }
 
+    /// A user's permissions at configuration `revision` (read in the same transaction), cached until it changes.
+    func permissions(_ user: String, revision: Int64, _ db: Database) throws -> Set<Permission> {
+        if let cached = configCache.withLock({ $0?.revision == revision ? $0?.permissions[user] : nil }) { return cached }
+        let permissions = try self.permissions(user, db)
+        _ = try settings(revision: revision, db)
+        configCache.withLock { snapshot in
+            if snapshot?.revision == revision { snapshot?.permissions[user] = permissions }
+        }
+        return permissions
+    }
+
+    /// The settings at configuration `revision` (read in the same transaction), cached until it changes.
+    func settings(revision: Int64, _ db: Database) throws -> Settings {
+        if let cached = configCache.withLock({ $0?.revision == revision ? $0?.settings : nil }) { return cached }
+        let settings = try Settings.load(db)
+        configCache.withLock { $0 = ConfigSnapshot(revision: revision, settings: settings, permissions: [:]) }
+        return settings
+    }
+
     func require(_ permission: Permission, user: String, _ db: Database) throws {
         guard try permissions(user, db).contains(permission) else {
             throw SessionError.permissionDenied(user: user, permission: permission)
@@ -204,33 +247,60 @@ public final class SessionEngine: Sendable {
     /// the command. That keeps the fsync-bound finalization to the receipt's own rows (no JSON copy, one b-tree fewer).
     func onceReceipt(_ commandID: String, kinds: Set<String>, _ db: Database, _ body: () throws -> ReceiptRecord) throws -> ReceiptRecord {
         guard !commandID.isEmpty else { throw SessionError.invalid("Every command needs an id (a UUID made by the client).") }
-        if let kind = try String.fetchOne(db.cachedStatement(sql: "SELECT kind FROM receipt WHERE id = ?"), arguments: [commandID]) {
+        if let used = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT kind, 1 FROM receipt WHERE id = :id UNION ALL SELECT kind, 0 FROM processed_command WHERE id = :id
+            """), arguments: ["id": commandID]) {
+            let kind: String = used[0]
+            guard used[1] == 1 else { throw SessionError.invalid("Command id \(commandID) was already used for a \(kind) command.") }
             guard kinds.contains(kind) else { throw SessionError.invalid("Command id \(commandID) was already used for a \(kind) receipt.") }
             return try receipt(id: commandID, db)
-        }
-        if let other = try String.fetchOne(db.cachedStatement(sql: "SELECT kind FROM processed_command WHERE id = ?"), arguments: [commandID]) {
-            throw SessionError.invalid("Command id \(commandID) was already used for a \(other) command.")
         }
         return try body()
     }
 
     // MARK: Counters
 
+    /// The columns of `terminal_counters`; `counter` and `next` take only these names.
+    static let counterColumns: Set<String> = ["receipt_no", "training_no", "z_no", "session_seq", "gt_sales", "gt_returns", "config_rev"]
+
     func counter(_ key: String, _ db: Database) throws -> Int64 {
-        try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM terminal_counter WHERE terminal_id = ? AND key = ?"), arguments: [terminalID, key]) ?? 0
+        precondition(Self.counterColumns.contains(key), "unknown counter \(key)")
+        return try Int64.fetchOne(db.cachedStatement(sql: "SELECT \(key) FROM terminal_counters WHERE terminal_id = ?"), arguments: [terminalID]) ?? 0
+    }
+
+    /// All of this terminal's counters in one read.
+    func counterValues(_ db: Database) throws -> CounterValues {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT receipt_no, training_no, z_no, session_seq, gt_sales, gt_returns, config_rev FROM terminal_counters WHERE terminal_id = ?
+            """), arguments: [terminalID])
+        else { throw SessionError.notFound("The counters of terminal \(terminalID)") }
+        return CounterValues(receiptNumber: row[0], trainingNumber: row[1], zNumber: row[2], sessionSequence: row[3],
+                             grandTotalSales: row[4], grandTotalReturns: row[5], configRevision: row[6])
+    }
+
+    /// Adds to a counter inside the caller's transaction.
+    func bump(_ key: String, by amount: Int64, _ db: Database) throws {
+        precondition(Self.counterColumns.contains(key), "unknown counter \(key)")
+        try db.cachedStatement(sql: "UPDATE terminal_counters SET \(key) = \(key) + ? WHERE terminal_id = ?").execute(arguments: [amount, terminalID])
     }
 
     /// Increments and returns the new value, inside the caller's transaction.
     func next(_ key: String, by amount: Int64 = 1, _ db: Database) throws -> Int64 {
-        try db.cachedStatement(sql: "UPDATE terminal_counter SET value = value + ? WHERE terminal_id = ? AND key = ?").execute(arguments: [amount, terminalID, key])
+        try bump(key, by: amount, db)
         return try counter(key, db)
     }
 
     /// `(?, ?, …), (?, ?, …)` for a multi-row INSERT.
     static func placeholders(rows: Int, columns: Int) -> String {
+        let key = rows << 8 | columns
+        if let known = placeholderCache.withLock({ $0[key] }) { return known }
         let row = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
-        return Array(repeating: row, count: rows).joined(separator: ", ")
+        let text = Array(repeating: row, count: rows).joined(separator: ", ")
+        placeholderCache.withLock { $0[key] = text }
+        return text
     }
+
+    private static let placeholderCache = Mutex<[Int: String]>([:])
 
     /// Several running totals in one upsert (a key may repeat: rows apply in order).
     func addTotals(_ session: String, _ items: [(key: String, count: Int64, amount: Int64)], _ db: Database) throws {
@@ -278,4 +348,22 @@ public enum FinalizeStep: String, Sendable, CaseIterable {
     case committed
     /// The receipt has printed (the drawer has not opened yet).
     case printed
+}
+
+/// Settings and per-user permissions valid at one `config_rev`.
+struct ConfigSnapshot: Sendable {
+    var revision: Int64
+    var settings: Settings
+    var permissions: [String: Set<Permission>]
+}
+
+/// One read of `terminal_counters`.
+struct CounterValues: Sendable {
+    var receiptNumber: Int64
+    var trainingNumber: Int64
+    var zNumber: Int64
+    var sessionSequence: Int64
+    var grandTotalSales: Int64
+    var grandTotalReturns: Int64
+    var configRevision: Int64
 }

@@ -12,6 +12,10 @@ public struct SessionStore: Sendable {
             var configuration = Configuration()
             configuration.busyMode = .timeout(10)
             configuration.prepareDatabase { db in
+                // 1 KiB pages for a new database (an existing one keeps its size): every durable commit writes each page it
+                // touched to the WAL, and a receipt touches about seven; smaller pages halve the bytes each fsync waits for
+                // (Docs/decisions/0008-durable-finalization.md).
+                try db.execute(sql: "PRAGMA page_size = 1024")
                 try db.execute(sql: "PRAGMA foreign_keys = ON")
             }
             let pool = try DatabasePool(path: path, configuration: configuration)
@@ -60,12 +64,17 @@ public struct SessionStore: Sendable {
     func write<T>(_ body: (Database) throws -> T) throws(SessionError) -> T {
         do {
             return try writer.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
+                // Prepared once per connection: GRDB's inTransaction builds and prepares BEGIN and COMMIT on every call,
+                // which was a tenth of a receipt's CPU time (Docs/PERFORMANCE.md).
+                try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
+                do {
+                    let result = try body(db)
+                    try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+                    return result
+                } catch {
+                    if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK TRANSACTION") }
+                    throw error
                 }
-                return result!
             }
         } catch let error as SessionError {
             throw error

@@ -273,6 +273,70 @@ struct SessionEngineTests {
         }
     }
 
+    @Test("cached settings and permissions follow a change made by another process at once")
+    func configCacheFollowsOtherProcess() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kassa-cache-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let first = try Till(store: SessionStore.open(path: folder + "/kassa.sqlite")).engine
+        let second = try Till(store: SessionStore.open(path: folder + "/kassa.sqlite")).engine
+        _ = try first.openShift(commandID: "o", user: "anna", countedFloat: 0)
+        var training = Till.sale("t1", [("Kaffe", "1", 350, 1200)], training: true)
+        #expect(try first.finalizeSale(training, user: "anna").kind == "training")
+        // Another process (the second engine's connection) takes training mode from cashiers: the first engine sees it.
+        try second.store.writer.write { try $0.execute(sql: "DELETE FROM role_permission WHERE role = 'cashier' AND permission = 'receipt.training'") }
+        training.id = "t2"
+        #expect(throws: SessionError.permissionDenied(user: "anna", permission: .training)) { try first.finalizeSale(training, user: "anna") }
+        try second.store.writer.write { try $0.execute(sql: "INSERT INTO role_permission (role, permission) VALUES ('cashier', 'receipt.training')") }
+        #expect(try first.finalizeSale(training, user: "anna").kind == "training")
+        // A settings change by the other engine applies to the next sale here: VAT per receipt instead of per line.
+        _ = try first.finalizeSale(Till.sale("s1", [("A", "1", 103, 2500), ("B", "1", 103, 2500)]), user: "anna")
+        try second.setSetting("vat-rounding", "receipt", by: "maria")
+        let perReceipt = try first.finalizeSale(Till.sale("s2", [("A", "1", 103, 2500), ("B", "1", 103, 2500)]), user: "anna")
+        #expect(perReceipt.vatTotal == VATRate(basisPoints: 2500).vat(inGross: 206) && perReceipt.vatTotal == 41)
+    }
+
+    @Test("migrating a v5 database to the lean v6 tables keeps receipts, lines, payments, totals and counters, and the rules")
+    func migrationToLeanReceipts() throws {
+        let queue = try DatabaseQueue()
+        try Schema.migrator.migrate(queue, upTo: "v5-shift-states")
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO terminal (id, machine, currency, created_at) VALUES ('T-1', 'm', 'SEK', '2026-01-01T00:00:00.000Z');
+                INSERT INTO terminal_counter (terminal_id, key, value) VALUES ('T-1', 'receipt_no', 1), ('T-1', 'training_no', 0),
+                  ('T-1', 'z_no', 0), ('T-1', 'session_seq', 1), ('T-1', 'gt_sales', 700), ('T-1', 'gt_returns', 0);
+                INSERT INTO pos_session (id, terminal_id, session_seq, state, business_date, opened_by, opened_at, opening_expected)
+                  VALUES ('T-1-S1', 'T-1', 1, 'open', '2026-01-01', 'anna', '2026-01-01T08:00:00.000Z', 0);
+                INSERT INTO receipt (id, terminal_id, session_id, kind, receipt_no, z_period, cashier, created_at, business_date, total,
+                  vat_total, discount_total, change_given, grand_total_sales, grand_total_returns, currency)
+                  VALUES ('r1', 'T-1', 'T-1-S1', 'sale', 1, 1, 'anna', '2026-01-01T09:00:00.000Z', '2026-01-01', 700, 75, 0, 0, 700, 0, 'SEK');
+                INSERT INTO receipt_line (receipt_id, line_no, name, quantity_milli, unit_price, list_price, discount, amount, vat_rate_bp,
+                  vat_amount) VALUES ('r1', 1, 'Kaffe', 2000, 350, 350, 0, 700, 1200, 75);
+                INSERT INTO payment (receipt_id, seq, method, amount) VALUES ('r1', 1, 'cash', 700);
+                INSERT INTO session_total (session_id, key, count, amount) VALUES ('T-1-S1', 'sales', 1, 700);
+                """)
+        }
+        try Schema.migrator.migrate(queue)
+        try queue.read { db in
+            let counters = try #require(try Row.fetchOne(db, sql: "SELECT * FROM terminal_counters WHERE terminal_id = 'T-1'"))
+            #expect(counters["receipt_no"] as Int64 == 1 && counters["session_seq"] as Int64 == 1 && counters["gt_sales"] as Int64 == 700)
+            #expect(counters["config_rev"] as Int64 == 0)
+            #expect(try Int.fetchOne(db, sql: "SELECT total FROM receipt WHERE id = 'r1'") == 700)
+            #expect(try Int.fetchOne(db, sql: "SELECT amount FROM receipt_line WHERE receipt_id = 'r1' AND line_no = 1") == 700)
+            #expect(try Int.fetchOne(db, sql: "SELECT amount FROM payment WHERE receipt_id = 'r1'") == 700)
+            #expect(try Int.fetchOne(db, sql: "SELECT amount FROM session_total WHERE session_id = 'T-1-S1' AND key = 'sales'") == 700)
+            #expect(try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)
+            #expect(try String.fetchOne(db, sql: "SELECT sql FROM sqlite_schema WHERE name = 'receipt'")?.contains("WITHOUT ROWID") == true)
+        }
+        for sql in ["UPDATE receipt SET total = 1", "DELETE FROM receipt_line", "DELETE FROM payment", "UPDATE terminal_counters SET gt_sales = 0",
+                    "DELETE FROM terminal_counters"] {
+            #expect(throws: (any Error).self, "\(sql)") { try queue.write { try $0.execute(sql: sql) } }
+        }
+        // A settings change moves the configuration revision that the engine's cache is keyed by.
+        try queue.write { try $0.execute(sql: "INSERT INTO setting (key, value) VALUES ('parking', 'off')") }
+        #expect(try queue.read { try Int.fetchOne($0, sql: "SELECT config_rev FROM terminal_counters") } == 1)
+    }
+
     @Test("migrating a v4 database with closed shifts to the v5 state machine keeps every row and the rules")
     func migrationToShiftStates() throws {
         let queue = try DatabaseQueue()
@@ -361,7 +425,7 @@ struct SessionEngineTests {
         _ = try engine.openShift(commandID: "o", user: "anna", countedFloat: 0)
         _ = try engine.finalizeSale(Till.sale("s1", [("Kaffe", "1", 350, 1200)]), user: "anna")
         for sql in ["UPDATE receipt SET total = 1", "DELETE FROM receipt", "UPDATE receipt_line SET amount = 0", "DELETE FROM payment",
-                    "UPDATE terminal_counter SET value = 0 WHERE key = 'receipt_no'"] {
+                    "UPDATE terminal_counters SET receipt_no = 0"] {
             #expect(throws: (any Error).self, "\(sql)") {
                 try engine.store.writer.write { try $0.execute(sql: sql) }
             }

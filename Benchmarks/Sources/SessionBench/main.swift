@@ -121,6 +121,23 @@ func durable(directory: String, seconds: Double) throws {
           "cpuMicrosecondsPerReceipt": Int(cpu / Double(index) * 1e6)])
 }
 
+/// CPU per finalized receipt with the disk out of the picture: the same engine on an in-memory database.
+func cpuOnly(seconds: Double) throws {
+    let till = try SessionEngine(store: SessionStore.inMemory(), identity: identity)
+    _ = try till.addUser(id: "maria", name: "Maria", role: "manager", by: nil)
+    _ = try till.addUser(id: "anna", name: "Anna", role: "cashier", by: "maria")
+    try till.setSetting("cash-control", "off", by: "maria")
+    _ = try till.openShift(commandID: "open", user: "anna", countedFloat: 0)
+    let start = monotonic()
+    let cpuStart = cpuSeconds()
+    var index = 0
+    while monotonic() - start < seconds {
+        _ = try till.finalizeSale(sale("m-\(index)", index), user: "anna")
+        index += 1
+    }
+    emit(["receipts": index, "cpuMicrosecondsPerReceipt": Int((cpuSeconds() - cpuStart) / Double(index) * 1e6)])
+}
+
 func fill(path: String, receipts: Int) throws {
     for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
     let till = try engine(path)
@@ -170,6 +187,8 @@ do {
     switch (arguments.count > 1 ? arguments[1] : "", arguments.count) {
     case ("durable", 4):
         try durable(directory: arguments[2], seconds: Double(arguments[3]) ?? 10)
+    case ("cpu", 3):
+        try cpuOnly(seconds: Double(arguments[2]) ?? 5)
     case ("fill", 4):
         try fill(path: arguments[2], receipts: Int(arguments[3]) ?? 1000)
     case ("reports", 4):
