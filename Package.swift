@@ -14,11 +14,13 @@ let package = Package(
         .library(name: "Raster", targets: ["Raster"]),
         .library(name: "DeviceTransport", targets: ["DeviceTransport"]),
         .library(name: "SessionEngine", targets: ["SessionEngine"]),
+        .library(name: "SoftwareFiscalModule", targets: ["SoftwareFiscalModule"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"4.0.0"),
     ],
     targets: [
         // C libraries, each behind a small system-library target.
@@ -63,9 +65,19 @@ let package = Package(
 
         // The till's session engine on SQLite: terminals, users, shifts, receipts, counters, reports.
         // Knows nothing about devices: it declares what it needs (a terminal identity, a clock).
+        // Also keeps the signed, hash-chained journal; it declares the fiscal module that signs it.
         .target(
             name: "SessionEngine",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+
+        // The default fiscal module: ES256 in software, its key in a 0600 file.
+        .target(
+            name: "SoftwareFiscalModule",
+            dependencies: ["SessionEngine", .product(name: "Crypto", package: "swift-crypto")]
         ),
 
         // Composition root: home directory, config, device URLs, the print pipeline.
@@ -73,7 +85,8 @@ let package = Package(
             name: "KassaRuntime",
             dependencies: [
                 "ESCPOS", "ReceiptLayout", "ImageCodec", "ProfileCatalog", "VirtualPrinter", "DeviceTransport",
-                "ReceiptPrinter", "DeviceDiscovery", "SessionEngine", .product(name: "Logging", package: "swift-log"),
+                "ReceiptPrinter", "DeviceDiscovery", "SessionEngine", "SoftwareFiscalModule",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -105,7 +118,7 @@ let package = Package(
                            "FakeUSBPrinter", "ReceiptPrinter", "ESCPOS"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "SessionEngineTests", dependencies: ["SessionEngine", "TestSupport"]),
+        .testTarget(name: "SessionEngineTests", dependencies: ["SessionEngine", "SoftwareFiscalModule", "TestSupport"]),
         .testTarget(name: "KassaCLITests", dependencies: ["kassa", "KassaRuntime", "TestSupport", "ESCPOS"]),
     ]
 )

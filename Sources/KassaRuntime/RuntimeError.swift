@@ -96,6 +96,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             case .wrongTerminal: return 35
             case .notFound: return 36
             case .database, .databaseUnavailable: return 37
+            case .fiscalModuleFailed: return 38
             }
         case .transport(let error):
             switch error {
@@ -152,6 +153,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             case .notFound: return "NOT_FOUND"
             case .database: return "DATABASE"
             case .databaseUnavailable: return "DATABASE_UNAVAILABLE"
+            case .fiscalModuleFailed: return "FISCAL_MODULE"
             }
         case .transport(let error):
             switch error {

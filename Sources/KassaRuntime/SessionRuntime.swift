@@ -3,12 +3,18 @@ import ESCPOS
 import Foundation
 import ReceiptLayout
 import SessionEngine
+import SoftwareFiscalModule
 import VirtualPrinter
 
 extension KassaEnvironment {
     /// The terminal's database: `--database PATH`, else `HOME/kassa.sqlite`.
     public func databasePath(_ explicit: String?) -> String {
         explicit ?? home.root.appendingPathComponent("kassa.sqlite").path
+    }
+
+    /// The software fiscal module's key: `fiscal-module.key` in the database's folder.
+    public func fiscalKeyPath(_ database: String?) -> String {
+        URL(fileURLWithPath: databasePath(database)).deletingLastPathComponent().appendingPathComponent("fiscal-module.key").path
     }
 
     /// Opens the session engine for this machine's terminal (creating the database on first use).
@@ -29,9 +35,15 @@ extension KassaEnvironment {
             let store = try SessionStore.open(path: databasePath(database))
             var faultPoint: (@Sendable (FinalizeStep) -> Void)?
             if Self.crashStep != nil { faultPoint = { @Sendable step in KassaEnvironment.faultPoint(step) } }
-            return try SessionEngine(store: store, readOnly: readOnly, logger: logger, faultPoint: faultPoint)
-        } catch {
+            // The software fiscal module signs the journal; its key lives beside the database (fiscal-module.key, 0600).
+            let module = readOnly ? nil : try SoftwareFiscalModule.load(path: fiscalKeyPath(database))
+            return try SessionEngine(store: store, readOnly: readOnly, logger: logger, fiscalModule: module, faultPoint: faultPoint)
+        } catch let error as FiscalModuleError {
+            throw .session(.fiscalModuleFailed(serial: "software", code: error.code, message: error.message))
+        } catch let error as SessionError {
             throw .session(error)
+        } catch {
+            throw .session(.invalid("\(error)"))
         }
     }
 

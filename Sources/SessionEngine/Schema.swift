@@ -249,6 +249,34 @@ enum Schema {
                 }
             }
         }
+        // The signed, hash-chained journal (Docs/journal-format.md) and the fiscal modules whose keys sign it. The journal's
+        // head (last sequence number and hash) sits in the terminal's counter row, which every fact writes anyway.
+        migrator.registerMigration("v7-journal") { db in
+            try db.execute(sql: """
+                CREATE TABLE fiscal_module (
+                  serial TEXT NOT NULL PRIMARY KEY, algorithm TEXT NOT NULL, public_key BLOB NOT NULL, registered_at TEXT NOT NULL);
+                CREATE TABLE journal (
+                  seq INTEGER PRIMARY KEY, terminal_id TEXT NOT NULL, created_at TEXT NOT NULL, kind TEXT NOT NULL, ref TEXT NOT NULL,
+                  module_serial TEXT NOT NULL, signature_counter INTEGER NOT NULL, prev_hash BLOB NOT NULL, hash BLOB NOT NULL,
+                  signature BLOB NOT NULL, body TEXT NOT NULL);
+                ALTER TABLE terminal_counters ADD COLUMN journal_seq INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE terminal_counters ADD COLUMN journal_head BLOB;
+                CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal
+                BEGIN SELECT RAISE(ABORT, 'journal entries are fiscal records and cannot be changed'); END;
+                CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal
+                BEGIN SELECT RAISE(ABORT, 'journal entries are fiscal records and cannot be deleted'); END;
+                CREATE TRIGGER fiscal_module_no_update BEFORE UPDATE ON fiscal_module
+                BEGIN SELECT RAISE(ABORT, 'a registered fiscal module cannot be changed'); END;
+                CREATE TRIGGER fiscal_module_no_delete BEFORE DELETE ON fiscal_module
+                BEGIN SELECT RAISE(ABORT, 'a registered fiscal module cannot be deleted'); END;
+                DROP TRIGGER terminal_counters_never_decrease;
+                CREATE TRIGGER terminal_counters_never_decrease BEFORE UPDATE ON terminal_counters
+                WHEN NEW.receipt_no < OLD.receipt_no OR NEW.training_no < OLD.training_no OR NEW.z_no < OLD.z_no
+                  OR NEW.session_seq < OLD.session_seq OR NEW.gt_sales < OLD.gt_sales OR NEW.gt_returns < OLD.gt_returns
+                  OR NEW.config_rev < OLD.config_rev OR NEW.journal_seq < OLD.journal_seq
+                BEGIN SELECT RAISE(ABORT, 'terminal counters never go back'); END;
+                """)
+        }
         return migrator
     }
 

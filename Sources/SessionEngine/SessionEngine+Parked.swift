@@ -71,7 +71,7 @@ extension SessionEngine {
 
     /// Replaces the preset names of `scope` (`default`, or a store id whose list then overrides the default).
     public func setParkedNamePresets(_ names: [String], scope: String, by user: String) throws(SessionError) {
-        try store.write { db in
+        try journaled { db in
             try self.require(.manageSettings, user: user, db)
             try db.cachedStatement(sql: "DELETE FROM parked_name_preset WHERE scope = ?").execute(arguments: [scope])
             for (index, name) in names.enumerated() where !name.isEmpty {
@@ -84,7 +84,7 @@ extension SessionEngine {
     public func park(id: String, user: String, lines: [SaleLineRequest], discount: DiscountRequest? = nil, label: String? = nil,
                      visibility: String? = nil) throws(SessionError) -> ParkedReceipt {
         let now = clock.now()
-        return try store.write { db in
+        return try journaled { db in
             if let existing = try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM parked_receipt WHERE id = ?"), arguments: [id]), existing.count > 0 {
                 return try self.parked(id, db)  // a replay
             }
@@ -147,7 +147,7 @@ extension SessionEngine {
         throws(SessionError) -> ParkedReceipt
     {
         let now = clock.now()
-        return try store.write { db in
+        return try journaled { db in
             let parked = try self.parked(id, db)
             try self.checkAccess(parked, user: user, edit: true, db)
             guard parked.state == "parked" else { throw SessionError.invalid("Parked receipt \(id) is \(parked.state).") }
@@ -160,7 +160,7 @@ extension SessionEngine {
 
     /// Marks a payment as running (a card terminal is busy): the shift cannot close until it ends.
     public func startPayment(id: String, user: String) throws(SessionError) -> ParkedReceipt {
-        try store.write { db in
+        try journaled { db in
             let parked = try self.parked(id, db)
             try self.checkAccess(parked, user: user, edit: true, db)
             try db.cachedStatement(sql: "UPDATE parked_receipt SET state = 'paying', version = version + 1 WHERE id = ? AND state = 'parked'").execute(arguments: [id])
@@ -178,7 +178,7 @@ extension SessionEngine {
         }
         let request = SaleRequest(id: id, lines: parked.lines, payments: payments, discount: parked.discount, training: training)
         let receipt = try finalizeSale(request, user: user)
-        try store.write { db in
+        try journaled { db in
             try db.cachedStatement(sql: "UPDATE parked_receipt SET state = 'finalized', receipt_id = ?, version = version + 1 WHERE id = ? AND state IN ('parked', 'paying')").execute(arguments: [receipt.id, id])
         }
         return receipt
@@ -186,11 +186,17 @@ extension SessionEngine {
 
     /// Voids a parked receipt: it was never numbered; the record stays for the audit.
     public func voidParked(id: String, user: String) throws(SessionError) -> ParkedReceipt {
-        try store.write { db in
+        let now = clock.now()
+        return try journaled { db in
             let parked = try self.parked(id, db)
             try self.checkAccess(parked, user: user, edit: true, db)
             guard parked.state == "parked" else { throw SessionError.invalid("Only a parked receipt (not \(parked.state)) can be voided.") }
             try db.cachedStatement(sql: "UPDATE parked_receipt SET state = 'voided', version = version + 1 WHERE id = ?").execute(arguments: [id])
+            if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM parked_receipt WHERE id = ?"), arguments: [id]) {
+                var body = Self.canonicalColumns(row)
+                body["by"] = .string(user)
+                try self.journal("void", ref: id, body: .object(body), now: now, db)
+            }
             return try self.parked(id, db)
         }
     }

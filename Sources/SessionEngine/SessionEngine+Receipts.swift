@@ -7,7 +7,7 @@ extension SessionEngine {
     public func finalizeSale(_ request: SaleRequest, user: String) throws(SessionError) -> ReceiptRecord {
         guard !request.lines.isEmpty else { throw .invalid("A sale needs at least one line.") }
         let now = clock.now()
-        let receipt = try store.write { db in
+        let receipt = try journaled { db in
             try self.onceReceipt(request.id, kinds: ["sale", "training"], db) {
                 self.faultPoint?(.transactionBegun)
                 let training = request.training ?? false
@@ -226,6 +226,7 @@ extension SessionEngine {
             totals.append(("receipts", 1, total))
         }
         try addTotals(session, totals, db)
+        try journalReceipt(id: id, kind: kind, now: now, db)
         faultPoint?(.written)
         logger.info("receipt finalized", metadata: ["receipt.id": "\(id)", "number": "\(number)", "kind": "\(kind)"])
         return record
@@ -283,7 +284,7 @@ extension SessionEngine {
     public func refund(_ request: RefundRequest, user: String) throws(SessionError) -> ReceiptRecord {
         guard !request.lines.isEmpty else { throw .invalid("A refund needs at least one line.") }
         let now = clock.now()
-        return try store.write { db in
+        return try journaled { db in
             try self.onceReceipt(request.id, kinds: ["refund"], db) {
                 try self.require(.refund, user: user, db)
                 guard let originalID = try String.fetchOne(db.cachedStatement(sql: """
@@ -329,7 +330,7 @@ extension SessionEngine {
     /// The one copy of a receipt, on the terminal that issued it; counted in the open shift's report.
     public func copy(number: Int64, user: String) throws(SessionError) -> ReceiptRecord {
         let now = clock.now()
-        return try store.write { db in
+        return try journaled { db in
             try self.require(.printCopy, user: user, db)
             guard let id = try String.fetchOne(db.cachedStatement(sql: """
                 SELECT id FROM receipt WHERE terminal_id = ? AND receipt_no = ? AND kind != 'training'
@@ -342,6 +343,10 @@ extension SessionEngine {
             try db.cachedStatement(sql: "INSERT INTO copy_print (receipt_id, session_id, user_id, created_at) VALUES (?, ?, ?, ?)").execute(arguments: [id, session, user, Self.timestamp(now)])
             var record = try self.receipt(id: id, db)
             try self.addTotal(session, "copies", amount: record.total, db)
+            try self.journal("copy", ref: id, body: .object([
+                "receipt": .string(id), "number": .int(number), "session": .string(session), "user": .string(user),
+                "total": .int(record.total), "created_at": .string(Self.timestamp(now)),
+            ]), now: now, db)
             record.isCopy = true
             return record
         }

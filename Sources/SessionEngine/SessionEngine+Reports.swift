@@ -5,10 +5,17 @@ extension SessionEngine {
     /// The X report of the open shift: an interim report that resets nothing.
     public func xReport(user: String) throws(SessionError) -> ShiftReport {
         let now = clock.now()
-        return try store.read { db in
+        // A write: the X report is a fiscal fact of its own and goes into the journal.
+        return try journaled { db in
             try self.require(.reportX, user: user, db)
             guard let session = try self.activeShiftID(db) else { throw SessionError.noOpenSession }
-            return try self.report(session: session, kind: "X", now: now, db)
+            let report = try self.report(session: session, kind: "X", now: now, db)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            try self.journal("x_report", ref: session, body: .object([
+                "session": .string(session), "by": .string(user), "report": .string(String(decoding: try encoder.encode(report), as: UTF8.self)),
+            ]), now: now, db)
+            return report
         }
     }
 

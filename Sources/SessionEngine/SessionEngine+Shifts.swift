@@ -17,6 +17,17 @@ extension SessionEngine {
             zNumber: row["z_no"], participants: participants, rescueFor: row["rescue_for_session_id"])
     }
 
+    /// Journals a shift's row as it is now, with who did it.
+    func journalShift(_ kind: String, _ id: String, user: String, now: Date, _ db: Database) throws {
+        guard fiscalModule != nil else { return }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM pos_session WHERE id = ?"), arguments: [id]) else {
+            throw SessionError.notFound("Shift \(id)")
+        }
+        var body = Self.canonicalColumns(row)
+        body["by"] = .string(user)
+        try journal(kind, ref: id, body: .object(body), now: now, db)
+    }
+
     /// The open rescue shift of this terminal, if any.
     func openRescueID(_ db: Database) throws -> String? {
         try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM pos_session WHERE terminal_id = ? AND state = 'open' AND is_rescue = 1"),
@@ -79,7 +90,8 @@ extension SessionEngine {
     public func confirmOpening(commandID: String, user: String, countedFloat: Int64?, count: [DenominationCount]? = nil)
         throws(SessionError) -> ShiftRecord
     {
-        try store.write { db in
+        let now = clock.now()
+        return try journaled { db in
             try self.once(commandID, kind: "session.confirm", db) {
                 try self.require(.sessionOpen, user: user, db)
                 let record = try self.activeShift(in: "opening", db)
@@ -90,6 +102,7 @@ extension SessionEngine {
                 try db.cachedStatement(sql: "UPDATE pos_session SET state = 'open', opening_counted = ? WHERE id = ? AND state = 'opening'")
                     .execute(arguments: [counted, record.id])
                 try self.storeCount(count, session: record.id, phase: "open", db)
+                try self.journalShift("shift_confirm", record.id, user: user, now: now, db)
                 return try self.shift(record.id, db)
             }
         }
@@ -98,13 +111,14 @@ extension SessionEngine {
     /// Cancels a shift that is still `opening`: nothing can have happened in it yet. Its number stays used.
     public func cancelOpening(commandID: String, user: String) throws(SessionError) -> ShiftRecord {
         let now = clock.now()
-        return try store.write { db in
+        return try journaled { db in
             try self.once(commandID, kind: "session.cancel", db) {
                 try self.require(.sessionOpen, user: user, db)
                 let record = try self.activeShift(in: "opening", db)
                 try db.cachedStatement(sql: """
                     UPDATE pos_session SET state = 'cancelled', cancelled_by = ?, cancelled_at = ? WHERE id = ? AND state = 'opening'
                     """).execute(arguments: [user, Self.timestamp(now), record.id])
+                try self.journalShift("shift_cancel", record.id, user: user, now: now, db)
                 return try self.shift(record.id, db)
             }
         }
@@ -113,13 +127,15 @@ extension SessionEngine {
     /// Starts the close: the shift becomes `closing`, so no more sales, parking or cash movements while the drawer is
     /// counted. `resumeShift` goes back to `open`; `closeShift` finishes.
     public func startClose(commandID: String, user: String) throws(SessionError) -> ShiftRecord {
-        try store.write { db in
+        let now = clock.now()
+        return try journaled { db in
             try self.once(commandID, kind: "session.start_close", db) {
                 try self.require(.sessionClose, user: user, db)
                 let record = try self.activeShift(in: "open", db)
                 if record.openedBy != user && !record.participants.contains(user) { try self.require(.sessionCloseOthers, user: user, db) }
                 try self.refuseRunningPayments(record.id, db)
                 try self.setState(record.id, from: "open", to: "closing", db)
+                try self.journalShift("shift_start_close", record.id, user: user, now: now, db)
                 return try self.shift(record.id, db)
             }
         }
@@ -127,11 +143,13 @@ extension SessionEngine {
 
     /// Goes back from `closing` to `open` (no Z was written).
     public func resumeShift(commandID: String, user: String) throws(SessionError) -> ShiftRecord {
-        try store.write { db in
+        let now = clock.now()
+        return try journaled { db in
             try self.once(commandID, kind: "session.resume", db) {
                 try self.require(.sessionClose, user: user, db)
                 let record = try self.activeShift(in: "closing", db)
                 try self.setState(record.id, from: "closing", to: "open", db)
+                try self.journalShift("shift_resume", record.id, user: user, now: now, db)
                 return try self.shift(record.id, db)
             }
         }
@@ -141,7 +159,7 @@ extension SessionEngine {
     /// refuses anything else on a closed shift.
     public func postShift(commandID: String, user: String, zNumber: Int64) throws(SessionError) -> ShiftRecord {
         let now = clock.now()
-        return try store.write { db in
+        return try journaled { db in
             try self.once(commandID, kind: "session.post", db) {
                 try self.require(.reportZ, user: user, db)
                 guard let id = try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM pos_session WHERE terminal_id = ? AND z_no = ?"),
@@ -150,6 +168,7 @@ extension SessionEngine {
                 try db.cachedStatement(sql: "UPDATE pos_session SET state = 'posted', posted_by = ?, posted_at = ? WHERE id = ? AND state = 'closed'")
                     .execute(arguments: [user, Self.timestamp(now), id])
                 guard db.changesCount == 1 else { throw SessionError.invalid("Shift \(id) with Z \(zNumber) is not closed (or already posted).") }
+                try self.journalShift("shift_post", id, user: user, now: now, db)
                 return try self.shift(id, db)
             }
         }
@@ -161,7 +180,7 @@ extension SessionEngine {
         throws(SessionError) -> ShiftRecord
     {
         let now = clock.now()
-        return try store.write { db in
+        return try journaled { db in
             try self.once(commandID, kind: "session.open", db) {
                 try self.require(.sessionOpen, user: user, db)
                 let settings = try Settings.load(db)
@@ -239,17 +258,19 @@ extension SessionEngine {
         }
         try db.cachedStatement(sql: "INSERT INTO session_participant (session_id, user_id, joined_at) VALUES (?, ?, ?)").execute(arguments: [id, user, Self.timestamp(now)])
         if !rescue { try attachDeferredParked(to: id, db) }
+        try journalShift(rescue ? "rescue_shift_open" : "shift_open", id, user: user, now: now, db)
         return try self.shift(id, db)
     }
 
     /// A second cashier joins the open shift ("continue selling"). Needs `session.continue` for someone else's shift.
     public func continueShift(user: String) throws(SessionError) -> ShiftRecord {
         let now = clock.now()
-        return try store.write { db in
+        return try journaled { db in
             guard let id = try self.openShiftID(db) else { throw SessionError.noOpenSession }
             let current = try self.shift(id, db)
             if current.openedBy != user { try self.require(.sessionContinue, user: user, db) }
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO session_participant (session_id, user_id, joined_at) VALUES (?, ?, ?)").execute(arguments: [id, user, Self.timestamp(now)])
+            if db.changesCount > 0 { try self.journalShift("shift_continue", id, user: user, now: now, db) }
             return try self.shift(id, db)
         }
     }
@@ -261,7 +282,7 @@ extension SessionEngine {
         guard type == "in" || type == "out" || type == "no_sale" else { throw .invalid("A cash movement is in, out or no_sale.") }
         if type != "no_sale" { guard amount > 0 else { throw .invalid("A cash movement needs a positive amount.") } }
         let now = clock.now()
-        return try store.write { db in
+        return try journaled { db in
             try self.once(commandID, kind: "cash.\(type)", db) {
                 try self.require(type == "no_sale" ? .drawerNoSale : .cashMove, user: user, db)
                 guard let session = try self.openShiftID(db) else { throw SessionError.noOpenSession }
@@ -270,6 +291,10 @@ extension SessionEngine {
                     INSERT INTO cash_movement (id, session_id, type, amount, reason, user_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
                     """).execute(arguments: [commandID, session, type, type == "no_sale" ? 0 : amount, reason, user, Self.timestamp(now)])
                 try self.addTotal(session, "cash_\(type)", amount: type == "no_sale" ? 0 : amount, db)
+                try self.journal(type == "no_sale" ? "no_sale" : "cash_\(type)", ref: commandID, body: .object([
+                    "id": .string(commandID), "session": .string(session), "type": .string(type), "amount": .int(type == "no_sale" ? 0 : amount),
+                    "reason": reason.canonical, "user": .string(user), "created_at": .string(Self.timestamp(now)),
+                ]), now: now, db)
                 return CashMovementResult(id: commandID, session: session, type: type, amount: type == "no_sale" ? 0 : amount,
                                           reason: reason, user: user)
             }
@@ -304,7 +329,7 @@ extension SessionEngine {
     ) throws(SessionError) -> ShiftReport {
         let now = clock.now()
         let kind = rescue ? "session.close_rescue" : force ? "session.force_close" : "session.close"
-        return try store.write { db in
+        return try journaled { db in
             try self.once(commandID, kind: kind, db) {
                 let session: String
                 if rescue {
@@ -368,6 +393,11 @@ extension SessionEngine {
                                      (previous?["grand_total_sales_after"] as Int64?) ?? 0, report.grandTotalSales,
                                      (previous?["grand_total_returns_after"] as Int64?) ?? 0, report.grandTotalReturns,
                                      String(decoding: try JSONEncoder().encode(report), as: UTF8.self), Self.timestamp(now)])
+                if let z = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM z_report WHERE terminal_id = ? AND z_no = ?"),
+                                            arguments: [self.terminalID, zNumber]) {
+                    try self.journal("z_report", ref: "Z\(zNumber)", body: .object(Self.canonicalColumns(z)), now: now, db)
+                }
+                try self.journalShift(rescue ? "rescue_shift_close" : force ? "shift_force_close" : "shift_close", session, user: user, now: now, db)
                 self.logger.notice("shift closed", metadata: ["session.id": "\(session)", "z": "\(zNumber)"])
                 return report
             }

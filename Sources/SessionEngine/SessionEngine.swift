@@ -16,19 +16,24 @@ public final class SessionEngine: Sendable {
     let logger: Logger
     /// Called at each step of finalizing a receipt; crash tests kill the process here. Nil in normal use.
     let faultPoint: (@Sendable (FinalizeStep) -> Void)?
+    /// Signs the journal; nil only for the benchmark's no-journal baseline (the CLI always has one).
+    let fiscalModule: (any FiscalModule)?
     /// Settings and permissions as of a `config_rev`; refilled when the revision moved (any process's change bumps it).
     let configCache = Mutex<ConfigSnapshot?>(nil)
     /// "shift user" pairs known to be in `session_participant` (committed rows are never removed).
     let knownParticipants = Mutex<Set<String>>([])
+    /// The fact whose signing failed last, for `journaled` to record after the rollback.
+    let lastSigningFailure = Mutex<JournalSigningFailure?>(nil)
 
     /// Opens the engine for the terminal this machine is. A database created on another device is refused:
     /// its counters never continue here. `readOnly` opens another device's history for reading.
     public init(
         store: SessionStore, identity: any TerminalIdentitySource = MachineIdentity(), clock: any EngineClock = SystemClock(),
         currency: String = "SEK", readOnly: Bool = false, logger: Logger = Logger(label: "kassa.session"),
-        faultPoint: (@Sendable (FinalizeStep) -> Void)? = nil
+        fiscalModule: (any FiscalModule)? = nil, faultPoint: (@Sendable (FinalizeStep) -> Void)? = nil
     ) throws(SessionError) {
         self.store = store
+        self.fiscalModule = readOnly ? nil : fiscalModule
         self.faultPoint = faultPoint
         self.clock = clock
         self.logger = logger
@@ -58,6 +63,7 @@ public final class SessionEngine: Sendable {
         }
         terminalID = opened.0
         self.currency = opened.1
+        try registerFiscalModule(now: now)
     }
 
     /// `T-` and the first 12 hex digits of the machine identity.
@@ -148,7 +154,7 @@ public final class SessionEngine: Sendable {
             throw .invalid("A user id uses letters, digits, '-', '_' and '.'.")
         }
         let now = clock.now()
-        return try store.write { db in
+        return try journaled { db in
             let count = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM user")) ?? 0
             if count > 0 {
                 guard let actor else { throw SessionError.invalid("Say who adds the user (--user).") }
@@ -162,6 +168,8 @@ public final class SessionEngine: Sendable {
                 throw SessionError.invalid("A user '\(id)' exists already.")
             }
             try db.cachedStatement(sql: "INSERT INTO user (id, name, role, created_at) VALUES (?, ?, ?, ?)").execute(arguments: [id, name, role, Self.timestamp(now)])
+            try self.journal("user", ref: id, body: .object(["id": .string(id), "name": .string(name), "role": .string(role),
+                                                              "by": actor.canonical]), now: now, db)
             return User(id: id, name: name, role: role)
         }
     }
@@ -217,9 +225,11 @@ public final class SessionEngine: Sendable {
 
     public func setSetting(_ key: String, _ value: String, by user: String) throws(SessionError) {
         try Settings.validate(key, value)
-        _ = try store.write { db in
+        _ = try journaled { db in
             try self.require(.manageSettings, user: user, db)
             try db.cachedStatement(sql: "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").execute(arguments: [key, value])
+            try self.journal("setting", ref: key, body: .object(["key": .string(key), "value": .string(value), "by": .string(user)]),
+                             now: self.clock.now(), db)
         }
     }
 

@@ -23,6 +23,8 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
     case database(code: Int32, message: String)
     /// The database file cannot be opened or is not a Kassa database; `code` is SQLite's.
     case databaseUnavailable(path: String, code: Int32, message: String)
+    /// The fiscal module did not sign; the fact was not recorded (the failure itself was journaled).
+    case fiscalModuleFailed(serial: String, code: Int32, message: String)
 
     public var description: String {
         switch self {
@@ -73,6 +75,9 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
             default: advice = " Nothing was recorded; repeat the command with the same --id."
             }
             return "The database refused the change (SQLite \(code)): \(message)." + advice
+        case .fiscalModuleFailed(let serial, let code, let message):
+            return "The fiscal module \(serial) did not sign (code \(code): \(message)); nothing was recorded. "
+                + "Check the module (kassa journal verify shows its state), then repeat the command with the same --id."
         case .databaseUnavailable(let path, let code, let message):
             let advice: String
             switch code {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 @testable import SessionEngine
+import SoftwareFiscalModule
 import Testing
 import TestSupport
 
@@ -9,9 +10,11 @@ struct Till {
     let engine: SessionEngine
     let clock: ManualClock
 
-    init(store: SessionStore? = nil, identity: String = "0123456789abcdef0123456789abcdef") throws {
+    init(store: SessionStore? = nil, identity: String = "0123456789abcdef0123456789abcdef",
+         module: (any FiscalModule)? = SoftwareFiscalModule.ephemeral()) throws {
         clock = ManualClock(Date(timeIntervalSince1970: 1_795_000_000))
-        engine = try SessionEngine(store: store ?? SessionStore.inMemory(), identity: FixedIdentity(identity), clock: clock)
+        engine = try SessionEngine(store: store ?? SessionStore.inMemory(), identity: FixedIdentity(identity), clock: clock,
+                                   fiscalModule: module)
         if try engine.users().isEmpty {
             _ = try engine.addUser(id: "maria", name: "Maria", role: "manager", by: nil)
             _ = try engine.addUser(id: "sven", name: "Sven", role: "supervisor", by: "maria")

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import KassaRuntime
+import SessionEngine
+
+extension Kassa {
+    struct JournalCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "journal", abstract: "The terminal's signed, hash-chained fiscal journal.", subcommands: [Verify.self, Export.self])
+
+        struct Verify: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Check every link, signature and counter of the journal; name the first bad entry (exit 39).")
+            @OptionGroup var global: GlobalOptions
+            @OptionGroup var options: SessionOptions
+
+            func run() throws {
+                var failed = false
+                try runReporting(json: global.json) { () throws(RuntimeError) in
+                    let engine = try options.engine(try global.environment(), readOnly: true)
+                    let result = try session { () throws(SessionError) in try engine.verifyJournal() }
+                    failed = !result.ok
+                    if global.json {
+                        printJSON(result)
+                    } else if let problem = result.problem {
+                        print("Journal of terminal \(result.terminal): \(problem.kind.rawValue.uppercased().replacingOccurrences(of: "_", with: " ")) — \(problem.detail).")
+                        print("Checked \(result.entries) entries before it. Keep the database as it is and call support; do not repair it by hand.")
+                    } else {
+                        print("Journal of terminal \(result.terminal): OK — \(result.entries) entries, \(result.receiptsChecked) receipts and "
+                            + "\(result.zReportsChecked) Z reports match what was signed; modules \(result.modules.joined(separator: ", "))"
+                            + (result.moduleFailures > 0 ? "; \(result.moduleFailures) recorded module failures (unsigned)." : "."))
+                    }
+                }
+                if failed { throw ExitCode(39) }
+            }
+        }
+
+        struct Export: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Write journal.jsonl and fiscal-modules.pem for a third-party verifier (tools/verify_journal.py).")
+            @OptionGroup var global: GlobalOptions
+            @OptionGroup var options: SessionOptions
+            @Option(name: .long, help: "The folder to write into.")
+            var to: String
+
+            func run() throws {
+                try runReporting(json: global.json) { () throws(RuntimeError) in
+                    let engine = try options.engine(try global.environment(), readOnly: true)
+                    let export = try session { () throws(SessionError) in try engine.exportJournal(to: to) }
+                    if global.json { printJSON(export) } else { print("Wrote \(export.entries) entries to \(export.journal) and the keys to \(export.publicKeys).") }
+                }
+            }
+        }
+    }
+}
