@@ -39,6 +39,8 @@ public enum Journal {
         message + Array("\n\(counter)".utf8)
     }
 
+    public static func sha256(_ bytes: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
+
     public static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8](repeating: 0, count: bytes.count * 2)

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Independent verifier for a Kassa journal export (Docs/journal-format.md).
+
+Usage: verify_journal.py EXPORT_DIR        (the folder `kassa journal export --to` wrote)
+
+Checks, without Kassa: every entry's hash (SHA-256 of its signed data), the chain of previous hashes from the genesis
+value, the sequence numbers, each fiscal module's ES256 signature and rising signature counter, the canonical form of
+each body, and that the journal ends at the head the terminal recorded. Needs `cryptography` (pip or python3-cryptography).
+Exit 0: the journal is intact. Exit 1: the first bad entry is named. Exit 2: the export cannot be read.
+"""
+import base64
+import hashlib
+import json
+import sys
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+FORMAT = "KASSA-JOURNAL-1"
+FAILURE_KIND = "fiscal_module_failure"
+
+
+def canonical(value):
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def fail(seq, kind, detail):
+    print(f"FAIL entry {seq}: {kind}: {detail}")
+    sys.exit(1)
+
+
+def main(folder):
+    try:
+        with open(f"{folder}/journal.jsonl", encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+        header = json.loads(lines[0])
+    except (OSError, ValueError, IndexError) as error:
+        print(f"cannot read the export in {folder}: {error}")
+        return 2
+    if header.get("format") != FORMAT:
+        print(f"not a {FORMAT} export: {header.get('format')!r}")
+        return 2
+    terminal = header["terminal"]
+    keys = {}
+    for module in header["modules"]:
+        if module["algorithm"] != "ES256":
+            print(f"module {module['serial']} uses {module['algorithm']}, which this verifier does not know")
+            return 2
+        raw = base64.b64decode(module["public_key_x963"])
+        keys[module["serial"]] = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
+    genesis = hashlib.sha256(f"{FORMAT}\n{terminal}".encode()).hexdigest()
+    if header["genesis"] != genesis:
+        fail(0, "modified", "the header's genesis value is not SHA-256 of the format and terminal")
+    previous, last_seq, counters = genesis, 0, {}
+    for line in lines[1:]:
+        entry = json.loads(line)
+        seq = entry["seq"]
+        if seq != last_seq + 1:
+            fail(seq, "missing", f"entries {last_seq + 1}..{seq - 1} are missing")
+        if entry["terminal"] != terminal:
+            fail(seq, "modified", f"entry of terminal {entry['terminal']} in the journal of {terminal}")
+        message = "\n".join([FORMAT, terminal, entry["time"], entry["kind"], entry["ref"], entry["module"], entry["prev"], entry["body"]])
+        signed = f"{message}\n{entry['counter']}".encode("utf-8")
+        if hashlib.sha256(signed).hexdigest() != entry["hash"]:
+            fail(seq, "modified", "its content no longer gives its hash")
+        if entry["prev"] != previous:
+            fail(seq, "missing or reordered", "it does not link to the entry before it")
+        try:
+            body = json.loads(entry["body"])
+        except ValueError:
+            fail(seq, "modified", "the body is not JSON")
+        if canonical(body) != entry["body"]:
+            fail(seq, "modified", "the body is not in canonical form")
+        signature = base64.b64decode(entry["signature"])
+        if not signature:
+            if entry["kind"] != FAILURE_KIND:
+                fail(seq, "bad signature", "unsigned, and not a recorded module failure")
+        else:
+            key = keys.get(entry["module"])
+            if key is None:
+                fail(seq, "bad signature", f"module {entry['module']} is not in the export")
+            if len(signature) != 64:
+                fail(seq, "bad signature", "an ES256 signature is 64 bytes (r || s)")
+            der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
+            try:
+                key.verify(der, signed, ec.ECDSA(hashes.SHA256()))
+            except InvalidSignature:
+                fail(seq, "bad signature", f"the signature of {entry['module']} does not verify")
+            if entry["counter"] <= counters.get(entry["module"], 0):
+                fail(seq, "reordered", f"signature counter {entry['counter']} of {entry['module']} does not rise")
+            counters[entry["module"]] = entry["counter"]
+        previous, last_seq = entry["hash"], seq
+    if last_seq != header["entries"] or (last_seq > 0 and previous != header["head"]):
+        fail(last_seq + 1, "missing", f"the journal ends at entry {last_seq}, the terminal recorded {header['entries']}")
+    print(f"OK {last_seq} entries of terminal {terminal}, signed by {', '.join(sorted(keys)) or 'no module'}")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        print(__doc__)
+        sys.exit(2)
+    sys.exit(main(sys.argv[1]))

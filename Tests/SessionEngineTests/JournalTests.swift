@@ -1,0 +1,185 @@
+import Foundation
+import GRDB
+@testable import SessionEngine
+import SoftwareFiscalModule
+import Testing
+
+/// A fiscal module that fails on demand (a card pulled out, a dead signature device).
+final class FailingModule: FiscalModule, @unchecked Sendable {
+    let inner = SoftwareFiscalModule.ephemeral()
+    let lock = NSLock()
+    var failing = false
+    var serial: String { inner.serial }
+    var algorithm: String { inner.algorithm }
+    var publicKey: [UInt8] { inner.publicKey }
+    func sign(_ message: [UInt8]) throws(FiscalModuleError) -> (signature: [UInt8], counter: Int64) {
+        if lock.withLock({ failing }) { throw FiscalModuleError(code: 42, message: "signature card not answering") }
+        return try inner.sign(message)
+    }
+    func signatureCount() -> Int64 { inner.signatureCount() }
+    func resume(afterCounter counter: Int64) { inner.resume(afterCounter: counter) }
+}
+
+@Suite("Fiscal journal")
+struct JournalTests {
+    /// A day with one of each fact: shift open, sales (cash, card, training), refund, copy, cash in/out, no-sale, X, Z.
+    static func day() throws -> Till {
+        let till = try Till()
+        let engine = till.engine
+        _ = try engine.openShift(commandID: "open", user: "anna", countedFloat: 1000)
+        _ = try engine.finalizeSale(Till.sale("s1", [("Kaffe", "2", 3500, 1200), ("Tidning", "1", 4900, 600)]), user: "anna")
+        _ = try engine.finalizeSale(Till.sale("s2", [("Bulle", "1", 2900, 1200)], pay: [("card", 2900)]), user: "anna")
+        _ = try engine.finalizeSale(Till.sale("t1", [("Kaffe", "1", 3500, 1200)], training: true), user: "anna")
+        _ = try engine.refund(RefundRequest(id: "r1", receiptNumber: 1, lines: [RefundRequest.Line(line: 2, quantity: MilliQuantity(milli: 1000))]),
+                              user: "sven")
+        _ = try engine.copy(number: 1, user: "anna")
+        _ = try engine.cashMovement(commandID: "in", user: "anna", type: "in", amount: 500, reason: "växel")
+        _ = try engine.cashMovement(commandID: "out", user: "anna", type: "out", amount: 200, reason: "blommor")
+        _ = try engine.cashMovement(commandID: "ns", user: "sven", type: "no_sale", amount: 0, reason: nil)
+        _ = try engine.xReport(user: "anna")
+        _ = try engine.closeShift(commandID: "close", user: "anna", countedCash: 1000 + 11900 - 4900 + 500 - 200, cashLeft: 1000)
+        return till
+    }
+
+    func kinds(_ engine: SessionEngine) throws -> [String] {
+        try engine.store.writer.read { try String.fetchAll($0, sql: "SELECT kind FROM journal ORDER BY seq") }
+    }
+
+    /// Runs SQL as an attacker with file access would: the append-only triggers are dropped first.
+    func tamper(_ engine: SessionEngine, _ sql: String) throws {
+        try engine.store.writer.writeWithoutTransaction { db in
+            try db.execute(sql: """
+                DROP TRIGGER IF EXISTS journal_no_update; DROP TRIGGER IF EXISTS journal_no_delete;
+                DROP TRIGGER IF EXISTS receipt_no_update; DROP TRIGGER IF EXISTS receipt_line_no_update;
+                """)
+            try db.execute(sql: sql)
+        }
+    }
+
+    @Test("every fiscal fact is journaled in its transaction, and the whole day verifies")
+    func dayVerifies() throws {
+        let engine = try Self.day().engine
+        let kinds = try kinds(engine)
+        for kind in ["fiscal_module_registered", "user", "shift_open", "receipt", "training", "refund", "copy", "cash_in", "cash_out",
+                     "no_sale", "x_report", "z_report", "shift_close"] {
+            #expect(kinds.contains(kind), "\(kind) is journaled")
+        }
+        let result = try engine.verifyJournal()
+        #expect(result.ok, "\(String(describing: result.problem))")
+        #expect(result.receiptsChecked == 4 && result.zReportsChecked == 1 && result.entries == Int64(kinds.count))
+        // The journal's rows are append-only too.
+        #expect(throws: (any Error).self) { try engine.store.writer.write { try $0.execute(sql: "UPDATE journal SET body = '{}'") } }
+        #expect(throws: (any Error).self) { try engine.store.writer.write { try $0.execute(sql: "DELETE FROM journal") } }
+    }
+
+    @Test("a changed receipt row is named as modified at the entry that signed it")
+    func modifiedReceipt() throws {
+        let engine = try Self.day().engine
+        try tamper(engine, "UPDATE receipt SET total = total - 100 WHERE id = 's2'")
+        let seq = try engine.store.writer.read { try Int64.fetchOne($0, sql: "SELECT seq FROM journal WHERE ref = 's2'") }
+        let problem = try #require(try engine.verifyJournal().problem)
+        #expect(problem.kind == .modified && problem.seq == seq)
+    }
+
+    @Test("a changed journal body is modified; a re-hashed one has a bad signature")
+    func modifiedEntry() throws {
+        let engine = try Self.day().engine
+        try tamper(engine, "UPDATE journal SET body = replace(body, '\"amount\":500', '\"amount\":50') WHERE kind = 'cash_in'")
+        let seq = try engine.store.writer.read { try Int64.fetchOne($0, sql: "SELECT seq FROM journal WHERE kind = 'cash_in'") }
+        let first = try #require(try engine.verifyJournal().problem)
+        #expect(first.kind == .modified && first.seq == seq)
+
+        // An attacker who also recomputes the entry's hash (and the next entry's link) still cannot sign.
+        let rehashed = try Self.day().engine
+        try rehashed.store.writer.writeWithoutTransaction { db in
+            try db.execute(sql: "DROP TRIGGER journal_no_update")
+            let row = try #require(try Row.fetchOne(db, sql: "SELECT * FROM journal WHERE kind = 'cash_out'"))
+            var entry = JournalEntry(row: row)
+            entry.body = entry.body.replacingOccurrences(of: "\"amount\":200", with: "\"amount\":2")
+            let hash = Journal.sha256(Journal.signedData(message: entry.message, counter: entry.counter))
+            try db.execute(sql: "UPDATE journal SET body = ?, hash = ? WHERE seq = ?", arguments: [entry.body, Data(hash), entry.seq])
+            try db.execute(sql: "UPDATE journal SET prev_hash = ? WHERE seq = ?", arguments: [Data(hash), entry.seq + 1])
+        }
+        let problem = try #require(try rehashed.verifyJournal().problem)
+        let cashOut = try rehashed.store.writer.read { try Int64.fetchOne($0, sql: "SELECT seq FROM journal WHERE kind = 'cash_out'") }
+        #expect(problem.kind == .badSignature && problem.seq == cashOut)
+    }
+
+    @Test("a removed entry is missing, in the middle and at the end")
+    func missingEntries() throws {
+        let middle = try Self.day().engine
+        try tamper(middle, "DELETE FROM journal WHERE seq = 5")
+        let problem = try #require(try middle.verifyJournal().problem)
+        #expect(problem.kind == .missing && problem.seq == 6)
+
+        let end = try Self.day().engine
+        let last = try end.store.writer.read { try Int64.fetchOne($0, sql: "SELECT MAX(seq) FROM journal") } ?? 0
+        try tamper(end, "DELETE FROM journal WHERE seq = \(last)")
+        let tail = try #require(try end.verifyJournal().problem)
+        #expect(tail.kind == .missing && tail.seq == last)
+
+        // Removing an entry and renumbering the rest leaves a link to nothing.
+        let renumbered = try Self.day().engine
+        try tamper(renumbered, "DELETE FROM journal WHERE seq = 5; UPDATE journal SET seq = seq - 1 WHERE seq > 5")
+        let broken = try #require(try renumbered.verifyJournal().problem)
+        #expect(broken.kind == .missing && broken.seq == 5)
+    }
+
+    @Test("two entries swapped are reported as reordered")
+    func reordered() throws {
+        let engine = try Self.day().engine
+        try tamper(engine, "UPDATE journal SET seq = -1 WHERE seq = 6; UPDATE journal SET seq = 6 WHERE seq = 7; UPDATE journal SET seq = 7 WHERE seq = -1")
+        let problem = try #require(try engine.verifyJournal().problem)
+        #expect(problem.kind == .reordered && problem.seq == 6)
+    }
+
+    @Test("a failing fiscal module refuses the fact, records nothing of it, and journals its own failure unsigned")
+    func moduleFailure() throws {
+        let module = FailingModule()
+        let engine = try Till(module: module).engine
+        _ = try engine.openShift(commandID: "open", user: "anna", countedFloat: 0)
+        module.lock.withLock { module.failing = true }
+        #expect(throws: SessionError.fiscalModuleFailed(serial: module.serial, code: 42, message: "signature card not answering")) {
+            try engine.finalizeSale(Till.sale("s1", [("Kaffe", "1", 3500, 1200)]), user: "anna")
+        }
+        #expect(try engine.counters().receiptNumber == 0)
+        module.lock.withLock { module.failing = false }
+        #expect(try engine.finalizeSale(Till.sale("s1", [("Kaffe", "1", 3500, 1200)]), user: "anna").number == 1)
+        #expect(try kinds(engine).contains(Journal.moduleFailureKind))
+        let result = try engine.verifyJournal()
+        #expect(result.ok && result.moduleFailures == 1, "\(String(describing: result.problem))")
+    }
+
+    @Test("the export verifies with the independent Python verifier, and a tampered export does not")
+    func pythonVerifier() throws {
+        let engine = try Self.day().engine
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kassa-export-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let export = try engine.exportJournal(to: folder)
+        #expect(export.entries == Int64(try kinds(engine).count))
+        let good = try runVerifier(folder)
+        #expect(good.status == 0 && good.output.hasPrefix("OK \(export.entries) entries"), "\(good.output)")
+
+        var lines = try String(contentsOfFile: export.journal, encoding: .utf8).split(separator: "\n").map(String.init)
+        let index = try #require(lines.firstIndex { $0.contains("Kaffe") })
+        lines[index] = lines[index].replacingOccurrences(of: "Kaffe", with: "Kafé")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: export.journal, atomically: true, encoding: .utf8)
+        let bad = try runVerifier(folder)
+        #expect(bad.status == 1 && bad.output.contains("FAIL entry \(index): modified"), "\(bad.output)")
+    }
+
+    func runVerifier(_ folder: String) throws -> (status: Int32, output: String) {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Docs/journal/verify_journal.py").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script, folder]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
