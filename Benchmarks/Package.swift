@@ -20,6 +20,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "SessionBench",
-            dependencies: [.product(name: "SessionEngine", package: "Kassa"), .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                .product(name: "SessionEngine", package: "Kassa"), .product(name: "SoftwareFiscalModule", package: "Kassa"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
     ]
 )

@@ -101,8 +101,9 @@ extension SessionEngine {
         let seq: Int64 = head[0] + 1
         let previous = (head[1] as Data?).map { [UInt8]($0) } ?? Journal.genesis(terminal: terminalID)
         let time = Self.timestamp(now)
+        let bodyBytes = body.bytes
         let message = Journal.message(terminal: terminalID, time: time, kind: kind, ref: ref, module: module.serial, previous: previous,
-                                      body: body.bytes)
+                                      body: bodyBytes)
         let signed: (signature: [UInt8], counter: Int64)
         do {
             signed = try module.sign(message)
@@ -112,17 +113,17 @@ extension SessionEngine {
             throw SessionError.fiscalModuleFailed(serial: module.serial, code: error.code, message: error.message)
         }
         try insertEntry(seq: seq, time: time, kind: kind, ref: ref, module: module.serial, counter: signed.counter, previous: previous,
-                        message: message, signature: signed.signature, body: body, db)
+                        message: message, signature: signed.signature, body: bodyBytes, db)
     }
 
     private func insertEntry(seq: Int64, time: String, kind: String, ref: String, module: String, counter: Int64, previous: [UInt8],
-                             message: [UInt8], signature: [UInt8], body: Canonical, _ db: Database) throws {
+                             message: [UInt8], signature: [UInt8], body: [UInt8], _ db: Database) throws {
         let hash = Array(SHA256.hash(data: Journal.signedData(message: message, counter: counter)))
         try db.cachedStatement(sql: """
             INSERT INTO journal (seq, terminal_id, created_at, kind, ref, module_serial, signature_counter, prev_hash, hash, signature, body)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [seq, terminalID, time, kind, ref, module, counter, Data(previous), Data(hash), Data(signature),
-                                     String(decoding: body.bytes, as: UTF8.self)])
+                                     String(decoding: body, as: UTF8.self)])
         try db.cachedStatement(sql: "UPDATE terminal_counters SET journal_seq = ?, journal_head = ? WHERE terminal_id = ?")
             .execute(arguments: [seq, Data(hash), terminalID])
     }
@@ -156,7 +157,7 @@ extension SessionEngine {
                 let message = Journal.message(terminal: terminalID, time: time, kind: Journal.moduleFailureKind, ref: failure.ref,
                                               module: module.serial, previous: previous, body: body.bytes)
                 try insertEntry(seq: seq, time: time, kind: Journal.moduleFailureKind, ref: failure.ref, module: module.serial, counter: 0,
-                                previous: previous, message: message, signature: [], body: body, db)
+                                previous: previous, message: message, signature: [], body: body.bytes, db)
             }
             logger.error("fiscal module failed", metadata: ["module": "\(module.serial)", "code": "\(failure.error.code)", "fact": "\(failure.kind)"])
         } catch {
@@ -204,39 +205,83 @@ extension SessionEngine {
         return object
     }
 
-    /// The canonical body of a receipt, from the values stored in its rows (so `journal verify` can rebuild it).
-    static func receiptBody(_ receipt: Row, lines: [Row], payments: [Row]) -> Canonical {
+    /// The canonical body of a receipt (what `journal verify` rebuilds from the receipt's rows).
+    static func receiptBody(_ receipt: ReceiptFacts) -> Canonical {
         .object([
-            "id": .string(receipt["id"]), "kind": .string(receipt["kind"]), "number": .int(receipt["receipt_no"]),
-            "z_period": .int(receipt["z_period"]), "session": .string(receipt["session_id"]), "cashier": .string(receipt["cashier"]),
-            "created_at": .string(receipt["created_at"]), "business_date": .string(receipt["business_date"]),
-            "currency": .string(receipt["currency"]), "total": .int(receipt["total"]), "vat_total": .int(receipt["vat_total"]),
-            "discount_total": .int(receipt["discount_total"]), "change": .int(receipt["change_given"]),
-            "grand_total_sales": .int(receipt["grand_total_sales"]), "grand_total_returns": .int(receipt["grand_total_returns"]),
-            "refund_of": (receipt["refund_of"] as String?).canonical, "origin_session": (receipt["origin_session_id"] as String?).canonical,
-            "lines": .array(lines.map { line in
+            "id": .string(receipt.id), "kind": .string(receipt.kind), "number": .int(receipt.number), "z_period": .int(receipt.zPeriod),
+            "session": .string(receipt.session), "cashier": .string(receipt.cashier), "created_at": .string(receipt.createdAt),
+            "business_date": .string(receipt.businessDate), "currency": .string(receipt.currency), "total": .int(receipt.total),
+            "vat_total": .int(receipt.vatTotal), "discount_total": .int(receipt.discountTotal), "change": .int(receipt.change),
+            "grand_total_sales": .int(receipt.grandTotalSales), "grand_total_returns": .int(receipt.grandTotalReturns),
+            "refund_of": receipt.refundOf.canonical, "origin_session": receipt.originSession.canonical,
+            "lines": .array(receipt.lines.map { line in
                 .object([
-                    "line": .int(line["line_no"]), "name": .string(line["name"]), "quantity_milli": .int(line["quantity_milli"]),
-                    "unit_price": .int(line["unit_price"]), "list_price": .int(line["list_price"]),
-                    "price_override_reason": (line["price_override_reason"] as String?).canonical, "discount": .int(line["discount"]),
-                    "discount_reason": (line["discount_reason"] as String?).canonical, "amount": .int(line["amount"]),
-                    "vat_rate_bp": .int(line["vat_rate_bp"]), "vat": .int(line["vat_amount"]),
-                    "refund_of_line": (line["refund_of_line"] as Int64?).canonical,
+                    "line": .int(line.line), "name": .string(line.name), "quantity_milli": .int(line.quantityMilli),
+                    "unit_price": .int(line.unitPrice), "list_price": .int(line.listPrice),
+                    "price_override_reason": line.priceOverrideReason.canonical, "discount": .int(line.discount),
+                    "discount_reason": line.discountReason.canonical, "amount": .int(line.amount), "vat_rate_bp": .int(line.vatRateBP),
+                    "vat": .int(line.vat), "refund_of_line": line.refundOfLine.canonical,
                 ])
             }),
-            "payments": .array(payments.map { .object(["method": .string($0["method"]), "amount": .int($0["amount"])]) }),
+            "payments": .array(receipt.payments.map { .object(["method": .string($0.method), "amount": .int($0.amount)]) }),
         ])
     }
+}
 
-    /// Journals a receipt just inserted, reading its rows back so the body is exactly what `journal verify` rebuilds.
-    func journalReceipt(id: String, kind: String, now: Date, _ db: Database) throws {
-        guard fiscalModule != nil else { return }
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM receipt WHERE id = ?"), arguments: [id]) else {
-            throw SessionError.notFound("Receipt \(id)")
-        }
-        let lines = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM receipt_line WHERE receipt_id = ? ORDER BY line_no"), arguments: [id])
-        let payments = try Row.fetchAll(db.cachedStatement(sql: "SELECT method, amount FROM payment WHERE receipt_id = ? ORDER BY seq"), arguments: [id])
-        try journal(kind == "sale" ? "receipt" : kind, ref: id, body: Self.receiptBody(row, lines: lines, payments: payments), now: now, db)
+/// A receipt as stored: the values of its `receipt`, `receipt_line` and `payment` rows.
+struct ReceiptFacts {
+    struct Line {
+        var line: Int64
+        var name: String
+        var quantityMilli: Int64
+        var unitPrice: Int64
+        var listPrice: Int64
+        var priceOverrideReason: String?
+        var discount: Int64
+        var discountReason: String?
+        var amount: Int64
+        var vatRateBP: Int64
+        var vat: Int64
+        var refundOfLine: Int64?
+    }
+
+    var id: String
+    var kind: String
+    var number: Int64
+    var zPeriod: Int64
+    var session: String
+    var cashier: String
+    var createdAt: String
+    var businessDate: String
+    var currency: String
+    var total: Int64
+    var vatTotal: Int64
+    var discountTotal: Int64
+    var change: Int64
+    var grandTotalSales: Int64
+    var grandTotalReturns: Int64
+    var refundOf: String?
+    var originSession: String?
+    var lines: [Line]
+    var payments: [(method: String, amount: Int64)]
+}
+
+extension ReceiptFacts {
+    /// From the rows, as `journal verify` reads them.
+    init(_ receipt: Row, lines: [Row], payments: [Row]) {
+        self.init(
+            id: receipt["id"], kind: receipt["kind"], number: receipt["receipt_no"], zPeriod: receipt["z_period"], session: receipt["session_id"],
+            cashier: receipt["cashier"], createdAt: receipt["created_at"], businessDate: receipt["business_date"], currency: receipt["currency"],
+            total: receipt["total"], vatTotal: receipt["vat_total"], discountTotal: receipt["discount_total"], change: receipt["change_given"],
+            grandTotalSales: receipt["grand_total_sales"], grandTotalReturns: receipt["grand_total_returns"], refundOf: receipt["refund_of"],
+            originSession: receipt["origin_session_id"],
+            lines: lines.map { line in
+                Line(line: line["line_no"], name: line["name"], quantityMilli: line["quantity_milli"], unitPrice: line["unit_price"],
+                     listPrice: line["list_price"], priceOverrideReason: line["price_override_reason"], discount: line["discount"],
+                     discountReason: line["discount_reason"], amount: line["amount"], vatRateBP: line["vat_rate_bp"], vat: line["vat_amount"],
+                     refundOfLine: line["refund_of_line"])
+            },
+            payments: payments.map { (method: $0["method"], amount: $0["amount"]) })
     }
 }
 

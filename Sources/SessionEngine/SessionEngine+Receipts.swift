@@ -178,11 +178,12 @@ extension SessionEngine {
             lines: lines, payments: payments, total: total, vatTotal: vatTotal, discountTotal: discountTotal, change: change,
             vatLines: vatLines, grandTotalSales: gtSales, grandTotalReturns: gtReturns, refundOf: refundOf?.number,
             originSession: origin == session ? nil : origin)
+        let createdAt = Self.timestamp(now)
         try db.cachedStatement(sql: """
             INSERT INTO receipt (id, terminal_id, session_id, kind, receipt_no, z_period, cashier, created_at, business_date, total,
               vat_total, discount_total, change_given, grand_total_sales, grand_total_returns, refund_of, currency, origin_session_id)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [id, terminalID, session, kind, number, zPeriod, user, Self.timestamp(now), record.businessDate, total,
+            """).execute(arguments: [id, terminalID, session, kind, number, zPeriod, user, createdAt, record.businessDate, total,
                              vatTotal, discountTotal, change, gtSales, gtReturns, refundOf?.id, record.currency,
                              origin == session ? nil : origin])
         // Lines and payments in one statement each (the SQL differs only by row count, so it stays cached).
@@ -226,7 +227,22 @@ extension SessionEngine {
             totals.append(("receipts", 1, total))
         }
         try addTotals(session, totals, db)
-        try journalReceipt(id: id, kind: kind, now: now, db)
+        if fiscalModule != nil {
+            // The body is built from the values just written, exactly as `journal verify` rebuilds it from the rows.
+            let facts = ReceiptFacts(
+                id: id, kind: kind, number: number, zPeriod: zPeriod, session: session, cashier: user, createdAt: createdAt,
+                businessDate: record.businessDate, currency: record.currency, total: total, vatTotal: vatTotal, discountTotal: discountTotal,
+                change: change, grandTotalSales: gtSales, grandTotalReturns: gtReturns, refundOf: refundOf?.id,
+                originSession: origin == session ? nil : origin,
+                lines: lines.map { line in
+                    ReceiptFacts.Line(line: Int64(line.lineNumber), name: line.name, quantityMilli: line.quantity.milli, unitPrice: line.unitPrice,
+                                      listPrice: line.listPrice, priceOverrideReason: line.priceOverrideReason, discount: line.discount,
+                                      discountReason: line.discountReason, amount: line.amount, vatRateBP: line.vatRate.basisPoints,
+                                      vat: line.vat, refundOfLine: line.refundOfLine.map(Int64.init))
+                },
+                payments: payments.map { (method: $0.method.lowercased(), amount: $0.amount) })
+            try journal(kind == "sale" ? "receipt" : kind, ref: id, body: Self.receiptBody(facts), now: now, db)
+        }
         faultPoint?(.written)
         logger.info("receipt finalized", metadata: ["receipt.id": "\(id)", "number": "\(number)", "kind": "\(kind)"])
         return record

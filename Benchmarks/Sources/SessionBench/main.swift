@@ -13,6 +13,7 @@
 import Foundation
 import Logging
 import SessionEngine
+import SoftwareFiscalModule
 
 #if canImport(Glibc)
 import Glibc
@@ -59,8 +60,11 @@ func sale(_ id: String, _ index: Int) -> SaleRequest {
     return SaleRequest(id: id, lines: lines, payments: payments)
 }
 
-func engine(_ path: String) throws -> SessionEngine {
-    let engine = try SessionEngine(store: SessionStore.open(path: path), identity: identity)
+/// The till as the CLI runs it: with the software fiscal module signing the journal. `journal: false` is the
+/// no-journal baseline the signing cost is measured against.
+func engine(_ path: String, journal: Bool = true) throws -> SessionEngine {
+    let module = journal ? try SoftwareFiscalModule.load(path: path + ".key") : nil
+    let engine = try SessionEngine(store: SessionStore.open(path: path), identity: identity, fiscalModule: module)
     if try engine.users().isEmpty {
         _ = try engine.addUser(id: "maria", name: "Maria", role: "manager", by: nil)
         _ = try engine.addUser(id: "anna", name: "Anna", role: "cashier", by: "maria")
@@ -90,7 +94,7 @@ func rawFsyncRate(directory: String, seconds: Double) -> Double {
 func durable(directory: String, seconds: Double) throws {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let path = directory + "/durable.sqlite"
-    for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+    for suffix in ["", "-wal", "-shm", ".key"] { unlink(path + suffix) }
     let till = try engine(path)
     _ = try till.openShift(commandID: "open", user: "anna", countedFloat: 0)
     // Alternate the two measurements twice, so that a disk's mood swing shows rather than biases one side.
@@ -115,7 +119,7 @@ func durable(directory: String, seconds: Double) throws {
     let receiptRate = receipts.reduce(0, +) / Double(receipts.count)
     let counters = try till.counters()
     guard counters.receiptNumber == Int64(index) else { fail("counter \(counters.receiptNumber) != \(index) receipts") }
-    for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+    for suffix in ["", "-wal", "-shm", ".key"] { unlink(path + suffix) }
     emit(["rawFsyncPerSecond": Int(rawRate), "receiptsPerSecond": Int(receiptRate),
           "ratio": (receiptRate / rawRate * 1000).rounded() / 1000, "receipts": index,
           "cpuMicrosecondsPerReceipt": Int(cpu / Double(index) * 1e6)])
@@ -136,6 +140,51 @@ func cpuOnly(seconds: Double) throws {
         index += 1
     }
     emit(["receipts": index, "cpuMicrosecondsPerReceipt": Int((cpuSeconds() - cpuStart) / Double(index) * 1e6)])
+}
+
+/// Durable finalization with and without the signed journal, alternated twice in one run: the signing cost ratio.
+func journalCost(directory: String, seconds: Double) throws {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    var rates: [Bool: [Double]] = [true: [], false: []]
+    var cpu: [Bool: (Double, Int)] = [true: (0, 0), false: (0, 0)]
+    for round in 0..<2 {
+        for journal in [false, true] {
+            let path = directory + "/cost-\(journal)-\(round).sqlite"
+            for suffix in ["", "-wal", "-shm", ".key"] { unlink(path + suffix) }
+            let till = try engine(path, journal: journal)
+            _ = try till.openShift(commandID: "open", user: "anna", countedFloat: 0)
+            let start = monotonic()
+            let cpuStart = cpuSeconds()
+            var count = 0
+            while monotonic() - start < seconds / 4 {
+                _ = try till.finalizeSale(sale("c-\(count)", count), user: "anna")
+                count += 1
+            }
+            rates[journal]!.append(Double(count) / (monotonic() - start))
+            cpu[journal] = (cpu[journal]!.0 + cpuSeconds() - cpuStart, cpu[journal]!.1 + count)
+            if journal {
+                guard try till.verifyJournal().ok else { fail("the benchmark's journal does not verify") }
+            }
+            for suffix in ["", "-wal", "-shm", ".key"] { unlink(path + suffix) }
+        }
+    }
+    let without = rates[false]!.reduce(0, +) / 2
+    let with = rates[true]!.reduce(0, +) / 2
+    emit(["receiptsPerSecondWithoutJournal": Int(without), "receiptsPerSecondWithJournal": Int(with),
+          "costRatio": (without / with * 1000).rounded() / 1000,
+          "cpuMicrosecondsWithoutJournal": Int(cpu[false]!.0 / Double(cpu[false]!.1) * 1e6),
+          "cpuMicrosecondsWithJournal": Int(cpu[true]!.0 / Double(cpu[true]!.1) * 1e6)])
+}
+
+/// Times `verifyJournal` on a filled database (the history's journal).
+func verify(path: String) throws {
+    let till = try SessionEngine(store: SessionStore.open(path: path), identity: identity, readOnly: true)
+    let start = monotonic()
+    let result = try till.verifyJournal()
+    let elapsed = monotonic() - start
+    guard result.ok else { fail("the journal does not verify: \(String(describing: result.problem))") }
+    emit(["entries": result.entries, "seconds": (elapsed * 100).rounded() / 100, "entriesPerSecond": Int(Double(result.entries) / elapsed),
+          "receiptsChecked": result.receiptsChecked])
 }
 
 func fill(path: String, receipts: Int) throws {
@@ -187,6 +236,10 @@ do {
     switch (arguments.count > 1 ? arguments[1] : "", arguments.count) {
     case ("durable", 4):
         try durable(directory: arguments[2], seconds: Double(arguments[3]) ?? 10)
+    case ("journal", 4):
+        try journalCost(directory: arguments[2], seconds: Double(arguments[3]) ?? 10)
+    case ("verify", 3):
+        try verify(path: arguments[2])
     case ("cpu", 3):
         try cpuOnly(seconds: Double(arguments[2]) ?? 5)
     case ("fill", 4):
@@ -194,7 +247,7 @@ do {
     case ("reports", 4):
         try reports(path: arguments[2], repeats: Int(arguments[3]) ?? 50)
     default:
-        fail("usage: SessionBench durable DIR SECONDS | fill DB RECEIPTS | reports DB REPEATS")
+        fail("usage: SessionBench durable DIR SECONDS | journal DIR SECONDS | fill DB RECEIPTS | reports DB REPEATS | verify DB | cpu SECONDS")
     }
 } catch {
     fail("\(error)")
