@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "DeviceTransport", targets: ["DeviceTransport"]),
         .library(name: "SessionEngine", targets: ["SessionEngine"]),
         .library(name: "SoftwareFiscalModule", targets: ["SoftwareFiscalModule"]),
+        .library(name: "RKSV", targets: ["RKSV"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -74,6 +75,12 @@ let package = Package(
             ]
         ),
 
+        // Austria's RKSV: receipt codes (JWS ES256, chain, AES-CTR turnover counter), DEP export and a verifier. Pure.
+        .target(
+            name: "RKSV",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")]
+        ),
+
         // The default fiscal module: ES256 in software, its key in a 0600 file.
         .target(
             name: "SoftwareFiscalModule",
@@ -119,6 +126,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "SessionEngineTests", dependencies: ["SessionEngine", "SoftwareFiscalModule", "TestSupport"]),
+        .testTarget(name: "RKSVTests", dependencies: ["RKSV", "SessionEngine", "SoftwareFiscalModule", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "KassaCLITests", dependencies: ["kassa", "KassaRuntime", "TestSupport", "ESCPOS"]),
     ]
 )

@@ -195,8 +195,8 @@ private struct JournalCheck {
                 guard let row = receipts[entry.ref] else {
                     return .init(kind: .missing, seq: entry.seq, detail: "receipt \(entry.ref) of entry \(entry.seq) is not in the receipt table")
                 }
-                let body = SessionEngine.receiptBody(ReceiptFacts(row, lines: lines[entry.ref] ?? [], payments: payments[entry.ref] ?? []))
-                guard body.bytes == Array(entry.body.utf8) else {
+                let body = ReceiptFacts(row, lines: lines[entry.ref] ?? [], payments: payments[entry.ref] ?? []).canonicalBytes()
+                guard body.elementsEqual(entry.body.utf8) else {
                     return .init(kind: .modified, seq: entry.seq,
                                  detail: "receipt \(row["receipt_no"] as Int64) (\(entry.ref)) differs from what entry \(entry.seq) signed")
                 }

@@ -241,7 +241,7 @@ extension SessionEngine {
                                       vat: line.vat, refundOfLine: line.refundOfLine.map(Int64.init))
                 },
                 payments: payments.map { (method: $0.method.lowercased(), amount: $0.amount) })
-            try journal(kind == "sale" ? "receipt" : kind, ref: id, body: Self.receiptBody(facts), now: now, db)
+            try journal(kind == "sale" ? "receipt" : kind, ref: id, bodyBytes: facts.canonicalBytes(), now: now, db)
         }
         faultPoint?(.written)
         logger.info("receipt finalized", metadata: ["receipt.id": "\(id)", "number": "\(number)", "kind": "\(kind)"])

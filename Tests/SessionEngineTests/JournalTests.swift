@@ -29,6 +29,8 @@ struct JournalTests {
         _ = try engine.openShift(commandID: "open", user: "anna", countedFloat: 1000)
         _ = try engine.finalizeSale(Till.sale("s1", [("Kaffe", "2", 3500, 1200), ("Tidning", "1", 4900, 600)]), user: "anna")
         _ = try engine.finalizeSale(Till.sale("s2", [("Bulle", "1", 2900, 1200)], pay: [("card", 2900)]), user: "anna")
+        // Text that needs escaping: quotes, backslash, controls, non-ASCII (the Python verifier re-checks the canonical form).
+        _ = try engine.finalizeSale(Till.sale("s3", [("\"Kafé\" ☕ \\ tab\t nl\n bell\u{7} ö", "0.5", 4000, 1200)]), user: "anna")
         _ = try engine.finalizeSale(Till.sale("t1", [("Kaffe", "1", 3500, 1200)], training: true), user: "anna")
         _ = try engine.refund(RefundRequest(id: "r1", receiptNumber: 1, lines: [RefundRequest.Line(line: 2, quantity: MilliQuantity(milli: 1000))]),
                               user: "sven")
@@ -37,7 +39,7 @@ struct JournalTests {
         _ = try engine.cashMovement(commandID: "out", user: "anna", type: "out", amount: 200, reason: "blommor")
         _ = try engine.cashMovement(commandID: "ns", user: "sven", type: "no_sale", amount: 0, reason: nil)
         _ = try engine.xReport(user: "anna")
-        _ = try engine.closeShift(commandID: "close", user: "anna", countedCash: 1000 + 11900 - 4900 + 500 - 200, cashLeft: 1000)
+        _ = try engine.closeShift(commandID: "close", user: "anna", countedCash: 1000 + 11900 + 2000 - 4900 + 500 - 200, cashLeft: 1000)
         return till
     }
 
@@ -66,10 +68,23 @@ struct JournalTests {
         }
         let result = try engine.verifyJournal()
         #expect(result.ok, "\(String(describing: result.problem))")
-        #expect(result.receiptsChecked == 4 && result.zReportsChecked == 1 && result.entries == Int64(kinds.count))
+        #expect(result.receiptsChecked == 5 && result.zReportsChecked == 1 && result.entries == Int64(kinds.count))
         // The journal's rows are append-only too.
         #expect(throws: (any Error).self) { try engine.store.writer.write { try $0.execute(sql: "UPDATE journal SET body = '{}'") } }
         #expect(throws: (any Error).self) { try engine.store.writer.write { try $0.execute(sql: "DELETE FROM journal") } }
+    }
+
+    @Test("a receipt's directly written body is the generic canonical encoding of the same facts")
+    func receiptBodyEncodings() throws {
+        let facts = ReceiptFacts(
+            id: "r-1", kind: "refund", number: 12, zPeriod: 3, session: "T-1-S2", cashier: "anna", createdAt: "2026-11-23T06:00:00.000Z",
+            businessDate: "2026-11-23", currency: "SEK", total: -4950, vatTotal: -530, discountTotal: 0, change: 0, grandTotalSales: 100,
+            grandTotalReturns: 4950, refundOf: "s-1", originSession: nil,
+            lines: [.init(line: 1, name: "\"Kafé\" \\ \n\u{1}☕", quantityMilli: -1500, unitPrice: 3300, listPrice: 3500, priceOverrideReason: "bent",
+                          discount: 0, discountReason: nil, amount: -4950, vatRateBP: 1200, vat: -530, refundOfLine: 2)],
+            payments: [(method: "cash", amount: -4950), (method: "card", amount: 0)])
+        #expect(facts.canonicalBytes() == SessionEngine.receiptBody(facts).bytes)
+        #expect(String(decoding: facts.canonicalBytes(), as: UTF8.self).contains(#""name":"\"Kafé\" \\ \n\u0001☕""#))
     }
 
     @Test("a changed receipt row is named as modified at the entry that signed it")
