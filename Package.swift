@@ -81,6 +81,9 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")]
         ),
 
+        // The fiscal profiles the engine can run: Austria (RKSV) and Sweden (control unit).
+        .target(name: "FiscalProfiles", dependencies: ["RKSV", "SessionEngine", .product(name: "Crypto", package: "swift-crypto")]),
+
         // The default fiscal module: ES256 in software, its key in a 0600 file.
         .target(
             name: "SoftwareFiscalModule",
@@ -92,7 +95,7 @@ let package = Package(
             name: "KassaRuntime",
             dependencies: [
                 "ESCPOS", "ReceiptLayout", "ImageCodec", "ProfileCatalog", "VirtualPrinter", "DeviceTransport",
-                "ReceiptPrinter", "DeviceDiscovery", "SessionEngine", "SoftwareFiscalModule",
+                "ReceiptPrinter", "DeviceDiscovery", "SessionEngine", "SoftwareFiscalModule", "FiscalProfiles", "RKSV",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -126,7 +129,8 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "SessionEngineTests", dependencies: ["SessionEngine", "SoftwareFiscalModule", "TestSupport"]),
-        .testTarget(name: "RKSVTests", dependencies: ["RKSV", "SessionEngine", "SoftwareFiscalModule", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "RKSVTests", dependencies: ["RKSV", "SessionEngine", "SoftwareFiscalModule", "FiscalProfiles",
+                                                      .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "KassaCLITests", dependencies: ["kassa", "KassaRuntime", "TestSupport", "ESCPOS"]),
     ]
 )

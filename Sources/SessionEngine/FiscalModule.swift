@@ -15,6 +15,9 @@ public protocol FiscalModule: Sendable {
     /// Counts a signature and signs `message ‖ "\n" ‖ counter` (the counter in decimal) with ES256, as a signature card
     /// or TSE puts its own counter into what it signs. Returns the raw r‖s signature (64 bytes) and that counter.
     func sign(_ message: [UInt8]) throws(FiscalModuleError) -> (signature: [UInt8], counter: Int64)
+    /// Signs `data` as it is (ES256, raw r‖s) for a regime's own format, such as an RKSV receipt's JWS signing input.
+    /// Counts as a signature.
+    func signRaw(_ data: [UInt8]) throws(FiscalModuleError) -> [UInt8]
     /// Signatures made so far (the module's own counter).
     func signatureCount() -> Int64
     /// Called once at start with the last counter the journal recorded, so a module that keeps no counter of its own
@@ -33,4 +36,57 @@ public struct FiscalModuleError: Error, Equatable, Sendable, CustomStringConvert
     }
 
     public var description: String { "fiscal module error \(code): \(message)" }
+}
+
+/// A fiscal regime's per-receipt code (Austria's RKSV signature, Sweden's control code), made inside the transaction that
+/// finalizes the receipt. The engine chains it to the previous code of the same profile and stores it with the receipt;
+/// a profile that throws refuses the receipt (nothing is recorded).
+public protocol FiscalProfile: Sendable {
+    /// The value of the `fiscal-profile` setting that selects it (`at`, `se`).
+    var name: String { get }
+    func code(for receipt: ProfileReceipt, previous: FiscalCode?, module: (any FiscalModule)?, settings: Settings) throws(SessionError) -> FiscalCode
+}
+
+/// What a profile sees of a receipt.
+public struct ProfileReceipt: Sendable, Equatable {
+    public var id: String
+    /// `sale`, `refund` or `training`.
+    public var kind: String
+    /// `start`, `null`, `storno` or nil (a regime's special receipt types).
+    public var fiscalType: String?
+    public var number: Int64
+    public var terminal: String
+    public var cashier: String
+    /// Local date and time in the terminal's time zone, `yyyy-MM-ddTHH:mm:ss`.
+    public var localTime: String
+    /// Gross per VAT rate (basis points), in minor units.
+    public var grossByRate: [Int64: Int64]
+    public var vatByRate: [Int64: Int64]
+    public var total: Int64
+    /// The sum of the negative lines, as a positive amount.
+    public var negativeTotal: Int64
+    /// The terminal's grand total net after this receipt (unchanged by training receipts).
+    public var turnoverAfter: Int64
+    public var isCopy: Bool
+}
+
+/// A receipt's code under a fiscal profile, as stored and printed.
+public struct FiscalCode: Sendable, Equatable, Codable {
+    public var profile: String
+    /// The machine-readable code (RKSV: the JWS; SE: the control code).
+    public var code: String
+    /// Printed as a QR code when not empty (RKSV: the QR representation).
+    public var qr: String
+    /// Printed lines (SE: control unit and control code).
+    public var lines: [String]
+    /// The signature device failed: the code carries the regime's failure marker.
+    public var signatureFailed: Bool
+
+    public init(profile: String, code: String, qr: String = "", lines: [String] = [], signatureFailed: Bool = false) {
+        self.profile = profile
+        self.code = code
+        self.qr = qr
+        self.lines = lines
+        self.signatureFailed = signatureFailed
+    }
 }

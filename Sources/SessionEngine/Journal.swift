@@ -271,6 +271,8 @@ struct ReceiptFacts {
     var originSession: String?
     var lines: [Line]
     var payments: [(method: String, amount: Int64)]
+    /// The fiscal profile's code (RKSV JWS, Swedish control code), when a profile was on.
+    var fiscalCode: String?
 }
 
 extension ReceiptFacts {
@@ -299,6 +301,7 @@ extension ReceiptFacts {
         key("created_at"); text(createdAt)
         key("currency"); text(currency)
         key("discount_total"); int(discountTotal)
+        key("fiscal_code"); text(fiscalCode)
         key("grand_total_returns"); int(grandTotalReturns)
         key("grand_total_sales"); int(grandTotalSales)
         key("id"); text(id)
@@ -345,7 +348,7 @@ extension ReceiptFacts {
     }
 
     /// From the rows, as `journal verify` reads them.
-    init(_ receipt: Row, lines: [Row], payments: [Row]) {
+    init(_ receipt: Row, lines: [Row], payments: [Row], fiscalCode: String?) {
         self.init(
             id: receipt["id"], kind: receipt["kind"], number: receipt["receipt_no"], zPeriod: receipt["z_period"], session: receipt["session_id"],
             cashier: receipt["cashier"], createdAt: receipt["created_at"], businessDate: receipt["business_date"], currency: receipt["currency"],
@@ -358,7 +361,7 @@ extension ReceiptFacts {
                      discountReason: line["discount_reason"], amount: line["amount"], vatRateBP: line["vat_rate_bp"], vat: line["vat_amount"],
                      refundOfLine: line["refund_of_line"])
             },
-            payments: payments.map { (method: $0["method"], amount: $0["amount"]) })
+            payments: payments.map { (method: $0["method"], amount: $0["amount"]) }, fiscalCode: fiscalCode)
     }
 }
 

@@ -191,11 +191,15 @@ private struct JournalCheck {
                                         arguments: StatementArguments(ids)) {
                 payments[row["receipt_id"], default: []].append(row)
             }
+            var codes: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT receipt_id, code FROM receipt_code WHERE receipt_id IN (\(marks))", arguments: StatementArguments(ids)) {
+                codes[row["receipt_id"]] = row["code"]
+            }
             for entry in receiptEntries {
                 guard let row = receipts[entry.ref] else {
                     return .init(kind: .missing, seq: entry.seq, detail: "receipt \(entry.ref) of entry \(entry.seq) is not in the receipt table")
                 }
-                let body = ReceiptFacts(row, lines: lines[entry.ref] ?? [], payments: payments[entry.ref] ?? []).canonicalBytes()
+                let body = ReceiptFacts(row, lines: lines[entry.ref] ?? [], payments: payments[entry.ref] ?? [], fiscalCode: codes[entry.ref]).canonicalBytes()
                 guard body.elementsEqual(entry.body.utf8) else {
                     return .init(kind: .modified, seq: entry.seq,
                                  detail: "receipt \(row["receipt_no"] as Int64) (\(entry.ref)) differs from what entry \(entry.seq) signed")

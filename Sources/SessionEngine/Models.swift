@@ -172,9 +172,13 @@ public struct SaleRequest: Sendable, Equatable, Codable {
     /// The sale already happened (e.g. a fiscal printer printed it while Kassa was unreachable) and must be recorded even
     /// though its shift has closed or none is open: it lands in the visible rescue shift, never in a closed Z.
     public var late: Bool?
+    /// A regime's special receipt: `start` (Austria's signed zero start receipt), `null` (a zero receipt), `storno`
+    /// (a cancellation). Nil for an ordinary sale.
+    public var fiscalType: String?
 
     public init(id: String, lines: [SaleLineRequest], payments: [PaymentRequest]? = nil, discount: DiscountRequest? = nil,
-                training: Bool? = nil, session: String? = nil) {
+                training: Bool? = nil, session: String? = nil, fiscalType: String? = nil) {
+        self.fiscalType = fiscalType
         self.id = id
         self.lines = lines
         self.payments = payments
@@ -256,6 +260,8 @@ public struct ReceiptRecord: Sendable, Equatable, Codable {
     public var refundOf: Int64?
     /// A late receipt recorded in the rescue shift: the (closed) shift it was made for.
     public var originSession: String? = nil
+    /// The fiscal profile's code (RKSV signature, Swedish control code), when a profile is on.
+    public var fiscalCode: FiscalCode? = nil
     public var isCopy: Bool = false
 }
 

@@ -277,6 +277,19 @@ enum Schema {
                 BEGIN SELECT RAISE(ABORT, 'terminal counters never go back'); END;
                 """)
         }
+        // A fiscal profile's code per receipt (RKSV signature, Swedish control code), chained per profile by `seq`.
+        migrator.registerMigration("v8-receipt-codes") { db in
+            try db.execute(sql: """
+                CREATE TABLE receipt_code (
+                  seq INTEGER PRIMARY KEY, receipt_id TEXT NOT NULL UNIQUE REFERENCES receipt(id), profile TEXT NOT NULL,
+                  code TEXT NOT NULL, qr TEXT NOT NULL, lines TEXT NOT NULL, signature_failed INTEGER NOT NULL);
+                CREATE INDEX receipt_code_profile ON receipt_code(profile, seq);
+                CREATE TRIGGER receipt_code_no_update BEFORE UPDATE ON receipt_code
+                BEGIN SELECT RAISE(ABORT, 'receipt codes are fiscal records and cannot be changed'); END;
+                CREATE TRIGGER receipt_code_no_delete BEFORE DELETE ON receipt_code
+                BEGIN SELECT RAISE(ABORT, 'receipt codes are fiscal records and cannot be deleted'); END;
+                """)
+        }
         return migrator
     }
 

@@ -36,10 +36,19 @@ extension SessionEngine {
                 if settings.vatRounding == "receipt" {
                     for index in lines.indices { lines[index].vat = lines[index].vatRate.vat(inGross: lines[index].amount) }
                 }
+                if let type = request.fiscalType {
+                    guard ["start", "null", "storno"].contains(type) else { throw SessionError.invalid("fiscalType is start, null or storno.") }
+                    guard settings.fiscalProfile != "none" else {
+                        throw SessionError.invalid("A \(type) receipt belongs to a fiscal profile; set fiscal-profile first.")
+                    }
+                    if type != "storno", total != 0 { throw SessionError.invalid("A \(type) receipt has a total of 0.") }
+                }
+                let recovered = try self.recoverySignature(for: request, session: session, user: user, now: now, settings: settings, db)
                 return try self.insertReceipt(
                     kind: training ? "training" : "sale", id: request.id, session: session, origin: request.session, user: user, now: now, lines: lines,
                     payments: payments, total: total, vatTotal: vatTotal, vatLines: vatLines, change: change,
-                    discountTotal: lines.reduce(0) { $0 + $1.discount }, refundOf: nil, settings: settings, counters: counters, db)
+                    discountTotal: lines.reduce(0) { $0 + $1.discount }, refundOf: nil, settings: settings,
+                    counters: recovered ? nil : counters, fiscalType: request.fiscalType, db)
             }
         }
         faultPoint?(.committed)
@@ -147,7 +156,7 @@ extension SessionEngine {
         kind: String, id: String, session: String, origin: String? = nil, user: String, now: Date, lines: [ReceiptRecord.Line],
         payments: [PaymentRequest], total: Int64, vatTotal: Int64, vatLines: [ReceiptRecord.VATLine], change: Int64,
         discountTotal: Int64, refundOf: (id: String, number: Int64)?, settings: Settings, counters: CounterValues? = nil,
-        _ db: Database
+        fiscalType: String? = nil, _ db: Database
     ) throws -> ReceiptRecord {
         let training = kind == "training"
         let positive = lines.filter { $0.amount > 0 }.reduce(0) { $0 + $1.amount }
@@ -172,7 +181,7 @@ extension SessionEngine {
         guard let businessDate = try String.fetchOne(db.cachedStatement(sql: "SELECT business_date FROM pos_session WHERE id = ?"),
                                                      arguments: [session])
         else { throw SessionError.notFound("Shift \(session)") }
-        let record = ReceiptRecord(
+        var record = ReceiptRecord(
             id: id, kind: kind, terminal: terminalID, number: number, zPeriod: zPeriod, session: session, cashier: user,
             createdAt: now, businessDate: businessDate, currency: currency,
             lines: lines, payments: payments, total: total, vatTotal: vatTotal, discountTotal: discountTotal, change: change,
@@ -227,6 +236,9 @@ extension SessionEngine {
             totals.append(("receipts", 1, total))
         }
         try addTotals(session, totals, db)
+        if settings.fiscalProfile != "none" {
+            record.fiscalCode = try fiscalCode(for: record, fiscalType: fiscalType, turnoverAfter: gtSales - gtReturns, now: now, settings: settings, db)
+        }
         if fiscalModule != nil {
             // The body is built from the values just written, exactly as `journal verify` rebuilds it from the rows.
             let facts = ReceiptFacts(
@@ -240,7 +252,7 @@ extension SessionEngine {
                                       discountReason: line.discountReason, amount: line.amount, vatRateBP: line.vatRate.basisPoints,
                                       vat: line.vat, refundOfLine: line.refundOfLine.map(Int64.init))
                 },
-                payments: payments.map { (method: $0.method.lowercased(), amount: $0.amount) })
+                payments: payments.map { (method: $0.method.lowercased(), amount: $0.amount) }, fiscalCode: record.fiscalCode?.code)
             try journal(kind == "sale" ? "receipt" : kind, ref: id, bodyBytes: facts.canonicalBytes(), now: now, db)
         }
         faultPoint?(.written)
@@ -287,13 +299,14 @@ extension SessionEngine {
         let refundOf: Int64? = try (row["refund_of"] as String?).flatMap {
             try Int64.fetchOne(db.cachedStatement(sql: "SELECT receipt_no FROM receipt WHERE id = ?"), arguments: [$0])
         }
+        let code = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM receipt_code WHERE receipt_id = ?"), arguments: [id]).map(Self.fiscalCode(row:))
         return ReceiptRecord(
             id: id, kind: row["kind"], terminal: row["terminal_id"], number: row["receipt_no"], zPeriod: row["z_period"],
             session: row["session_id"], cashier: row["cashier"], createdAt: Self.date(row["created_at"]) ?? Date(timeIntervalSince1970: 0),
             businessDate: row["business_date"], currency: row["currency"], lines: lines, payments: payments, total: row["total"],
             vatTotal: vatTotal, discountTotal: row["discount_total"], change: row["change_given"], vatLines: vatLines,
             grandTotalSales: row["grand_total_sales"], grandTotalReturns: row["grand_total_returns"], refundOf: refundOf,
-            originSession: row["origin_session_id"])
+            originSession: row["origin_session_id"], fiscalCode: code)
     }
 
     /// A refund of lines of an earlier receipt of this terminal; never more than was sold, across all refunds.
@@ -365,6 +378,95 @@ extension SessionEngine {
             ]), now: now, db)
             record.isCopy = true
             return record
+        }
+    }
+}
+
+extension SessionEngine {
+    static func fiscalCode(row: Row) -> FiscalCode {
+        FiscalCode(profile: row["profile"], code: row["code"], qr: row["qr"],
+                   lines: (row["lines"] as String).split(separator: "\n", omittingEmptySubsequences: true).map(String.init),
+                   signatureFailed: row["signature_failed"])
+    }
+
+    func lastFiscalCode(_ profile: String, _ db: Database) throws -> FiscalCode? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM receipt_code WHERE profile = ? ORDER BY seq DESC LIMIT 1"), arguments: [profile])
+            .map(Self.fiscalCode(row:))
+    }
+
+    /// The active profile's code for a receipt just written, chained to the profile's previous code and stored with it.
+    func fiscalCode(for record: ReceiptRecord, fiscalType: String?, turnoverAfter: Int64, now: Date, settings: Settings,
+                    _ db: Database) throws -> FiscalCode {
+        guard let profile = profiles[settings.fiscalProfile] else {
+            throw SessionError.invalid("The fiscal profile '\(settings.fiscalProfile)' is not available on this terminal; "
+                + "set fiscal-profile to one it has (kassa settings show).")
+        }
+        var gross: [Int64: Int64] = [:]
+        var vat: [Int64: Int64] = [:]
+        for line in record.vatLines {
+            gross[line.rate.basisPoints, default: 0] += line.gross
+            vat[line.rate.basisPoints, default: 0] += line.vat
+        }
+        let receipt = ProfileReceipt(
+            id: record.id, kind: record.kind, fiscalType: fiscalType, number: record.number, terminal: terminalID, cashier: record.cashier,
+            localTime: Self.localTime(now, timeZone: settings.timeZone), grossByRate: gross, vatByRate: vat, total: record.total,
+            negativeTotal: -record.lines.filter { $0.amount < 0 }.reduce(0) { $0 + $1.amount }, turnoverAfter: turnoverAfter, isCopy: false)
+        let code = try profile.code(for: receipt, previous: try lastFiscalCode(profile.name, db), module: fiscalModule, settings: settings)
+        try db.cachedStatement(sql: """
+            INSERT INTO receipt_code (receipt_id, profile, code, qr, lines, signature_failed) VALUES (?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [record.id, code.profile, code.code, code.qr, code.lines.joined(separator: "\n"), code.signatureFailed])
+        if code.signatureFailed {
+            logger.error("receipt signed with the failure marker: the signature device failed", metadata: ["receipt.id": "\(record.id)"])
+        }
+        return code
+    }
+
+    /// After receipts signed with the failure marker, RKSV wants a signed zero receipt (Sammelbeleg) once the device works
+    /// again. Before the next sale, one is tried in a savepoint: kept when it could be signed, dropped when the device
+    /// still fails. True when one was made (the counters moved).
+    func recoverySignature(for request: SaleRequest, session: String, user: String, now: Date, settings: Settings, _ db: Database) throws -> Bool {
+        guard settings.fiscalProfile == "at", request.fiscalType != "null", request.fiscalType != "start",
+              let last = try lastFiscalCode("at", db), last.signatureFailed else { return false }
+        var made = false
+        try db.inSavepoint {
+            let zero = [ReceiptRecord.Line(lineNumber: 1, name: "Sammelbeleg", quantity: MilliQuantity(milli: 1000), unitPrice: 0, listPrice: 0,
+                                           priceOverrideReason: nil, discount: 0, discountReason: nil, amount: 0,
+                                           vatRate: VATRate(basisPoints: 0), vat: 0, refundOfLine: nil)]
+            let recovery = try insertReceipt(
+                kind: "sale", id: request.id + "-sammelbeleg", session: session, user: user, now: now, lines: zero,
+                payments: [PaymentRequest(method: "cash", amount: 0)], total: 0, vatTotal: 0,
+                vatLines: [ReceiptRecord.VATLine(rate: VATRate(basisPoints: 0), gross: 0, vat: 0)], change: 0, discountTotal: 0,
+                refundOf: nil, settings: settings, fiscalType: "null", db)
+            made = recovery.fiscalCode?.signatureFailed == false
+            return made ? .commit : .rollback
+        }
+        return made
+    }
+
+    /// `yyyy-MM-ddTHH:mm:ss` in the terminal's time zone.
+    static func localTime(_ date: Date, timeZone: String) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: timeZone) ?? .current
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d", parts.year!, parts.month!, parts.day!, parts.hour!, parts.minute!, parts.second!)
+    }
+}
+
+extension SessionEngine {
+    /// Every code the profile gave, in order (for the DEP export and the verifiers).
+    public func fiscalCodes(profile: String) throws(SessionError) -> [FiscalCode] {
+        try store.read { db in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM receipt_code WHERE profile = ? ORDER BY seq"), arguments: [profile])
+                .map(Self.fiscalCode(row:))
+        }
+    }
+
+    /// The registered fiscal modules' public keys (X9.63), by serial.
+    public func fiscalModuleKeys() throws(SessionError) -> [String: [UInt8]] {
+        try store.read { db in
+            var keys: [String: [UInt8]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT serial, public_key FROM fiscal_module") { keys[row["serial"]] = [UInt8](row["public_key"] as Data) }
+            return keys
         }
     }
 }

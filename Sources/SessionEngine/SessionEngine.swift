@@ -18,6 +18,8 @@ public final class SessionEngine: Sendable {
     let faultPoint: (@Sendable (FinalizeStep) -> Void)?
     /// Signs the journal; nil only for the benchmark's no-journal baseline (the CLI always has one).
     let fiscalModule: (any FiscalModule)?
+    /// The fiscal profiles this terminal can run, by name; the `fiscal-profile` setting picks one.
+    let profiles: [String: any FiscalProfile]
     /// Settings and permissions as of a `config_rev`; refilled when the revision moved (any process's change bumps it).
     let configCache = Mutex<ConfigSnapshot?>(nil)
     /// "shift user" pairs known to be in `session_participant` (committed rows are never removed).
@@ -30,9 +32,11 @@ public final class SessionEngine: Sendable {
     public init(
         store: SessionStore, identity: any TerminalIdentitySource = MachineIdentity(), clock: any EngineClock = SystemClock(),
         currency: String = "SEK", readOnly: Bool = false, logger: Logger = Logger(label: "kassa.session"),
-        fiscalModule: (any FiscalModule)? = nil, faultPoint: (@Sendable (FinalizeStep) -> Void)? = nil
+        fiscalModule: (any FiscalModule)? = nil, profiles: [any FiscalProfile] = [],
+        faultPoint: (@Sendable (FinalizeStep) -> Void)? = nil
     ) throws(SessionError) {
         self.store = store
+        self.profiles = Dictionary(profiles.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.fiscalModule = readOnly ? nil : fiscalModule
         self.faultPoint = faultPoint
         self.clock = clock

@@ -26,12 +26,17 @@ public struct Settings: Sendable, Equatable, Codable {
     public var parkedVisibility: String
     /// The store whose preset names override the defaults.
     public var store: String
+    /// `none`, `at` (RKSV) or `se` (SKVFS 2014:9 with a control unit).
+    public var fiscalProfile: String
+    /// Regime settings: `at-cashbox-id`, `at-company-id`, `se-org-number`, `se-pos-id`.
+    public var regime: [String: String]
 
     static let defaults: [(String, String)] = [
         ("session-management", "on"), ("cash-control", "on"), ("max-difference", "500"), ("vat-rounding", "line"),
         ("default-float", "0"), ("history-since", ""), ("denominations", "100000,50000,20000,10000,5000,2000,1000,500,200,100"),
         ("time-zone", TimeZone.current.identifier), ("parking", "on"), ("parked-at-close", "defer"),
-        ("parked-visibility", "own"), ("store", "store-1"),
+        ("parked-visibility", "own"), ("store", "store-1"), ("fiscal-profile", "none"), ("at-cashbox-id", ""), ("at-company-id", ""),
+        ("se-org-number", ""), ("se-pos-id", ""),
     ]
 
     public static let keys = defaults.map(\.0)
@@ -66,6 +71,20 @@ public struct Settings: Sendable, Equatable, Codable {
             guard ["own", "all", "role"].contains(value) else { throw .invalid("parked-visibility is own, all or role.") }
         case "store":
             guard !value.isEmpty else { throw .invalid("store is a store id.") }
+        case "fiscal-profile":
+            guard ["none", "at", "se"].contains(value) else { throw .invalid("fiscal-profile is none, at (Austria, RKSV) or se (Sweden).") }
+        case "at-cashbox-id":
+            guard !value.isEmpty, !value.contains("_"), value.count <= 64 else { throw .invalid("at-cashbox-id is the Kassen-ID: no '_', at most 64 characters.") }
+        case "at-company-id":
+            guard value.range(of: #"^(U:ATU\d{8}|S:\d+|G:\S+)$"#, options: .regularExpression) != nil else {
+                throw .invalid("at-company-id is the UID (U:ATU12345678), tax number (S:…) or GLN (G:…).")
+            }
+        case "se-org-number":
+            guard value.count == 10, value.allSatisfy(\.isNumber) else { throw .invalid("se-org-number is the 10-digit organisation number.") }
+        case "se-pos-id":
+            guard !value.isEmpty, value.count <= 16, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+                throw .invalid("se-pos-id is the register's id at the control unit: 1 to 16 letters or digits.")
+            }
         default:
             throw .invalid("Unknown setting '\(key)'. Settings: \(keys.joined(separator: ", ")).")
         }
@@ -84,7 +103,8 @@ public struct Settings: Sendable, Equatable, Codable {
             denominations: (values["denominations"] ?? "").split(separator: ",").compactMap { Int64($0) },
             timeZone: values["time-zone"] ?? TimeZone.current.identifier, parking: values["parking"] != "off",
             parkedAtClose: values["parked-at-close"] ?? "defer", parkedVisibility: values["parked-visibility"] ?? "own",
-            store: values["store"] ?? "store-1")
+            store: values["store"] ?? "store-1", fiscalProfile: values["fiscal-profile"] ?? "none",
+            regime: values.filter { $0.key.hasPrefix("at-") || $0.key.hasPrefix("se-") })
     }
 
     /// The business date of `date` in the configured time zone.

@@ -82,6 +82,18 @@ public final class SoftwareFiscalModule: FiscalModule {
         }
     }
 
+    public func signRaw(_ data: [UInt8]) throws(FiscalModuleError) -> [UInt8] {
+        try state.withLock { (state: inout (key: P256.Signing.PrivateKey, counter: Int64)) throws(FiscalModuleError) -> [UInt8] in
+            do {
+                let signature = try state.key.signature(for: data)
+                state.counter += 1
+                return [UInt8](signature.rawRepresentation)
+            } catch {
+                throw FiscalModuleError(code: 3, message: "Signing failed: \(error)")
+            }
+        }
+    }
+
     public func signatureCount() -> Int64 { state.withLock { $0.counter } }
 
     public func resume(afterCounter last: Int64) {

@@ -16,6 +16,10 @@ final class FailingModule: FiscalModule, @unchecked Sendable {
         if lock.withLock({ failing }) { throw FiscalModuleError(code: 42, message: "signature card not answering") }
         return try inner.sign(message)
     }
+    func signRaw(_ data: [UInt8]) throws(FiscalModuleError) -> [UInt8] {
+        if lock.withLock({ failing }) { throw FiscalModuleError(code: 42, message: "signature card not answering") }
+        return try inner.signRaw(data)
+    }
     func signatureCount() -> Int64 { inner.signatureCount() }
     func resume(afterCounter counter: Int64) { inner.resume(afterCounter: counter) }
 }
@@ -82,7 +86,7 @@ struct JournalTests {
             grandTotalReturns: 4950, refundOf: "s-1", originSession: nil,
             lines: [.init(line: 1, name: "\"Kafé\" \\ \n\u{1}☕", quantityMilli: -1500, unitPrice: 3300, listPrice: 3500, priceOverrideReason: "bent",
                           discount: 0, discountReason: nil, amount: -4950, vatRateBP: 1200, vat: -530, refundOfLine: 2)],
-            payments: [(method: "cash", amount: -4950), (method: "card", amount: 0)])
+            payments: [(method: "cash", amount: -4950), (method: "card", amount: 0)], fiscalCode: "_R1-AT0_\"x\"")
         #expect(facts.canonicalBytes() == SessionEngine.receiptBody(facts).bytes)
         #expect(String(decoding: facts.canonicalBytes(), as: UTF8.self).contains(#""name":"\"Kafé\" \\ \n\u0001☕""#))
     }

@@ -1,0 +1,102 @@
+import Foundation
+import RKSV
+import SessionEngine
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `at` fiscal profile: every receipt carries its RKSV code (suite R1-AT0, closed system), signed by the terminal's
+/// fiscal module and chained to the previous one; the QR representation is printed (Docs/fiscal-at.md).
+///
+/// - The Kassen-ID is `at-cashbox-id` (default: the Terminal-ID); the key id is `<at-company-id>-<module serial>`.
+/// - The receipt id (Belegnummer) is the receipt number; training receipts, numbered in their own series, are `T<n>`.
+/// - The turnover counter is the terminal's grand total net, so the profile starts on a terminal with none yet: its
+///   first receipt is the signed start receipt (`fiscalType: start`).
+/// - A module that fails gives the failure marker; the next sale after it is preceded by a signed Sammelbeleg.
+public struct AustrianProfile: FiscalProfile {
+    public let name = "at"
+    let aesKey: [UInt8]
+
+    public init(aesKey: [UInt8]) {
+        self.aesKey = aesKey
+    }
+
+    public func code(for receipt: ProfileReceipt, previous: FiscalCode?, module: (any FiscalModule)?, settings: Settings) throws(SessionError) -> FiscalCode {
+        guard let module else { throw .invalid("The Austrian profile signs with the fiscal module, and none is configured.") }
+        guard let company = settings.regime["at-company-id"], !company.isEmpty else {
+            throw .invalid("Set the company's UID for RKSV first: kassa settings set at-company-id U:ATU12345678.")
+        }
+        let cashBox = settings.regime["at-cashbox-id"].flatMap { $0.isEmpty ? nil : $0 } ?? receipt.terminal
+        let type: RKSV.ReceiptType
+        switch (receipt.kind, receipt.fiscalType) {
+        case ("training", _): type = .training
+        case (_, "start"): type = .start
+        case (_, "null"): type = .null
+        case (_, "storno"), ("refund", _): type = .storno
+        default: type = .standard
+        }
+        if previous == nil, type != .start {
+            throw .invalid("The Austrian register starts with its signed start receipt: make one first (kassa sale --start).")
+        }
+        if previous != nil, type == .start { throw .invalid("This register has its start receipt already.") }
+        if type == .start, receipt.turnoverAfter != 0 {
+            throw .invalid("RKSV's turnover counter is the terminal's grand total, which is \(receipt.turnoverAfter) here: "
+                + "the Austrian profile starts on a new terminal (a new database), before its first sale.")
+        }
+        var amounts = RKSV.Amounts()
+        for (rate, gross) in receipt.grossByRate {
+            guard let bucket = RKSV.Amounts.bucket(basisPoints: rate) else {
+                throw .invalid("RKSV has no bucket for a VAT rate of \(Double(rate) / 100) %; use 20, 10, 13, 19 or 0 %.")
+            }
+            amounts[keyPath: bucket] += gross
+        }
+        let register = RKSVRegister(cashBoxID: cashBox, aesKey: aesKey)
+        var failure: FiscalModuleError?
+        let jws: String
+        do {
+            jws = try register.receipt(
+                type: type, receiptID: receipt.kind == "training" ? "T\(receipt.number)" : "\(receipt.number)", time: receipt.localTime,
+                amounts: amounts, turnover: receipt.turnoverAfter, keyID: "\(company)-\(module.serial)", previousJWS: previous?.code,
+                sign: { input in
+                    do { return try module.signRaw(input) } catch {
+                        failure = (error as? FiscalModuleError) ?? FiscalModuleError(code: -1, message: "\(error)")
+                        return nil
+                    }
+                })
+        } catch {
+            throw .invalid("RKSV: \(error)")
+        }
+        if let failure, type == .start {
+            throw .fiscalModuleFailed(serial: module.serial, code: failure.code, message: "the start receipt must be signed: \(failure.message)")
+        }
+        let qr: String
+        do { qr = try RKSV.qrCode(jws: jws) } catch { throw .invalid("RKSV: \(error)") }
+        return FiscalCode(profile: name, code: jws, qr: qr, lines: failure == nil ? [] : ["Sicherheitseinrichtung ausgefallen"],
+                          signatureFailed: failure != nil)
+    }
+
+    /// The register's AES-256 key (registered with FinanzOnline): read from `path`, or made on first use (32 random bytes,
+    /// base64, mode 0600, written whole and fsynced before it is used).
+    public static func loadKey(path: String) throws(SessionError) -> [UInt8] {
+        if let data = FileManager.default.contents(atPath: path) {
+            guard let text = String(data: data, encoding: .utf8), let key = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                  key.count == 32
+            else { throw .invalid("\(path) is not a base64 AES-256 key (32 bytes); restore it from the backup registered with FinanzOnline.") }
+            return [UInt8](key)
+        }
+        var key = [UInt8](repeating: 0, count: 32)
+        var generator = SystemRandomNumberGenerator()
+        for index in key.indices { key[index] = generator.next() }
+        let text = Array((Data(key).base64EncodedString() + "\n").utf8)
+        let descriptor = open(path + ".new", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw .invalid("Cannot create \(path): \(String(cString: strerror(errno))).") }
+        let written = text.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        let synced = fsync(descriptor)
+        close(descriptor)
+        guard written == text.count, synced == 0, rename(path + ".new", path) == 0 else {
+            throw .invalid("Cannot write \(path): \(String(cString: strerror(errno))).")
+        }
+        return key
+    }
+}
