@@ -96,7 +96,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             case .wrongTerminal: return 35
             case .notFound: return 36
             case .database, .databaseUnavailable: return 37
-            case .fiscalModuleFailed: return 38
+            case .fiscalModuleFailed, .controlUnitFailed: return 38
             }
         case .transport(let error):
             switch error {
@@ -154,6 +154,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             case .database: return "DATABASE"
             case .databaseUnavailable: return "DATABASE_UNAVAILABLE"
             case .fiscalModuleFailed: return "FISCAL_MODULE"
+            case .controlUnitFailed: return "CONTROL_UNIT"
             }
         case .transport(let error):
             switch error {

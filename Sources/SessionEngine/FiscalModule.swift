@@ -45,6 +45,12 @@ public protocol FiscalProfile: Sendable {
     /// The value of the `fiscal-profile` setting that selects it (`at`, `se`).
     var name: String { get }
     func code(for receipt: ProfileReceipt, previous: FiscalCode?, module: (any FiscalModule)?, settings: Settings) throws(SessionError) -> FiscalCode
+    /// Whether a copy is registered too (Sweden: `RECEIPT_COPY` in the control unit); it then gets a code of its own.
+    var registersCopies: Bool { get }
+}
+
+extension FiscalProfile {
+    public var registersCopies: Bool { false }
 }
 
 /// What a profile sees of a receipt.

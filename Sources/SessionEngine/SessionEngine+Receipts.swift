@@ -372,9 +372,20 @@ extension SessionEngine {
             try db.cachedStatement(sql: "INSERT INTO copy_print (receipt_id, session_id, user_id, created_at) VALUES (?, ?, ?, ?)").execute(arguments: [id, session, user, Self.timestamp(now)])
             var record = try self.receipt(id: id, db)
             try self.addTotal(session, "copies", amount: record.total, db)
+            let settings = try Settings.load(db)
+            if let profile = self.profiles[settings.fiscalProfile], profile.registersCopies {
+                // The copy is registered as a copy (Sweden: RECEIPT_COPY) and printed with its own control code.
+                record.fiscalCode = try profile.code(for: ProfileReceipt(
+                    id: id, kind: record.kind, fiscalType: nil, number: record.number, terminal: self.terminalID, cashier: user,
+                    localTime: Self.localTime(now, timeZone: settings.timeZone),
+                    grossByRate: Dictionary(record.vatLines.map { ($0.rate.basisPoints, $0.gross) }, uniquingKeysWith: +),
+                    vatByRate: Dictionary(record.vatLines.map { ($0.rate.basisPoints, $0.vat) }, uniquingKeysWith: +), total: record.total,
+                    negativeTotal: -record.lines.filter { $0.amount < 0 }.reduce(0) { $0 + $1.amount }, turnoverAfter: 0, isCopy: true),
+                    previous: nil, module: self.fiscalModule, settings: settings)
+            }
             try self.journal("copy", ref: id, body: .object([
                 "receipt": .string(id), "number": .int(number), "session": .string(session), "user": .string(user),
-                "total": .int(record.total), "created_at": .string(Self.timestamp(now)),
+                "total": .int(record.total), "created_at": .string(Self.timestamp(now)), "fiscal_code": (record.fiscalCode?.code).canonical,
             ]), now: now, db)
             record.isCopy = true
             return record

@@ -25,6 +25,8 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
     case databaseUnavailable(path: String, code: Int32, message: String)
     /// The fiscal module did not sign; the fact was not recorded (the failure itself was journaled).
     case fiscalModuleFailed(serial: String, code: Int32, message: String)
+    /// The control unit (SE) refused or did not answer; the receipt was not recorded.
+    case controlUnitFailed(code: Int32, message: String)
 
     public var description: String {
         switch self {
@@ -78,6 +80,10 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
         case .fiscalModuleFailed(let serial, let code, let message):
             return "The fiscal module \(serial) did not sign (code \(code): \(message)); nothing was recorded. "
                 + "Check the module (kassa journal verify shows its state), then repeat the command with the same --id."
+        case .controlUnitFailed(let code, let message):
+            return "The control unit did not register the receipt (\(code): \(message)); nothing was recorded. "
+                + "Check its cable and power (kassa doctor), then repeat the command with the same --id; "
+                + "if it stays down, follow the manufacturer's declaration for a control unit that is out of order."
         case .databaseUnavailable(let path, let code, let message):
             let advice: String
             switch code {
