@@ -1,6 +1,7 @@
 import Foundation
 import RKSV
 import SessionEngine
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -14,12 +15,30 @@ import Glibc
 /// - The turnover counter is the terminal's grand total net, so the profile starts on a terminal with none yet: its
 ///   first receipt is the signed start receipt (`fiscalType: start`).
 /// - A module that fails gives the failure marker; the next sale after it is preceded by a signed Sammelbeleg.
-public struct AustrianProfile: FiscalProfile {
+public final class AustrianProfile: FiscalProfile {
     public let name = "at"
-    let aesKey: [UInt8]
+    private let key: Mutex<[UInt8]?>
+    private let keyPath: String?
 
+    /// A profile with a known AES key (tests, replays).
     public init(aesKey: [UInt8]) {
-        self.aesKey = aesKey
+        key = Mutex(aesKey)
+        keyPath = nil
+    }
+
+    /// A profile whose AES key lives in `keyPath`, made there on the first Austrian receipt (see `loadKey`).
+    public init(keyPath: String) {
+        key = Mutex(nil)
+        self.keyPath = keyPath
+    }
+
+    /// The register's AES key (loaded or made on first use).
+    public func aesKey() throws(SessionError) -> [UInt8] {
+        if let known = key.withLock({ $0 }) { return known }
+        guard let keyPath else { throw .invalid("The Austrian profile has no AES key.") }
+        let loaded = try Self.loadKey(path: keyPath)
+        key.withLock { $0 = loaded }
+        return loaded
     }
 
     public func code(for receipt: ProfileReceipt, previous: FiscalCode?, module: (any FiscalModule)?, settings: Settings) throws(SessionError) -> FiscalCode {
@@ -51,7 +70,7 @@ public struct AustrianProfile: FiscalProfile {
             }
             amounts[keyPath: bucket] += gross
         }
-        let register = RKSVRegister(cashBoxID: cashBox, aesKey: aesKey)
+        let register = RKSVRegister(cashBoxID: cashBox, aesKey: try aesKey())
         var failure: FiscalModuleError?
         let jws: String
         do {

@@ -2,6 +2,8 @@ import DeviceTransport
 import ESCPOS
 import Foundation
 import ReceiptLayout
+import FiscalProfiles
+import RKSV
 import SessionEngine
 import SoftwareFiscalModule
 import VirtualPrinter
@@ -10,6 +12,17 @@ extension KassaEnvironment {
     /// The terminal's database: `--database PATH`, else `HOME/kassa.sqlite`.
     public func databasePath(_ explicit: String?) -> String {
         explicit ?? home.root.appendingPathComponent("kassa.sqlite").path
+    }
+
+    /// The fiscal profiles this terminal can run (the `fiscal-profile` setting picks one): Austria, with its AES key in
+    /// `rksv-aes.key` beside the database (made on the first Austrian receipt), and Sweden, with the control unit.
+    /// No driver for a real control unit exists yet: the simulator stands in and prints `SIMULATOR-…` as the unit's number.
+    /// `KASSA_CONTROL_UNIT=down` makes it stop answering (tests, demos of the failure).
+    public func fiscalProfiles(_ database: String?) -> [any FiscalProfile] {
+        let folder = URL(fileURLWithPath: databasePath(database)).deletingLastPathComponent()
+        let unit = ControlUnitSimulator()
+        if ProcessInfo.processInfo.environment["KASSA_CONTROL_UNIT"] == "down" { unit.setAnswering(false) }
+        return [AustrianProfile(keyPath: folder.appendingPathComponent("rksv-aes.key").path), SwedishProfile(unit: unit)]
     }
 
     /// The software fiscal module's key: `fiscal-module.key` in the database's folder.
@@ -37,7 +50,8 @@ extension KassaEnvironment {
             if Self.crashStep != nil { faultPoint = { @Sendable step in KassaEnvironment.faultPoint(step) } }
             // The software fiscal module signs the journal; its key lives beside the database (fiscal-module.key, 0600).
             let module = readOnly ? nil : try SoftwareFiscalModule.load(path: fiscalKeyPath(database))
-            return try SessionEngine(store: store, readOnly: readOnly, logger: logger, fiscalModule: module, faultPoint: faultPoint)
+            return try SessionEngine(store: store, readOnly: readOnly, logger: logger, fiscalModule: module,
+                                     profiles: fiscalProfiles(database), faultPoint: faultPoint)
         } catch let error as FiscalModuleError {
             throw .session(.fiscalModuleFailed(serial: "software", code: error.code, message: error.message))
         } catch let error as SessionError {
@@ -57,17 +71,30 @@ extension KassaEnvironment {
         }
     }
 
-    /// A finalized receipt as a printable document: every item the Swedish list asks for, the terminal's stamps, and
-    /// KOPIA / ÖVNING markings in large text.
-    public func receiptDocument(_ receipt: ReceiptRecord, shopName: String = "Kassa") -> Document {
+    /// The header the Swedish lists start with: company name, organisation number, the point of sale's address.
+    static func header(_ settings: Settings?) -> [Block] {
+        var blocks: [Block] = [.text(TextBlock(settings?.companyName ?? "Kassa", align: .center, bold: true, size: .init(width: 2, height: 2)))]
+        if let number = settings?.regime["se-org-number"], number.count == 10 {
+            blocks.append(.text(TextBlock("Org.nr \(number.prefix(6))-\(number.suffix(4))", align: .center)))
+        }
+        for line in (settings?.shopAddress ?? "").split(separator: ";") {
+            blocks.append(.text(TextBlock(line.trimmingCharacters(in: .whitespaces), align: .center)))
+        }
+        return blocks
+    }
+
+    /// A marking the Swedish rules want at least twice the height of the amounts (amounts print at normal size).
+    static func marking(_ text: String) -> Block {
+        .text(TextBlock(text, align: .center, bold: true, size: .init(width: 3, height: 3)))
+    }
+
+    /// A finalized receipt as a printable document: every item the Swedish list asks for (SKVFS 2014:9 7 kap. 1 §), the
+    /// terminal's stamps, the fiscal profile's code (control code, or the RKSV QR code), and KOPIA / ÖVNING in large text.
+    public func receiptDocument(_ receipt: ReceiptRecord, settings: Settings? = nil) -> Document {
         var blocks: [Block] = []
-        if receipt.isCopy {
-            blocks.append(.text(TextBlock("KOPIA", align: .center, bold: true, size: .init(width: 3, height: 3))))
-        }
-        if receipt.kind == "training" {
-            blocks.append(.text(TextBlock("ÖVNING", align: .center, bold: true, size: .init(width: 3, height: 3))))
-        }
-        blocks.append(.text(TextBlock(shopName, align: .center, bold: true, size: .init(width: 2, height: 2))))
+        if receipt.isCopy { blocks.append(Self.marking("KOPIA")) }
+        if receipt.kind == "training" { blocks.append(Self.marking("ÖVNING")) }
+        blocks += Self.header(settings)
         let title = receipt.kind == "refund" ? "Retur av kvitto \(receipt.refundOf ?? 0)" : (receipt.kind == "training" ? "Övningskvitto" : "Kvitto")
         blocks.append(.text(TextBlock("\(title) \(receipt.number)", align: .center)))
         blocks.append(.separator(SeparatorBlock()))
@@ -87,8 +114,9 @@ extension KassaEnvironment {
         blocks.append(.vat(receipt.vatLines.map { VATRow(rate: $0.rate.label, net: $0.net, vat: $0.vat, gross: $0.gross) }))
         blocks.append(.separator(SeparatorBlock()))
         let date = ISO8601DateFormatter.string(from: receipt.createdAt, timeZone: .current, formatOptions: [.withFullDate, .withTime, .withColonSeparatorInTime, .withSpaceBetweenDateAndTime])
+        let register = settings?.regime["se-pos-id"].flatMap { $0.isEmpty ? nil : $0 } ?? receipt.terminal
         for (label, value) in [
-            ("Datum", date), ("Kassa", receipt.terminal), ("Kvittonr", String(receipt.number)), ("Z-period", String(receipt.zPeriod)),
+            ("Datum", date), ("Kassabeteckning", register), ("Kvittonr", String(receipt.number)), ("Z-period", String(receipt.zPeriod)),
             ("Kassör", receipt.cashier),
         ] {
             blocks.append(.keyValue(KeyValueBlock(label: label, value: value)))
@@ -98,22 +126,52 @@ extension KassaEnvironment {
             blocks.append(.keyValue(KeyValueBlock(label: "Grand total retur", amount: receipt.grandTotalReturns)))
             blocks.append(.keyValue(KeyValueBlock(label: "Grand total netto", amount: receipt.grandTotalNet)))
         }
-        if receipt.isCopy {
-            blocks.append(.text(TextBlock("KOPIA", align: .center, bold: true, size: .init(width: 3, height: 3))))
+        if let code = receipt.fiscalCode {
+            blocks.append(.separator(SeparatorBlock()))
+            for line in code.lines { blocks.append(.text(TextBlock(line, align: .center))) }
+            if !code.qr.isEmpty { blocks.append(.qr(QRBlock(data: code.qr, moduleSize: 3, errorCorrection: "L"))) }
         }
+        if receipt.isCopy { blocks.append(Self.marking("KOPIA")) }
+        if receipt.kind == "training" { blocks.append(Self.marking("ÖVNING")) }
         var document = Document(currency: receipt.currency, blocks: blocks)
         document.labels = ["rate": "Moms%", "net": "Netto", "vat": "Moms", "gross": "Brutto", "discount": "Rabatt"]
         return document
     }
 
-    /// An X or Z report as a printable document.
-    public func reportDocument(_ report: ShiftReport) -> Document {
+    /// A pro-forma receipt of a parked receipt (a bill shown before paying): no number, not a receipt, marked EJ KVITTO.
+    public func proFormaDocument(_ parked: ParkedReceipt, currency: String, settings: Settings? = nil) -> Document {
+        var blocks: [Block] = [Self.marking("EJ KVITTO")]
+        blocks += Self.header(settings)
+        blocks.append(.text(TextBlock("Proformakvitto \(parked.label ?? parked.id)", align: .center)))
+        blocks.append(.separator(SeparatorBlock()))
+        var total: Int64 = 0
+        let items = parked.lines.map { line -> Item in
+            let price = line.priceOverride?.price ?? line.unitPrice
+            let gross = (line.quantity.milli * price + (line.quantity.milli * price >= 0 ? 500 : -500)) / 1000
+            total += gross
+            return Item(name: line.name, quantity: Quantity(parsing: line.quantity.description) ?? .one, unitPrice: price, amount: gross,
+                        vat: line.vatRate.label)
+        }
+        blocks.append(.items(items))
+        blocks.append(.separator(SeparatorBlock()))
+        blocks.append(.totals(Totals(label: "ATT BETALA", total: total)))
+        blocks.append(Self.marking("EJ KVITTO"))
+        return Document(currency: currency, blocks: blocks)
+    }
+
+    /// An X or Z report as a printable document: the 22 items of SKVFS 2014:9 7 kap. 2 § (and 3 § for the Z).
+    public func reportDocument(_ report: ShiftReport, settings: Settings? = nil) -> Document {
         func money(_ value: Int64) -> KeyValueBlock.Value { .amount(value) }
         var blocks: [Block] = []
-        if report.isCopy { blocks.append(.text(TextBlock("KOPIA", align: .center, bold: true, size: .init(width: 3, height: 3)))) }
-        let title = report.kind == "Z" ? "Z-RAPPORT \(report.zNumber ?? 0)" : "X-RAPPORT"
+        if report.isCopy { blocks.append(Self.marking("KOPIA")) }
+        blocks += Self.header(settings)
+        let title = report.kind == "Z" ? "Z-DAGRAPPORT \(report.zNumber ?? 0)" : "X-DAGRAPPORT"
         blocks.append(.text(TextBlock(title, align: .center, bold: true, size: .init(width: 2, height: 2))))
-        blocks.append(.text(TextBlock("Kassa \(report.terminal) · Skift \(report.sessionSequence)", align: .center)))
+        let produced = ISO8601DateFormatter.string(from: report.printedAt, timeZone: .current,
+                                                   formatOptions: [.withFullDate, .withTime, .withColonSeparatorInTime, .withSpaceBetweenDateAndTime])
+        blocks.append(.text(TextBlock("Framställd \(produced)", align: .center)))
+        let register = settings?.regime["se-pos-id"].flatMap { $0.isEmpty ? nil : $0 } ?? report.terminal
+        blocks.append(.text(TextBlock("Kassabeteckning \(register) · Skift \(report.sessionSequence)", align: .center)))
         blocks.append(.text(TextBlock("Affärsdag \(report.businessDate)", align: .center)))
         blocks.append(.separator(SeparatorBlock(character: "=")))
         func pair(_ label: String, _ value: KeyValueBlock.Value, bold: Bool = false) {
@@ -135,12 +193,17 @@ extension KassaEnvironment {
         }
         if let counted = report.openingCounted { pair("Växelkassa räknad", money(counted)) }
         blocks.append(.separator(SeparatorBlock()))
-        pair("Försäljning (\(report.sales.count))", money(report.sales.amount), bold: true)
+        pair("Total försäljning (\(report.sales.count))", money(report.sales.amount), bold: true)
+        pair("Varugrupper", .text("används ej"))
+        pair("Antal sålda varor", .text(String(report.goodsSold)))
+        pair("Antal sålda tjänster", .text(String(report.servicesSold)))
+        pair("Antal kassakvitton", .text(String(report.receiptCount)))
         pair("Returer (\(report.returns.count))", money(-report.returns.amount))
         pair("Rabatter (\(report.discounts.count))", money(report.discounts.amount))
         pair("Kopior (\(report.copies.count))", money(report.copies.amount))
         pair("Övningskvitton (\(report.training.count))", money(report.training.amount))
         pair("Prisändringar (\(report.priceOverrides.count))", money(report.priceOverrides.amount))
+        pair("Ej slutförda köp (\(report.unfinished.count))", money(report.unfinished.amount))
         pair("Lådöppningar utan köp", .text(String(report.noSaleOpenings)))
         pair("Insättningar (\(report.cashIn.count))", money(report.cashIn.amount))
         pair("Uttag (\(report.cashOut.count))", money(report.cashOut.amount))
@@ -191,5 +254,46 @@ extension KeyValueBlock {
     enum Value {
         case amount(Int64)
         case text(String)
+    }
+}
+
+/// What `kassa journal export` wrote for Austria.
+public struct RKSVExportFiles: Sendable, Encodable {
+    public var dep: String
+    public var container: String
+    public var receipts: Int
+}
+
+extension KassaEnvironment {
+    /// The DEP export and the cryptographic material container of this terminal's Austrian receipts (closed system:
+    /// key ids `<at-company-id>-<module serial>`, public keys instead of certificates; Docs/fiscal-at.md). Nil when the
+    /// terminal made none.
+    public func exportRKSV(engine: SessionEngine, database: String?, to directory: String) throws(RuntimeError) -> RKSVExportFiles? {
+        let codes: [FiscalCode]
+        let settings: Settings
+        let keys: [String: [UInt8]]
+        let aesKey: [UInt8]
+        do {
+            codes = try engine.fiscalCodes(profile: "at")
+            guard !codes.isEmpty, let profile = fiscalProfiles(database).compactMap({ $0 as? AustrianProfile }).first else { return nil }
+            settings = try engine.settings()
+            keys = try engine.fiscalModuleKeys()
+            aesKey = try profile.aesKey()
+        } catch {
+            throw .session(error)
+        }
+        let company = settings.regime["at-company-id"] ?? ""
+        let container: Data
+        do {
+            container = try RKSVExport.container(aesKey: aesKey, publicKeys: Dictionary(uniqueKeysWithValues: keys.map { ("\(company)-\($0.key)", $0.value) }))
+        } catch {
+            throw .session(.invalid("RKSV: \(error)"))
+        }
+        let depPath = directory + "/dep-export.json"
+        let containerPath = directory + "/cryptographicMaterialContainer.json"
+        guard FileManager.default.createFile(atPath: depPath, contents: RKSVExport.dep(RKSVExport.groups(codes.map { (code: FiscalCode) in code.code }))),
+              FileManager.default.createFile(atPath: containerPath, contents: container, attributes: [.posixPermissions: 0o600])
+        else { throw .session(.invalid("Cannot write the RKSV export into \(directory): check its permissions and free space.")) }
+        return RKSVExportFiles(dep: depPath, container: containerPath, receipts: codes.count)
     }
 }

@@ -218,7 +218,7 @@ extension SessionEngine {
             "id": .string(receipt.id), "kind": .string(receipt.kind), "number": .int(receipt.number), "z_period": .int(receipt.zPeriod),
             "session": .string(receipt.session), "cashier": .string(receipt.cashier), "created_at": .string(receipt.createdAt),
             "business_date": .string(receipt.businessDate), "currency": .string(receipt.currency), "total": .int(receipt.total),
-            "vat_total": .int(receipt.vatTotal), "discount_total": .int(receipt.discountTotal), "change": .int(receipt.change),
+            "vat_total": .int(receipt.vatTotal), "discount_total": .int(receipt.discountTotal), "change": .int(receipt.change), "fiscal_code": receipt.fiscalCode.canonical,
             "grand_total_sales": .int(receipt.grandTotalSales), "grand_total_returns": .int(receipt.grandTotalReturns),
             "refund_of": receipt.refundOf.canonical, "origin_session": receipt.originSession.canonical,
             "lines": .array(receipt.lines.map { line in
@@ -227,7 +227,7 @@ extension SessionEngine {
                     "unit_price": .int(line.unitPrice), "list_price": .int(line.listPrice),
                     "price_override_reason": line.priceOverrideReason.canonical, "discount": .int(line.discount),
                     "discount_reason": line.discountReason.canonical, "amount": .int(line.amount), "vat_rate_bp": .int(line.vatRateBP),
-                    "vat": .int(line.vat), "refund_of_line": line.refundOfLine.canonical,
+                    "vat": .int(line.vat), "refund_of_line": line.refundOfLine.canonical, "service": .bool(line.service),
                 ])
             }),
             "payments": .array(receipt.payments.map { .object(["method": .string($0.method), "amount": .int($0.amount)]) }),
@@ -250,6 +250,7 @@ struct ReceiptFacts {
         var vatRateBP: Int64
         var vat: Int64
         var refundOfLine: Int64?
+        var service: Bool = false
     }
 
     var id: String
@@ -320,6 +321,7 @@ extension ReceiptFacts {
             key("price_override_reason"); text(line.priceOverrideReason)
             key("quantity_milli"); int(line.quantityMilli)
             key("refund_of_line"); int(line.refundOfLine)
+            key("service"); out.append(contentsOf: Array((line.service ? "true" : "false").utf8))
             key("unit_price"); int(line.unitPrice)
             key("vat"); int(line.vat)
             key("vat_rate_bp"); int(line.vatRateBP)
@@ -359,7 +361,7 @@ extension ReceiptFacts {
                 Line(line: line["line_no"], name: line["name"], quantityMilli: line["quantity_milli"], unitPrice: line["unit_price"],
                      listPrice: line["list_price"], priceOverrideReason: line["price_override_reason"], discount: line["discount"],
                      discountReason: line["discount_reason"], amount: line["amount"], vatRateBP: line["vat_rate_bp"], vat: line["vat_amount"],
-                     refundOfLine: line["refund_of_line"])
+                     refundOfLine: line["refund_of_line"], service: line["service"])
             },
             payments: payments.map { (method: $0["method"], amount: $0["amount"]) }, fiscalCode: fiscalCode)
     }

@@ -127,6 +127,8 @@ public struct SaleLineRequest: Sendable, Equatable, Codable {
     public var discount: DiscountRequest?
     /// A price other than the list price, with the reason.
     public var priceOverride: PriceOverride?
+    /// A service rather than goods (the Swedish reports count them apart).
+    public var service: Bool?
 
     public struct PriceOverride: Sendable, Equatable, Codable {
         public var price: Int64
@@ -138,7 +140,8 @@ public struct SaleLineRequest: Sendable, Equatable, Codable {
     }
 
     public init(name: String, quantity: MilliQuantity = MilliQuantity(milli: 1000), unitPrice: Int64, vatRate: VATRate,
-                discount: DiscountRequest? = nil, priceOverride: PriceOverride? = nil) {
+                discount: DiscountRequest? = nil, priceOverride: PriceOverride? = nil, service: Bool? = nil) {
+        self.service = service
         self.name = name
         self.quantity = quantity
         self.unitPrice = unitPrice
@@ -228,6 +231,7 @@ public struct ReceiptRecord: Sendable, Equatable, Codable {
         public var vatRate: VATRate
         public var vat: Int64
         public var refundOfLine: Int?
+        public var service: Bool = false
     }
 
     public struct VATLine: Sendable, Equatable, Codable {

@@ -64,4 +64,10 @@ public struct ShiftReport: Sendable, Equatable, Codable {
     public var grandTotalReturns: Int64
     public var grandTotalNet: Int64 { grandTotalSales - grandTotalReturns }
     public var isCopy: Bool = false
+    /// Goods sold: whole units of the sold lines (a weighed line counts as one).
+    public var goodsSold: Int64 = 0
+    /// Services sold, counted the same way.
+    public var servicesSold: Int64 = 0
+    /// Sales that were started and not finished (voided parked receipts), with their amount.
+    public var unfinished: Amount = Amount(count: 0, amount: 0)
 }

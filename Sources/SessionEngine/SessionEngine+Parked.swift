@@ -192,6 +192,11 @@ extension SessionEngine {
             try self.checkAccess(parked, user: user, edit: true, db)
             guard parked.state == "parked" else { throw SessionError.invalid("Only a parked receipt (not \(parked.state)) can be voided.") }
             try db.cachedStatement(sql: "UPDATE parked_receipt SET state = 'voided', version = version + 1 WHERE id = ?").execute(arguments: [id])
+            // An unfinished sale for the X and Z reports (Swedish item 19), in the shift it was voided in.
+            if let session = try self.activeShiftID(db) {
+                let amount = parked.lines.reduce(Int64(0)) { $0 + roundedDivision($1.quantity.milli * ($1.priceOverride?.price ?? $1.unitPrice), 1000) }
+                try self.addTotal(session, "unfinished", amount: amount, db)
+            }
             if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM parked_receipt WHERE id = ?"), arguments: [id]) {
                 var body = Self.canonicalColumns(row)
                 body["by"] = .string(user)

@@ -97,7 +97,7 @@ extension SessionEngine {
             lines.append(ReceiptRecord.Line(
                 lineNumber: index + 1, name: line.name, quantity: line.quantity, unitPrice: price, listPrice: line.unitPrice,
                 priceOverrideReason: line.priceOverride?.reason, discount: discount, discountReason: line.discount?.reason,
-                amount: gross - discount, vatRate: line.vatRate, vat: 0, refundOfLine: nil))
+                amount: gross - discount, vatRate: line.vatRate, vat: 0, refundOfLine: nil, service: line.service ?? false))
         }
         if let receiptDiscount = request.discount {
             // Spread over the lines in proportion to their amounts; the rounding remainder goes to the largest line.
@@ -200,12 +200,12 @@ extension SessionEngine {
         for line in lines {
             lineArguments += [id, line.lineNumber, line.name, line.quantity.milli, line.unitPrice, line.listPrice,
                               line.priceOverrideReason, line.discount, line.discountReason, line.amount,
-                              line.vatRate.basisPoints, line.vat, line.refundOfLine]
+                              line.vatRate.basisPoints, line.vat, line.refundOfLine, line.service]
         }
         try db.cachedStatement(sql: """
             INSERT INTO receipt_line (receipt_id, line_no, name, quantity_milli, unit_price, list_price, price_override_reason,
-              discount, discount_reason, amount, vat_rate_bp, vat_amount, refund_of_line)
-            VALUES \(Self.placeholders(rows: lines.count, columns: 13))
+              discount, discount_reason, amount, vat_rate_bp, vat_amount, refund_of_line, service)
+            VALUES \(Self.placeholders(rows: lines.count, columns: 14))
             """).execute(arguments: lineArguments)
         if !payments.isEmpty {
             var paymentArguments: StatementArguments = []
@@ -218,7 +218,15 @@ extension SessionEngine {
         if training {
             totals.append(("training", 1, total))
         } else {
-            if positive > 0 { totals.append(("sales", 1, positive)) }
+            if positive > 0 {
+                totals.append(("sales", 1, positive))
+                func units(_ line: ReceiptRecord.Line) -> Int64 { line.quantity.milli % 1000 == 0 ? line.quantity.milli / 1000 : 1 }
+                let sold = lines.filter { $0.amount > 0 }
+                let goods = sold.filter { !$0.service }.reduce(Int64(0)) { $0 + units($1) }
+                let services = sold.filter(\.service).reduce(Int64(0)) { $0 + units($1) }
+                if goods > 0 { totals.append(("goods", goods, 0)) }
+                if services > 0 { totals.append(("services", services, 0)) }
+            }
             if negative > 0 { totals.append(("returns", 1, negative)) }
             if discountTotal != 0 { totals.append(("discounts", 1, discountTotal)) }
             let overrides = lines.filter { $0.priceOverrideReason != nil }
@@ -250,7 +258,7 @@ extension SessionEngine {
                     ReceiptFacts.Line(line: Int64(line.lineNumber), name: line.name, quantityMilli: line.quantity.milli, unitPrice: line.unitPrice,
                                       listPrice: line.listPrice, priceOverrideReason: line.priceOverrideReason, discount: line.discount,
                                       discountReason: line.discountReason, amount: line.amount, vatRateBP: line.vatRate.basisPoints,
-                                      vat: line.vat, refundOfLine: line.refundOfLine.map(Int64.init))
+                                      vat: line.vat, refundOfLine: line.refundOfLine.map(Int64.init), service: line.service)
                 },
                 payments: payments.map { (method: $0.method.lowercased(), amount: $0.amount) }, fiscalCode: record.fiscalCode?.code)
             try journal(kind == "sale" ? "receipt" : kind, ref: id, bodyBytes: facts.canonicalBytes(), now: now, db)
@@ -280,7 +288,8 @@ extension SessionEngine {
                 lineNumber: line["line_no"], name: line["name"], quantity: MilliQuantity(milli: line["quantity_milli"]),
                 unitPrice: line["unit_price"], listPrice: line["list_price"], priceOverrideReason: line["price_override_reason"],
                 discount: line["discount"], discountReason: line["discount_reason"], amount: line["amount"],
-                vatRate: VATRate(basisPoints: line["vat_rate_bp"]), vat: line["vat_amount"], refundOfLine: line["refund_of_line"])
+                vatRate: VATRate(basisPoints: line["vat_rate_bp"]), vat: line["vat_amount"], refundOfLine: line["refund_of_line"],
+                service: line["service"])
         }
         let payments = try Row.fetchAll(db.cachedStatement(sql: "SELECT method, amount FROM payment WHERE receipt_id = ? ORDER BY seq"), arguments: [id])
             .map { PaymentRequest(method: $0["method"], amount: $0["amount"]) }
@@ -343,7 +352,7 @@ extension SessionEngine {
                         lineNumber: index + 1, name: sold.name, quantity: MilliQuantity(milli: -wanted.quantity.milli),
                         unitPrice: sold.unitPrice, listPrice: sold.listPrice, priceOverrideReason: nil, discount: 0,
                         discountReason: nil, amount: amount, vatRate: sold.vatRate, vat: sold.vatRate.vat(inGross: amount),
-                        refundOfLine: wanted.line))
+                        refundOfLine: wanted.line, service: sold.service))
                 }
                 let total = lines.reduce(0) { $0 + $1.amount }
                 let payments = [PaymentRequest(method: request.method ?? "cash", amount: total)]

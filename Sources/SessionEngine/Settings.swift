@@ -30,12 +30,16 @@ public struct Settings: Sendable, Equatable, Codable {
     public var fiscalProfile: String
     /// Regime settings: `at-cashbox-id`, `at-company-id`, `se-org-number`, `se-pos-id`.
     public var regime: [String: String]
+    /// Printed on receipts and reports (the Swedish lists' first items), with `se-org-number`.
+    public var companyName: String
+    /// The point of sale's address; `;` separates printed lines.
+    public var shopAddress: String
 
     static let defaults: [(String, String)] = [
         ("session-management", "on"), ("cash-control", "on"), ("max-difference", "500"), ("vat-rounding", "line"),
         ("default-float", "0"), ("history-since", ""), ("denominations", "100000,50000,20000,10000,5000,2000,1000,500,200,100"),
         ("time-zone", TimeZone.current.identifier), ("parking", "on"), ("parked-at-close", "defer"),
-        ("parked-visibility", "own"), ("store", "store-1"), ("fiscal-profile", "none"), ("at-cashbox-id", ""), ("at-company-id", ""),
+        ("parked-visibility", "own"), ("store", "store-1"), ("fiscal-profile", "none"), ("company-name", "Kassa"), ("shop-address", ""), ("at-cashbox-id", ""), ("at-company-id", ""),
         ("se-org-number", ""), ("se-pos-id", ""),
     ]
 
@@ -71,6 +75,10 @@ public struct Settings: Sendable, Equatable, Codable {
             guard ["own", "all", "role"].contains(value) else { throw .invalid("parked-visibility is own, all or role.") }
         case "store":
             guard !value.isEmpty else { throw .invalid("store is a store id.") }
+        case "company-name":
+            guard !value.trimmingCharacters(in: .whitespaces).isEmpty, value.count <= 64 else { throw .invalid("company-name is 1 to 64 characters.") }
+        case "shop-address":
+            guard value.count <= 128 else { throw .invalid("shop-address is at most 128 characters (use ';' between lines).") }
         case "fiscal-profile":
             guard ["none", "at", "se"].contains(value) else { throw .invalid("fiscal-profile is none, at (Austria, RKSV) or se (Sweden).") }
         case "at-cashbox-id":
@@ -104,7 +112,8 @@ public struct Settings: Sendable, Equatable, Codable {
             timeZone: values["time-zone"] ?? TimeZone.current.identifier, parking: values["parking"] != "off",
             parkedAtClose: values["parked-at-close"] ?? "defer", parkedVisibility: values["parked-visibility"] ?? "own",
             store: values["store"] ?? "store-1", fiscalProfile: values["fiscal-profile"] ?? "none",
-            regime: values.filter { $0.key.hasPrefix("at-") || $0.key.hasPrefix("se-") })
+            regime: values.filter { $0.key.hasPrefix("at-") || $0.key.hasPrefix("se-") }, companyName: values["company-name"] ?? "Kassa",
+            shopAddress: values["shop-address"] ?? "")
     }
 
     /// The business date of `date` in the configured time zone.

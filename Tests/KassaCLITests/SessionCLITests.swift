@@ -106,7 +106,7 @@ struct SessionCLITests {
                                machine: "1111aaaa2222bbbb")
         #expect(closed.status == 0, "\(closed.stderr)")
         let ztext = try #require((closed.json?["printed"] as? [String: Any])?["text"] as? String)
-        #expect(ztext.contains("Z - R A P P O R T   1") && ztext.contains("Differens"))
+        #expect(ztext.contains("Z - D A G R A P P O R T   1") && ztext.contains("Differens"))
         #expect(ztext.contains("1 × 10,00") && ztext.contains("1 × 2,00") && ztext.contains("-0,50"), "\(ztext)")
         let reprint = try kassa(["report", "z", "--user", "maria", "--json"], machine: "1111aaaa2222bbbb")
         #expect(reprint.json?["isCopy"] as? Bool == true && reprint.json?["zNumber"] as? Int == 1)

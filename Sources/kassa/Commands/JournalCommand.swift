@@ -45,9 +45,17 @@ extension Kassa {
 
             func run() throws {
                 try runReporting(json: global.json) { () throws(RuntimeError) in
-                    let engine = try options.engine(try global.environment(), readOnly: true)
+                    let environment = try global.environment()
+                    let engine = try options.engine(environment, readOnly: true)
                     let export = try session { () throws(SessionError) in try engine.exportJournal(to: to) }
-                    if global.json { printJSON(export) } else { print("Wrote \(export.entries) entries to \(export.journal) and the keys to \(export.publicKeys).") }
+                    let rksv = try environment.exportRKSV(engine: engine, database: options.database, to: to)
+                    if global.json {
+                        struct Output: Encodable { var journal: JournalExport; var rksv: RKSVExportFiles? }
+                        printJSON(Output(journal: export, rksv: rksv))
+                    } else {
+                        print("Wrote \(export.entries) entries to \(export.journal) and the keys to \(export.publicKeys).")
+                        if let rksv { print("RKSV: \(rksv.receipts) receipts in \(rksv.dep), keys in \(rksv.container).") }
+                    }
                 }
             }
         }

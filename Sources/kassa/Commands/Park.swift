@@ -7,7 +7,7 @@ extension Kassa {
     struct Park: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Parked receipts: several open sales at once, named, versioned, finalized once.",
-            subcommands: [New.self, List.self, Show.self, Update.self, Pay.self, Finalize.self, Void.self, Presets.self])
+            subcommands: [New.self, List.self, Show.self, ProForma.self, Update.self, Pay.self, Finalize.self, Void.self, Presets.self])
 
         static func describe(_ parked: ParkedReceipt) -> String {
             "\(parked.id)  \(parked.label ?? "-")  \(parked.state)  v\(parked.version)  \(parked.lines.count) line(s)"
@@ -97,6 +97,29 @@ extension Kassa {
             }
         }
 
+        struct ProForma: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "proforma", abstract: "Print a parked receipt as a pro-forma bill marked EJ KVITTO (no number; not a receipt).")
+            @OptionGroup var global: GlobalOptions
+            @OptionGroup var options: SessionOptions
+            @OptionGroup var target: DeviceOptions
+            @Argument(help: "The parked receipt's id.") var parked: String
+
+            func run() throws {
+                try runReporting(json: global.json) { () throws(RuntimeError) in
+                    let environment = try global.environment()
+                    let engine = try options.engine(environment)
+                    let user = try options.actor()
+                    let found = try session { () throws(SessionError) in try engine.parkedReceipt(id: parked, user: user) }
+                    let document = environment.proFormaDocument(found, currency: engine.currency, settings: try? engine.settings())
+                    let outcome = try environment.printDocument(document, on: try target.resolve(in: environment))
+                    if global.json { printJSON(outcome) } else {
+                        print("Printed the pro-forma bill of \(found.label ?? found.id) (EJ KVITTO)." + (outcome.previewPNG.map { " Preview: \($0)" } ?? ""))
+                    }
+                }
+            }
+        }
+
         struct Update: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Replace a parked receipt's lines; --version must be the one you opened, or the edit is refused (exit 34).")
@@ -161,7 +184,7 @@ extension Kassa {
                         try engine.finalizeParked(id: parked, user: user, payments: payments.isEmpty ? nil : payments)
                     }
                     Receipt.finish(receipt, headline: Sale.headline(receipt), environment: environment, target: target, print: !noPrint,
-                                   json: global.json)
+                                   json: global.json, settings: try? engine.settings())
                 }
             }
         }

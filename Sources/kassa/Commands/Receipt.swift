@@ -8,13 +8,13 @@ extension Kassa {
         static let configuration = CommandConfiguration(abstract: "Show a receipt, or print its one copy.", subcommands: [Show.self, Copy.self])
 
         /// Prints after the commit; a failure is reported, never undoes the receipt. Cash opens the drawer.
-        static func printReceipt(_ receipt: ReceiptRecord, environment: KassaEnvironment, target: DeviceOptions, enabled: Bool)
-            -> (PrintOutcome?, String?)
+        static func printReceipt(_ receipt: ReceiptRecord, environment: KassaEnvironment, target: DeviceOptions, enabled: Bool,
+                                 settings: Settings? = nil) -> (PrintOutcome?, String?)
         {
             guard enabled else { return (nil, nil) }
             do {
                 let device = try target.resolve(in: environment)
-                let outcome = try environment.printDocument(environment.receiptDocument(receipt), on: device)
+                let outcome = try environment.printDocument(environment.receiptDocument(receipt, settings: settings), on: device)
                 KassaEnvironment.faultPoint(.printed)
                 if receipt.payments.contains(where: \.isCash), !receipt.isCopy, receipt.kind != "training", device.profile.features.drawerPulse {
                     _ = try? environment.openDrawer(device, pin: nil, onMilliseconds: nil, offMilliseconds: nil)
@@ -28,8 +28,8 @@ extension Kassa {
         /// After a receipt is committed: print it (and open the drawer for cash), then report it — JSON with any print
         /// error, or a line of text starting with `headline`. Used by `sale`, `refund` and `park finalize`.
         static func finish(_ receipt: ReceiptRecord, headline: String, environment: KassaEnvironment, target: DeviceOptions,
-                           print enabled: Bool, json: Bool) {
-            let (printed, printError) = printReceipt(receipt, environment: environment, target: target, enabled: enabled)
+                           print enabled: Bool, json: Bool, settings: Settings? = nil) {
+            let (printed, printError) = printReceipt(receipt, environment: environment, target: target, enabled: enabled, settings: settings)
             if json {
                 struct Output: Encodable { var receipt: ReceiptRecord; var printed: PrintOutcome?; var printError: String? }
                 printJSON(Output(receipt: receipt, printed: printed, printError: printError))
@@ -56,7 +56,7 @@ extension Kassa {
                         printJSON(receipt)
                     } else {
                         let profile = try environment.profile(named: nil)
-                        let layout = try environment.layout(environment.receiptDocument(receipt), profile: profile, baseDirectory: nil)
+                        let layout = try environment.layout(environment.receiptDocument(receipt, settings: try? engine.settings()), profile: profile, baseDirectory: nil)
                         print(environment.textPreview(layout.bytes, profile: profile), terminator: "")
                     }
                 }
@@ -76,7 +76,7 @@ extension Kassa {
                     let engine = try options.engine(environment)
                     let user = try options.actor()
                     let copy = try session { () throws(SessionError) in try engine.copy(number: number, user: user) }
-                    let outcome = try environment.printDocument(environment.receiptDocument(copy), on: try target.resolve(in: environment))
+                    let outcome = try environment.printDocument(environment.receiptDocument(copy, settings: try? engine.settings()), on: try target.resolve(in: environment))
                     if global.json { printJSON(outcome) } else { print("Printed the copy of receipt \(number)." + (outcome.previewPNG.map { " Preview: \($0)" } ?? "")) }
                 }
             }
@@ -99,7 +99,7 @@ extension Kassa {
                     let engine = try options.engine(environment)
                     let user = try options.actor()
                     let report = try session { () throws(SessionError) in try engine.xReport(user: user) }
-                    let outcome = noPrint ? nil : try environment.printDocument(environment.reportDocument(report), on: try target.resolve(in: environment))
+                    let outcome = noPrint ? nil : try environment.printDocument(environment.reportDocument(report, settings: try? engine.settings()), on: try target.resolve(in: environment))
                     if global.json { printJSON(report) } else {
                         print("X report of \(report.session): sales \(report.sales.amount) in \(report.sales.count) receipts, expected cash \(report.expectedCash).")
                         if let png = outcome?.previewPNG { print("Preview: \(png)") }
@@ -124,7 +124,7 @@ extension Kassa {
                     let user = try options.actor()
                     let last = try session { () throws(SessionError) in try engine.counters().zNumber }
                     let report = try session { () throws(SessionError) in try engine.zReport(number: number ?? last, user: user) }
-                    let outcome = noPrint ? nil : try environment.printDocument(environment.reportDocument(report), on: try target.resolve(in: environment))
+                    let outcome = noPrint ? nil : try environment.printDocument(environment.reportDocument(report, settings: try? engine.settings()), on: try target.resolve(in: environment))
                     if global.json { printJSON(report) } else {
                         print("Z report \(report.zNumber ?? 0) (copy): sales \(report.sales.amount), difference \(report.difference.map(String.init) ?? "-").")
                         if let png = outcome?.previewPNG { print("Preview: \(png)") }

@@ -19,6 +19,8 @@ extension Kassa {
         }
         @Flag(name: .long, help: "The sale already happened (e.g. printed by a fiscal printer) and its shift has closed: record it in the rescue shift.")
         var late = false
+        @Option(name: .long, help: "A fiscal profile's special receipt: start (Austria's signed zero start receipt), null (a zero receipt) or storno.")
+        var fiscalType: String?
 
         func run() throws {
             try runReporting(json: global.json) { () throws(RuntimeError) in
@@ -26,11 +28,12 @@ extension Kassa {
                 var request = try loadSaleRequest(file)
                 if let id = options.commandID { request.id = id }
                 if late { request.late = true }
+                if let fiscalType { request.fiscalType = fiscalType }
                 let engine = try options.engine(environment)
                 let user = try options.actor()
                 let receipt = try session { () throws(SessionError) in try engine.finalizeSale(request, user: user) }
                 Receipt.finish(receipt, headline: Sale.headline(receipt), environment: environment, target: target, print: !noPrint,
-                               json: global.json)
+                               json: global.json, settings: try? engine.settings())
             }
         }
     }
@@ -66,7 +69,8 @@ extension Kassa {
                 let request = RefundRequest(id: options.command, receiptNumber: receipt, lines: lines, method: method)
                 let record = try session { () throws(SessionError) in try engine.refund(request, user: user) }
                 Receipt.finish(record, headline: "Refund receipt \(record.number) for receipt \(receipt): \(record.total).",
-                               environment: environment, target: target, print: !noPrint, json: global.json)
+                               environment: environment, target: target, print: !noPrint, json: global.json,
+                               settings: try? engine.settings())
             }
         }
     }

@@ -114,7 +114,7 @@ extension Kassa {
                 var printError: String?
                 if !closing.noPrint {
                     do {
-                        printed = try environment.printDocument(environment.reportDocument(report), on: try closing.target.resolve(in: environment))
+                        printed = try environment.printDocument(environment.reportDocument(report, settings: try? engine.settings()), on: try closing.target.resolve(in: environment))
                     } catch {
                         printError = "\(error) The Z report is saved; reprint it with `kassa report z --number \(report.zNumber ?? 0)`."
                     }

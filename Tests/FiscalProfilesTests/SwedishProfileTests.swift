@@ -1,0 +1,83 @@
+import FiscalProfiles
+import Foundation
+@testable import SessionEngine
+import SoftwareFiscalModule
+import Testing
+
+@Suite("Swedish profile and control unit")
+struct SwedishProfileTests {
+    struct Till {
+        let engine: SessionEngine
+        let unit: ControlUnitSimulator
+        init(configure: Bool = true) throws {
+            unit = ControlUnitSimulator()
+            engine = try SessionEngine(store: SessionStore.inMemory(), identity: FixedIdentity("0123456789abcdef0123456789abcdef"),
+                                       clock: ManualClock(Date(timeIntervalSince1970: 1_795_000_000)), fiscalModule: SoftwareFiscalModule.ephemeral(),
+                                       profiles: [SwedishProfile(unit: unit)])
+            _ = try engine.addUser(id: "maria", name: "Maria", role: "manager", by: nil)
+            var settings = [("cash-control", "off"), ("fiscal-profile", "se"), ("time-zone", "Europe/Stockholm")]
+            if configure { settings += [("se-org-number", "5561234567"), ("se-pos-id", "KASSA1")] }
+            for (key, value) in settings { try engine.setSetting(key, value, by: "maria") }
+            _ = try engine.openShift(commandID: "open", user: "maria", countedFloat: 0)
+        }
+    }
+
+    static func sale(_ id: String, training: Bool = false) -> SaleRequest {
+        SaleRequest(id: id, lines: [
+            SaleLineRequest(name: "Kaffe", quantity: MilliQuantity(milli: 2000), unitPrice: 3500, vatRate: VATRate(basisPoints: 1200)),
+            SaleLineRequest(name: "Tidning", unitPrice: 4900, vatRate: VATRate(basisPoints: 600)),
+            SaleLineRequest(name: "Klippning", unitPrice: 25000, vatRate: VATRate(basisPoints: 2500), service: true),
+        ], training: training)
+    }
+
+    @Test("a sale is registered in the control unit with CleanCash's fields; its control code and unit id are stored and printed")
+    func registered() throws {
+        let till = try Till()
+        let receipt = try till.engine.finalizeSale(Self.sale("s1"), user: "maria")
+        let sent = try #require(till.unit.received.first)
+        #expect(sent.organisationNumber == "5561234567" && sent.posID == "KASSA1" && sent.kind == .normal && sent.receiptID == "1")
+        #expect(sent.total == "369,00" && sent.negativeTotal == "0,00" && sent.dateTime == "202611181206")
+        #expect(sent.vat == ["25,00;50,00", "12,00;7,50", "6,00;2,77"])
+        let code = try #require(receipt.fiscalCode)
+        #expect(code.profile == "se" && code.code.count == 44 && code.lines == ["Kontrollenhet: SIMULATOR-0001", "Kontrollkod: \(code.code)"])
+        #expect(try till.engine.receipt(number: 1).fiscalCode == code)
+        #expect(try till.engine.verifyJournal().ok)
+        // The X report counts goods and services apart (Swedish items 9 and 10).
+        let report = try till.engine.xReport(user: "maria")
+        #expect(report.goodsSold == 3 && report.servicesSold == 1)
+    }
+
+    @Test("a control unit that does not answer refuses the receipt, records nothing, and the same command succeeds when it is back")
+    func unitDown() throws {
+        let till = try Till()
+        till.unit.setAnswering(false)
+        #expect(throws: SessionError.controlUnitFailed(code: -1, message: "the control unit did not answer")) {
+            try till.engine.finalizeSale(Self.sale("s1"), user: "maria")
+        }
+        #expect(try till.engine.counters().receiptNumber == 0 && till.unit.received.isEmpty)
+        #expect(try till.engine.verifyJournal().ok)
+        till.unit.setAnswering(true)
+        #expect(try till.engine.finalizeSale(Self.sale("s1"), user: "maria").number == 1)
+        #expect(till.unit.received.count == 1)
+    }
+
+    @Test("training receipts and the one copy are registered as such; a second copy is refused without a second registration")
+    func trainingAndCopy() throws {
+        let till = try Till()
+        let original = try till.engine.finalizeSale(Self.sale("s1"), user: "maria")
+        _ = try till.engine.finalizeSale(Self.sale("t1", training: true), user: "maria")
+        #expect(till.unit.received.map(\.kind) == [.normal, .training] && till.unit.received[1].receiptID == "T1")
+        let copy = try till.engine.copy(number: 1, user: "maria")
+        #expect(copy.isCopy && till.unit.received.last?.kind == .copy && copy.fiscalCode?.code != original.fiscalCode?.code)
+        #expect(throws: SessionError.copyAlreadyPrinted(receiptNumber: 1)) { try till.engine.copy(number: 1, user: "maria") }
+        #expect(till.unit.received.count == 3)
+    }
+
+    @Test("the profile refuses to sell before the organisation number and the register's id are set")
+    func needsSettings() throws {
+        let till = try Till(configure: false)
+        #expect(throws: SessionError.self) { try till.engine.finalizeSale(Self.sale("s1"), user: "maria") }
+        #expect(try till.engine.counters().receiptNumber == 0)
+        #expect(throws: SessionError.self) { try till.engine.setSetting("se-org-number", "55612", by: "maria") }
+    }
+}
