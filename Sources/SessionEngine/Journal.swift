@@ -71,18 +71,19 @@ public struct JournalEntry: Sendable, Equatable, Codable {
     public var signature: [UInt8]
     public var body: String
 
-    init(row: Row) {
-        seq = row["seq"]
-        terminal = row["terminal_id"]
-        time = row["created_at"]
-        kind = row["kind"]
-        ref = row["ref"]
-        module = row["module_serial"]
-        counter = row["signature_counter"]
-        previousHash = [UInt8](row["prev_hash"] as Data)
-        hash = [UInt8](row["hash"] as Data)
-        signature = [UInt8]((row["signature"] as Data?) ?? Data())
-        body = row["body"]
+    /// Reads a stored entry; a row that lost a column or holds the wrong type throws (the verifier names it), never traps.
+    init(row: Row) throws {
+        seq = try row.decode(forColumn: "seq")
+        terminal = try row.decode(forColumn: "terminal_id")
+        time = try row.decode(forColumn: "created_at")
+        kind = try row.decode(forColumn: "kind")
+        ref = try row.decode(forColumn: "ref")
+        module = try row.decode(forColumn: "module_serial")
+        counter = try row.decode(forColumn: "signature_counter")
+        previousHash = [UInt8](try row.decode(Data.self, forColumn: "prev_hash"))
+        hash = [UInt8](try row.decode(Data.self, forColumn: "hash"))
+        signature = [UInt8]((try row.decode(Data?.self, forColumn: "signature")) ?? Data())
+        body = try row.decode(forColumn: "body")
     }
 
     var message: [UInt8] {
@@ -349,21 +350,28 @@ extension ReceiptFacts {
         return out
     }
 
-    /// From the rows, as `journal verify` reads them.
-    init(_ receipt: Row, lines: [Row], payments: [Row], fiscalCode: String?) {
+    /// From the rows, as `journal verify` reads them; a changed column type or a missing column throws, never traps.
+    init(_ receipt: Row, lines: [Row], payments: [Row], fiscalCode: String?) throws {
         self.init(
-            id: receipt["id"], kind: receipt["kind"], number: receipt["receipt_no"], zPeriod: receipt["z_period"], session: receipt["session_id"],
-            cashier: receipt["cashier"], createdAt: receipt["created_at"], businessDate: receipt["business_date"], currency: receipt["currency"],
-            total: receipt["total"], vatTotal: receipt["vat_total"], discountTotal: receipt["discount_total"], change: receipt["change_given"],
-            grandTotalSales: receipt["grand_total_sales"], grandTotalReturns: receipt["grand_total_returns"], refundOf: receipt["refund_of"],
-            originSession: receipt["origin_session_id"],
-            lines: lines.map { line in
-                Line(line: line["line_no"], name: line["name"], quantityMilli: line["quantity_milli"], unitPrice: line["unit_price"],
-                     listPrice: line["list_price"], priceOverrideReason: line["price_override_reason"], discount: line["discount"],
-                     discountReason: line["discount_reason"], amount: line["amount"], vatRateBP: line["vat_rate_bp"], vat: line["vat_amount"],
-                     refundOfLine: line["refund_of_line"], service: line["service"])
+            id: try receipt.decode(forColumn: "id"), kind: try receipt.decode(forColumn: "kind"), number: try receipt.decode(forColumn: "receipt_no"),
+            zPeriod: try receipt.decode(forColumn: "z_period"), session: try receipt.decode(forColumn: "session_id"),
+            cashier: try receipt.decode(forColumn: "cashier"), createdAt: try receipt.decode(forColumn: "created_at"),
+            businessDate: try receipt.decode(forColumn: "business_date"), currency: try receipt.decode(forColumn: "currency"),
+            total: try receipt.decode(forColumn: "total"), vatTotal: try receipt.decode(forColumn: "vat_total"),
+            discountTotal: try receipt.decode(forColumn: "discount_total"), change: try receipt.decode(forColumn: "change_given"),
+            grandTotalSales: try receipt.decode(forColumn: "grand_total_sales"), grandTotalReturns: try receipt.decode(forColumn: "grand_total_returns"),
+            refundOf: try receipt.decode(forColumn: "refund_of"), originSession: try receipt.decode(forColumn: "origin_session_id"),
+            lines: try lines.map { line in
+                Line(line: try line.decode(forColumn: "line_no"), name: try line.decode(forColumn: "name"),
+                     quantityMilli: try line.decode(forColumn: "quantity_milli"), unitPrice: try line.decode(forColumn: "unit_price"),
+                     listPrice: try line.decode(forColumn: "list_price"), priceOverrideReason: try line.decode(forColumn: "price_override_reason"),
+                     discount: try line.decode(forColumn: "discount"), discountReason: try line.decode(forColumn: "discount_reason"),
+                     amount: try line.decode(forColumn: "amount"), vatRateBP: try line.decode(forColumn: "vat_rate_bp"),
+                     vat: try line.decode(forColumn: "vat_amount"), refundOfLine: try line.decode(forColumn: "refund_of_line"),
+                     service: try line.decode(forColumn: "service"))
             },
-            payments: payments.map { (method: $0["method"], amount: $0["amount"]) }, fiscalCode: fiscalCode)
+            payments: try payments.map { (method: try $0.decode(forColumn: "method"), amount: try $0.decode(forColumn: "amount")) },
+            fiscalCode: fiscalCode)
     }
 }
 

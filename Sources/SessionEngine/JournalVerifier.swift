@@ -84,7 +84,16 @@ private struct JournalCheck {
         var batch: [JournalEntry] = []
         batch.reserveCapacity(batchSize)
         while let row = try cursor.next() {
-            batch.append(JournalEntry(row: row))
+            do {
+                batch.append(try JournalEntry(row: row))
+            } catch {
+                try check(batch)
+                if result.problem == nil {
+                    let seq = (try? row.decode(Int64.self, forColumn: "seq")) ?? lastSeq + 1
+                    result.problem = .init(kind: .modified, seq: seq, detail: "entry \(seq) cannot be read as an entry (\(error)): its row was changed")
+                }
+                return result
+            }
             if batch.count == batchSize {
                 try check(batch)
                 batch.removeAll(keepingCapacity: true)
@@ -179,32 +188,38 @@ private struct JournalCheck {
             let marks = databaseQuestionMarks(count: ids.count)
             var receipts: [String: Row] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT * FROM receipt WHERE id IN (\(marks))", arguments: StatementArguments(ids)) {
-                receipts[row["id"]] = row
+                if let id = try? row.decode(String.self, forColumn: "id") { receipts[id] = row }
             }
             var lines: [String: [Row]] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT * FROM receipt_line WHERE receipt_id IN (\(marks)) ORDER BY receipt_id, line_no",
                                         arguments: StatementArguments(ids)) {
-                lines[row["receipt_id"], default: []].append(row)
+                if let id = try? row.decode(String.self, forColumn: "receipt_id") { lines[id, default: []].append(row) }
             }
             var payments: [String: [Row]] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT receipt_id, method, amount FROM payment WHERE receipt_id IN (\(marks)) ORDER BY receipt_id, seq",
                                         arguments: StatementArguments(ids)) {
-                payments[row["receipt_id"], default: []].append(row)
+                if let id = try? row.decode(String.self, forColumn: "receipt_id") { payments[id, default: []].append(row) }
             }
             var codes: [String: String] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT receipt_id, code FROM receipt_code WHERE receipt_id IN (\(marks))", arguments: StatementArguments(ids)) {
-                codes[row["receipt_id"]] = row["code"]
+                if let id = try? row.decode(String.self, forColumn: "receipt_id") { codes[id] = try? row.decode(String.self, forColumn: "code") }
             }
             for entry in receiptEntries {
                 guard let row = receipts[entry.ref] else {
                     return .init(kind: .missing, seq: entry.seq, detail: "receipt \(entry.ref) of entry \(entry.seq) is not in the receipt table")
                 }
-                let body = ReceiptFacts(row, lines: lines[entry.ref] ?? [], payments: payments[entry.ref] ?? [], fiscalCode: codes[entry.ref]).canonicalBytes()
+                let facts: ReceiptFacts
+                do {
+                    facts = try ReceiptFacts(row, lines: lines[entry.ref] ?? [], payments: payments[entry.ref] ?? [], fiscalCode: codes[entry.ref])
+                } catch {
+                    return .init(kind: .modified, seq: entry.seq, detail: "receipt \(entry.ref) of entry \(entry.seq) cannot be read (\(error)): its rows were changed")
+                }
+                let body = facts.canonicalBytes()
                 guard body.elementsEqual(entry.body.utf8) else {
                     return .init(kind: .modified, seq: entry.seq,
-                                 detail: "receipt \(row["receipt_no"] as Int64) (\(entry.ref)) differs from what entry \(entry.seq) signed")
+                                 detail: "receipt \(facts.number) (\(entry.ref)) differs from what entry \(entry.seq) signed")
                 }
-                let number: Int64 = row["receipt_no"]
+                let number = facts.number
                 let training = entry.kind == "training"
                 if training ? !mark(&seenTraining, number) : !mark(&seenReceipts, number) {
                     return .init(kind: .modified, seq: entry.seq, detail: "receipt number \(number) is journaled twice (entry \(entry.seq))")
@@ -303,7 +318,7 @@ extension SessionEngine {
             var count: Int64 = 0
             let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM journal ORDER BY seq")
             while let row = try cursor.next() {
-                let entry = JournalEntry(row: row)
+                let entry = try JournalEntry(row: row)
                 let line: Canonical = .object([
                     "seq": .int(entry.seq), "terminal": .string(entry.terminal), "time": .string(entry.time), "kind": .string(entry.kind),
                     "ref": .string(entry.ref), "module": .string(entry.module), "counter": .int(entry.counter),

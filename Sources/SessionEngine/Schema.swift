@@ -284,12 +284,15 @@ enum Schema {
                   seq INTEGER PRIMARY KEY, receipt_id TEXT NOT NULL UNIQUE REFERENCES receipt(id), profile TEXT NOT NULL,
                   code TEXT NOT NULL, qr TEXT NOT NULL, lines TEXT NOT NULL, signature_failed INTEGER NOT NULL);
                 CREATE INDEX receipt_code_profile ON receipt_code(profile, seq);
-                ALTER TABLE receipt_line ADD COLUMN service INTEGER NOT NULL DEFAULT 0;
                 CREATE TRIGGER receipt_code_no_update BEFORE UPDATE ON receipt_code
                 BEGIN SELECT RAISE(ABORT, 'receipt codes are fiscal records and cannot be changed'); END;
                 CREATE TRIGGER receipt_code_no_delete BEFORE DELETE ON receipt_code
                 BEGIN SELECT RAISE(ABORT, 'receipt codes are fiscal records and cannot be deleted'); END;
                 """)
+        }
+        // Lines that are services, not goods (the Swedish X and Z count them apart).
+        migrator.registerMigration("v9-line-service") { db in
+            try db.execute(sql: "ALTER TABLE receipt_line ADD COLUMN service INTEGER NOT NULL DEFAULT 0")
         }
         return migrator
     }

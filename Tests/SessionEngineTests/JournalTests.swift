@@ -98,6 +98,13 @@ struct JournalTests {
         let seq = try engine.store.writer.read { try Int64.fetchOne($0, sql: "SELECT seq FROM journal WHERE ref = 's2'") }
         let problem = try #require(try engine.verifyJournal().problem)
         #expect(problem.kind == .modified && problem.seq == seq)
+
+        // A value of the wrong type (SQLite lets text into an INTEGER column) is named too, never a crash.
+        let typed = try Self.day().engine
+        try tamper(typed, "UPDATE receipt SET total = 'abc' WHERE id = 's1'")
+        let unreadable = try #require(try typed.verifyJournal().problem)
+        let first = try typed.store.writer.read { try Int64.fetchOne($0, sql: "SELECT seq FROM journal WHERE ref = 's1'") }
+        #expect(unreadable.kind == .modified && unreadable.seq == first && unreadable.detail.contains("cannot be read"))
     }
 
     @Test("a changed journal body is modified; a re-hashed one has a bad signature")
@@ -113,7 +120,7 @@ struct JournalTests {
         try rehashed.store.writer.writeWithoutTransaction { db in
             try db.execute(sql: "DROP TRIGGER journal_no_update")
             let row = try #require(try Row.fetchOne(db, sql: "SELECT * FROM journal WHERE kind = 'cash_out'"))
-            var entry = JournalEntry(row: row)
+            var entry = try JournalEntry(row: row)
             entry.body = entry.body.replacingOccurrences(of: "\"amount\":200", with: "\"amount\":2")
             let hash = Journal.sha256(Journal.signedData(message: entry.message, counter: entry.counter))
             try db.execute(sql: "UPDATE journal SET body = ?, hash = ? WHERE seq = ?", arguments: [entry.body, Data(hash), entry.seq])
