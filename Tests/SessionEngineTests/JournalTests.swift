@@ -196,7 +196,7 @@ struct JournalTests {
 
     func runVerifier(_ folder: String) throws -> (status: Int32, output: String) {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Docs/journal/verify_journal.py").path
+            .appendingPathComponent("tools/verify_journal.py").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script, folder]
