@@ -130,7 +130,8 @@ let package = Package(
         ),
         .testTarget(name: "SessionEngineTests", dependencies: ["SessionEngine", "SoftwareFiscalModule", "TestSupport"]),
         .testTarget(name: "FiscalProfilesTests", dependencies: ["RKSV", "SessionEngine", "SoftwareFiscalModule", "FiscalProfiles",
-                                                      .product(name: "Crypto", package: "swift-crypto")]),
+                                                      .product(name: "Crypto", package: "swift-crypto")],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "KassaCLITests", dependencies: ["kassa", "KassaRuntime", "TestSupport", "ESCPOS", "RKSV", "SessionEngine", "ReceiptLayout"]),
     ]
 )

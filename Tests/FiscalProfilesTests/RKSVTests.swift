@@ -3,7 +3,7 @@ import Foundation
 @testable import RKSV
 import Testing
 
-/// The official BMF scenarios (shared/data/rksv, Apache-2.0), read in place.
+/// The official BMF scenarios (copied from shared/data/rksv, Apache-2.0).
 struct Scenario: Decodable {
     struct Instruction: Decodable {
         struct Amounts: Decodable {
@@ -26,8 +26,8 @@ struct Scenario: Decodable {
     var numberOfSignatureDevices: Int
     var cashBoxInstructionList: [Instruction]
 
-    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/data/rksv")
+    /// Copies of `shared/data/rksv` (Apache-2.0, see Fixtures/rksv/README.md), so the tests run on any checkout.
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/rksv")
 
     static func load(_ number: Int) throws -> Scenario {
         let data = try Data(contentsOf: folder.appendingPathComponent("TESTSUITE_TEST_SZENARIO_\(number).json"))

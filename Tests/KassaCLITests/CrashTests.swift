@@ -110,5 +110,8 @@ struct CrashTests {
         }
         #expect(counters["grandTotalSales"] as? Int == sum)
         #expect(acknowledged.count >= 6)
+        // The journal survived every kill too: each receipt has its signed entry, the chain is whole.
+        let journal = try kassa(["journal", "verify", "--json"])
+        #expect(journal.status == 0 && journal.json?["receiptsChecked"] as? Int == highest, "\(journal.stdout)")
     }
 }
