@@ -134,6 +134,14 @@ extension SessionEngine {
         let time = Self.timestamp(now)
         let message = Journal.message(terminal: terminalID, time: time, kind: kind, ref: ref, module: module.serial, previous: previous,
                                       body: bodyBytes)
+        // Another process may have signed with the same module since this one last did (two processes, one key file):
+        // the module continues after the last counter in the journal, read under the write lock (a hardware module keeps
+        // its own counter and ignores this).
+        if let last = try Int64.fetchOne(db.cachedStatement(sql: """
+            SELECT signature_counter FROM journal WHERE module_serial = ? AND signature_counter > 0 ORDER BY seq DESC LIMIT 1
+            """), arguments: [module.serial]) {
+            module.resume(afterCounter: last)
+        }
         let signed: (signature: [UInt8], counter: Int64)
         do {
             signed = try module.sign(message)
@@ -218,7 +226,8 @@ extension SessionEngine {
             }
         }
         let last = try store.read { db in
-            try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(signature_counter) FROM journal WHERE module_serial = ?"), arguments: [module.serial]) ?? 0
+            // From the end of the journal backwards: the module signed the last entries, so this stops at once (MAX would read the whole journal at every start).
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT signature_counter FROM journal WHERE module_serial = ? AND signature_counter > 0 ORDER BY seq DESC LIMIT 1"), arguments: [module.serial]) ?? 0
         }
         module.resume(afterCounter: last)
     }

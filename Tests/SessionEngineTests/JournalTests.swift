@@ -176,6 +176,25 @@ struct JournalTests {
         #expect(result.ok && result.moduleFailures == 1, "\(String(describing: result.problem))")
     }
 
+    @Test("two processes with the same module key sign in turn: counters keep rising, the chain stays whole")
+    func twoProcesses() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kassa-two-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let first = try Till(store: SessionStore.open(path: folder + "/kassa.sqlite"), module: SoftwareFiscalModule.load(path: folder + "/key")).engine
+        let second = try Till(store: SessionStore.open(path: folder + "/kassa.sqlite"), module: SoftwareFiscalModule.load(path: folder + "/key")).engine
+        _ = try first.openShift(commandID: "o", user: "anna", countedFloat: 0)
+        for index in 0..<6 {
+            _ = try (index % 2 == 0 ? first : second).finalizeSale(Till.sale("s\(index)", [("Kaffe", "1", 350, 1200)]), user: "anna")
+        }
+        let counters = try first.store.writer.read { try Int64.fetchAll($0, sql: "SELECT signature_counter FROM journal ORDER BY seq") }
+        #expect(counters == Array(1...Int64(counters.count)), "\(counters)")
+        #expect(try second.verifyJournal().ok)
+        let export = try first.exportJournal(to: folder + "/export")
+        let verified = try runVerifier(folder + "/export")
+        #expect(export.entries > 6 && verified.status == 0, "\(verified.output)")
+    }
+
     @Test("the export verifies with the independent Python verifier, and a tampered export does not")
     func pythonVerifier() throws {
         let engine = try Self.day().engine
