@@ -126,22 +126,20 @@ extension SessionEngine {
 
     func journal(_ kind: String, ref: String, bodyBytes: [UInt8], now: Date, _ db: Database) throws {
         guard let module = fiscalModule else { return }
-        guard let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT journal_seq, journal_head FROM terminal_counters WHERE terminal_id = ?"),
-                                          arguments: [terminalID])
+        // The head, and the module's last counter: another process may have signed with the same module since this one
+        // last did (two processes, one key file), so the module continues after the last counter in the journal, read
+        // under the write lock (a hardware module keeps its own counter and ignores this). One statement for both.
+        guard let head = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT journal_seq, journal_head, (SELECT signature_counter FROM journal WHERE module_serial = ? AND signature_counter > 0
+              ORDER BY seq DESC LIMIT 1) FROM terminal_counters WHERE terminal_id = ?
+            """), arguments: [module.serial, terminalID])
         else { throw SessionError.notFound("The counters of terminal \(terminalID)") }
         let seq: Int64 = head[0] + 1
         let previous = (head[1] as Data?).map { [UInt8]($0) } ?? Journal.genesis(terminal: terminalID)
+        if let last = head[2] as Int64? { module.resume(afterCounter: last) }
         let time = Self.timestamp(now)
         let message = Journal.message(terminal: terminalID, time: time, kind: kind, ref: ref, module: module.serial, previous: previous,
                                       body: bodyBytes)
-        // Another process may have signed with the same module since this one last did (two processes, one key file):
-        // the module continues after the last counter in the journal, read under the write lock (a hardware module keeps
-        // its own counter and ignores this).
-        if let last = try Int64.fetchOne(db.cachedStatement(sql: """
-            SELECT signature_counter FROM journal WHERE module_serial = ? AND signature_counter > 0 ORDER BY seq DESC LIMIT 1
-            """), arguments: [module.serial]) {
-            module.resume(afterCounter: last)
-        }
         let signed: (signature: [UInt8], counter: Int64)
         do {
             signed = try module.sign(message)
@@ -165,8 +163,7 @@ extension SessionEngine {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [seq, terminalID, time, kind, ref, module, counter, Data(previous), hash, Data(signature),
                                      String(decoding: body, as: UTF8.self)])
-        try db.cachedStatement(sql: "UPDATE terminal_counters SET journal_seq = ?, journal_head = ? WHERE terminal_id = ?")
-            .execute(arguments: [seq, hash, terminalID])
+        // The head moves with the insert (trigger `journal_moves_head`).
     }
 
     /// A write transaction whose facts are journaled. When the fiscal module fails, the transaction is rolled back (the
