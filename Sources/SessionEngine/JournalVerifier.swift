@@ -331,7 +331,8 @@ extension SessionEngine {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw .invalid("Cannot create \(directory): \(error.localizedDescription)")
+            throw .invalid("Cannot create the folder \(directory) (\(error.localizedDescription)); choose a folder this user can write, "
+                + "e.g. on a USB stick (--to /media/…/export).")
         }
         guard FileManager.default.createFile(atPath: journalPath, contents: nil), let out = FileHandle(forWritingAtPath: journalPath) else {
             throw .invalid("Cannot write \(journalPath): check the folder's permissions and free space.")
