@@ -80,8 +80,11 @@ private struct JournalCheck {
         seenReceipts = [Bool](repeating: false, count: Int(counters.receiptNumber) + 1)
         seenTraining = [Bool](repeating: false, count: Int(counters.trainingNumber) + 1)
         seenZ = [Bool](repeating: false, count: Int(counters.zNumber) + 1)
-        // A larger page cache for this read: the receipts are looked up by id all over the table.
+        // The receipts are looked up by id all over their tables: read the file through a memory map (no copy per page
+        // read; the mapped pages are the kernel's page cache, shown in RSS but not allocated) with a larger page cache.
+        // Measured: 15–17.6k → 19.4–20.8k entries/s on 1M entries (Docs/PERFORMANCE.md).
         try db.execute(sql: "PRAGMA cache_size = -131072")
+        try db.execute(sql: "PRAGMA mmap_size = 4294967296")
         let cursor = try Row.fetchCursor(db, sql: "SELECT \(JournalEntry.columns) FROM journal ORDER BY seq")
         // A pipeline: while the cores check batch N (hashes, signatures, bodies), this thread reads batch N + 1 and its
         // receipts; then batch N is walked in order.
