@@ -81,6 +81,8 @@ public final class ControlUnitSimulator: ControlUnit {
 
     /// Off: every call fails as a unit that does not answer (cable pulled, unit powered off).
     public func setAnswering(_ answering: Bool) { state.withLock { $0.answering = answering } }
+    /// A power cycle: the unit forgets which POS were registered (it keeps what it stored).
+    public func restart() { state.withLock { $0.registered.removeAll() } }
     /// The receipts the unit registered, in order.
     public var received: [ControlUnitReceipt] { state.withLock { $0.received } }
 

@@ -39,7 +39,14 @@ public final class SwedishProfile: FiscalProfile {
                 try unit.registerPOS(organisationNumber: organisation, posID: pos)
                 _ = registered.withLock { $0.insert(key) }
             }
-            let reply = try unit.sendReceipt(request)
+            let reply: ControlUnitReply
+            do {
+                reply = try unit.sendReceipt(request)
+            } catch where error.code == 7 {
+                // NAK 007 (invalid POS id): the unit lost the registration (restarted, replaced): register again, once.
+                try unit.registerPOS(organisationNumber: organisation, posID: pos)
+                reply = try unit.sendReceipt(request)
+            }
             return FiscalCode(profile: name, code: reply.controlCode, lines: ["Kontrollenhet: \(reply.unitID)", "Kontrollkod: \(reply.controlCode)"])
         } catch {
             throw .controlUnitFailed(code: error.code, message: error.message)

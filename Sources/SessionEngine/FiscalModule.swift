@@ -20,8 +20,9 @@ public protocol FiscalModule: Sendable {
     func signRaw(_ data: [UInt8]) throws(FiscalModuleError) -> [UInt8]
     /// Signatures made so far (the module's own counter).
     func signatureCount() -> Int64
-    /// Called once at start with the last counter the journal recorded, so a module that keeps no counter of its own
-    /// (the software module) continues the series instead of starting over.
+    /// Called before each journal signature, under the write lock, with the last counter the journal recorded for this
+    /// module, so a module that keeps no counter of its own (the software module, possibly in two processes) continues
+    /// the series. A module with its own counter ignores it.
     func resume(afterCounter counter: Int64)
 }
 

@@ -90,26 +90,8 @@ public struct JournalEntry: Sendable, Equatable, Codable {
         body = try row.decode(atIndex: 10)
     }
 
-    /// The signed data in one buffer (message, `\n`, counter).
-    var signedData: [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(body.utf8.count + 256)
-        for field in [Journal.format, terminal, time, kind, ref, module] {
-            out.append(contentsOf: field.utf8)
-            out.append(0x0A)
-        }
-        let digits = Array("0123456789abcdef".utf8)
-        for byte in previousHash {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0xF)])
-        }
-        out.append(0x0A)
-        var text = body
-        text.withUTF8 { out.append(contentsOf: $0) }
-        out.append(0x0A)
-        out.append(contentsOf: String(counter).utf8)
-        return out
-    }
+    /// The signed data: the message, `\n`, the counter.
+    var signedData: [UInt8] { Journal.signedData(message: message, counter: counter) }
 
     var message: [UInt8] {
         Journal.message(terminal: terminal, time: time, kind: kind, ref: ref, module: module, previous: previousHash, body: Array(body.utf8))
@@ -126,9 +108,18 @@ extension SessionEngine {
 
     func journal(_ kind: String, ref: String, bodyBytes: [UInt8], now: Date, _ db: Database) throws {
         guard let module = fiscalModule else { return }
-        // The head, and the module's last counter: another process may have signed with the same module since this one
-        // last did (two processes, one key file), so the module continues after the last counter in the journal, read
-        // under the write lock (a hardware module keeps its own counter and ignores this). One statement for both.
+        try append(kind, ref: ref, body: bodyBytes, now: now, module: module, db) { message throws(FiscalModuleError) in
+            try module.sign(message)
+        }
+    }
+
+    /// Appends one entry: reads the head and the module's last counter (one statement), builds the message, has it signed,
+    /// stores the entry; the head moves with the insert (trigger `journal_moves_head`).
+    private func append(_ kind: String, ref: String, body: [UInt8], now: Date, module: any FiscalModule, _ db: Database,
+                        sign: ([UInt8]) throws(FiscalModuleError) -> (signature: [UInt8], counter: Int64)) throws {
+        // Another process may have signed with the same module since this one last did (two processes, one key file),
+        // so the module continues after the last counter in the journal, read under the write lock (a hardware module
+        // keeps its own counter and ignores this).
         guard let head = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT journal_seq, journal_head, (SELECT signature_counter FROM journal WHERE module_serial = ? AND signature_counter > 0
               ORDER BY seq DESC LIMIT 1) FROM terminal_counters WHERE terminal_id = ?
@@ -138,64 +129,42 @@ extension SessionEngine {
         let previous = (head[1] as Data?).map { [UInt8]($0) } ?? Journal.genesis(terminal: terminalID)
         if let last = head[2] as Int64? { module.resume(afterCounter: last) }
         let time = Self.timestamp(now)
-        let message = Journal.message(terminal: terminalID, time: time, kind: kind, ref: ref, module: module.serial, previous: previous,
-                                      body: bodyBytes)
+        let message = Journal.message(terminal: terminalID, time: time, kind: kind, ref: ref, module: module.serial, previous: previous, body: body)
         let signed: (signature: [UInt8], counter: Int64)
         do {
-            signed = try module.sign(message)
+            signed = try sign(message)
         } catch {
-            // The transaction rolls back with this error; `journaled` then records the failure in one of its own.
-            lastSigningFailure.withLock { $0 = JournalSigningFailure(kind: kind, ref: ref, error: error) }
-            throw SessionError.fiscalModuleFailed(serial: module.serial, code: error.code, message: error.message)
+            // The transaction rolls back with this; `journaled` then records the failure in a transaction of its own.
+            throw JournalSigningFailure(kind: kind, ref: ref, serial: module.serial, error: error)
         }
-        try insertEntry(seq: seq, time: time, kind: kind, ref: ref, module: module.serial, counter: signed.counter, previous: previous,
-                        message: message, signature: signed.signature, body: bodyBytes, db)
-    }
-
-    private func insertEntry(seq: Int64, time: String, kind: String, ref: String, module: String, counter: Int64, previous: [UInt8],
-                             message: [UInt8], signature: [UInt8], body: [UInt8], _ db: Database) throws {
-        var hasher = SHA256()
-        hasher.update(data: message)
-        hasher.update(data: Array("\n\(counter)".utf8))
-        let hash = Data(hasher.finalize())
+        let hash = Data(SHA256.hash(data: Journal.signedData(message: message, counter: signed.counter)))
         try db.cachedStatement(sql: """
             INSERT INTO journal (seq, terminal_id, created_at, kind, ref, module_serial, signature_counter, prev_hash, hash, signature, body)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [seq, terminalID, time, kind, ref, module, counter, Data(previous), hash, Data(signature),
-                                     String(decoding: body, as: UTF8.self)])
-        // The head moves with the insert (trigger `journal_moves_head`).
+            """).execute(arguments: [seq, terminalID, time, kind, ref, module.serial, signed.counter, Data(previous), hash,
+                                     Data(signed.signature), String(decoding: body, as: UTF8.self)])
     }
 
     /// A write transaction whose facts are journaled. When the fiscal module fails, the transaction is rolled back (the
     /// fact is not recorded) and the failure is journaled, unsigned, in a transaction of its own.
     func journaled<T>(_ body: (Database) throws -> T) throws(SessionError) -> T {
         do {
-            return try store.write(body)
+            return try store.transaction(body)
+        } catch let failure as JournalSigningFailure {
+            recordModuleFailure(failure)
+            throw .fiscalModuleFailed(serial: failure.serial, code: failure.error.code, message: failure.error.message)
         } catch {
-            if case .fiscalModuleFailed = error, let failure = lastSigningFailure.withLock({ value in defer { value = nil }; return value }) {
-                recordModuleFailure(failure)
-            }
-            throw error
+            throw SessionStore.sessionError(error)
         }
     }
 
     private func recordModuleFailure(_ failure: JournalSigningFailure) {
         guard let module = fiscalModule else { return }
-        let now = clock.now()
         let body: Canonical = .object(["fact": .string(failure.kind), "ref": .string(failure.ref), "code": .int(Int64(failure.error.code)),
                                        "message": .string(failure.error.message)])
         do {
             try store.write { db in
-                guard let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT journal_seq, journal_head FROM terminal_counters WHERE terminal_id = ?"),
-                                                  arguments: [terminalID])
-                else { return }
-                let seq: Int64 = head[0] + 1
-                let previous = (head[1] as Data?).map { [UInt8]($0) } ?? Journal.genesis(terminal: terminalID)
-                let time = Self.timestamp(now)
-                let message = Journal.message(terminal: terminalID, time: time, kind: Journal.moduleFailureKind, ref: failure.ref,
-                                              module: module.serial, previous: previous, body: body.bytes)
-                try insertEntry(seq: seq, time: time, kind: Journal.moduleFailureKind, ref: failure.ref, module: module.serial, counter: 0,
-                                previous: previous, message: message, signature: [], body: body.bytes, db)
+                try append(Journal.moduleFailureKind, ref: failure.ref, body: body.bytes, now: clock.now(), module: module, db) { _ in ([], 0) }
             }
             logger.error("fiscal module failed", metadata: ["module": "\(module.serial)", "code": "\(failure.error.code)", "fact": "\(failure.kind)"])
         } catch {
@@ -203,30 +172,32 @@ extension SessionEngine {
         }
     }
 
-    /// Registers the module (its public key goes into the database, so the journal can be verified without the module)
-    /// and lets it continue its signature counter.
+    /// Registers the module: its public key goes into the database (and the journal), so the journal can be verified
+    /// without the module.
     func registerFiscalModule(now: Date) throws(SessionError) {
         guard let module = fiscalModule else { return }
-        try journaled { db in
-            if let known = try Row.fetchOne(db.cachedStatement(sql: "SELECT public_key FROM fiscal_module WHERE serial = ?"), arguments: [module.serial]) {
-                guard [UInt8](known["public_key"] as Data) == module.publicKey else {
-                    throw SessionError.invalid("The fiscal module \(module.serial) now has a different key than the one registered in this "
-                        + "database; restore the module's key file (a new key needs a new module serial).")
-                }
-            } else {
-                try db.cachedStatement(sql: "INSERT INTO fiscal_module (serial, algorithm, public_key, registered_at) VALUES (?, ?, ?, ?)")
-                    .execute(arguments: [module.serial, module.algorithm, Data(module.publicKey), Self.timestamp(now)])
-                try self.journal("fiscal_module_registered", ref: module.serial, body: .object([
-                    "serial": .string(module.serial), "algorithm": .string(module.algorithm),
-                    "public_key": .string(Data(module.publicKey).base64EncodedString()),
-                ]), now: now, db)
+        // Start-up reads; only a module new to this database takes a write (and rechecks under the lock).
+        func registered(_ db: Database) throws -> Bool {
+            guard let known = try Data.fetchOne(db.cachedStatement(sql: "SELECT public_key FROM fiscal_module WHERE serial = ?"),
+                                                arguments: [module.serial])
+            else { return false }
+            guard [UInt8](known) == module.publicKey else {
+                throw SessionError.invalid("The fiscal module \(module.serial) now has a different key than the one registered in this "
+                    + "database; restore the module's key file (a new key needs a new module serial).")
             }
+            return true
         }
-        let last = try store.read { db in
-            // From the end of the journal backwards: the module signed the last entries, so this stops at once (MAX would read the whole journal at every start).
-            try Int64.fetchOne(db.cachedStatement(sql: "SELECT signature_counter FROM journal WHERE module_serial = ? AND signature_counter > 0 ORDER BY seq DESC LIMIT 1"), arguments: [module.serial]) ?? 0
+        if try store.read(registered) { return }
+        try journaled { db in
+            guard try !registered(db) else { return }
+            try db.cachedStatement(sql: "INSERT INTO fiscal_module (serial, algorithm, public_key, registered_at) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [module.serial, module.algorithm, Data(module.publicKey), Self.timestamp(now)])
+            try self.journal("fiscal_module_registered", ref: module.serial, body: .object([
+                "serial": .string(module.serial), "algorithm": .string(module.algorithm),
+                "public_key": .string(Data(module.publicKey).base64EncodedString()),
+            ]), now: now, db)
         }
-        module.resume(afterCounter: last)
+        // The signature counter needs no resuming here: every append hands the module the journal's last counter.
     }
 
     /// Every column of a row as a canonical object (integers and text as stored; blobs in base64).
@@ -242,28 +213,6 @@ extension SessionEngine {
             }
         }
         return object
-    }
-
-    /// The canonical body of a receipt (what `journal verify` rebuilds from the receipt's rows).
-    static func receiptBody(_ receipt: ReceiptFacts) -> Canonical {
-        .object([
-            "id": .string(receipt.id), "kind": .string(receipt.kind), "number": .int(receipt.number), "z_period": .int(receipt.zPeriod),
-            "session": .string(receipt.session), "cashier": .string(receipt.cashier), "created_at": .string(receipt.createdAt),
-            "business_date": .string(receipt.businessDate), "currency": .string(receipt.currency), "total": .int(receipt.total),
-            "vat_total": .int(receipt.vatTotal), "discount_total": .int(receipt.discountTotal), "change": .int(receipt.change), "fiscal_code": receipt.fiscalCode.canonical,
-            "grand_total_sales": .int(receipt.grandTotalSales), "grand_total_returns": .int(receipt.grandTotalReturns),
-            "refund_of": receipt.refundOf.canonical, "origin_session": receipt.originSession.canonical,
-            "lines": .array(receipt.lines.map { line in
-                .object([
-                    "line": .int(line.line), "name": .string(line.name), "quantity_milli": .int(line.quantityMilli),
-                    "unit_price": .int(line.unitPrice), "list_price": .int(line.listPrice),
-                    "price_override_reason": line.priceOverrideReason.canonical, "discount": .int(line.discount),
-                    "discount_reason": line.discountReason.canonical, "amount": .int(line.amount), "vat_rate_bp": .int(line.vatRateBP),
-                    "vat": .int(line.vat), "refund_of_line": line.refundOfLine.canonical, "service": .bool(line.service),
-                ])
-            }),
-            "payments": .array(receipt.payments.map { .object(["method": .string($0.method), "amount": .int($0.amount)]) }),
-        ])
     }
 }
 
@@ -320,9 +269,9 @@ extension ReceiptFacts.Line {
 }
 
 extension ReceiptFacts {
-    /// `SessionEngine.receiptBody(self).bytes`, written directly with the keys in their sorted order: a receipt's body is
+    /// The receipt's canonical body (`Canonical`'s rules), written directly with the keys in their sorted order: a receipt's body is
     /// encoded on every finalization, and the generic encoder's dictionaries cost a tenth of a receipt (Docs/PERFORMANCE.md).
-    /// A test holds the two encodings equal.
+    /// A test holds it equal to the generic encoding of the same fields.
     func canonicalBytes() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(384 + 256 * lines.count)
@@ -417,5 +366,6 @@ extension ReceiptFacts {
 struct JournalSigningFailure: Error, Sendable {
     var kind: String
     var ref: String
+    var serial: String
     var error: FiscalModuleError
 }

@@ -42,6 +42,8 @@ extension SessionEngine {
     /// has exactly one entry. Stops at the first bad entry and names it. Signatures are checked on all cores.
     public func verifyJournal(batchSize: Int = 4096) throws(SessionError) -> JournalVerification {
         try store.read { db in
+            // The pooled connection goes back with SQLite's defaults (the check raises them; see `run`).
+            defer { try? db.execute(sql: "PRAGMA cache_size = -2000; PRAGMA mmap_size = 0") }
             var check = JournalCheck(engine: self, db: db, batchSize: batchSize)
             return try check.run()
         }

@@ -24,8 +24,6 @@ public final class SessionEngine: Sendable {
     let configCache = Mutex<ConfigSnapshot?>(nil)
     /// "shift user" pairs known to be in `session_participant` (committed rows are never removed).
     let knownParticipants = Mutex<Set<String>>([])
-    /// The fact whose signing failed last, for `journaled` to record after the rollback.
-    let lastSigningFailure = Mutex<JournalSigningFailure?>(nil)
 
     /// Opens the engine for the terminal this machine is. A database created on another device is refused:
     /// its counters never continue here. `readOnly` opens another device's history for reading.

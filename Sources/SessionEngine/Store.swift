@@ -63,7 +63,15 @@ public struct SessionStore: Sendable {
     /// One `BEGIN IMMEDIATE` transaction; a thrown `SessionError` rolls it back and is passed on unchanged.
     func write<T>(_ body: (Database) throws -> T) throws(SessionError) -> T {
         do {
-            return try writer.writeWithoutTransaction { db in
+            return try transaction(body)
+        } catch {
+            throw Self.sessionError(error)
+        }
+    }
+
+    /// The transaction of `write`, with the error as thrown (for callers that handle one of their own first).
+    func transaction<T>(_ body: (Database) throws -> T) throws -> T {
+        try writer.writeWithoutTransaction { db in
                 // Prepared once per connection: GRDB's inTransaction builds and prepares BEGIN and COMMIT on every call,
                 // which was a tenth of a receipt's CPU time (Docs/PERFORMANCE.md).
                 try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
@@ -75,13 +83,15 @@ public struct SessionStore: Sendable {
                     if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK TRANSACTION") }
                     throw error
                 }
-            }
-        } catch let error as SessionError {
-            throw error
-        } catch let error as DatabaseError {
-            throw .database(code: error.resultCode.rawValue, message: error.message ?? "\(error)")
-        } catch {
-            throw .invalid("\(error)")
+        }
+    }
+
+    /// A `SessionError` as it is; SQLite's codes kept as values; anything else as `invalid`.
+    static func sessionError(_ error: any Error) -> SessionError {
+        switch error {
+        case let error as SessionError: return error
+        case let error as DatabaseError: return .database(code: error.resultCode.rawValue, message: error.message ?? "\(error)")
+        default: return .invalid("\(error)")
         }
     }
 

@@ -61,6 +61,15 @@ struct SwedishProfileTests {
         #expect(till.unit.received.count == 1)
     }
 
+    @Test("a unit that forgot the POS (power cycle) gets it registered again, and the sale goes through")
+    func reRegisters() throws {
+        let till = try Till()
+        _ = try till.engine.finalizeSale(Self.sale("s1"), user: "maria")
+        till.unit.restart()
+        #expect(try till.engine.finalizeSale(Self.sale("s2"), user: "maria").fiscalCode != nil)
+        #expect(till.unit.received.map(\.receiptID) == ["1", "2"])
+    }
+
     @Test("training receipts and the one copy are registered as such; a second copy is refused without a second registration")
     func trainingAndCopy() throws {
         let till = try Till()
