@@ -90,11 +90,15 @@ public struct JournalEntry: Sendable, Equatable, Codable {
         body = try row.decode(atIndex: 10)
     }
 
-    /// The signed data: the message, `\n`, the counter.
-    var signedData: [UInt8] { Journal.signedData(message: message, counter: counter) }
+    /// A receipt's entry stores no body (decision 0011): the receipt's rows are its body, rebuilt by `journal verify`
+    /// and written out by `journal export`. Entries journaled before that store it.
+    var bodyByReference: Bool { body.isEmpty && Journal.receiptKinds.contains(kind) }
 
-    var message: [UInt8] {
-        Journal.message(terminal: terminal, time: time, kind: kind, ref: ref, module: module, previous: previousHash, body: Array(body.utf8))
+    /// The signed data for `body`: the message, `\n`, the counter.
+    func signedData(body: [UInt8]) -> [UInt8] {
+        var data = Journal.message(terminal: terminal, time: time, kind: kind, ref: ref, module: module, previous: previousHash, body: body)
+        data.append(contentsOf: "\n\(counter)".utf8)
+        return data
     }
 }
 
@@ -106,17 +110,31 @@ extension SessionEngine {
         try journal(kind, ref: ref, bodyBytes: body.bytes, now: now, db)
     }
 
-    func journal(_ kind: String, ref: String, bodyBytes: [UInt8], now: Date, _ db: Database) throws {
+    /// `storeBody: false` is for receipts: their rows are the body, rebuilt byte for byte by `journal verify` and
+    /// `journal export` (decision 0011), so the entry stores it by reference.
+    func journal(_ kind: String, ref: String, bodyBytes: [UInt8], storeBody: Bool = true, now: Date, _ db: Database) throws {
         guard let module = fiscalModule else { return }
-        try append(kind, ref: ref, body: bodyBytes, now: now, module: module, db) { message throws(FiscalModuleError) in
+        try append(kind, ref: ref, body: bodyBytes, storeBody: storeBody, now: now, module: module, db) { message throws(FiscalModuleError) in
             try module.sign(message)
         }
     }
 
-    /// Appends one entry: reads the head and the module's last counter (one statement), builds the message, has it signed,
-    /// stores the entry; the head moves with the insert (trigger `journal_moves_head`).
-    private func append(_ kind: String, ref: String, body: [UInt8], now: Date, module: any FiscalModule, _ db: Database,
-                        sign: ([UInt8]) throws(FiscalModuleError) -> (signature: [UInt8], counter: Int64)) throws {
+    /// An entry up to its signature: sequence number, previous hash, time and the message to sign.
+    struct Draft {
+        var seq: Int64
+        var kind: String
+        var ref: String
+        var time: String
+        var serial: String
+        var previous: [UInt8]
+        var message: [UInt8]
+        /// The body as stored: the canonical body, or empty for a receipt whose rows are the body.
+        var storedBody: String
+    }
+
+    /// Reads the head and the module's last counter (one statement) and builds the message to sign.
+    private func draft(_ kind: String, ref: String, body: [UInt8], storeBody: Bool, now: Date, module: any FiscalModule,
+                       _ db: Database) throws -> Draft {
         // Another process may have signed with the same module since this one last did (two processes, one key file),
         // so the module continues after the last counter in the journal, read under the write lock (a hardware module
         // keeps its own counter and ignores this).
@@ -125,24 +143,36 @@ extension SessionEngine {
               ORDER BY seq DESC LIMIT 1) FROM terminal_counters WHERE terminal_id = ?
             """), arguments: [module.serial, terminalID])
         else { throw SessionError.notFound("The counters of terminal \(terminalID)") }
-        let seq: Int64 = head[0] + 1
         let previous = (head[1] as Data?).map { [UInt8]($0) } ?? Journal.genesis(terminal: terminalID)
         if let last = head[2] as Int64? { module.resume(afterCounter: last) }
         let time = Self.timestamp(now)
-        let message = Journal.message(terminal: terminalID, time: time, kind: kind, ref: ref, module: module.serial, previous: previous, body: body)
+        return Draft(seq: head[0] + 1, kind: kind, ref: ref, time: time, serial: module.serial, previous: previous,
+                     message: Journal.message(terminal: terminalID, time: time, kind: kind, ref: ref, module: module.serial, previous: previous, body: body),
+                     storedBody: storeBody ? String(decoding: body, as: UTF8.self) : "")
+    }
+
+    /// Stores a signed entry; the head moves with the insert (trigger `journal_moves_head`).
+    private func store(_ draft: Draft, signature: [UInt8], counter: Int64, _ db: Database) throws {
+        let hash = Data(SHA256.hash(data: Journal.signedData(message: draft.message, counter: counter)))
+        try db.cachedStatement(sql: """
+            INSERT INTO journal (seq, terminal_id, created_at, kind, ref, module_serial, signature_counter, prev_hash, hash, signature, body)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [draft.seq, terminalID, draft.time, draft.kind, draft.ref, draft.serial, counter, Data(draft.previous), hash,
+                                     Data(signature), draft.storedBody])
+    }
+
+    /// Appends one entry: draft, signature, insert.
+    private func append(_ kind: String, ref: String, body: [UInt8], storeBody: Bool = true, now: Date, module: any FiscalModule, _ db: Database,
+                        sign: ([UInt8]) throws(FiscalModuleError) -> (signature: [UInt8], counter: Int64)) throws {
+        let draft = try draft(kind, ref: ref, body: body, storeBody: storeBody, now: now, module: module, db)
         let signed: (signature: [UInt8], counter: Int64)
         do {
-            signed = try sign(message)
+            signed = try sign(draft.message)
         } catch {
             // The transaction rolls back with this; `journaled` then records the failure in a transaction of its own.
             throw JournalSigningFailure(kind: kind, ref: ref, serial: module.serial, error: error)
         }
-        let hash = Data(SHA256.hash(data: Journal.signedData(message: message, counter: signed.counter)))
-        try db.cachedStatement(sql: """
-            INSERT INTO journal (seq, terminal_id, created_at, kind, ref, module_serial, signature_counter, prev_hash, hash, signature, body)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [seq, terminalID, time, kind, ref, module.serial, signed.counter, Data(previous), hash,
-                                     Data(signed.signature), String(decoding: body, as: UTF8.self)])
+        try store(draft, signature: signed.signature, counter: signed.counter, db)
     }
 
     /// A write transaction whose facts are journaled. When the fiscal module fails, the transaction is rolled back (the

@@ -50,7 +50,7 @@ extension SessionEngine {
     }
 }
 
-private struct JournalCheck {
+struct JournalCheck {
     let engine: SessionEngine
     let db: Database
     let batchSize: Int
@@ -103,7 +103,7 @@ private struct JournalCheck {
                     unreadable = .init(kind: .modified, seq: seq, detail: "entry \(seq) cannot be read as an entry (\(error)): its row was changed")
                 }
             }
-            let (facts, problems) = try readFacts(batch)
+            let (facts, problems) = try Self.readFacts(batch, db: db)
             let checks = PendingChecks.start(batch, facts: facts, keys: keys)
             if let previous = current {
                 try walk(previous.batch, facts: previous.facts, factProblems: previous.problems, checks: previous.checks.wait())
@@ -137,6 +137,9 @@ private struct JournalCheck {
                 return stop(.missing, "entries \(lastSeq + 1)…\(entry.seq - 1) are missing before entry \(entry.seq)")
             }
             if !checks.hash[index] {
+                if entry.bodyByReference, let receipt = facts[index] {
+                    return stop(.modified, "receipt \(receipt.number) (\(entry.ref)) or entry \(entry.seq) was changed: they no longer give the entry's hash")
+                }
                 return stop(.modified, "entry \(entry.seq) (\(entry.kind) \(entry.ref)) was changed: its content no longer gives its hash")
             }
             if entry.previousHash != lastHash {
@@ -186,8 +189,16 @@ private struct JournalCheck {
             var index = worker
             while index < batch.count {
                 let entry = batch[index]
-                // One SHA-256 serves the hash check and the signature check.
-                let digest = SHA256.hash(data: entry.signedData)
+                if entry.bodyByReference && facts[index] == nil {
+                    // The receipt's rows are the body and they are missing or unreadable: `readFacts` named the problem.
+                    local.append((index, true, true, true))
+                    index += workers
+                    continue
+                }
+                // One SHA-256 serves the hash check and the signature check. A body stored by reference is the receipt
+                // rebuilt from its rows (the hash then covers them); a stored body must also equal the rebuilt one.
+                let rebuilt = facts[index]?.canonicalBytes()
+                let digest = SHA256.hash(data: entry.signedData(body: entry.bodyByReference ? rebuilt! : Array(entry.body.utf8)))
                 let hashOK = digest.elementsEqual(entry.hash)
                 var signatureOK = false
                 if entry.signature.isEmpty {
@@ -196,9 +207,8 @@ private struct JournalCheck {
                     signatureOK = key.isValidSignature(signature, for: digest)
                 }
                 var bodyOK = true
-                if let receipt = facts[index] {
+                if let rebuilt, !entry.bodyByReference {
                     var body = entry.body
-                    let rebuilt = receipt.canonicalBytes()
                     bodyOK = body.withUTF8 { stored in
                         stored.count == rebuilt.count && rebuilt.withUnsafeBufferPointer { memcmp($0.baseAddress!, stored.baseAddress!, stored.count) == 0 }
                     }
@@ -219,7 +229,7 @@ private struct JournalCheck {
 
     /// The receipts of the batch's receipt entries, read from their tables (nil for other entries), and a problem per
     /// entry whose receipt is missing or unreadable.
-    func readFacts(_ batch: [JournalEntry]) throws -> ([ReceiptFacts?], [JournalVerification.Problem?]) {
+    static func readFacts(_ batch: [JournalEntry], db: Database) throws -> ([ReceiptFacts?], [JournalVerification.Problem?]) {
         var facts = [ReceiptFacts?](repeating: nil, count: batch.count)
         var problems = [JournalVerification.Problem?](repeating: nil, count: batch.count)
         let ids = batch.filter { Journal.receiptKinds.contains($0.kind) }.map(\.ref)
@@ -363,23 +373,32 @@ extension SessionEngine {
             var buffer = header.bytes + [0x0A]
             var count: Int64 = 0
             let cursor = try Row.fetchCursor(db, sql: "SELECT \(JournalEntry.columns) FROM journal ORDER BY seq")
-            while let row = try cursor.next() {
-                let entry = try JournalEntry(row: row)
-                let line: Canonical = .object([
-                    "seq": .int(entry.seq), "terminal": .string(entry.terminal), "time": .string(entry.time), "kind": .string(entry.kind),
-                    "ref": .string(entry.ref), "module": .string(entry.module), "counter": .int(entry.counter),
-                    "prev": .string(Journal.hex(entry.previousHash)), "hash": .string(Journal.hex(entry.hash)),
-                    "signature": .string(Data(entry.signature).base64EncodedString()), "body": .string(entry.body),
-                ])
-                buffer += line.bytes
-                buffer.append(0x0A)
-                count += 1
-                if buffer.count > 1 << 20 {
-                    out.write(Data(buffer))
-                    buffer.removeAll(keepingCapacity: true)
+            var batch: [JournalEntry] = []
+            // A receipt's entry stores its body by reference (decision 0011): the export carries the body rebuilt from the
+            // receipt's rows, as signed. Rows that were changed give another body, and the entry's hash then shows it.
+            func flush() throws {
+                let (facts, _) = try JournalCheck.readFacts(batch, db: db)
+                for (index, entry) in batch.enumerated() {
+                    let body = entry.bodyByReference ? facts[index].map { String(decoding: $0.canonicalBytes(), as: UTF8.self) } ?? "" : entry.body
+                    let line: Canonical = .object([
+                        "seq": .int(entry.seq), "terminal": .string(entry.terminal), "time": .string(entry.time), "kind": .string(entry.kind),
+                        "ref": .string(entry.ref), "module": .string(entry.module), "counter": .int(entry.counter),
+                        "prev": .string(Journal.hex(entry.previousHash)), "hash": .string(Journal.hex(entry.hash)),
+                        "signature": .string(Data(entry.signature).base64EncodedString()), "body": .string(body),
+                    ])
+                    buffer += line.bytes
+                    buffer.append(0x0A)
                 }
+                count += Int64(batch.count)
+                batch.removeAll(keepingCapacity: true)
+                out.write(Data(buffer))
+                buffer.removeAll(keepingCapacity: true)
             }
-            out.write(Data(buffer))
+            while let row = try cursor.next() {
+                batch.append(try JournalEntry(row: row))
+                if batch.count == 4096 { try flush() }
+            }
+            try flush()
             guard FileManager.default.createFile(atPath: keysPath, contents: Data(pem.utf8)) else {
                 throw SessionError.invalid("Cannot write \(keysPath): check the folder's permissions and free space.")
             }

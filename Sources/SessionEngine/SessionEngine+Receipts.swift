@@ -261,7 +261,8 @@ extension SessionEngine {
                                       vat: line.vat, refundOfLine: line.refundOfLine.map(Int64.init), service: line.service)
                 },
                 payments: payments.map { (method: $0.method.lowercased(), amount: $0.amount) }, fiscalCode: record.fiscalCode?.code)
-            try journal(kind == "sale" ? "receipt" : kind, ref: id, bodyBytes: facts.canonicalBytes(), now: now, db)
+            // The entry stores the body by reference: the receipt's rows are the body (decision 0011).
+            try journal(kind == "sale" ? "receipt" : kind, ref: id, bodyBytes: facts.canonicalBytes(), storeBody: false, now: now, db)
         }
         faultPoint?(.written)
         logger.info("receipt finalized", metadata: ["receipt.id": "\(id)", "number": "\(number)", "kind": "\(kind)"])

@@ -107,6 +107,51 @@ struct JournalTests {
         #expect(unreadable.kind == .modified && unreadable.seq == first, "\(unreadable.detail)")
     }
 
+    @Test("a receipt's entry stores its body by reference; entries that store it (older databases) verify the same way")
+    func receiptBodyByReference() throws {
+        let engine = try Self.day().engine
+        let bodies = try engine.store.writer.read { try Row.fetchAll($0, sql: "SELECT kind, body FROM journal ORDER BY seq") }
+        for row in bodies {
+            let kind: String = row["kind"], body: String = row["body"]
+            #expect(Journal.receiptKinds.contains(kind) == body.isEmpty, "\(kind): \(body.prefix(40))")
+        }
+        // A database journaled before decision 0011 stores each receipt's body: the same bytes as the rebuilt receipt.
+        try engine.store.writer.writeWithoutTransaction { db in
+            try db.execute(sql: "DROP TRIGGER journal_no_update")
+            let rows = try Row.fetchAll(db, sql: "SELECT \(JournalEntry.columns) FROM journal ORDER BY seq")
+            let entries = try rows.map(JournalEntry.init(row:))
+            let (facts, _) = try JournalCheck.readFacts(entries, db: db)
+            for (entry, receipt) in zip(entries, facts) where entry.bodyByReference {
+                try db.execute(sql: "UPDATE journal SET body = ? WHERE seq = ?",
+                               arguments: [String(decoding: try #require(receipt).canonicalBytes(), as: UTF8.self), entry.seq])
+            }
+        }
+        let stored = try engine.verifyJournal()
+        #expect(stored.ok && stored.receiptsChecked == 5, "\(String(describing: stored.problem))")
+        // There a stored body and the receipt's rows must agree.
+        try tamper(engine, "UPDATE receipt_line SET name = 'Te' WHERE receipt_id = 's2'")
+        let seq = try engine.store.writer.read { try Int64.fetchOne($0, sql: "SELECT seq FROM journal WHERE ref = 's2'") }
+        let problem = try #require(try engine.verifyJournal().problem)
+        #expect(problem.kind == .modified && problem.seq == seq && problem.detail.contains("differs from what entry"), "\(problem.detail)")
+    }
+
+    @Test("a changed line or payment of a receipt is modified at its entry; a deleted receipt is missing")
+    func modifiedReceiptRows() throws {
+        for (sql, ref) in [("UPDATE receipt_line SET amount = amount + 1 WHERE receipt_id = 's1' AND line_no = 2", "s1"),
+                           ("UPDATE payment SET method = 'card' WHERE receipt_id = 's3'", "s3")] {
+            let engine = try Self.day().engine
+            try tamper(engine, "DROP TRIGGER IF EXISTS payment_no_update; " + sql)
+            let seq = try engine.store.writer.read { try Int64.fetchOne($0, sql: "SELECT seq FROM journal WHERE ref = ?", arguments: [ref]) }
+            let problem = try #require(try engine.verifyJournal().problem)
+            #expect(problem.kind == .modified && problem.seq == seq && problem.detail.contains("no longer give the entry's hash"), "\(problem.detail)")
+        }
+        let engine = try Self.day().engine
+        try tamper(engine, "DROP TRIGGER IF EXISTS receipt_no_delete; PRAGMA foreign_keys = OFF; DELETE FROM receipt WHERE id = 't1'")
+        let seq = try engine.store.writer.read { try Int64.fetchOne($0, sql: "SELECT seq FROM journal WHERE ref = 't1'") }
+        let problem = try #require(try engine.verifyJournal().problem)
+        #expect(problem.kind == .missing && problem.seq == seq, "\(problem.detail)")
+    }
+
     @Test("a changed journal body is modified; a re-hashed one has a bad signature")
     func modifiedEntry() throws {
         let engine = try Self.day().engine
@@ -122,7 +167,7 @@ struct JournalTests {
             let row = try #require(try Row.fetchOne(db, sql: "SELECT \(JournalEntry.columns) FROM journal WHERE kind = 'cash_out'"))
             var entry = try JournalEntry(row: row)
             entry.body = entry.body.replacingOccurrences(of: "\"amount\":200", with: "\"amount\":2")
-            let hash = Journal.sha256(Journal.signedData(message: entry.message, counter: entry.counter))
+            let hash = Journal.sha256(entry.signedData(body: Array(entry.body.utf8)))
             try db.execute(sql: "UPDATE journal SET body = ?, hash = ? WHERE seq = ?", arguments: [entry.body, Data(hash), entry.seq])
             try db.execute(sql: "UPDATE journal SET prev_hash = ? WHERE seq = ?", arguments: [Data(hash), entry.seq + 1])
         }
