@@ -138,27 +138,33 @@ extension SessionEngine {
         // Another process may have signed with the same module since this one last did (two processes, one key file),
         // so the module continues after the last counter in the journal, read under the write lock (a hardware module
         // keeps its own counter and ignores this).
-        guard let head = try Row.fetchOne(db.cachedStatement(sql: """
+        var head: (seq: Int64, hash: [UInt8]?, counter: Int64?)?
+        try db.cachedStatement(sql: """
             SELECT journal_seq, journal_head, (SELECT signature_counter FROM journal WHERE module_serial = ? AND signature_counter > 0
               ORDER BY seq DESC LIMIT 1) FROM terminal_counters WHERE terminal_id = ?
-            """), arguments: [module.serial, terminalID])
-        else { throw SessionError.notFound("The counters of terminal \(terminalID)") }
-        let previous = (head[1] as Data?).map { [UInt8]($0) } ?? Journal.genesis(terminal: terminalID)
-        if let last = head[2] as Int64? { module.resume(afterCounter: last) }
+            """).runRaw(db, bind: { $0.text(module.serial); $0.text(terminalID) }) { row in
+            head = (RawColumn.int(row, 0) ?? 0, RawColumn.blob(row, 1), RawColumn.int(row, 2))
+        }
+        guard let head else { throw SessionError.notFound("The counters of terminal \(terminalID)") }
+        let previous = head.hash ?? Journal.genesis(terminal: terminalID)
+        if let last = head.counter { module.resume(afterCounter: last) }
         let time = Self.timestamp(now)
-        return Draft(seq: head[0] + 1, kind: kind, ref: ref, time: time, serial: module.serial, previous: previous,
+        return Draft(seq: head.seq + 1, kind: kind, ref: ref, time: time, serial: module.serial, previous: previous,
                      message: Journal.message(terminal: terminalID, time: time, kind: kind, ref: ref, module: module.serial, previous: previous, body: body),
                      storedBody: storeBody ? String(decoding: body, as: UTF8.self) : "")
     }
 
     /// Stores a signed entry; the head moves with the insert (trigger `journal_moves_head`).
     private func store(_ draft: Draft, signature: [UInt8], counter: Int64, _ db: Database) throws {
-        let hash = Data(SHA256.hash(data: Journal.signedData(message: draft.message, counter: counter)))
+        let hash = Array(SHA256.hash(data: Journal.signedData(message: draft.message, counter: counter)))
         try db.cachedStatement(sql: """
             INSERT INTO journal (seq, terminal_id, created_at, kind, ref, module_serial, signature_counter, prev_hash, hash, signature, body)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [draft.seq, terminalID, draft.time, draft.kind, draft.ref, draft.serial, counter, Data(draft.previous), hash,
-                                     Data(signature), draft.storedBody])
+            """).runRaw(db, bind: { values in
+            values.int(draft.seq); values.text(terminalID); values.text(draft.time); values.text(draft.kind); values.text(draft.ref)
+            values.text(draft.serial); values.int(counter); values.blob(draft.previous); values.blob(hash); values.blob(signature)
+            values.text(draft.storedBody)
+        })
     }
 
     /// Appends one entry: draft, signature, insert.

@@ -126,8 +126,9 @@ func durable(directory: String, seconds: Double) throws {
 }
 
 /// CPU per finalized receipt with the disk out of the picture: the same engine on an in-memory database.
-func cpuOnly(seconds: Double) throws {
-    let till = try SessionEngine(store: SessionStore.inMemory(), identity: identity)
+func cpuOnly(seconds: Double, journal: Bool) throws {
+    let module = journal ? try SoftwareFiscalModule.load(path: "/tmp/sessionbench-cpu.key") : nil
+    let till = try SessionEngine(store: SessionStore.inMemory(), identity: identity, fiscalModule: module)
     _ = try till.addUser(id: "maria", name: "Maria", role: "manager", by: nil)
     _ = try till.addUser(id: "anna", name: "Anna", role: "cashier", by: "maria")
     try till.setSetting("cash-control", "off", by: "maria")
@@ -254,8 +255,16 @@ do {
         try journalCost(directory: arguments[2], seconds: Double(arguments[3]) ?? 10)
     case ("verify", 3):
         try verify(path: arguments[2])
+    case ("sign", 2):
+        let module = try SoftwareFiscalModule.load(path: "/tmp/sessionbench-sign.key")
+        let message = [UInt8](repeating: 0x41, count: 1400)
+        let start = monotonic()
+        for _ in 0..<5000 { _ = try module.sign(message) }
+        emit(["signMicroseconds": Int((monotonic() - start) / 5000 * 1e6)])
     case ("cpu", 3):
-        try cpuOnly(seconds: Double(arguments[2]) ?? 5)
+        try cpuOnly(seconds: Double(arguments[2]) ?? 5, journal: false)
+    case ("cpu", 4):
+        try cpuOnly(seconds: Double(arguments[2]) ?? 5, journal: arguments[3] == "journal")
     case ("fill", 4):
         try fill(path: arguments[2], receipts: Int(arguments[3]) ?? 1000)
     case ("reports", 4):

@@ -1,0 +1,83 @@
+import GRDB
+import GRDBSQLite
+
+/// Runs a prepared statement with its values bound through SQLite's C API.
+///
+/// On a receipt's path GRDB's argument conversion (`StatementArguments` → `DatabaseValue` → nested temporary bindings) cost
+/// more than SQLite's own work for the statement (measured with perf: Docs/PERFORMANCE.md), so the journal's hot
+/// statements bind directly. Errors come back as GRDB's `DatabaseError` with SQLite's extended code, like any other.
+/// Only for statements inside the engine's own transactions; the statement comes from `cachedStatement` and is left reset.
+struct RawBinder {
+    fileprivate let handle: OpaquePointer
+    fileprivate var index: Int32 = 1
+
+    /// SQLite copies the value (`SQLITE_TRANSIENT`).
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    mutating func int(_ value: Int64) {
+        sqlite3_bind_int64(handle, index, value)
+        index += 1
+    }
+
+    mutating func text(_ value: String) {
+        var value = value
+        value.withUTF8 { bytes in
+            if let base = bytes.baseAddress, !bytes.isEmpty {
+                _ = UnsafeRawPointer(base).withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                    sqlite3_bind_text(handle, index, $0, Int32(bytes.count), Self.transient)
+                }
+            } else {
+                // An empty buffer may have no address, which SQLite would bind as NULL.
+                _ = sqlite3_bind_text(handle, index, "", 0, Self.transient)
+            }
+        }
+        index += 1
+    }
+
+    mutating func blob(_ value: [UInt8]) {
+        value.withUnsafeBytes { bytes in
+            if bytes.isEmpty {
+                _ = sqlite3_bind_zeroblob(handle, index, 0)
+            } else {
+                _ = sqlite3_bind_blob(handle, index, bytes.baseAddress, Int32(bytes.count), Self.transient)
+            }
+        }
+        index += 1
+    }
+}
+
+extension Statement {
+    /// Binds with `bind`, steps once per row (`row` sees each; nil for a statement that returns none) and resets.
+    func runRaw(_ db: Database, bind: (inout RawBinder) -> Void, row: ((OpaquePointer) -> Void)? = nil) throws {
+        let handle = sqliteStatement
+        sqlite3_reset(handle)
+        var binder = RawBinder(handle: handle)
+        bind(&binder)
+        while true {
+            let code = sqlite3_step(handle)
+            if code == SQLITE_ROW {
+                row?(handle)
+                continue
+            }
+            if code == SQLITE_DONE { break }
+            let message = db.sqliteConnection.map { String(cString: sqlite3_errmsg($0)) }
+            sqlite3_reset(handle)
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: sql)
+        }
+        sqlite3_reset(handle)
+    }
+}
+
+/// Reading a column of the current row (`runRaw`'s `row`).
+enum RawColumn {
+    static func int(_ handle: OpaquePointer, _ column: Int32) -> Int64? {
+        sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
+    }
+
+    static func blob(_ handle: OpaquePointer, _ column: Int32) -> [UInt8]? {
+        guard sqlite3_column_type(handle, column) != SQLITE_NULL else { return nil }
+        let count = Int(sqlite3_column_bytes(handle, column))
+        guard count > 0, let bytes = sqlite3_column_blob(handle, column) else { return [] }
+        return [UInt8](UnsafeRawBufferPointer(start: bytes, count: count))
+    }
+}
