@@ -142,8 +142,9 @@ extension SessionEngine {
         try db.cachedStatement(sql: """
             SELECT journal_seq, journal_head, (SELECT signature_counter FROM journal WHERE module_serial = ? AND signature_counter > 0
               ORDER BY seq DESC LIMIT 1) FROM terminal_counters WHERE terminal_id = ?
-            """).runRaw(db, bind: { $0.text(module.serial); $0.text(terminalID) }) { row in
-            head = (RawColumn.int(row, 0) ?? 0, RawColumn.blob(row, 1), RawColumn.int(row, 2))
+            """).runRaw(db, bind: { $0.text(module.serial); $0.text(terminalID) }) { handle in
+            let row = RawRow(handle: handle)
+            head = (row.optionalInt64(0) ?? 0, row.optionalBlob(1), row.optionalInt64(2))
         }
         guard let head else { throw SessionError.notFound("The counters of terminal \(terminalID)") }
         let previous = head.hash ?? Journal.genesis(terminal: terminalID)
@@ -295,12 +296,11 @@ struct ReceiptFacts: Sendable {
 
 extension ReceiptFacts.Line {
     /// From a row selected with `ReceiptFacts.lineColumns`.
-    init(row line: Row) throws {
-        self.init(line: try line.decode(atIndex: 1), name: try line.decode(atIndex: 2), quantityMilli: try line.decode(atIndex: 3),
-                  unitPrice: try line.decode(atIndex: 4), listPrice: try line.decode(atIndex: 5), priceOverrideReason: try line.decode(atIndex: 6),
-                  discount: try line.decode(atIndex: 7), discountReason: try line.decode(atIndex: 8), amount: try line.decode(atIndex: 9),
-                  vatRateBP: try line.decode(atIndex: 10), vat: try line.decode(atIndex: 11), refundOfLine: try line.decode(atIndex: 12),
-                  service: try line.decode(atIndex: 13))
+    init(_ line: RawRow) throws {
+        self.init(line: try line.int(1), name: try line.text(2), quantityMilli: try line.int(3), unitPrice: try line.int(4),
+                  listPrice: try line.int(5), priceOverrideReason: try line.optionalText(6), discount: try line.int(7),
+                  discountReason: try line.optionalText(8), amount: try line.int(9), vatRateBP: try line.int(10), vat: try line.int(11),
+                  refundOfLine: try line.optionalInt(12), service: try line.bool(13))
     }
 }
 
@@ -381,20 +381,15 @@ extension ReceiptFacts {
     /// `receipt_id` first, then the line's columns in `init`'s order.
     static let lineColumns = "receipt_id, line_no, name, quantity_milli, unit_price, list_price, price_override_reason, discount, discount_reason, amount, vat_rate_bp, vat_amount, refund_of_line, service"
 
-    /// From rows selected with `receiptColumns`, `lineColumns` and `receipt_id, method, amount`, as `journal verify` reads
-    /// them; a value of the wrong type throws, never traps.
-    init(_ receipt: Row, lines: [Row], payments: [Row], fiscalCode: String?) throws {
+    /// From a row selected with `receiptColumns` (lines, payments and code are added by the caller), as `journal verify`
+    /// reads it; a value of the wrong type throws, never traps.
+    init(_ receipt: RawRow) throws {
         self.init(
-            id: try receipt.decode(atIndex: 0), kind: try receipt.decode(atIndex: 1), number: try receipt.decode(atIndex: 2),
-            zPeriod: try receipt.decode(atIndex: 3), session: try receipt.decode(atIndex: 4), cashier: try receipt.decode(atIndex: 5),
-            createdAt: try receipt.decode(atIndex: 6), businessDate: try receipt.decode(atIndex: 7), currency: try receipt.decode(atIndex: 8),
-            total: try receipt.decode(atIndex: 9), vatTotal: try receipt.decode(atIndex: 10), discountTotal: try receipt.decode(atIndex: 11),
-            change: try receipt.decode(atIndex: 12), grandTotalSales: try receipt.decode(atIndex: 13),
-            grandTotalReturns: try receipt.decode(atIndex: 14), refundOf: try receipt.decode(atIndex: 15),
-            originSession: try receipt.decode(atIndex: 16),
-            lines: try lines.map { try Line(row: $0) },
-            payments: try payments.map { (method: try $0.decode(atIndex: 1), amount: try $0.decode(atIndex: 2)) },
-            fiscalCode: fiscalCode)
+            id: try receipt.text(0), kind: try receipt.text(1), number: try receipt.int(2), zPeriod: try receipt.int(3),
+            session: try receipt.text(4), cashier: try receipt.text(5), createdAt: try receipt.text(6), businessDate: try receipt.text(7),
+            currency: try receipt.text(8), total: try receipt.int(9), vatTotal: try receipt.int(10), discountTotal: try receipt.int(11),
+            change: try receipt.int(12), grandTotalSales: try receipt.int(13), grandTotalReturns: try receipt.int(14),
+            refundOf: try receipt.optionalText(15), originSession: try receipt.optionalText(16), lines: [], payments: [], fiscalCode: nil)
     }
 }
 

@@ -234,34 +234,45 @@ struct JournalCheck {
         var problems = [JournalVerification.Problem?](repeating: nil, count: batch.count)
         let ids = batch.filter { Journal.receiptKinds.contains($0.kind) }.map(\.ref)
         guard !ids.isEmpty else { return (facts, problems) }
-        let marks = databaseQuestionMarks(count: ids.count)
-        let arguments = StatementArguments(ids)
-        // Cursors, decoded as they go: no row is copied (copies were a tenth of the verification's time in malloc).
+        // Read through SQLite's C API with statements prepared once per width (GRDB's rows and argument conversion were
+        // most of this thread's time): a receipt's rows, its lines, payments and code, one `IN` query per table.
         var receipts: [String: Result<ReceiptFacts, Error>] = [:]
-        let receiptRows = try Row.fetchCursor(db, sql: "SELECT \(ReceiptFacts.receiptColumns) FROM receipt WHERE id IN (\(marks))", arguments: arguments)
-        while let row = try receiptRows.next() {
-            guard let id = try? row.decode(String.self, atIndex: 0) else { continue }
-            receipts[id] = Result { try ReceiptFacts(row, lines: [], payments: [], fiscalCode: nil) }
-        }
         var lines: [String: [ReceiptFacts.Line]] = [:]
-        var unreadable: [String: Error] = [:]
-        let lineRows = try Row.fetchCursor(db, sql: "SELECT \(ReceiptFacts.lineColumns) FROM receipt_line WHERE receipt_id IN (\(marks)) ORDER BY receipt_id, line_no",
-                                           arguments: arguments)
-        while let row = try lineRows.next() {
-            guard let id = try? row.decode(String.self, atIndex: 0) else { continue }
-            do { lines[id, default: []].append(try ReceiptFacts.Line(row: row)) } catch { unreadable[id] = error }
-        }
         var payments: [String: [(method: String, amount: Int64)]] = [:]
-        let paymentRows = try Row.fetchCursor(db, sql: "SELECT receipt_id, method, amount FROM payment WHERE receipt_id IN (\(marks)) ORDER BY receipt_id, seq",
-                                              arguments: arguments)
-        while let row = try paymentRows.next() {
-            guard let id = try? row.decode(String.self, atIndex: 0) else { continue }
-            do { payments[id, default: []].append((method: try row.decode(atIndex: 1), amount: try row.decode(atIndex: 2))) } catch { unreadable[id] = error }
-        }
         var codes: [String: String] = [:]
-        let codeRows = try Row.fetchCursor(db, sql: "SELECT receipt_id, code FROM receipt_code WHERE receipt_id IN (\(marks))", arguments: arguments)
-        while let row = try codeRows.next() {
-            if let id = try? row.decode(String.self, atIndex: 0) { codes[id] = try? row.decode(String.self, atIndex: 1) }
+        var unreadable: [String: Error] = [:]
+        receipts.reserveCapacity(ids.count)
+        lines.reserveCapacity(ids.count)
+        payments.reserveCapacity(ids.count)
+        for start in stride(from: 0, to: ids.count, by: 4096) {
+            let chunk = ids[start..<min(ids.count, start + 4096)]
+            let width = max(16, 1 << (Int.bitWidth - (chunk.count - 1).leadingZeroBitCount))
+            let marks = databaseQuestionMarks(count: width)
+            let bind = { (values: inout RawBinder) in
+                for id in chunk { values.text(id) }
+                for _ in chunk.count..<width { values.null() }
+            }
+            try db.cachedStatement(sql: "SELECT \(ReceiptFacts.receiptColumns) FROM receipt WHERE id IN (\(marks))").runRaw(db, bind: bind) { handle in
+                let row = RawRow(handle: handle)
+                guard let id = try? row.text(0) else { return }
+                receipts[id] = Result { try ReceiptFacts(row) }
+            }
+            try db.cachedStatement(sql: "SELECT \(ReceiptFacts.lineColumns) FROM receipt_line WHERE receipt_id IN (\(marks)) ORDER BY receipt_id, line_no")
+                .runRaw(db, bind: bind) { handle in
+                    let row = RawRow(handle: handle)
+                    guard let id = try? row.text(0) else { return }
+                    do { lines[id, default: []].append(try ReceiptFacts.Line(row)) } catch { unreadable[id] = error }
+                }
+            try db.cachedStatement(sql: "SELECT receipt_id, method, amount FROM payment WHERE receipt_id IN (\(marks)) ORDER BY receipt_id, seq")
+                .runRaw(db, bind: bind) { handle in
+                    let row = RawRow(handle: handle)
+                    guard let id = try? row.text(0) else { return }
+                    do { payments[id, default: []].append((method: try row.text(1), amount: try row.int(2))) } catch { unreadable[id] = error }
+                }
+            try db.cachedStatement(sql: "SELECT receipt_id, code FROM receipt_code WHERE receipt_id IN (\(marks))").runRaw(db, bind: bind) { handle in
+                let row = RawRow(handle: handle)
+                if let id = try? row.text(0) { codes[id] = try? row.text(1) }
+            }
         }
         for (index, entry) in batch.enumerated() where Journal.receiptKinds.contains(entry.kind) {
             guard let read = receipts[entry.ref] else {

@@ -34,6 +34,11 @@ struct RawBinder {
         index += 1
     }
 
+    mutating func null() {
+        sqlite3_bind_null(handle, index)
+        index += 1
+    }
+
     mutating func blob(_ value: [UInt8]) {
         value.withUnsafeBytes { bytes in
             if bytes.isEmpty {
@@ -68,13 +73,52 @@ extension Statement {
     }
 }
 
-/// Reading a column of the current row (`runRaw`'s `row`).
-enum RawColumn {
-    static func int(_ handle: OpaquePointer, _ column: Int32) -> Int64? {
+/// The current row of a `runRaw` statement, read by column index. A value of another storage class than asked for throws
+/// (as GRDB's decoding does), never traps: `journal verify` names such a row as changed.
+struct RawRow {
+    let handle: OpaquePointer
+
+    struct WrongType: Error, CustomStringConvertible {
+        var column: String
+        var expected: String
+        var found: Int32
+        var description: String {
+            let names: [Int32: String] = [SQLITE_INTEGER: "an integer", SQLITE_FLOAT: "a real number", SQLITE_TEXT: "text", SQLITE_BLOB: "a blob", SQLITE_NULL: "NULL"]
+            return "column \(column) holds \(names[found] ?? "type \(found)"), not \(expected)"
+        }
+    }
+
+    private func check(_ column: Int32, _ type: Int32, _ expected: String) throws {
+        let found = sqlite3_column_type(handle, column)
+        guard found == type else {
+            throw WrongType(column: sqlite3_column_name(handle, column).map { String(cString: $0) } ?? "\(column)", expected: expected, found: found)
+        }
+    }
+
+    var isNull: (Int32) -> Bool { { sqlite3_column_type(handle, $0) == SQLITE_NULL } }
+
+    func int(_ column: Int32) throws -> Int64 {
+        try check(column, SQLITE_INTEGER, "an integer")
+        return sqlite3_column_int64(handle, column)
+    }
+
+    func optionalInt(_ column: Int32) throws -> Int64? { isNull(column) ? nil : try int(column) }
+
+    func bool(_ column: Int32) throws -> Bool { try int(column) != 0 }
+
+    func text(_ column: Int32) throws -> String {
+        try check(column, SQLITE_TEXT, "text")
+        guard let bytes = sqlite3_column_text(handle, column) else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, column))), as: UTF8.self)
+    }
+
+    func optionalText(_ column: Int32) throws -> String? { isNull(column) ? nil : try text(column) }
+
+    func optionalInt64(_ column: Int32) -> Int64? {
         sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
     }
 
-    static func blob(_ handle: OpaquePointer, _ column: Int32) -> [UInt8]? {
+    func optionalBlob(_ column: Int32) -> [UInt8]? {
         guard sqlite3_column_type(handle, column) != SQLITE_NULL else { return nil }
         let count = Int(sqlite3_column_bytes(handle, column))
         guard count > 0, let bytes = sqlite3_column_blob(handle, column) else { return [] }
