@@ -232,18 +232,20 @@ struct JournalCheck {
     static func readFacts(_ batch: [JournalEntry], db: Database) throws -> ([ReceiptFacts?], [JournalVerification.Problem?]) {
         var facts = [ReceiptFacts?](repeating: nil, count: batch.count)
         var problems = [JournalVerification.Problem?](repeating: nil, count: batch.count)
-        let ids = batch.filter { Journal.receiptKinds.contains($0.kind) }.map(\.ref)
+        // Each receipt id once, at the position of its first entry (a receipt journaled twice shares its facts; `walk` names it).
+        var position: [String: Int] = [:]
+        var ids: [String] = []
+        for (index, entry) in batch.enumerated() where Journal.receiptKinds.contains(entry.kind) && position[entry.ref] == nil {
+            position[entry.ref] = index
+            ids.append(entry.ref)
+        }
         guard !ids.isEmpty else { return (facts, problems) }
         // Read through SQLite's C API with statements prepared once per width (GRDB's rows and argument conversion were
-        // most of this thread's time): a receipt's rows, its lines, payments and code, one `IN` query per table.
-        var receipts: [String: Result<ReceiptFacts, Error>] = [:]
-        var lines: [String: [ReceiptFacts.Line]] = [:]
-        var payments: [String: [(method: String, amount: Int64)]] = [:]
-        var codes: [String: String] = [:]
-        var unreadable: [String: Error] = [:]
-        receipts.reserveCapacity(ids.count)
-        lines.reserveCapacity(ids.count)
-        payments.reserveCapacity(ids.count)
+        // most of this thread's time): a receipt's row with its code, then its lines and payments, one `IN` query per table.
+        var receipts = [Result<ReceiptFacts, Error>?](repeating: nil, count: batch.count)
+        var lines = [[ReceiptFacts.Line]](repeating: [], count: batch.count)
+        var payments = [[(method: String, amount: Int64)]](repeating: [], count: batch.count)
+        var unreadable = [Error?](repeating: nil, count: batch.count)
         for start in stride(from: 0, to: ids.count, by: 4096) {
             let chunk = ids[start..<min(ids.count, start + 4096)]
             let width = max(16, 1 << (Int.bitWidth - (chunk.count - 1).leadingZeroBitCount))
@@ -252,39 +254,43 @@ struct JournalCheck {
                 for id in chunk { values.text(id) }
                 for _ in chunk.count..<width { values.null() }
             }
-            try db.cachedStatement(sql: "SELECT \(ReceiptFacts.receiptColumns) FROM receipt WHERE id IN (\(marks))").runRaw(db, bind: bind) { handle in
+            /// The batch position of the row's receipt (column 0), nil for an id the batch did not ask for.
+            func owner(_ row: RawRow) -> Int? { (try? row.text(0)).flatMap { position[$0] } }
+            try db.cachedStatement(sql: """
+                SELECT \(ReceiptFacts.receiptColumns), c.code FROM receipt r LEFT JOIN receipt_code c ON c.receipt_id = r.id WHERE r.id IN (\(marks))
+                """).runRaw(db, bind: bind) { handle in
                 let row = RawRow(handle: handle)
-                guard let id = try? row.text(0) else { return }
-                receipts[id] = Result { try ReceiptFacts(row) }
+                guard let index = owner(row) else { return }
+                receipts[index] = Result {
+                    var receipt = try ReceiptFacts(row)
+                    receipt.fiscalCode = try row.optionalText(17)
+                    return receipt
+                }
             }
             try db.cachedStatement(sql: "SELECT \(ReceiptFacts.lineColumns) FROM receipt_line WHERE receipt_id IN (\(marks)) ORDER BY receipt_id, line_no")
                 .runRaw(db, bind: bind) { handle in
                     let row = RawRow(handle: handle)
-                    guard let id = try? row.text(0) else { return }
-                    do { lines[id, default: []].append(try ReceiptFacts.Line(row)) } catch { unreadable[id] = error }
+                    guard let index = owner(row) else { return }
+                    do { lines[index].append(try ReceiptFacts.Line(row)) } catch { unreadable[index] = error }
                 }
             try db.cachedStatement(sql: "SELECT receipt_id, method, amount FROM payment WHERE receipt_id IN (\(marks)) ORDER BY receipt_id, seq")
                 .runRaw(db, bind: bind) { handle in
                     let row = RawRow(handle: handle)
-                    guard let id = try? row.text(0) else { return }
-                    do { payments[id, default: []].append((method: try row.text(1), amount: try row.int(2))) } catch { unreadable[id] = error }
+                    guard let index = owner(row) else { return }
+                    do { payments[index].append((method: try row.text(1), amount: try row.int(2))) } catch { unreadable[index] = error }
                 }
-            try db.cachedStatement(sql: "SELECT receipt_id, code FROM receipt_code WHERE receipt_id IN (\(marks))").runRaw(db, bind: bind) { handle in
-                let row = RawRow(handle: handle)
-                if let id = try? row.text(0) { codes[id] = try? row.text(1) }
-            }
         }
         for (index, entry) in batch.enumerated() where Journal.receiptKinds.contains(entry.kind) {
-            guard let read = receipts[entry.ref] else {
+            let first = position[entry.ref] ?? index
+            guard let read = receipts[first] else {
                 problems[index] = .init(kind: .missing, seq: entry.seq, detail: "receipt \(entry.ref) of entry \(entry.seq) is not in the receipt table")
                 continue
             }
             do {
-                if let error = unreadable[entry.ref] { throw error }
+                if let error = unreadable[first] { throw error }
                 var receipt = try read.get()
-                receipt.lines = lines[entry.ref] ?? []
-                receipt.payments = payments[entry.ref] ?? []
-                receipt.fiscalCode = codes[entry.ref]
+                receipt.lines = lines[first]
+                receipt.payments = payments[first]
                 facts[index] = receipt
             } catch {
                 problems[index] = .init(kind: .modified, seq: entry.seq,
