@@ -6,7 +6,10 @@ import PackageDescription
 let package = Package(
     name: "KassaBenchmarks",
     platforms: [.macOS(.v14)],
-    dependencies: [.package(name: "Kassa", path: ".."), .package(url: "https://github.com/apple/swift-log", from: "1.16.2")],
+    dependencies: [
+        .package(name: "Kassa", path: ".."), .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
     targets: [
         .executableTarget(
             name: "KassaBench",
@@ -22,7 +25,7 @@ let package = Package(
             name: "SessionBench",
             dependencies: [
                 .product(name: "SessionEngine", package: "Kassa"), .product(name: "SoftwareFiscalModule", package: "Kassa"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]),
     ]
 )

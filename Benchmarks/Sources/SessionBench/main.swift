@@ -2,7 +2,8 @@
 //
 //   SessionBench durable DIR SECONDS
 //       Finalized receipts per second, each its own durable transaction (WAL, synchronous=FULL), against the raw
-//       fsync rate of the same disk (4 KiB append + fsync), measured in the same run, in DIR.
+//       fsync rate of the same disk (4 KiB append + fsync), measured in the same run, in DIR; and SQLite's floor there:
+//       one-row durable transactions with the engine's settings through the C API.
 //   SessionBench fill DB RECEIPTS
 //       Builds a terminal database with RECEIPTS receipts of history in closed shifts of 1,000 receipts each, through
 //       the engine (so every receipt takes the real path). Point DB at tmpfs and copy it to disk afterwards: the fill
@@ -11,6 +12,7 @@
 //       Opens a filled database, sells 200 receipts in a new shift, then times the X report (REPEATS times) and a
 //       close with its Z report (5 shifts). Peak memory is this process's maximum RSS.
 import Foundation
+import GRDBSQLite
 import Logging
 import SessionEngine
 import SoftwareFiscalModule
@@ -91,6 +93,38 @@ func rawFsyncRate(directory: String, seconds: Double) -> Double {
     return Double(count) / (monotonic() - start)
 }
 
+/// SQLite's own floor on this disk: one-row transactions (BEGIN IMMEDIATE, INSERT, COMMIT) through the C API with the
+/// engine's settings (1 KiB pages, WAL, synchronous=FULL), no Swift work at all, for `seconds`.
+func sqliteFloorRate(directory: String, seconds: Double) -> Double {
+    let path = directory + "/floor.sqlite"
+    for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+    var db: OpaquePointer?
+    guard sqlite3_open(path, &db) == SQLITE_OK, let db else { fail("cannot open \(path)") }
+    defer {
+        sqlite3_close(db)
+        for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+    }
+    func run(_ sql: String) {
+        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { fail("\(sql): \(String(cString: sqlite3_errmsg(db)))") }
+    }
+    run("PRAGMA page_size = 1024; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+    var statements: [OpaquePointer?] = [nil, nil, nil]
+    for (index, sql) in ["BEGIN IMMEDIATE", "INSERT INTO t (v) VALUES ('a receipt-sized row of text, about two hundred bytes long, like the receipt table has ...........................................................................')", "COMMIT"].enumerated() {
+        guard sqlite3_prepare_v2(db, sql, -1, &statements[index], nil) == SQLITE_OK else { fail("cannot prepare \(sql)") }
+    }
+    defer { for statement in statements { sqlite3_finalize(statement) } }
+    var count = 0
+    let start = monotonic()
+    while monotonic() - start < seconds {
+        for statement in statements {
+            guard sqlite3_step(statement) == SQLITE_DONE else { fail("step failed: \(String(cString: sqlite3_errmsg(db)))") }
+            sqlite3_reset(statement)
+        }
+        count += 1
+    }
+    return Double(count) / (monotonic() - start)
+}
+
 func durable(directory: String, seconds: Double) throws {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let path = directory + "/durable.sqlite"
@@ -99,11 +133,13 @@ func durable(directory: String, seconds: Double) throws {
     _ = try till.openShift(commandID: "open", user: "anna", countedFloat: 0)
     // Alternate the two measurements twice, so that a disk's mood swing shows rather than biases one side.
     var raw: [Double] = []
+    var floor: [Double] = []
     var receipts: [Double] = []
     var index = 0
     var cpu = 0.0
     for _ in 0..<2 {
         raw.append(rawFsyncRate(directory: directory, seconds: seconds / 2))
+        floor.append(sqliteFloorRate(directory: directory, seconds: seconds / 4))
         let start = monotonic()
         let cpuStart = cpuSeconds()
         var count = 0
@@ -120,7 +156,9 @@ func durable(directory: String, seconds: Double) throws {
     let counters = try till.counters()
     guard counters.receiptNumber == Int64(index) else { fail("counter \(counters.receiptNumber) != \(index) receipts") }
     for suffix in ["", "-wal", "-shm", ".key"] { unlink(path + suffix) }
+    let floorRate = floor.reduce(0, +) / Double(floor.count)
     emit(["rawFsyncPerSecond": Int(rawRate), "receiptsPerSecond": Int(receiptRate),
+          "sqliteOneRowTransactionsPerSecond": Int(floorRate), "sqliteFloorRatio": (floorRate / rawRate * 1000).rounded() / 1000,
           "ratio": (receiptRate / rawRate * 1000).rounded() / 1000, "receipts": index,
           "cpuMicrosecondsPerReceipt": Int(cpu / Double(index) * 1e6)])
 }
