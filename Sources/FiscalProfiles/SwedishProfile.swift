@@ -2,13 +2,14 @@ import Foundation
 import SessionEngine
 import Synchronization
 
-/// The `se` fiscal profile (SKVFS 2014:9): every receipt, copy and training receipt is registered in the control unit
+/// The `se` fiscal profile (SKVFS 2014:9): every receipt, copy, training receipt and pro-forma bill is registered in the control unit
 /// inside the transaction that finalizes it; the control code and the unit's manufacturing number are stored with the
 /// receipt and printed on it. A unit that does not answer refuses the receipt with a clear error: nothing is recorded,
 /// and the same command (same id) can be repeated when the unit is back.
 public final class SwedishProfile: FiscalProfile {
     public let name = "se"
     public let registersCopies = true
+    public let registersProForma = true
     let unit: any ControlUnit
     private let registered = Mutex<Set<String>>([])
 
@@ -23,7 +24,8 @@ public final class SwedishProfile: FiscalProfile {
             throw .invalid("The Swedish profile needs the organisation number and the register's id: "
                 + "kassa settings set se-org-number 5561234567 and se-pos-id KASSA1.")
         }
-        let kind: ControlUnitReceipt.Kind = receipt.isCopy ? .copy : receipt.kind == "training" ? .training : .normal
+        let kind: ControlUnitReceipt.Kind = receipt.isCopy ? .copy : receipt.kind == "training" ? .training
+            : receipt.kind == "proforma" ? .proForma : .normal
         let vat = receipt.vatByRate.keys.sorted(by: >).map { rate in
             ControlUnitReceipt.amount(rate) + ";" + ControlUnitReceipt.amount(receipt.vatByRate[rate] ?? 0)
         }
@@ -31,7 +33,7 @@ public final class SwedishProfile: FiscalProfile {
         let digits = receipt.localTime.filter(\.isNumber)
         let request = ControlUnitReceipt(
             organisationNumber: organisation, posID: pos, dateTime: String(digits.prefix(12)),
-            receiptID: receipt.kind == "training" ? "T\(receipt.number)" : "\(receipt.number)", kind: kind,
+            receiptID: receipt.kind == "training" ? "T\(receipt.number)" : receipt.kind == "proforma" ? "P\(receipt.number)" : "\(receipt.number)", kind: kind,
             total: ControlUnitReceipt.amount(receipt.total), negativeTotal: ControlUnitReceipt.amount(receipt.negativeTotal), vat: vat)
         do {
             let key = organisation + "/" + pos

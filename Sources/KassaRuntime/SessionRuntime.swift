@@ -138,25 +138,38 @@ extension KassaEnvironment {
         return document
     }
 
-    /// A pro-forma receipt of a parked receipt (a bill shown before paying): no number, not a receipt, marked EJ KVITTO.
-    public func proFormaDocument(_ parked: ParkedReceipt, currency: String, settings: Settings? = nil) -> Document {
+    /// A pro-forma bill of a parked receipt (shown before paying): not a receipt, marked EJ KVITTO at both ends, priced by
+    /// the engine exactly as the sale will be, with its own series number and, in Sweden, the control unit's code.
+    public func proFormaDocument(_ bill: ProFormaRecord, settings: Settings? = nil) -> Document {
         var blocks: [Block] = [Self.marking("EJ KVITTO")]
         blocks += Self.header(settings)
-        blocks.append(.text(TextBlock("Proformakvitto \(parked.label ?? parked.id)", align: .center)))
+        blocks.append(.text(TextBlock("Proformakvitto P\(bill.number) · \(bill.label ?? bill.parked)", align: .center)))
         blocks.append(.separator(SeparatorBlock()))
-        var total: Int64 = 0
-        let items = parked.lines.map { line -> Item in
-            let price = line.priceOverride?.price ?? line.unitPrice
-            let gross = (line.quantity.milli * price + (line.quantity.milli * price >= 0 ? 500 : -500)) / 1000
-            total += gross
-            return Item(name: line.name, quantity: Quantity(parsing: line.quantity.description) ?? .one, unitPrice: price, amount: gross,
-                        vat: line.vatRate.label)
+        let items = bill.lines.map { line -> Item in
+            var item = Item(name: line.name, quantity: Quantity(parsing: line.quantity.description) ?? .one,
+                            unitPrice: line.unitPrice, amount: line.amount, vat: line.vatRate.label)
+            if line.discount != 0 { item.discount = Item.Discount(amount: line.discount, reason: line.discountReason) }
+            return item
         }
         blocks.append(.items(items))
         blocks.append(.separator(SeparatorBlock()))
-        blocks.append(.totals(Totals(label: "ATT BETALA", total: total)))
+        blocks.append(.totals(Totals(label: "ATT BETALA", total: bill.total)))
+        blocks.append(.separator(SeparatorBlock()))
+        blocks.append(.vat(bill.vatLines.map { VATRow(rate: $0.rate.label, net: $0.net, vat: $0.vat, gross: $0.gross) }))
+        blocks.append(.separator(SeparatorBlock()))
+        let date = ISO8601DateFormatter.string(from: bill.createdAt, timeZone: .current, formatOptions: [.withFullDate, .withTime, .withColonSeparatorInTime, .withSpaceBetweenDateAndTime])
+        let register = settings?.regime["se-pos-id"].flatMap { $0.isEmpty ? nil : $0 } ?? bill.terminal
+        for (label, value) in [("Datum", date), ("Kassabeteckning", register), ("Proformanr", "P\(bill.number)"), ("Kassör", bill.user)] {
+            blocks.append(.keyValue(KeyValueBlock(label: label, value: value)))
+        }
+        if let code = bill.fiscalCode {
+            blocks.append(.separator(SeparatorBlock()))
+            for line in code.lines { blocks.append(.text(TextBlock(line, align: .center))) }
+        }
         blocks.append(Self.marking("EJ KVITTO"))
-        return Document(currency: currency, blocks: blocks)
+        var document = Document(currency: bill.currency, blocks: blocks)
+        document.labels = ["rate": "Moms%", "net": "Netto", "vat": "Moms", "gross": "Brutto", "discount": "Rabatt"]
+        return document
     }
 
     /// An X or Z report as a printable document: the 22 items of SKVFS 2014:9 7 kap. 2 § (and 3 § for the Z).
@@ -204,6 +217,7 @@ extension KassaEnvironment {
         pair("Övningskvitton (\(report.training.count))", money(report.training.amount))
         pair("Prisändringar (\(report.priceOverrides.count))", money(report.priceOverrides.amount))
         pair("Ej slutförda köp (\(report.unfinished.count))", money(report.unfinished.amount))
+        pair("Proformakvitton (\(report.proForma.count))", money(report.proForma.amount))
         pair("Lådöppningar utan köp", .text(String(report.noSaleOpenings)))
         pair("Insättningar (\(report.cashIn.count))", money(report.cashIn.amount))
         pair("Uttag (\(report.cashOut.count))", money(report.cashOut.amount))

@@ -48,16 +48,19 @@ public protocol FiscalProfile: Sendable {
     func code(for receipt: ProfileReceipt, previous: FiscalCode?, module: (any FiscalModule)?, settings: Settings) throws(SessionError) -> FiscalCode
     /// Whether a copy is registered too (Sweden: `RECEIPT_COPY` in the control unit); it then gets a code of its own.
     var registersCopies: Bool { get }
+    /// Whether a pro-forma bill is registered (Sweden: `RECEIPT_PRO_FORMA`); its `ProfileReceipt.kind` is `proforma`.
+    var registersProForma: Bool { get }
 }
 
 extension FiscalProfile {
     public var registersCopies: Bool { false }
+    public var registersProForma: Bool { false }
 }
 
 /// What a profile sees of a receipt.
 public struct ProfileReceipt: Sendable, Equatable {
     public var id: String
-    /// `sale`, `refund` or `training`.
+    /// `sale`, `refund`, `training`, or `proforma` (a pro-forma bill: its number is the pro-forma series').
     public var kind: String
     /// `start`, `null`, `storno` or nil (a regime's special receipt types).
     public var fiscalType: String?

@@ -230,3 +230,76 @@ extension SessionEngine {
         try db.cachedStatement(sql: "UPDATE parked_receipt SET session_id = ? WHERE terminal_id = ? AND session_id IS NULL AND state = 'parked'").execute(arguments: [session, terminalID])
     }
 }
+
+/// A pro-forma bill of a parked receipt (a bill shown before paying, marked EJ KVITTO): priced exactly as the sale will be
+/// (discounts, price overrides, VAT rounding), numbered in its own series, counted in the shift's reports, journaled, and
+/// registered in the control unit where the regime wants that (Sweden: `RECEIPT_PRO_FORMA`). Not a receipt: it moves
+/// no counter of receipts or grand totals.
+public struct ProFormaRecord: Sendable, Equatable, Codable {
+    /// The client's command id.
+    public var id: String
+    public var terminal: String
+    /// The terminal's pro-forma series: 1, 2, 3 …, never reused.
+    public var number: Int64
+    public var parked: String
+    public var label: String?
+    /// The parked receipt's version the bill shows.
+    public var version: Int
+    public var session: String
+    public var user: String
+    public var createdAt: Date
+    public var currency: String
+    public var lines: [ReceiptRecord.Line]
+    public var vatLines: [ReceiptRecord.VATLine]
+    public var total: Int64
+    public var vatTotal: Int64
+    public var discountTotal: Int64
+    public var fiscalCode: FiscalCode?
+}
+
+extension SessionEngine {
+    /// Makes the pro-forma bill of a parked receipt the user may see. Replaying `commandID` returns the stored bill.
+    public func proForma(commandID: String, parkedID: String, user: String) throws(SessionError) -> ProFormaRecord {
+        let now = clock.now()
+        return try journaled { db in
+            try self.once(commandID, kind: "proforma", db) {
+                let parked = try self.parked(parkedID, db)
+                try self.checkAccess(parked, user: user, edit: false, db)
+                guard parked.state == "parked" || parked.state == "paying" else {
+                    throw SessionError.invalid("Parked receipt \(parkedID) is \(parked.state): only an open parked receipt gets a pro-forma bill.")
+                }
+                let session = try self.sessionForSale(nil, late: false, user: user, now: now, db)
+                let settings = try Settings.load(db)
+                // Priced by the same code as the sale, so the bill shows what the receipt will charge.
+                var lines = try self.computeLines(SaleRequest(id: commandID, lines: parked.lines, discount: parked.discount), settings: settings)
+                let total = lines.reduce(0) { $0 + $1.amount }
+                let vatLines = self.vatLines(lines, settings: settings)
+                if settings.vatRounding == "receipt" {
+                    for index in lines.indices { lines[index].vat = lines[index].vatRate.vat(inGross: lines[index].amount) }
+                }
+                let number = (try Int64.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM processed_command WHERE kind = 'proforma'")) ?? 0) + 1
+                var record = ProFormaRecord(
+                    id: commandID, terminal: self.terminalID, number: number, parked: parked.id, label: parked.label, version: parked.version, session: session, user: user,
+                    createdAt: now, currency: self.currency, lines: lines, vatLines: vatLines, total: total,
+                    vatTotal: vatLines.reduce(0) { $0 + $1.vat }, discountTotal: lines.reduce(0) { $0 + $1.discount }, fiscalCode: nil)
+                if let profile = self.profiles[settings.fiscalProfile], profile.registersProForma {
+                    record.fiscalCode = try profile.code(for: ProfileReceipt(
+                        id: commandID, kind: "proforma", fiscalType: nil, number: number, terminal: self.terminalID, cashier: user,
+                        localTime: Self.localTime(now, timeZone: settings.timeZone),
+                        grossByRate: Dictionary(vatLines.map { ($0.rate.basisPoints, $0.gross) }, uniquingKeysWith: +),
+                        vatByRate: Dictionary(vatLines.map { ($0.rate.basisPoints, $0.vat) }, uniquingKeysWith: +), total: total,
+                        negativeTotal: -lines.filter { $0.amount < 0 }.reduce(0) { $0 + $1.amount }, turnoverAfter: 0, isCopy: false),
+                        previous: nil, module: self.fiscalModule, settings: settings)
+                }
+                try self.addTotal(session, "proforma", amount: total, db)
+                try self.journal("proforma", ref: commandID, body: .object([
+                    "id": .string(commandID), "number": .int(number), "parked": .string(parked.id), "label": parked.label.canonical,
+                    "version": .int(Int64(parked.version)), "session": .string(session), "user": .string(user), "total": .int(total),
+                    "vat_total": .int(record.vatTotal), "discount_total": .int(record.discountTotal),
+                    "created_at": .string(Self.timestamp(now)), "fiscal_code": (record.fiscalCode?.code).canonical,
+                ]), now: now, db)
+                return record
+            }
+        }
+    }
+}

@@ -77,6 +77,7 @@ extension SessionEngine {
             countedCash: record.countedCash, difference: record.difference, cashLeft: record.cashLeft,
             differenceApprovedBy: record.differenceApprovedBy, firstReceipt: range?["first"], lastReceipt: range?["last"],
             receiptCount: range?["count"] ?? 0, openingCount: try count("open"), closingCount: try count("close"), isRescue: record.isRescue, grandTotalSales: try counter("gt_sales", db),
-            grandTotalReturns: try counter("gt_returns", db), goodsSold: totals["goods"]?.count ?? 0, servicesSold: totals["services"]?.count ?? 0, unfinished: amount("unfinished"))
+            grandTotalReturns: try counter("gt_returns", db), goodsSold: totals["goods"]?.count ?? 0, servicesSold: totals["services"]?.count ?? 0, unfinished: amount("unfinished"),
+            proForma: amount("proforma"))
     }
 }

@@ -82,6 +82,21 @@ struct SwedishProfileTests {
         #expect(till.unit.received.count == 3)
     }
 
+    @Test("a pro-forma bill is registered as RECEIPT_PRO_FORMA under its own series; a unit that does not answer refuses it")
+    func proForma() throws {
+        let till = try Till()
+        _ = try till.engine.park(id: "bord-4", user: "maria", lines: Self.sale("p").lines)
+        let bill = try till.engine.proForma(commandID: "b1", parkedID: "bord-4", user: "maria")
+        let sent = try #require(till.unit.received.last)
+        #expect(sent.kind == .proForma && sent.receiptID == "P1" && sent.total == "369,00", "\(sent)")
+        #expect(bill.fiscalCode?.lines.first == "Kontrollenhet: SIMULATOR-0001")
+        till.unit.setAnswering(false)
+        #expect(throws: SessionError.self) { try till.engine.proForma(commandID: "b2", parkedID: "bord-4", user: "maria") }
+        till.unit.setAnswering(true)
+        #expect(try till.engine.proForma(commandID: "b2", parkedID: "bord-4", user: "maria").number == 2)
+        #expect(try till.engine.counters().receiptNumber == 0 && till.engine.verifyJournal().ok)
+    }
+
     @Test("the profile refuses to sell before the organisation number and the register's id are set")
     func needsSettings() throws {
         let till = try Till(configure: false)

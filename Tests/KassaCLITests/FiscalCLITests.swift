@@ -55,11 +55,16 @@ struct FiscalCLITests {
         _ = try ok(["park", "new", "-", "--id", "bord-4", "--name", "Bord 4", "--user", "maria"], stdin: Self.sale("p1"))
         let bill = try previewText(try ok(["park", "proforma", "bord-4", "--user", "maria"]))
         #expect(bill.contains("E  J     K  V  I  T  T  O") && bill.contains("ATT BETALA") && !bill.contains("Kvittonr"), "\(bill)")
+        // The bill is registered in the control unit (its code printed), numbered in its own series, and counted.
+        #expect(bill.contains("Proformanr") && bill.contains("P1") && bill.contains("Kontrollkod:") && bill.contains("320,00"), "\(bill)")
+        let again = try ok(["park", "proforma", "bord-4", "--user", "maria", "--json", "--id", "bill-2"])
+        #expect((again.json?["proForma"] as? [String: Any])?["number"] as? Int == 2, "\(again.stdout)")
+        #expect((try ok(["park", "proforma", "bord-4", "--user", "maria", "--json", "--id", "bill-2"]).json?["proForma"] as? [String: Any])?["number"] as? Int == 2)
         _ = try ok(["park", "void", "bord-4", "--user", "maria"])
         let report = try previewText(try ok(["report", "x", "--user", "maria"]))
         for item in ["K a f f e b a r e n", "Org.nr 556123-4567", "Framställd", "X - D A G R A P P O R T", "Kassabeteckning KASSA1", "Total försäljning", "Varugrupper",
                      "Moms", "Växelkassa", "Antal sålda varor", "Antal sålda tjänster", "Antal kassakvitton", "Lådöppningar utan köp", "Kopior (1)",
-                     "Övningskvitton (1)", "Kontant", "Returer", "Rabatter", "Prisändringar", "Ej slutförda köp (1)", "Grand total försäljning",
+                     "Övningskvitton (1)", "Proformakvitton (2)", "Kontant", "Returer", "Rabatter", "Prisändringar", "Ej slutförda köp (1)", "Grand total försäljning",
                      "Grand total retur", "Grand total netto"] {
             #expect(report.contains(item), "\(item) on the X report:\n\(report)")
         }
@@ -77,9 +82,10 @@ struct FiscalCLITests {
         for case .text(let block) in document.blocks ?? [] where ["KOPIA", "ÖVNING"].contains(block.text) { markings[block.text] = block.size?.height ?? 1 }
         // Amounts (totals, payments, VAT, key-value rows) have no size in the document model: they print at height 1.
         #expect(markings["KOPIA"] ?? 0 >= 2 && markings["ÖVNING"] ?? 0 >= 2, "\(markings)")
-        let proForma = environment.proFormaDocument(
-            try JSONDecoder().decode(ParkedReceipt.self, from: Data(#"{"id":"p","state":"parked","visibility":"own","owner":"anna","ownerRole":"cashier","version":1,"lines":[]}"#.utf8)),
-            currency: "SEK")
+        let proForma = environment.proFormaDocument(try JSONDecoder().decode(ProFormaRecord.self, from: Data(#"""
+            {"id":"p","terminal":"T-1","number":1,"parked":"bord-4","version":1,"session":"S","user":"anna","createdAt":0,"currency":"SEK",
+             "lines":[],"vatLines":[],"total":100,"vatTotal":0,"discountTotal":0}
+            """#.utf8)))
         var ejKvitto = 0
         for case .text(let block) in proForma.blocks ?? [] where block.text == "EJ KVITTO" { ejKvitto = max(ejKvitto, block.size?.height ?? 1) }
         #expect(ejKvitto >= 2)

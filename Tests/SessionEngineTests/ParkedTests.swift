@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 @testable import SessionEngine
 import Testing
 
@@ -69,6 +70,34 @@ struct ParkedTests {
         #expect(try engine.finalizeParked(id: "p", user: "anna", payments: nil).number == 1)
         #expect(try engine.counters().receiptNumber == 1)
         #expect(try engine.parkedReceipts(user: "anna").isEmpty)
+    }
+
+    @Test("a pro-forma bill is priced as the sale, numbered in its own series, counted, journaled, and no receipt")
+    func proForma() throws {
+        let engine = try till()
+        let lines = [
+            SaleLineRequest(name: "Kaffe", quantity: MilliQuantity(milli: 2000), unitPrice: 350, vatRate: VATRate(basisPoints: 1200)),
+            SaleLineRequest(name: "Ost", quantity: MilliQuantity(milli: 456), unitPrice: 29900, vatRate: VATRate(basisPoints: 1200)),
+        ]
+        let discount = DiscountRequest(percent: VATRate(basisPoints: 1000), reason: "stamkund")
+        _ = try engine.park(id: "bord", user: "anna", lines: lines, discount: discount, visibility: "own")
+        let first = try engine.proForma(commandID: "b1", parkedID: "bord", user: "anna")
+        #expect(first.number == 1 && first.parked == "bord" && first.version == 1 && first.discountTotal != 0)
+        #expect(try engine.proForma(commandID: "b1", parkedID: "bord", user: "anna") == first)  // a replay, not a second bill
+        #expect(try engine.proForma(commandID: "b2", parkedID: "bord", user: "anna").number == 2)
+        #expect(throws: SessionError.notFound("Parked receipt bord")) { try engine.proForma(commandID: "b3", parkedID: "bord", user: "olle") }
+        #expect(try engine.counters().receiptNumber == 0)
+        let report = try engine.xReport(user: "anna")
+        #expect(report.proForma.count == 2 && report.proForma.amount == 2 * first.total && report.receiptCount == 0)
+        // The bill showed what the receipt charges: the same lines, discount and VAT.
+        let receipt = try engine.finalizeParked(id: "bord", user: "anna", payments: nil)
+        #expect(receipt.total == first.total && receipt.vatLines == first.vatLines && receipt.lines == first.lines)
+        #expect(throws: SessionError.invalid("Parked receipt bord is finalized: only an open parked receipt gets a pro-forma bill.")) {
+            try engine.proForma(commandID: "b4", parkedID: "bord", user: "anna")
+        }
+        let kinds = try engine.store.writer.read { try String.fetchAll($0, sql: "SELECT kind FROM journal WHERE kind = 'proforma'") }
+        #expect(kinds.count == 2)
+        #expect(try engine.verifyJournal().ok)
     }
 
     @Test("at close: a running payment blocks; parked receipts block or move on to the next shift, per setting")

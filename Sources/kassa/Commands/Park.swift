@@ -99,7 +99,8 @@ extension Kassa {
 
         struct ProForma: ParsableCommand {
             static let configuration = CommandConfiguration(
-                commandName: "proforma", abstract: "Print a parked receipt as a pro-forma bill marked EJ KVITTO (no number; not a receipt).")
+                commandName: "proforma",
+                abstract: "Print a parked receipt's pro-forma bill, marked EJ KVITTO: priced as the sale will be, numbered P1, P2 …, counted in X/Z, journaled; not a receipt.")
             @OptionGroup var global: GlobalOptions
             @OptionGroup var options: SessionOptions
             @OptionGroup var target: DeviceOptions
@@ -110,11 +111,23 @@ extension Kassa {
                     let environment = try global.environment()
                     let engine = try options.engine(environment)
                     let user = try options.actor()
-                    let found = try session { () throws(SessionError) in try engine.parkedReceipt(id: parked, user: user) }
-                    let document = environment.proFormaDocument(found, currency: engine.currency, settings: try? engine.settings())
-                    let outcome = try environment.printDocument(document, on: try target.resolve(in: environment))
-                    if global.json { printJSON(outcome) } else {
-                        print("Printed the pro-forma bill of \(found.label ?? found.id) (EJ KVITTO)." + (outcome.previewPNG.map { " Preview: \($0)" } ?? ""))
+                    let device = try target.resolve(in: environment)
+                    let bill = try session { () throws(SessionError) in try engine.proForma(commandID: options.command, parkedID: parked, user: user) }
+                    // The bill is recorded before it prints; a failed print is reported, and printing again makes bill P(n+1).
+                    var printed: PrintOutcome?
+                    var printError: String?
+                    do {
+                        printed = try environment.printDocument(environment.proFormaDocument(bill, settings: try? engine.settings()), on: device)
+                    } catch {
+                        printError = "\(error) Pro-forma bill P\(bill.number) is recorded; print a new one with `kassa park proforma \(parked)`."
+                    }
+                    if global.json {
+                        struct Output: Encodable { var proForma: ProFormaRecord; var printed: PrintOutcome?; var printError: String? }
+                        printJSON(Output(proForma: bill, printed: printed, printError: printError))
+                    } else {
+                        print("Pro-forma bill P\(bill.number) of \(bill.label ?? bill.parked) (EJ KVITTO): total \(bill.total), shift \(bill.session).")
+                        if let png = printed?.previewPNG { print("Preview: \(png)") }
+                        if let printError { print("warning: \(printError)") }
                     }
                 }
             }
