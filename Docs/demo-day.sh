@@ -18,6 +18,7 @@ run session continue --user olle
 run sale Docs/examples/sale-2.json --user olle
 run park new Docs/examples/sale-1.json --id bord-4 --name "Bord 4" --user olle
 run park list --user olle
+run park proforma bord-4 --user olle
 run park finalize bord-4 --pay card=23534 --user olle
 run session cash-in --user anna --amount 10000 --reason "Växel från banken"
 run session cash-out --user anna --amount 2500 --reason "Blommor"
