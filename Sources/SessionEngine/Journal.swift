@@ -144,7 +144,7 @@ extension SessionEngine {
               ORDER BY seq DESC LIMIT 1) FROM terminal_counters WHERE terminal_id = ?
             """).runRaw(db, bind: { $0.text(module.serial); $0.text(terminalID) }) { handle in
             let row = RawRow(handle: handle)
-            head = (row.optionalInt64(0) ?? 0, row.optionalBlob(1), row.optionalInt64(2))
+            head = ((try? row.int(0)) ?? 0, row.optionalBlob(1), try? row.optionalInt(2))
         }
         guard let head else { throw SessionError.notFound("The counters of terminal \(terminalID)") }
         let previous = head.hash ?? Journal.genesis(terminal: terminalID)

@@ -95,7 +95,7 @@ struct RawRow {
         }
     }
 
-    var isNull: (Int32) -> Bool { { sqlite3_column_type(handle, $0) == SQLITE_NULL } }
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
 
     func int(_ column: Int32) throws -> Int64 {
         try check(column, SQLITE_INTEGER, "an integer")
@@ -114,12 +114,8 @@ struct RawRow {
 
     func optionalText(_ column: Int32) throws -> String? { isNull(column) ? nil : try text(column) }
 
-    func optionalInt64(_ column: Int32) -> Int64? {
-        sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
-    }
-
     func optionalBlob(_ column: Int32) -> [UInt8]? {
-        guard sqlite3_column_type(handle, column) != SQLITE_NULL else { return nil }
+        guard !isNull(column) else { return nil }
         let count = Int(sqlite3_column_bytes(handle, column))
         guard count > 0, let bytes = sqlite3_column_blob(handle, column) else { return [] }
         return [UInt8](UnsafeRawBufferPointer(start: bytes, count: count))

@@ -271,12 +271,7 @@ extension SessionEngine {
                 let session = try self.sessionForSale(nil, late: false, user: user, now: now, db)
                 let settings = try Settings.load(db)
                 // Priced by the same code as the sale, so the bill shows what the receipt will charge.
-                var lines = try self.computeLines(SaleRequest(id: commandID, lines: parked.lines, discount: parked.discount), settings: settings)
-                let total = lines.reduce(0) { $0 + $1.amount }
-                let vatLines = self.vatLines(lines, settings: settings)
-                if settings.vatRounding == "receipt" {
-                    for index in lines.indices { lines[index].vat = lines[index].vatRate.vat(inGross: lines[index].amount) }
-                }
+                let (lines, total, vatLines) = try self.price(SaleRequest(id: commandID, lines: parked.lines, discount: parked.discount), settings: settings)
                 let number = (try Int64.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM processed_command WHERE kind = 'proforma'")) ?? 0) + 1
                 var record = ProFormaRecord(
                     id: commandID, terminal: self.terminalID, number: number, parked: parked.id, label: parked.label, version: parked.version, session: session, user: user,

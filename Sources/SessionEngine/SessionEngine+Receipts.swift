@@ -27,15 +27,10 @@ extension SessionEngine {
                 }
                 let session = try self.sessionForSale(request.session, late: request.late ?? false, user: user, now: now, db)
                 let settings = try self.settings(revision: revision, db)
-                var lines = try self.computeLines(request, settings: settings)
-                let total = lines.reduce(0) { $0 + $1.amount }
+                let (lines, total, vatLines) = try self.price(request, settings: settings)
                 let payments = request.payments ?? [PaymentRequest(method: "cash", amount: total)]
                 let change = try self.change(total: total, payments: payments)
-                let vatLines = self.vatLines(lines, settings: settings)
                 let vatTotal = vatLines.reduce(0) { $0 + $1.vat }
-                if settings.vatRounding == "receipt" {
-                    for index in lines.indices { lines[index].vat = lines[index].vatRate.vat(inGross: lines[index].amount) }
-                }
                 if let type = request.fiscalType {
                     guard ["start", "null", "storno"].contains(type) else { throw SessionError.invalid("fiscalType is start, null or storno.") }
                     guard settings.fiscalProfile != "none" else {
@@ -53,6 +48,16 @@ extension SessionEngine {
         }
         faultPoint?(.committed)
         return receipt
+    }
+
+    /// A sale's lines, total and VAT per rate, as the receipt will carry them (a pro-forma bill is priced the same way).
+    func price(_ request: SaleRequest, settings: Settings) throws -> (lines: [ReceiptRecord.Line], total: Int64, vatLines: [ReceiptRecord.VATLine]) {
+        var lines = try computeLines(request, settings: settings)
+        let vatLines = self.vatLines(lines, settings: settings)
+        if settings.vatRounding == "receipt" {
+            for index in lines.indices { lines[index].vat = lines[index].vatRate.vat(inGross: lines[index].amount) }
+        }
+        return (lines, lines.reduce(0) { $0 + $1.amount }, vatLines)
     }
 
     /// The shift a sale goes into: the open one. A sale addressed to a closed shift is refused with the open shift's id.
