@@ -53,6 +53,26 @@ public enum Journal {
 
     /// Kinds that journal a receipt row (the body is the receipt, cross-checked against the receipt tables).
     static let receiptKinds: Set<String> = ["receipt", "training", "refund"]
+
+    /// `receiptKinds.contains(kind)` without hashing the string: the verifier asks this several times per entry.
+    @inline(__always)
+    static func isReceiptKind(_ kind: String) -> Bool {
+        switch kind {
+        case "receipt", "training", "refund": true
+        default: false
+        }
+    }
+
+    /// Appends `bytes` as lower-case hex.
+    static func writeHex(_ bytes: [UInt8], to out: inout [UInt8]) {
+        let digits: StaticString = "0123456789abcdef"
+        digits.withUTF8Buffer { digits in
+            for byte in bytes {
+                out.append(digits[Int(byte >> 4)])
+                out.append(digits[Int(byte & 0xF)])
+            }
+        }
+    }
     /// An entry of this kind may be unsigned: the module failed, so it could not sign its own failure.
     public static let moduleFailureKind = "fiscal_module_failure"
 }
@@ -90,15 +110,53 @@ public struct JournalEntry: Sendable, Equatable, Codable {
         body = try row.decode(atIndex: 10)
     }
 
+    /// The same through SQLite's C API (the verifier reads a million of them), with the same strictness.
+    init(_ row: RawRow) throws {
+        seq = try row.int(0)
+        terminal = try row.text(1)
+        time = try row.text(2)
+        kind = try row.text(3)
+        ref = try row.text(4)
+        module = try row.text(5)
+        counter = try row.int(6)
+        previousHash = try row.blob(7)
+        hash = try row.blob(8)
+        signature = row.isNull(9) ? [] : try row.blob(9)
+        body = try row.text(10)
+    }
+
     /// A receipt's entry stores no body (decision 0011): the receipt's rows are its body, rebuilt by `journal verify`
     /// and written out by `journal export`. Entries journaled before that store it.
-    var bodyByReference: Bool { body.isEmpty && Journal.receiptKinds.contains(kind) }
+    var bodyByReference: Bool { body.isEmpty && Journal.isReceiptKind(kind) }
 
     /// The signed data for `body`: the message, `\n`, the counter.
     func signedData(body: [UInt8]) -> [UInt8] {
-        var data = Journal.message(terminal: terminal, time: time, kind: kind, ref: ref, module: module, previous: previousHash, body: body)
-        data.append(contentsOf: "\n\(counter)".utf8)
+        var data: [UInt8] = []
+        writeSignedData(into: &data) { $0.append(contentsOf: body) }
         return data
+    }
+
+    /// Writes the signed data into `out` (replacing its content, keeping its capacity): the message as
+    /// `Journal.message` builds it, with `body` writing the body, then `\n` and the counter. The verifier reuses one
+    /// buffer per thread for this instead of building the message, the body and their concatenation apart.
+    func writeSignedData(into out: inout [UInt8], body: (inout [UInt8]) -> Void) {
+        out.removeAll(keepingCapacity: true)
+        func line(_ field: String) {
+            var field = field
+            field.withUTF8 { out.append(contentsOf: $0) }
+            out.append(0x0A)
+        }
+        line(Journal.format)
+        line(terminal)
+        line(time)
+        line(kind)
+        line(ref)
+        line(module)
+        Journal.writeHex(previousHash, to: &out)
+        out.append(0x0A)
+        body(&out)
+        out.append(0x0A)
+        Canonical.writeInt(counter, to: &out)
     }
 }
 
@@ -311,11 +369,18 @@ extension ReceiptFacts {
     func canonicalBytes() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(384 + 256 * lines.count)
+        writeCanonical(to: &out)
+        return out
+    }
+
+    /// Appends the canonical body to `out`.
+    func writeCanonical(to out: inout [UInt8]) {
         func key(_ name: StaticString, first: Bool = false) {
             if !first { out.append(UInt8(ascii: ",")) }
             out.append(UInt8(ascii: "\""))
             out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+            out.append(UInt8(ascii: "\""))
+            out.append(UInt8(ascii: ":"))
         }
         func text(_ value: String?) {
             if let value { Canonical.writeString(value, to: &out) } else { out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C]) }
@@ -349,7 +414,7 @@ extension ReceiptFacts {
             key("price_override_reason"); text(line.priceOverrideReason)
             key("quantity_milli"); int(line.quantityMilli)
             key("refund_of_line"); int(line.refundOfLine)
-            key("service"); out.append(contentsOf: Array((line.service ? "true" : "false").utf8))
+            key("service"); out.append(contentsOf: line.service ? [0x74, 0x72, 0x75, 0x65] : [0x66, 0x61, 0x6C, 0x73, 0x65])
             key("unit_price"); int(line.unitPrice)
             key("vat"); int(line.vat)
             key("vat_rate_bp"); int(line.vatRateBP)
@@ -374,7 +439,6 @@ extension ReceiptFacts {
         key("vat_total"); int(vatTotal)
         key("z_period"); int(zPeriod)
         out.append(UInt8(ascii: "}"))
-        return out
     }
 
     static let receiptColumns = "id, kind, receipt_no, z_period, session_id, cashier, created_at, business_date, currency, total, vat_total, discount_total, change_given, grand_total_sales, grand_total_returns, refund_of, origin_session_id"

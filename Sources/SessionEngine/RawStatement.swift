@@ -114,6 +114,12 @@ struct RawRow {
 
     func optionalText(_ column: Int32) throws -> String? { isNull(column) ? nil : try text(column) }
 
+    /// Bytes of a blob (or of text, as GRDB's `Data` decoding reads it); any other storage class throws.
+    func blob(_ column: Int32) throws -> [UInt8] {
+        if sqlite3_column_type(handle, column) != SQLITE_TEXT { try check(column, SQLITE_BLOB, "a blob") }
+        return optionalBlob(column) ?? []
+    }
+
     func optionalBlob(_ column: Int32) -> [UInt8]? {
         guard !isNull(column) else { return nil }
         let count = Int(sqlite3_column_bytes(handle, column))

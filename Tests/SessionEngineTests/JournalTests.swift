@@ -196,6 +196,26 @@ struct JournalTests {
         #expect(broken.kind == .missing && broken.seq == 5)
     }
 
+    @Test("batches of any size give the same verdict; an entry whose row cannot be read is modified, at any batch boundary")
+    func batchesAndUnreadableRows() throws {
+        let whole = try Self.day().engine
+        let expected = try whole.verifyJournal()
+        #expect(expected.ok && expected.entries > 10)
+        for size in [1, 2, 3, 7, Int(expected.entries), Int(expected.entries) + 1] {
+            #expect(try whole.verifyJournal(batchSize: size) == expected, "batch size \(size)")
+        }
+        // A value of the wrong storage class in the entry's own row: read as an entry it cannot be; nothing traps.
+        for (column, value) in [("signature_counter", "'three'"), ("hash", "42"), ("body", "x'00ff'"), ("module_serial", "x'41'")] {
+            for size in [1, 4, 4096] {
+                let engine = try Self.day().engine
+                try tamper(engine, "PRAGMA ignore_check_constraints = ON; UPDATE journal SET \(column) = \(value) WHERE seq = 9")
+                let problem = try #require(try engine.verifyJournal(batchSize: size).problem, "\(column), batch size \(size)")
+                #expect(problem.kind == .modified && problem.seq == 9 && problem.detail.contains("cannot be read as an entry"),
+                        "\(column), batch size \(size): \(problem.detail)")
+            }
+        }
+    }
+
     @Test("two entries swapped are reported as reordered")
     func reordered() throws {
         let engine = try Self.day().engine
