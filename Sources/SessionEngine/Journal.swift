@@ -375,69 +375,59 @@ extension ReceiptFacts {
 
     /// Appends the canonical body to `out`.
     func writeCanonical(to out: inout [UInt8]) {
-        func key(_ name: StaticString, first: Bool = false) {
-            if !first { out.append(UInt8(ascii: ",")) }
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-            out.append(UInt8(ascii: "\""))
-            out.append(UInt8(ascii: ":"))
+        /// Punctuation and a key, written as one literal (`,"name":`): one append instead of five.
+        func raw(_ literal: StaticString) {
+            out.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
         }
         func text(_ value: String?) {
-            if let value { Canonical.writeString(value, to: &out) } else { out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C]) }
+            if let value { Canonical.writeString(value, to: &out) } else { raw("null") }
         }
         func int(_ value: Int64?) {
-            if let value { Canonical.writeInt(value, to: &out) } else { out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C]) }
+            if let value { Canonical.writeInt(value, to: &out) } else { raw("null") }
         }
-        out.append(UInt8(ascii: "{"))
-        key("business_date", first: true); text(businessDate)
-        key("cashier"); text(cashier)
-        key("change"); int(change)
-        key("created_at"); text(createdAt)
-        key("currency"); text(currency)
-        key("discount_total"); int(discountTotal)
-        key("fiscal_code"); text(fiscalCode)
-        key("grand_total_returns"); int(grandTotalReturns)
-        key("grand_total_sales"); int(grandTotalSales)
-        key("id"); text(id)
-        key("kind"); text(kind)
-        key("lines")
-        out.append(UInt8(ascii: "["))
+        raw("{\"business_date\":"); text(businessDate)
+        raw(",\"cashier\":"); text(cashier)
+        raw(",\"change\":"); int(change)
+        raw(",\"created_at\":"); text(createdAt)
+        raw(",\"currency\":"); text(currency)
+        raw(",\"discount_total\":"); int(discountTotal)
+        raw(",\"fiscal_code\":"); text(fiscalCode)
+        raw(",\"grand_total_returns\":"); int(grandTotalReturns)
+        raw(",\"grand_total_sales\":"); int(grandTotalSales)
+        raw(",\"id\":"); text(id)
+        raw(",\"kind\":"); text(kind)
+        raw(",\"lines\":[")
         for (index, line) in lines.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(UInt8(ascii: "{"))
-            key("amount", first: true); int(line.amount)
-            key("discount"); int(line.discount)
-            key("discount_reason"); text(line.discountReason)
-            key("line"); int(line.line)
-            key("list_price"); int(line.listPrice)
-            key("name"); text(line.name)
-            key("price_override_reason"); text(line.priceOverrideReason)
-            key("quantity_milli"); int(line.quantityMilli)
-            key("refund_of_line"); int(line.refundOfLine)
-            key("service"); out.append(contentsOf: line.service ? [0x74, 0x72, 0x75, 0x65] : [0x66, 0x61, 0x6C, 0x73, 0x65])
-            key("unit_price"); int(line.unitPrice)
-            key("vat"); int(line.vat)
-            key("vat_rate_bp"); int(line.vatRateBP)
+            raw("{\"amount\":"); int(line.amount)
+            raw(",\"discount\":"); int(line.discount)
+            raw(",\"discount_reason\":"); text(line.discountReason)
+            raw(",\"line\":"); int(line.line)
+            raw(",\"list_price\":"); int(line.listPrice)
+            raw(",\"name\":"); text(line.name)
+            raw(",\"price_override_reason\":"); text(line.priceOverrideReason)
+            raw(",\"quantity_milli\":"); int(line.quantityMilli)
+            raw(",\"refund_of_line\":"); int(line.refundOfLine)
+            raw(",\"service\":"); line.service ? raw("true") : raw("false")
+            raw(",\"unit_price\":"); int(line.unitPrice)
+            raw(",\"vat\":"); int(line.vat)
+            raw(",\"vat_rate_bp\":"); int(line.vatRateBP)
             out.append(UInt8(ascii: "}"))
         }
-        out.append(UInt8(ascii: "]"))
-        key("number"); int(number)
-        key("origin_session"); text(originSession)
-        key("payments")
-        out.append(UInt8(ascii: "["))
+        raw("],\"number\":"); int(number)
+        raw(",\"origin_session\":"); text(originSession)
+        raw(",\"payments\":[")
         for (index, payment) in payments.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(UInt8(ascii: "{"))
-            key("amount", first: true); int(payment.amount)
-            key("method"); text(payment.method)
+            raw("{\"amount\":"); int(payment.amount)
+            raw(",\"method\":"); text(payment.method)
             out.append(UInt8(ascii: "}"))
         }
-        out.append(UInt8(ascii: "]"))
-        key("refund_of"); text(refundOf)
-        key("session"); text(session)
-        key("total"); int(total)
-        key("vat_total"); int(vatTotal)
-        key("z_period"); int(zPeriod)
+        raw("],\"refund_of\":"); text(refundOf)
+        raw(",\"session\":"); text(session)
+        raw(",\"total\":"); int(total)
+        raw(",\"vat_total\":"); int(vatTotal)
+        raw(",\"z_period\":"); int(zPeriod)
         out.append(UInt8(ascii: "}"))
     }
 

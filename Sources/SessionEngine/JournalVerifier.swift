@@ -187,7 +187,11 @@ struct JournalCheck {
         let results = Mutex(ParallelChecks(hash: [Bool](repeating: false, count: batch.count), signature: [Bool](repeating: false, count: batch.count),
                                            body: [Bool](repeating: true, count: batch.count)))
         let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        // The entries are handed out in chunks as threads ask for them, not split up front: the reading thread shares the
+        // cores, so a fixed half would leave one core idle at the end of each batch while the other finishes.
+        let chunk = 32
+        let next = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
             var local: [(Int, Bool, Bool, Bool)] = []
             var parsed: [String: P256.Signing.PublicKey] = [:]
             func key(_ serial: String) -> P256.Signing.PublicKey? {
@@ -204,9 +208,15 @@ struct JournalCheck {
             var lastModule: (serial: String, key: P256.Signing.PublicKey?)?
             batch.withUnsafeBufferPointer { batch in
                 facts.withUnsafeBufferPointer { facts in
-                    var index = worker
-                    while index < batch.count {
-                        defer { index += workers }
+                    var index = 0
+                    var end = 0
+                    while true {
+                        if index == end {
+                            index = next.add(chunk, ordering: .relaxed).oldValue
+                            guard index < batch.count else { break }
+                            end = min(batch.count, index + chunk)
+                        }
+                        defer { index += 1 }
                         let byReference = batch[index].bodyByReference
                         if byReference && facts[index] == nil {
                             // The receipt's rows are the body and they are missing or unreadable: `readFacts` named the problem.
