@@ -3,7 +3,8 @@
 //   SessionBench durable DIR SECONDS
 //       Finalized receipts per second, each its own durable transaction (WAL, synchronous=FULL), against the raw
 //       fsync rate of the same disk (4 KiB append + fsync), measured in the same run, in DIR; and SQLite's floor there:
-//       one-row durable transactions with the engine's settings through the C API.
+//       one-row durable transactions with the engine's settings through the C API; and the disk's floor for a receipt:
+//       as many WAL frames as a receipt commits here (measured), written and fdatasync'ed with no other work.
 //   SessionBench fill DB RECEIPTS
 //       Builds a terminal database with RECEIPTS receipts of history in closed shifts of 1,000 receipts each, through
 //       the engine (so every receipt takes the real path). Point DB at tmpfs and copy it to disk afterwards: the fill
@@ -125,6 +126,57 @@ func sqliteFloorRate(directory: String, seconds: Double) -> Double {
     return Double(count) / (monotonic() - start)
 }
 
+/// WAL frames one receipt commits. A second connection checkpoints everything after each receipt, so the next receipt's
+/// transaction starts the WAL afresh, and the checkpoint after it reports that receipt's frames (`pnLog`).
+func walFramesPerReceipt(_ till: SessionEngine, path: String, from index: inout Int, receipts: Int = 50) throws -> Double {
+    var db: OpaquePointer?
+    guard sqlite3_open(path, &db) == SQLITE_OK, let db else { fail("cannot open \(path)") }
+    defer { sqlite3_close(db) }
+    // A connection opens the WAL on its first read.
+    guard sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", nil, nil, nil) == SQLITE_OK else { fail("cannot read \(path)") }
+    func checkpoint() -> Int32 {
+        var log: Int32 = 0
+        var done: Int32 = 0
+        guard sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, &log, &done) == SQLITE_OK, log >= 0, log == done else {
+            fail("checkpoint: \(String(cString: sqlite3_errmsg(db))) (\(done) of \(log) frames)")
+        }
+        return log
+    }
+    _ = checkpoint()
+    var frames = 0
+    for _ in 0..<receipts {
+        _ = try till.finalizeSale(sale("d-\(index)", index), user: "anna")
+        index += 1
+        frames += Int(checkpoint())
+    }
+    return Double(frames) / Double(receipts)
+}
+
+/// The disk's floor for a receipt's commit with no CPU work at all: `frames` WAL frames written as SQLite writes them
+/// (a 24-byte header and a 1 KiB page, one `pwrite` each, appended), then one `fdatasync`, for `seconds`. The file is
+/// reused from its start every ~1,000 frames, as the WAL is after a checkpoint.
+func walFloorRate(directory: String, frames: Int, seconds: Double) -> Double {
+    let path = directory + "/wal-probe"
+    let fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0o644)
+    guard fd >= 0 else { fail("cannot create \(path): errno \(errno)") }
+    defer { close(fd); unlink(path) }
+    let header = [UInt8](repeating: 0x11, count: 24)
+    let page = [UInt8](repeating: 0x5A, count: 1024)
+    var offset: off_t = 32
+    var count = 0
+    let start = monotonic()
+    while monotonic() - start < seconds {
+        if offset > 1000 * 1048 { offset = 32 }
+        for _ in 0..<frames {
+            guard pwrite(fd, header, 24, offset) == 24, pwrite(fd, page, 1024, offset + 24) == 1024 else { fail("pwrite failed: errno \(errno)") }
+            offset += 1048
+        }
+        guard fdatasync(fd) == 0 else { fail("fdatasync failed: errno \(errno)") }
+        count += 1
+    }
+    return Double(count) / (monotonic() - start)
+}
+
 func durable(directory: String, seconds: Double) throws {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let path = directory + "/durable.sqlite"
@@ -137,9 +189,18 @@ func durable(directory: String, seconds: Double) throws {
     var receipts: [Double] = []
     var index = 0
     var cpu = 0.0
+    var walFloor: [Double] = []
+    var timed = 0
+    // The frames a receipt commits, measured after 2,000 receipts (a new database's first pages split more often).
+    for _ in 0..<2000 {
+        _ = try till.finalizeSale(sale("d-\(index)", index), user: "anna")
+        index += 1
+    }
+    let frames = try walFramesPerReceipt(till, path: path, from: &index)
     for _ in 0..<2 {
         raw.append(rawFsyncRate(directory: directory, seconds: seconds / 2))
         floor.append(sqliteFloorRate(directory: directory, seconds: seconds / 4))
+        walFloor.append(walFloorRate(directory: directory, frames: Int(frames.rounded()), seconds: seconds / 4))
         let start = monotonic()
         let cpuStart = cpuSeconds()
         var count = 0
@@ -149,6 +210,7 @@ func durable(directory: String, seconds: Double) throws {
             count += 1
         }
         cpu += cpuSeconds() - cpuStart
+        timed += count
         receipts.append(Double(count) / (monotonic() - start))
     }
     let rawRate = raw.reduce(0, +) / Double(raw.count)
@@ -157,10 +219,12 @@ func durable(directory: String, seconds: Double) throws {
     guard counters.receiptNumber == Int64(index) else { fail("counter \(counters.receiptNumber) != \(index) receipts") }
     for suffix in ["", "-wal", "-shm", ".key"] { unlink(path + suffix) }
     let floorRate = floor.reduce(0, +) / Double(floor.count)
-    emit(["rawFsyncPerSecond": Int(rawRate), "receiptsPerSecond": Int(receiptRate),
+    let walFloorRate = walFloor.reduce(0, +) / Double(walFloor.count)
+    emit(["walFramesPerReceipt": (frames * 10).rounded() / 10, "receiptWALFloorPerSecond": Int(walFloorRate),
+          "receiptWALFloorRatio": (walFloorRate / rawRate * 1000).rounded() / 1000,"rawFsyncPerSecond": Int(rawRate), "receiptsPerSecond": Int(receiptRate),
           "sqliteOneRowTransactionsPerSecond": Int(floorRate), "sqliteFloorRatio": (floorRate / rawRate * 1000).rounded() / 1000,
           "ratio": (receiptRate / rawRate * 1000).rounded() / 1000, "receipts": index,
-          "cpuMicrosecondsPerReceipt": Int(cpu / Double(index) * 1e6)])
+          "cpuMicrosecondsPerReceipt": Int(cpu / Double(timed) * 1e6)])
 }
 
 /// CPU per finalized receipt with the disk out of the picture: the same engine on an in-memory database.
