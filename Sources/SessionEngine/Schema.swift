@@ -302,6 +302,23 @@ enum Schema {
                 BEGIN UPDATE terminal_counters SET journal_seq = NEW.seq, journal_head = NEW.hash WHERE terminal_id = NEW.terminal_id; END;
                 """)
         }
+        // The pro-forma series gets its own counter per terminal (it was a count of the terminal database's pro-forma
+        // commands: a full scan per bill, and shared by every terminal whose history the file holds). Each terminal
+        // continues after its own bills.
+        migrator.registerMigration("v11-proforma-counter") { db in
+            try db.execute(sql: """
+                ALTER TABLE terminal_counters ADD COLUMN proforma_no INTEGER NOT NULL DEFAULT 0;
+                UPDATE terminal_counters SET proforma_no = (
+                  SELECT COUNT(*) FROM processed_command
+                  WHERE kind = 'proforma' AND json_extract(result_json, '$.terminal') = terminal_counters.terminal_id);
+                DROP TRIGGER terminal_counters_never_decrease;
+                CREATE TRIGGER terminal_counters_never_decrease BEFORE UPDATE ON terminal_counters
+                WHEN NEW.receipt_no < OLD.receipt_no OR NEW.training_no < OLD.training_no OR NEW.z_no < OLD.z_no
+                  OR NEW.session_seq < OLD.session_seq OR NEW.gt_sales < OLD.gt_sales OR NEW.gt_returns < OLD.gt_returns
+                  OR NEW.config_rev < OLD.config_rev OR NEW.journal_seq < OLD.journal_seq OR NEW.proforma_no < OLD.proforma_no
+                BEGIN SELECT RAISE(ABORT, 'terminal counters never go back'); END;
+                """)
+        }
         return migrator
     }
 

@@ -272,7 +272,12 @@ extension SessionEngine {
                 let settings = try Settings.load(db)
                 // Priced by the same code as the sale, so the bill shows what the receipt will charge.
                 let (lines, total, vatLines) = try self.price(SaleRequest(id: commandID, lines: parked.lines, discount: parked.discount), settings: settings)
-                let number = (try Int64.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM processed_command WHERE kind = 'proforma'")) ?? 0) + 1
+                // The terminal's own pro-forma counter, moved in this transaction (never reused, never shared).
+                guard let number = try Int64.fetchOne(db.cachedStatement(sql: """
+                    UPDATE terminal_counters SET proforma_no = proforma_no + 1 WHERE terminal_id = ? RETURNING proforma_no
+                    """), arguments: [self.terminalID]) else {
+                    throw SessionError.invalid("This terminal has no counters row; open the database with `kassa terminal show` first.")
+                }
                 var record = ProFormaRecord(
                     id: commandID, terminal: self.terminalID, number: number, parked: parked.id, label: parked.label, version: parked.version, session: session, user: user,
                     createdAt: now, currency: self.currency, lines: lines, vatLines: vatLines, total: total,

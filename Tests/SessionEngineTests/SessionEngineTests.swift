@@ -340,6 +340,29 @@ struct SessionEngineTests {
         #expect(try queue.read { try Int.fetchOne($0, sql: "SELECT config_rev FROM terminal_counters") } == 1)
     }
 
+    @Test("migrating to the pro-forma counter: each terminal continues after its own bills, and the counter never goes back")
+    func migrationToProFormaCounter() throws {
+        let queue = try DatabaseQueue()
+        try Schema.migrator.migrate(queue, upTo: "v10-journal-head-trigger")
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO terminal (id, machine, currency, created_at) VALUES ('T-old', 'a', 'SEK', '2026-01-01T00:00:00.000Z'),
+                  ('T-new', 'b', 'SEK', '2026-06-01T00:00:00.000Z');
+                INSERT INTO terminal_counters (terminal_id) VALUES ('T-old'), ('T-new');
+                INSERT INTO processed_command (id, kind, result_json, created_at) VALUES
+                  ('p1', 'proforma', '{"id":"p1","terminal":"T-old","number":1}', '2026-01-02T10:00:00.000Z'),
+                  ('p2', 'proforma', '{"id":"p2","terminal":"T-old","number":2}', '2026-01-02T11:00:00.000Z'),
+                  ('p3', 'proforma', '{"id":"p3","terminal":"T-new","number":3}', '2026-06-02T10:00:00.000Z'),
+                  ('s1', 'sale', '{"id":"s1","terminal":"T-new"}', '2026-06-02T10:05:00.000Z');
+                """)
+        }
+        try Schema.migrator.migrate(queue)
+        let counters = try queue.read { try Dictionary(uniqueKeysWithValues: Row.fetchAll($0, sql: "SELECT terminal_id, proforma_no FROM terminal_counters")
+            .map { ($0[0] as String, $0[1] as Int64) }) }
+        #expect(counters == ["T-old": 2, "T-new": 1])
+        #expect(throws: (any Error).self) { try queue.write { try $0.execute(sql: "UPDATE terminal_counters SET proforma_no = 0 WHERE terminal_id = 'T-old'") } }
+    }
+
     @Test("migrating a v4 database with closed shifts to the v5 state machine keeps every row and the rules")
     func migrationToShiftStates() throws {
         let queue = try DatabaseQueue()
