@@ -76,6 +76,20 @@ struct Discovery {
         _ = testbed
     }
 
+    @Test("serial ports: a UART in use and a CDC-ACM device are found; an unused UART and virtual consoles are not")
+    func serialPorts() throws {
+        let testbed = Testbed()
+        try testbed.add("ports.umockdev")
+        let devices = try DeviceDiscovery.enumerate()
+        #expect(devices.map(\.devnode) == ["/dev/ttyS0", "/dev/ttyACM0"] || devices.map(\.devnode) == ["/dev/ttyACM0", "/dev/ttyS0"],
+                "\(devices.map(\.devnode))")
+        let uart = try #require(devices.first { $0.devnode == "/dev/ttyS0" })
+        #expect(uart.kind == .serialPort)
+        let acm = try #require(devices.first { $0.devnode == "/dev/ttyACM0" })
+        #expect(acm.kind == .usbSerial && acm.vendorID == "0483" && acm.productID == "5740" && acm.serial == "ACM42")
+        _ = testbed
+    }
+
     @Test("kassa devices --watch prints attach and detach events as they happen")
     func watchCLI() throws {
         let testbed = Testbed()
