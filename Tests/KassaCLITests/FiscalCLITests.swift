@@ -72,6 +72,25 @@ struct FiscalCLITests {
         #expect(verify.json?["ok"] as? Bool == true || verify.json?["problem"] == nil, "\(verify.stdout)")
     }
 
+    @Test("a pro-forma bill whose printer is unreachable is kept, counted and journaled; the warning says how to print another")
+    func proFormaPrintFailure() throws {
+        _ = try ok(["user", "add", "maria", "--role", "manager"])
+        _ = try ok(["settings", "set", "cash-control", "off", "--user", "maria"])
+        _ = try ok(["session", "open", "--user", "maria"])
+        _ = try ok(["park", "new", "-", "--id", "bord-2", "--name", "Bord 2", "--user", "maria"], stdin: Self.sale("p1"))
+        let failed = try ok(["park", "proforma", "bord-2", "--user", "maria", "--json", "--id", "bill-1", "--device", "tcp://127.0.0.1:1"])
+        let bill = try #require(failed.json?["proForma"] as? [String: Any], "\(failed.stdout)")
+        #expect(bill["number"] as? Int == 1 && failed.json?["printed"] == nil)
+        let warning = try #require(failed.json?["printError"] as? String)
+        #expect(warning.contains("P1 is recorded") && warning.contains("kassa park proforma bord-2"), "\(warning)")
+        // Printing again on a working printer is bill P2; the first stays counted and journaled.
+        let second = try ok(["park", "proforma", "bord-2", "--user", "maria", "--json", "--id", "bill-2"])
+        #expect((second.json?["proForma"] as? [String: Any])?["number"] as? Int == 2 && second.json?["printed"] != nil)
+        let x = try ok(["report", "x", "--user", "maria", "--json"])
+        #expect((x.json?["proForma"] as? [String: Any])?["count"] as? Int == 2, "\(x.stdout)")
+        #expect(try ok(["journal", "verify", "--json"]).json?["problem"] == nil)
+    }
+
     @Test("the KOPIA, ÖVNING and EJ KVITTO markings are at least twice the height of the amounts")
     func markingSizes() throws {
         let environment = try KassaEnvironment(home: KassaHome(explicit: home.path), hardware: TestSupport.hardware)

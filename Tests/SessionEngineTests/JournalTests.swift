@@ -297,6 +297,17 @@ struct JournalTests {
         try (lines.joined(separator: "\n") + "\n").write(toFile: export.journal, atomically: true, encoding: .utf8)
         let bad = try runVerifier(folder)
         #expect(bad.status == 1 && bad.output.contains("FAIL entry \(index): modified"), "\(bad.output)")
+
+        // A receipt's rows changed in the database: the export carries the body rebuilt from them (decision 0011), so the
+        // independent verifier finds the entry that signed the receipt modified too, not a clean export.
+        let tampered = try Self.day().engine
+        try tamper(tampered, "UPDATE receipt_line SET amount = amount + 100 WHERE receipt_id = 's2'")
+        let seq = try #require(try tampered.store.writer.read { try Int64.fetchOne($0, sql: "SELECT seq FROM journal WHERE ref = 's2'") })
+        let second = folder + "-rows"
+        defer { try? FileManager.default.removeItem(atPath: second) }
+        _ = try tampered.exportJournal(to: second)
+        let rows = try runVerifier(second)
+        #expect(rows.status == 1 && rows.output.contains("FAIL entry \(seq): modified"), "\(rows.output)")
     }
 
     func runVerifier(_ folder: String) throws -> (status: Int32, output: String) {
