@@ -39,6 +39,17 @@ public enum Journal {
         message + Array("\n\(counter)".utf8)
     }
 
+    /// SHA-256 of `signedData(message:counter:)`, without building it: the message is hashed where it lies.
+    public static func signedDigest(message: [UInt8], counter: Int64) -> SHA256Digest {
+        var hasher = SHA256()
+        message.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        var tail: [UInt8] = [0x0A]
+        tail.reserveCapacity(21)
+        Canonical.writeInt(counter, to: &tail)
+        tail.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        return hasher.finalize()
+    }
+
     public static func sha256(_ bytes: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
 
     public static func hex(_ bytes: [UInt8]) -> String {
@@ -215,7 +226,7 @@ extension SessionEngine {
 
     /// Stores a signed entry; the head moves with the insert (trigger `journal_moves_head`).
     private func store(_ draft: Draft, signature: [UInt8], counter: Int64, _ db: Database) throws {
-        let hash = Array(SHA256.hash(data: Journal.signedData(message: draft.message, counter: counter)))
+        let hash = Array(Journal.signedDigest(message: draft.message, counter: counter))
         try db.cachedStatement(sql: """
             INSERT INTO journal (seq, terminal_id, created_at, kind, ref, module_serial, signature_counter, prev_hash, hash, signature, body)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

@@ -71,9 +71,10 @@ public final class SoftwareFiscalModule: FiscalModule {
     public func sign(_ message: [UInt8]) throws(FiscalModuleError) -> (signature: [UInt8], counter: Int64) {
         try state.withLock { (state: inout (key: P256.Signing.PrivateKey, counter: Int64)) throws(FiscalModuleError) -> (signature: [UInt8], counter: Int64) in
             let next = state.counter + 1
-            let data = Journal.signedData(message: message, counter: next)
+            // ES256 over the signed data: its SHA-256, computed without concatenating message and counter.
+            let digest = Journal.signedDigest(message: message, counter: next)
             do {
-                let signature = try state.key.signature(for: data)
+                let signature = try state.key.signature(for: digest)
                 state.counter = next
                 return ([UInt8](signature.rawRepresentation), next)
             } catch {

@@ -216,6 +216,15 @@ struct JournalTests {
         }
     }
 
+    @Test("the signed data's digest, hashed in place, is SHA-256 of the signed data itself")
+    func signedDigest() {
+        let message = Array("KASSA-JOURNAL-1\nT-1\n2026-11-23T10:00:00.000Z\nreceipt\ns1\nSW-1\n00\n{\"a\":1}".utf8)
+        for counter: Int64 in [0, 1, 9, 10, 12345, Int64.max, -1, Int64.min] {
+            #expect(Array(Journal.signedDigest(message: message, counter: counter)) == Journal.sha256(Journal.signedData(message: message, counter: counter)),
+                    "counter \(counter)")
+        }
+    }
+
     @Test("two entries swapped are reported as reordered")
     func reordered() throws {
         let engine = try Self.day().engine
