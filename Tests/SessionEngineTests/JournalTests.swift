@@ -204,6 +204,11 @@ struct JournalTests {
         for size in [1, 2, 3, 7, Int(expected.entries), Int(expected.entries) + 1] {
             #expect(try whole.verifyJournal(batchSize: size) == expected, "batch size \(size)")
         }
+        // Progress after each batch: rising, out of the number the terminal recorded, ending at all of them.
+        var seen: [(Int64, Int64)] = []
+        _ = try whole.verifyJournal(batchSize: 4) { seen.append(($0, $1)) }
+        #expect(seen.count == Int((expected.entries + 3) / 4), "\(seen)")
+        #expect(seen.allSatisfy { $0.1 == expected.entries } && seen.map(\.0) == seen.map(\.0).sorted() && seen.last?.0 == expected.entries)
         // A value of the wrong storage class in the entry's own row: read as an entry it cannot be; nothing traps.
         for (column, value) in [("signature_counter", "'three'"), ("hash", "42"), ("body", "x'00ff'"), ("module_serial", "x'41'")] {
             for size in [1, 4, 4096] {

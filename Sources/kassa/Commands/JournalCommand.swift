@@ -18,7 +18,18 @@ extension Kassa {
                 var failed = false
                 try runReporting(json: global.json) { () throws(RuntimeError) in
                     let engine = try options.engine(try global.environment(), readOnly: true)
-                    let result = try session { () throws(SessionError) in try engine.verifyJournal() }
+                    // On a terminal (not with --json), a progress line on stderr at most twice a second: a million entries
+                    // take about a minute.
+                    let showProgress = !global.json && isatty(STDERR_FILENO) == 1
+                    var shown = Date.distantPast
+                    let progress: (Int64, Int64) -> Void = { checked, recorded in
+                        guard Date().timeIntervalSince(shown) >= 0.5 || checked >= recorded else { return }
+                        shown = Date()
+                        let share = recorded > 0 ? min(100, checked * 100 / recorded) : 100
+                        FileHandle.standardError.write(Data("\rChecked \(checked) of \(recorded) entries (\(share) %)".utf8))
+                    }
+                    let result = try session { () throws(SessionError) in try engine.verifyJournal(progress: showProgress ? progress : nil) }
+                    if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
                     failed = !result.ok
                     if global.json {
                         printJSON(result)
