@@ -24,14 +24,31 @@ public enum Journal {
                                body: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(body.count + 200)
-        for field in [format, terminal, time, kind, ref, module] {
-            out.append(contentsOf: field.utf8)
+        writeMessage(terminal: terminal, time: time, kind: kind, ref: ref, module: module, previous: previous, to: &out) {
+            $0.append(contentsOf: body)
+        }
+        return out
+    }
+
+    /// Appends the message to `out`, `body` writing the body in place: the one definition of the message's layout
+    /// (a line each for the format, terminal, time, kind, ref and module, the previous hash in hex, then the body).
+    static func writeMessage(terminal: String, time: String, kind: String, ref: String, module: String, previous: [UInt8],
+                             to out: inout [UInt8], body: (inout [UInt8]) -> Void) {
+        // A line at a time, not a loop over an array of the fields: the verifier writes a million messages.
+        func line(_ field: String) {
+            var field = field
+            field.withUTF8 { out.append(contentsOf: $0) }
             out.append(0x0A)
         }
-        out.append(contentsOf: hex(previous).utf8)
+        line(format)
+        line(terminal)
+        line(time)
+        line(kind)
+        line(ref)
+        line(module)
+        writeHex(previous, to: &out)
         out.append(0x0A)
-        out.append(contentsOf: body)
-        return out
+        body(&out)
     }
 
     /// The message with the module's counter: what is signed and hashed.
@@ -53,19 +70,14 @@ public enum Journal {
     public static func sha256(_ bytes: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
 
     public static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8](repeating: 0, count: bytes.count * 2)
-        for (index, byte) in bytes.enumerated() {
-            out[2 * index] = digits[Int(byte >> 4)]
-            out[2 * index + 1] = digits[Int(byte & 0xF)]
-        }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 2)
+        writeHex(bytes, to: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Kinds that journal a receipt row (the body is the receipt, cross-checked against the receipt tables).
-    static let receiptKinds: Set<String> = ["receipt", "training", "refund"]
-
-    /// `receiptKinds.contains(kind)` without hashing the string: the verifier asks this several times per entry.
+    /// Whether `kind` journals a receipt row (`receipt`, `training`, `refund`): the body is the receipt, cross-checked
+    /// against the receipt tables. A switch, not a set: the verifier asks this several times per entry.
     @inline(__always)
     static func isReceiptKind(_ kind: String) -> Bool {
         switch kind {
@@ -147,25 +159,12 @@ public struct JournalEntry: Sendable, Equatable, Codable {
         return data
     }
 
-    /// Writes the signed data into `out` (replacing its content, keeping its capacity): the message as
-    /// `Journal.message` builds it, with `body` writing the body, then `\n` and the counter. The verifier reuses one
+    /// Writes the signed data into `out` (replacing its content, keeping its capacity): the message
+    /// (`Journal.writeMessage`), with `body` writing the body, then `\n` and the counter. The verifier reuses one
     /// buffer per thread for this instead of building the message, the body and their concatenation apart.
     func writeSignedData(into out: inout [UInt8], body: (inout [UInt8]) -> Void) {
         out.removeAll(keepingCapacity: true)
-        func line(_ field: String) {
-            var field = field
-            field.withUTF8 { out.append(contentsOf: $0) }
-            out.append(0x0A)
-        }
-        line(Journal.format)
-        line(terminal)
-        line(time)
-        line(kind)
-        line(ref)
-        line(module)
-        Journal.writeHex(previousHash, to: &out)
-        out.append(0x0A)
-        body(&out)
+        Journal.writeMessage(terminal: terminal, time: time, kind: kind, ref: ref, module: module, previous: previousHash, to: &out, body: body)
         out.append(0x0A)
         Canonical.writeInt(counter, to: &out)
     }

@@ -68,8 +68,9 @@ struct JournalCheck {
     var lastSeq: Int64 = 0
     var lastHash: [UInt8]
     var progress: ((Int64, Int64) -> Void)?
-    /// The number of entries the terminal's counters recorded (for `progress`).
-    var recorded: Int64 = 0
+    /// The journal's head as the terminal's counters recorded it (read once, in the check's snapshot): the entries
+    /// `progress` counts against, and what `checkEnd` holds the journal's end to. Nil when the terminal has no counters.
+    var recordedHead: (seq: Int64, hash: [UInt8]?)?
 
     init(engine: SessionEngine, db: Database, batchSize: Int) {
         self.engine = engine
@@ -87,7 +88,8 @@ struct JournalCheck {
             if row["algorithm"] as String == "ES256" { keys[serial] = row["public_key"] }
         }
         let counters = try engine.counterValues(db)
-        recorded = try Int64.fetchOne(db, sql: "SELECT journal_seq FROM terminal_counters WHERE terminal_id = ?", arguments: [engine.terminalID]) ?? 0
+        recordedHead = try Row.fetchOne(db, sql: "SELECT journal_seq, journal_head FROM terminal_counters WHERE terminal_id = ?",
+                                        arguments: [engine.terminalID]).map { ($0[0], ($0[1] as Data?).map { [UInt8]($0) }) }
         seenReceipts = [Bool](repeating: false, count: Int(counters.receiptNumber) + 1)
         seenTraining = [Bool](repeating: false, count: Int(counters.trainingNumber) + 1)
         seenZ = [Bool](repeating: false, count: Int(counters.zNumber) + 1)
@@ -127,7 +129,7 @@ struct JournalCheck {
             if let previous = current {
                 try walk(previous.batch, facts: previous.facts, factProblems: previous.problems, checks: previous.checks.wait())
                 if result.problem != nil { return result }
-                progress?(result.entries, recorded)
+                progress?(result.entries, recordedHead?.seq ?? 0)
             }
             current = (batch, facts, problems, checks)
             if rows < batchSize || unreadable != nil { break }
@@ -135,13 +137,13 @@ struct JournalCheck {
         if let last = current {
             try walk(last.batch, facts: last.facts, factProblems: last.problems, checks: last.checks.wait())
             if result.problem != nil { return result }
-            progress?(result.entries, recorded)
+            progress?(result.entries, recordedHead?.seq ?? 0)
         }
         if let unreadable {
             result.problem = unreadable
             return result
         }
-        try checkEnd()
+        checkEnd()
         return result
     }
 
@@ -372,17 +374,14 @@ struct JournalCheck {
     }
 
     /// The journal's end must be the head the counters recorded, and every number must have had its entry.
-    mutating func checkEnd() throws {
-        guard let head = try Row.fetchOne(db, sql: "SELECT journal_seq, journal_head FROM terminal_counters WHERE terminal_id = ?",
-                                          arguments: [engine.terminalID])
-        else { return }
-        let headSeq: Int64 = head[0]
-        if headSeq != lastSeq {
+    mutating func checkEnd() {
+        guard let head = recordedHead else { return }
+        if head.seq != lastSeq {
             result.problem = .init(kind: .missing, seq: lastSeq + 1,
-                                   detail: "the journal ends at entry \(lastSeq) but the terminal recorded \(headSeq) entries: the last ones were removed")
+                                   detail: "the journal ends at entry \(lastSeq) but the terminal recorded \(head.seq) entries: the last ones were removed")
             return
         }
-        if lastSeq > 0, let recorded = head[1] as Data?, [UInt8](recorded) != lastHash {
+        if lastSeq > 0, let recorded = head.hash, recorded != lastHash {
             result.problem = .init(kind: .modified, seq: lastSeq, detail: "the last entry \(lastSeq) is not the one the terminal recorded")
             return
         }

@@ -121,14 +121,8 @@ extension Kassa {
                     } catch {
                         printError = "\(error) Pro-forma bill P\(bill.number) is recorded; print a new one with `kassa park proforma \(parked)`."
                     }
-                    if global.json {
-                        struct Output: Encodable { var proForma: ProFormaRecord; var printed: PrintOutcome?; var printError: String? }
-                        printJSON(Output(proForma: bill, printed: printed, printError: printError))
-                    } else {
-                        print("Pro-forma bill P\(bill.number) of \(bill.label ?? bill.parked) (EJ KVITTO): total \(bill.total), shift \(bill.session).")
-                        if let png = printed?.previewPNG { print("Preview: \(png)") }
-                        if let printError { print("warning: \(printError)") }
-                    }
+                    reportRecorded(bill, as: "proForma", printed: printed, printError: printError, json: global.json,
+                                   headline: "Pro-forma bill P\(bill.number) of \(bill.label ?? bill.parked) (EJ KVITTO): total \(bill.total), shift \(bill.session).")
                 }
             }
         }

@@ -30,14 +30,7 @@ extension Kassa {
         static func finish(_ receipt: ReceiptRecord, headline: String, environment: KassaEnvironment, target: DeviceOptions,
                            print enabled: Bool, json: Bool, settings: Settings? = nil) {
             let (printed, printError) = printReceipt(receipt, environment: environment, target: target, enabled: enabled, settings: settings)
-            if json {
-                struct Output: Encodable { var receipt: ReceiptRecord; var printed: PrintOutcome?; var printError: String? }
-                printJSON(Output(receipt: receipt, printed: printed, printError: printError))
-            } else {
-                print(headline)
-                if let png = printed?.previewPNG { print("Preview: \(png)") }
-                if let printError { print("warning: \(printError)") }
-            }
+            reportRecorded(receipt, as: "receipt", printed: printed, printError: printError, json: json, headline: headline)
         }
 
         struct Show: ParsableCommand {

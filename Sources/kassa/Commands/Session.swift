@@ -119,14 +119,8 @@ extension Kassa {
                         printError = "\(error) The Z report is saved; reprint it with `kassa report z --number \(report.zNumber ?? 0)`."
                     }
                 }
-                if global.json {
-                    struct Output: Encodable { var report: ShiftReport; var printed: PrintOutcome?; var printError: String? }
-                    printJSON(Output(report: report, printed: printed, printError: printError))
-                } else {
-                    print("Closed shift \(report.session) with Z \(report.zNumber ?? 0): sales \(report.sales.amount), expected cash \(report.expectedCash), counted \(report.countedCash.map(String.init) ?? "-"), difference \(report.difference.map(String.init) ?? "-").")
-                    if let png = printed?.previewPNG { print("Preview: \(png)") }
-                    if let printError { print("warning: \(printError)") }
-                }
+                reportRecorded(report, as: "report", printed: printed, printError: printError, json: global.json,
+                               headline: "Closed shift \(report.session) with Z \(report.zNumber ?? 0): sales \(report.sales.amount), expected cash \(report.expectedCash), counted \(report.countedCash.map(String.init) ?? "-"), difference \(report.difference.map(String.init) ?? "-").")
             }
         }
 

@@ -37,3 +37,39 @@ func printJSON<T: Encodable>(_ value: T) {
         FileHandle.standardOutput.write(data + Data("\n".utf8))
     }
 }
+
+/// What a command reports for a fact it recorded and then printed (`sale`, `refund`, `park finalize`, `park proforma`,
+/// `session close`): JSON `{KEY: fact, "printed": …, "printError": …}`, or `headline`, the preview's path and a warning
+/// when the print failed — a failed print never undoes what was recorded.
+func reportRecorded<Fact: Encodable>(_ fact: Fact, as key: String, printed: PrintOutcome?, printError: String?, json: Bool, headline: String) {
+    if json {
+        printJSON(Recorded(key: key, fact: fact, printed: printed, printError: printError))
+    } else {
+        print(headline)
+        if let png = printed?.previewPNG { print("Preview: \(png)") }
+        if let printError { print("warning: \(printError)") }
+    }
+}
+
+/// The JSON of `reportRecorded`: the fact under its own key beside the print's outcome.
+private struct Recorded<Fact: Encodable>: Encodable {
+    let key: String
+    let fact: Fact
+    let printed: PrintOutcome?
+    let printError: String?
+
+    struct Key: CodingKey {
+        let stringValue: String
+        var intValue: Int? { nil }
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.init(stringValue) }
+        init?(intValue: Int) { nil }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(fact, forKey: Key(key))
+        try container.encodeIfPresent(printed, forKey: Key("printed"))
+        try container.encodeIfPresent(printError, forKey: Key("printError"))
+    }
+}
