@@ -91,6 +91,26 @@ struct FiscalCLITests {
         #expect(try ok(["journal", "verify", "--json"]).json?["problem"] == nil)
     }
 
+    @Test("journal verify shows its progress on a terminal's stderr, and never in --json output or through a pipe")
+    func verifyProgress() throws {
+        _ = try ok(["user", "add", "maria", "--role", "manager"])
+        _ = try ok(["settings", "set", "cash-control", "off", "--user", "maria"])
+        _ = try ok(["session", "open", "--user", "maria"])
+        _ = try ok(["sale", "-", "--user", "maria", "--no-print"], stdin: Self.sale("s1"))
+        let piped = try ok(["journal", "verify", "--json"])
+        let entries = try #require(piped.json?["entries"] as? Int)
+        #expect(!piped.stderr.contains("Checked"), "\(piped.stderr)")
+        #expect(!(try ok(["journal", "verify"])).stderr.contains("Checked"))
+        // `script` (util-linux, Debian's essential bsdutils) gives the command a terminal for stdin, stdout and stderr.
+        var environment = ProcessInfo.processInfo.environment
+        environment["KASSA_HARDWARE"] = TestSupport.hardware.path
+        let command = "'\(KassaProcess.binary.path)' journal verify --home '\(home.path)'"
+        let onTerminal = try TestSupport.run(URL(fileURLWithPath: "/usr/bin/script"), ["-qec", command, "/dev/null"], environment: environment)
+        #expect(onTerminal.status == 0, "\(onTerminal.stdout)")
+        #expect(onTerminal.stdout.contains("\rChecked \(entries) of \(entries) entries (100 %)") && onTerminal.stdout.contains("OK — \(entries) entries"),
+                "\(onTerminal.stdout)")
+    }
+
     @Test("the KOPIA, ÖVNING and EJ KVITTO markings are at least twice the height of the amounts")
     func markingSizes() throws {
         let environment = try KassaEnvironment(home: KassaHome(explicit: home.path), hardware: TestSupport.hardware)
