@@ -5,6 +5,8 @@
 //       fsync rate of the same disk (4 KiB append + fsync), measured in the same run, in DIR; and SQLite's floor there:
 //       one-row durable transactions with the engine's settings through the C API; and the disk's floor for a receipt:
 //       as many WAL frames as a receipt commits here (measured), written and fdatasync'ed with no other work.
+//   SessionBench pages DIR RECEIPTS
+//       The WAL frames each of RECEIPTS receipts commits (after 2,000), by the table or index each page belongs to.
 //   SessionBench fill DB RECEIPTS
 //       Builds a terminal database with RECEIPTS receipts of history in closed shifts of 1,000 receipts each, through
 //       the engine (so every receipt takes the real path). Point DB at tmpfs and copy it to disk afterwards: the fill
@@ -177,6 +179,112 @@ func walFloorRate(directory: String, frames: Int, seconds: Double) -> Double {
     return Double(count) / (monotonic() - start)
 }
 
+/// The floor of any receipt design on this disk: the least a durable, numbered, signed receipt can write, through the C
+/// API with no Swift work but the signature. One `BEGIN IMMEDIATE` transaction with the engine's settings (1 KiB pages,
+/// WAL, synchronous=FULL) that takes the next number and the grand totals from a one-row counter (`RETURNING`), inserts
+/// the receipt as one row with its lines and payments inline (~400 bytes, keyed by number, the client's id under a
+/// unique index), moves one row of shift totals, and — with `signed` — signs ~600 bytes with ES256 and appends the
+/// journal entry. Nothing a real engine can leave out: it must also price, validate, check permissions and build the
+/// body, which this floor does not.
+func minimalReceiptRate(directory: String, seconds: Double, signed: Bool) throws -> Double {
+    let path = directory + "/minimal.sqlite"
+    for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+    var db: OpaquePointer?
+    guard sqlite3_open(path, &db) == SQLITE_OK, let db else { fail("cannot open \(path)") }
+    defer {
+        sqlite3_close(db)
+        for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+    }
+    func run(_ sql: String) {
+        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { fail("\(sql): \(String(cString: sqlite3_errmsg(db)))") }
+    }
+    run("""
+        PRAGMA page_size = 1024; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+        CREATE TABLE counters (id INTEGER PRIMARY KEY, receipt_no INTEGER NOT NULL, gt_sales INTEGER NOT NULL, journal_head BLOB NOT NULL);
+        INSERT INTO counters VALUES (1, 0, 0, zeroblob(32));
+        CREATE TABLE receipt (no INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, session INTEGER NOT NULL, cashier TEXT NOT NULL,
+          created_at TEXT NOT NULL, total INTEGER NOT NULL, vat_total INTEGER NOT NULL, gt_sales INTEGER NOT NULL, body TEXT NOT NULL);
+        CREATE TABLE shift_totals (session INTEGER PRIMARY KEY, receipts INTEGER NOT NULL, sales INTEGER NOT NULL, vat INTEGER NOT NULL,
+          cash INTEGER NOT NULL, card INTEGER NOT NULL);
+        INSERT INTO shift_totals VALUES (1, 0, 0, 0, 0, 0);
+        CREATE TABLE journal (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, ref TEXT NOT NULL, created_at TEXT NOT NULL,
+          prev_hash BLOB NOT NULL, hash BLOB NOT NULL, signature BLOB NOT NULL);
+        """)
+    let sql = [
+        "BEGIN IMMEDIATE",
+        "UPDATE counters SET receipt_no = receipt_no + 1, gt_sales = gt_sales + ?1 WHERE id = 1 RETURNING receipt_no, gt_sales, journal_head",
+        "INSERT INTO receipt VALUES (?1, ?2, 1, 'anna', '2026-11-23T12:00:00.000Z', ?3, ?4, ?5, ?6)",
+        "UPDATE shift_totals SET receipts = receipts + 1, sales = sales + ?1, vat = vat + ?2, cash = cash + ?3, card = card + ?4 WHERE session = 1",
+        "INSERT INTO journal VALUES (?1, 'receipt', ?2, '2026-11-23T12:00:00.000Z', ?3, ?4, ?5)",
+        "UPDATE counters SET journal_head = ?1 WHERE id = 1",
+        "COMMIT",
+    ]
+    var statements = [OpaquePointer?](repeating: nil, count: sql.count)
+    for (index, text) in sql.enumerated() {
+        guard sqlite3_prepare_v3(db, text, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statements[index], nil) == SQLITE_OK else {
+            fail("cannot prepare \(text): \(String(cString: sqlite3_errmsg(db)))")
+        }
+    }
+    defer { for statement in statements { sqlite3_finalize(statement) } }
+    let module = signed ? try SoftwareFiscalModule.load(path: directory + "/minimal.key") : nil
+    defer { unlink(directory + "/minimal.key") }
+    let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+    func step(_ index: Int) -> Bool {
+        let result = sqlite3_step(statements[index])
+        guard result == SQLITE_DONE || result == SQLITE_ROW else { fail("\(sql[index]): \(String(cString: sqlite3_errmsg(db)))") }
+        return result == SQLITE_ROW
+    }
+    var count = 0
+    let start = monotonic()
+    while monotonic() - start < seconds {
+        let total = Int64(14800 + count % 7)
+        let body = "[{\"line\":1,\"name\":\"Kaffe bryggt\",\"quantity_milli\":2000,\"unit_price\":3500,\"amount\":7000,\"vat_rate_bp\":1200,\"vat\":750},"
+            + "{\"line\":2,\"name\":\"Kanelbulle\",\"quantity_milli\":1000,\"unit_price\":2900,\"amount\":2900,\"vat_rate_bp\":1200,\"vat\":311},"
+            + "{\"line\":3,\"name\":\"Tidning\",\"quantity_milli\":1000,\"unit_price\":4900,\"amount\":4900,\"vat_rate_bp\":600,\"vat\":277}],"
+            + "[{\"method\":\"cash\",\"amount\":\(total)}]"
+        let id = "d-\(count)"
+        _ = step(0)
+        sqlite3_reset(statements[0])
+        sqlite3_bind_int64(statements[1], 1, total)
+        guard step(1) else { fail("no counter row") }
+        let number = sqlite3_column_int64(statements[1], 0)
+        let grandTotal = sqlite3_column_int64(statements[1], 1)
+        let head = [UInt8](UnsafeRawBufferPointer(start: sqlite3_column_blob(statements[1], 2), count: Int(sqlite3_column_bytes(statements[1], 2))))
+        _ = step(1)
+        sqlite3_reset(statements[1])
+        sqlite3_bind_int64(statements[2], 1, number)
+        sqlite3_bind_text(statements[2], 2, id, -1, transient)
+        sqlite3_bind_int64(statements[2], 3, total)
+        sqlite3_bind_int64(statements[2], 4, 1338)
+        sqlite3_bind_int64(statements[2], 5, grandTotal)
+        sqlite3_bind_text(statements[2], 6, body, -1, transient)
+        _ = step(2)
+        sqlite3_reset(statements[2])
+        for (column, value) in [total, 1338, total, 0].enumerated() { sqlite3_bind_int64(statements[3], Int32(column + 1), value) }
+        _ = step(3)
+        sqlite3_reset(statements[3])
+        if let module {
+            let message = head + Array("receipt|\(id)|\(number)|\(grandTotal)|".utf8) + Array(body.utf8)
+            let (signature, counter) = try module.sign(message)
+            let hash = Array(Journal.signedDigest(message: message, counter: counter))
+            sqlite3_bind_int64(statements[4], 1, number)
+            sqlite3_bind_text(statements[4], 2, id, -1, transient)
+            sqlite3_bind_blob(statements[4], 3, head, Int32(head.count), transient)
+            sqlite3_bind_blob(statements[4], 4, hash, Int32(hash.count), transient)
+            sqlite3_bind_blob(statements[4], 5, signature, Int32(signature.count), transient)
+            _ = step(4)
+            sqlite3_reset(statements[4])
+            sqlite3_bind_blob(statements[5], 1, hash, Int32(hash.count), transient)
+            _ = step(5)
+            sqlite3_reset(statements[5])
+        }
+        _ = step(6)
+        sqlite3_reset(statements[6])
+        count += 1
+    }
+    return Double(count) / (monotonic() - start)
+}
+
 func durable(directory: String, seconds: Double) throws {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let path = directory + "/durable.sqlite"
@@ -190,6 +298,8 @@ func durable(directory: String, seconds: Double) throws {
     var index = 0
     var cpu = 0.0
     var walFloor: [Double] = []
+    var minimal: [Double] = []
+    var minimalSigned: [Double] = []
     var timed = 0
     // The frames a receipt commits, measured after 2,000 receipts (a new database's first pages split more often).
     for _ in 0..<2000 {
@@ -201,6 +311,8 @@ func durable(directory: String, seconds: Double) throws {
         raw.append(rawFsyncRate(directory: directory, seconds: seconds / 2))
         floor.append(sqliteFloorRate(directory: directory, seconds: seconds / 4))
         walFloor.append(walFloorRate(directory: directory, frames: Int(frames.rounded()), seconds: seconds / 4))
+        minimal.append(try minimalReceiptRate(directory: directory, seconds: seconds / 4, signed: false))
+        minimalSigned.append(try minimalReceiptRate(directory: directory, seconds: seconds / 4, signed: true))
         let start = monotonic()
         let cpuStart = cpuSeconds()
         var count = 0
@@ -220,11 +332,68 @@ func durable(directory: String, seconds: Double) throws {
     for suffix in ["", "-wal", "-shm", ".key"] { unlink(path + suffix) }
     let floorRate = floor.reduce(0, +) / Double(floor.count)
     let walFloorRate = walFloor.reduce(0, +) / Double(walFloor.count)
-    emit(["walFramesPerReceipt": (frames * 10).rounded() / 10, "receiptWALFloorPerSecond": Int(walFloorRate),
+    let minimalRate = minimal.reduce(0, +) / Double(minimal.count)
+    let minimalSignedRate = minimalSigned.reduce(0, +) / Double(minimalSigned.count)
+    emit(["minimalReceiptPerSecond": Int(minimalRate), "minimalReceiptRatio": (minimalRate / rawRate * 1000).rounded() / 1000,
+          "minimalSignedReceiptPerSecond": Int(minimalSignedRate), "minimalSignedReceiptRatio": (minimalSignedRate / rawRate * 1000).rounded() / 1000,
+          "walFramesPerReceipt": (frames * 10).rounded() / 10, "receiptWALFloorPerSecond": Int(walFloorRate),
           "receiptWALFloorRatio": (walFloorRate / rawRate * 1000).rounded() / 1000,"rawFsyncPerSecond": Int(rawRate), "receiptsPerSecond": Int(receiptRate),
           "sqliteOneRowTransactionsPerSecond": Int(floorRate), "sqliteFloorRatio": (floorRate / rawRate * 1000).rounded() / 1000,
           "ratio": (receiptRate / rawRate * 1000).rounded() / 1000, "receipts": index,
           "cpuMicrosecondsPerReceipt": Int(cpu / Double(timed) * 1e6)])
+}
+
+/// Which b-trees a receipt's commit writes: after each of `receipts` receipts (following 2,000 warm-up receipts), the
+/// WAL's frame headers name the pages it wrote, and `dbstat` names each page's table or index ("page 1" is the header).
+func pages(directory: String, receipts: Int) throws {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let path = directory + "/pages.sqlite"
+    for suffix in ["", "-wal", "-shm", ".key"] { unlink(path + suffix) }
+    defer { for suffix in ["", "-wal", "-shm", ".key"] { unlink(path + suffix) } }
+    let till = try engine(path)
+    _ = try till.openShift(commandID: "open", user: "anna", countedFloat: 0)
+    var index = 0
+    for _ in 0..<2000 {
+        _ = try till.finalizeSale(sale("p-\(index)", index), user: "anna")
+        index += 1
+    }
+    var db: OpaquePointer?
+    guard sqlite3_open(path, &db) == SQLITE_OK, let db else { fail("cannot open \(path)") }
+    defer { sqlite3_close(db) }
+    guard sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", nil, nil, nil) == SQLITE_OK else { fail("cannot read \(path)") }
+    var written: [Int: Int] = [:]
+    var frames = 0
+    for _ in 0..<receipts {
+        guard sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_TRUNCATE, nil, nil) == SQLITE_OK else {
+            fail("checkpoint: \(String(cString: sqlite3_errmsg(db)))")
+        }
+        _ = try till.finalizeSale(sale("p-\(index)", index), user: "anna")
+        index += 1
+        guard let wal = FileManager.default.contents(atPath: path + "-wal"), wal.count > 32 else { fail("no WAL after a receipt") }
+        let bytes = [UInt8](wal)
+        let pageSize = Int(bytes[8]) << 24 | Int(bytes[9]) << 16 | Int(bytes[10]) << 8 | Int(bytes[11])
+        var offset = 32
+        while offset + 24 + pageSize <= bytes.count {
+            let page = Int(bytes[offset]) << 24 | Int(bytes[offset + 1]) << 16 | Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3])
+            written[page, default: 0] += 1
+            frames += 1
+            offset += 24 + pageSize
+        }
+    }
+    var owner: [Int: String] = [1: "page 1 (header)"]
+    var statement: OpaquePointer?
+    guard sqlite3_prepare_v2(db, "SELECT name, pageno, pagetype FROM dbstat", -1, &statement, nil) == SQLITE_OK else {
+        fail("dbstat: \(String(cString: sqlite3_errmsg(db)))")
+    }
+    while sqlite3_step(statement) == SQLITE_ROW {
+        let name = String(cString: sqlite3_column_text(statement, 0))
+        let type = String(cString: sqlite3_column_text(statement, 2))
+        owner[Int(sqlite3_column_int64(statement, 1))] = "\(name) \(type)"
+    }
+    sqlite3_finalize(statement)
+    var byTree: [String: Double] = [:]
+    for (page, count) in written { byTree[owner[page] ?? "free or new", default: 0] += Double(count) / Double(receipts) }
+    emit(["framesPerReceipt": Double(frames) / Double(receipts), "framesPerReceiptByBTree": byTree.mapValues { ($0 * 100).rounded() / 100 }])
 }
 
 /// CPU per finalized receipt with the disk out of the picture: the same engine on an in-memory database.
@@ -367,6 +536,8 @@ do {
         try cpuOnly(seconds: Double(arguments[2]) ?? 5, journal: false)
     case ("cpu", 4):
         try cpuOnly(seconds: Double(arguments[2]) ?? 5, journal: arguments[3] == "journal")
+    case ("pages", 4):
+        try pages(directory: arguments[2], receipts: Int(arguments[3]) ?? 50)
     case ("fill", 4):
         try fill(path: arguments[2], receipts: Int(arguments[3]) ?? 1000)
     case ("reports", 4):
