@@ -132,6 +132,6 @@ let package = Package(
         .testTarget(name: "FiscalProfilesTests", dependencies: ["RKSV", "SessionEngine", "SoftwareFiscalModule", "FiscalProfiles",
                                                       .product(name: "Crypto", package: "swift-crypto")],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "KassaCLITests", dependencies: ["kassa", "KassaRuntime", "TestSupport", "ESCPOS", "RKSV", "SessionEngine", "ReceiptLayout"]),
+        .testTarget(name: "KassaCLITests", dependencies: ["kassa", "KassaRuntime", "TestSupport", "ESCPOS", "RKSV", "SessionEngine", "SoftwareFiscalModule", "ReceiptLayout"]),
     ]
 )

@@ -206,18 +206,23 @@ extension SessionEngine {
         // Another process may have signed with the same module since this one last did (two processes, one key file),
         // so the module continues after the last counter in the journal, read under the write lock (a hardware module
         // keeps its own counter and ignores this).
-        var head: (seq: Int64, hash: [UInt8]?, counter: Int64?)?
+        var head: (seq: Int64, hash: [UInt8]?, counter: Int64?, latest: String?)?
         try db.cachedStatement(sql: """
             SELECT journal_seq, journal_head, (SELECT signature_counter FROM journal WHERE module_serial = ? AND signature_counter > 0
-              ORDER BY seq DESC LIMIT 1) FROM terminal_counters WHERE terminal_id = ?
+              ORDER BY seq DESC LIMIT 1), latest_fact_at FROM terminal_counters WHERE terminal_id = ?
             """).runRaw(db, bind: { $0.text(module.serial); $0.text(terminalID) }) { handle in
             let row = RawRow(handle: handle)
-            head = ((try? row.int(0)) ?? 0, row.optionalBlob(1), try? row.optionalInt(2))
+            head = ((try? row.int(0)) ?? 0, row.optionalBlob(1), try? row.optionalInt(2), try? row.optionalText(3))
         }
         guard let head else { throw SessionError.notFound("The counters of terminal \(terminalID)") }
         let previous = head.hash ?? Journal.genesis(terminal: terminalID)
         if let last = head.counter { module.resume(afterCounter: last) }
         let time = Self.timestamp(now)
+        // The same fixed-width format compares as text. A clock behind the latest fact is warned about; the fact is
+        // still recorded, numbered and ordered by the counters (decision 0014).
+        if let latest = head.latest, time < latest, let last = Self.date(latest), now < last.addingTimeInterval(-Self.clockTolerance) {
+            logger.warning("the clock is behind the latest recorded fact", metadata: ["now": "\(time)", "latest.recorded": "\(latest)", "kind": "\(kind)"])
+        }
         return Draft(seq: head.seq + 1, kind: kind, ref: ref, time: time, serial: module.serial, previous: previous,
                      message: Journal.message(terminal: terminalID, time: time, kind: kind, ref: ref, module: module.serial, previous: previous, body: body),
                      storedBody: storeBody ? String(decoding: body, as: UTF8.self) : "")

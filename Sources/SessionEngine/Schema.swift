@@ -319,6 +319,18 @@ enum Schema {
                 BEGIN SELECT RAISE(ABORT, 'terminal counters never go back'); END;
                 """)
         }
+        // The latest time any fact was recorded at, kept by the head-moving trigger (same row, no extra page), so that a
+        // clock that went back is noticed even after facts were stamped with it (decision 0014).
+        migrator.registerMigration("v12-latest-fact-time") { db in
+            try db.execute(sql: """
+                ALTER TABLE terminal_counters ADD COLUMN latest_fact_at TEXT;
+                UPDATE terminal_counters SET latest_fact_at = (SELECT MAX(created_at) FROM journal WHERE terminal_id = terminal_counters.terminal_id);
+                DROP TRIGGER journal_moves_head;
+                CREATE TRIGGER journal_moves_head AFTER INSERT ON journal
+                BEGIN UPDATE terminal_counters SET journal_seq = NEW.seq, journal_head = NEW.hash,
+                  latest_fact_at = max(coalesce(latest_fact_at, ''), NEW.created_at) WHERE terminal_id = NEW.terminal_id; END;
+                """)
+        }
         return migrator
     }
 

@@ -66,6 +66,36 @@ public final class SessionEngine: Sendable {
         terminalID = opened.0
         self.currency = opened.1
         try registerFiscalModule(now: now)
+        if let behind = try? clockBehind() {
+            logger.warning("the clock is behind the last recorded fact", metadata: [
+                "now": "\(Self.timestamp(behind.now))", "last.recorded": "\(Self.timestamp(behind.lastRecorded))",
+            ])
+        }
+    }
+
+    /// How far the clock may lag the last recorded fact before it is called behind (an NTP step of a few hundred
+    /// milliseconds is not a fault).
+    public static let clockTolerance: TimeInterval = 1
+
+    /// The clock as it reads now, and the last recorded fact it is behind of; nil when the clock is not behind.
+    public struct ClockBehind: Sendable, Equatable {
+        public var now: Date
+        public var lastRecorded: Date
+        public var seconds: TimeInterval { lastRecorded.timeIntervalSince(now) }
+    }
+
+    /// Whether the clock reads earlier than the latest fact recorded on this terminal (by more than `clockTolerance`).
+    /// Facts recorded meanwhile keep their numbers and order — receipts, Zs and journal entries are ordered by counters,
+    /// never by time — but their timestamps are wrong until the clock is set. A till without an RTC battery, or a clock
+    /// set by hand, is the usual cause.
+    public func clockBehind() throws(SessionError) -> ClockBehind? {
+        let latest = try store.read { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT latest_fact_at FROM terminal_counters WHERE terminal_id = ?"),
+                                arguments: [terminalID])
+        }
+        let now = clock.now()
+        guard let last = Self.date(latest), now < last.addingTimeInterval(-Self.clockTolerance) else { return nil }
+        return ClockBehind(now: now, lastRecorded: last)
     }
 
     /// `T-` and the first 12 hex digits of the machine identity.

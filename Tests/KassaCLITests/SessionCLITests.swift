@@ -1,4 +1,6 @@
 import Foundation
+import SessionEngine
+import SoftwareFiscalModule
 import Testing
 import TestSupport
 
@@ -24,6 +26,33 @@ struct SessionCLITests {
 
     func sale(_ id: String, _ price: Int) -> [UInt8] {
         Array(#"{"id":"\#(id)","lines":[{"name":"Kaffe","quantity":1,"unitPrice":\#(price),"vatRate":"12"}]}"#.utf8)
+    }
+
+    @Test("a clock behind the latest recorded fact: every command warns on stderr, the sale is still made and numbered, --json stays clean")
+    func clockBehind() throws {
+        // The day so far was recorded with the clock two days ahead (or, as a till sees it, the clock has since gone back).
+        let machine = "3333cccc4444dddd"
+        let ahead = ManualClock(Date().addingTimeInterval(2 * 86_400))
+        let engine = try SessionEngine(store: SessionStore.open(path: home.appendingPathComponent("kassa.sqlite").path),
+                                       identity: FixedIdentity(machine), clock: ahead,
+                                       fiscalModule: SoftwareFiscalModule.load(path: home.appendingPathComponent("fiscal-module.key").path))
+        _ = try engine.addUser(id: "maria", name: "Maria", role: "manager", by: nil)
+        _ = try engine.addUser(id: "anna", name: "Anna", role: "cashier", by: "maria")
+        _ = try engine.openShift(commandID: "open", user: "anna", countedFloat: 0)
+        let file = home.appendingPathComponent("sale.json")
+        try Data(sale("late-clock", 350)).write(to: file)
+        let sold = try kassa(["sale", file.path, "--user", "anna", "--no-print", "--json"], machine: machine)
+        #expect(sold.status == 0, "\(sold.stderr)")
+        #expect((sold.json?["receipt"] as? [String: Any])?["number"] as? Int == 1)
+        #expect(sold.stderr.contains("warning: this terminal's clock") && sold.stderr.contains("s behind the last recorded fact")
+                && sold.stderr.contains("timedatectl"), "\(sold.stderr)")
+        let shown = try kassa(["terminal", "show", "--json"], machine: machine)
+        #expect(shown.status == 0 && shown.json != nil && shown.stderr.contains("behind the last recorded fact"))
+        let verified = try kassa(["journal", "verify", "--json"], machine: machine)
+        #expect(verified.status == 0 && verified.json?["problem"] == nil && (verified.json?["receiptsChecked"] as? Int) == 1, "\(verified.stdout)")
+        // With the clock right for the database (the engine's own), nothing is said.
+        ahead.advance(60)
+        #expect(try engine.clockBehind() == nil)
     }
 
     @Test("receipts finalized by racing processes get consecutive numbers, no duplicate and no gap")

@@ -498,6 +498,38 @@ struct SessionEngineTests {
         let next = try till.engine.openShift(commandID: "o2", user: "anna", countedFloat: 0)
         #expect(next.businessDate == "2026-10-25")
     }
+
+    @Test("a clock that goes back: warned about, at start and in use; numbers and order follow the counters, and the journal verifies")
+    func clockGoingBack() throws {
+        let store = try SessionStore.inMemory()
+        let till = try Till(store: store)
+        #expect(try till.engine.clockBehind() == nil)
+        _ = try till.engine.openShift(commandID: "o", user: "anna", countedFloat: 0)
+        let first = try till.engine.finalizeSale(Till.sale("s1", [("Kaffe", "1", 350, 1200)]), user: "anna")
+        // Within the tolerance (an NTP step) it is not called behind.
+        till.clock.advance(-Double(SessionEngine.clockTolerance) / 2)
+        #expect(try till.engine.clockBehind() == nil)
+        // The RTC lost an hour.
+        till.clock.advance(-3_600)
+        let behind = try #require(try till.engine.clockBehind())
+        #expect(behind.lastRecorded == first.createdAt && (3_600...3_601).contains(behind.seconds))
+        let second = try till.engine.finalizeSale(Till.sale("s2", [("Bulle", "1", 290, 1200)]), user: "anna")
+        #expect(second.number == first.number + 1 && second.createdAt < first.createdAt)
+        // The latest recorded time stays the latest, so the clock is still behind after the sale it stamped.
+        #expect(try till.engine.clockBehind()?.lastRecorded == first.createdAt)
+        // A new engine on the same database (the next CLI command) sees it from the journal at start.
+        let restarted = try SessionEngine(store: store, identity: FixedIdentity("0123456789abcdef0123456789abcdef"), clock: till.clock,
+                                          fiscalModule: SoftwareFiscalModule.ephemeral())
+        #expect(try restarted.clockBehind()?.lastRecorded == first.createdAt)
+        // Order is by number, never by time: receipt 2 follows receipt 1 in the Z, and the journal verifies.
+        let report = try till.engine.closeShift(commandID: "c", user: "anna", countedCash: 640, cashLeft: 0)
+        #expect(report.firstReceipt == first.number && report.lastReceipt == second.number && report.receiptCount == 2)
+        #expect(try till.engine.receipt(number: 2).id == "s2")
+        #expect(try till.engine.verifyJournal().ok)
+        // Once the clock is set right again, nothing is behind.
+        till.clock.advance(3_700)
+        #expect(try till.engine.clockBehind() == nil && restarted.clockBehind() == nil)
+    }
 }
 
 @Suite("Permissions matrix")

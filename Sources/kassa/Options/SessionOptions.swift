@@ -22,7 +22,9 @@ struct SessionOptions: ParsableArguments {
     }
 
     func engine(_ environment: KassaEnvironment, readOnly: Bool = false) throws(RuntimeError) -> SessionEngine {
-        try environment.sessionEngine(database: database, readOnly: readOnly)
+        let engine = try environment.sessionEngine(database: database, readOnly: readOnly)
+        if let behind = try? engine.clockBehind() { warnClockBehind(behind) }
+        return engine
     }
 }
 
@@ -68,4 +70,17 @@ func loadSaleRequest(_ file: String) throws(RuntimeError) -> SaleRequest {
     } catch {
         throw .invalidDocument(source: file, reason: "\(error)")
     }
+}
+
+/// On stderr, so `--json` output stays one object: the clock reads earlier than the last recorded fact.
+func warnClockBehind(_ behind: SessionEngine.ClockBehind) {
+    let format = ISO8601DateFormatter()
+    let seconds = Int(behind.seconds.rounded())
+    FileHandle.standardError.write(Data("""
+        kassa: warning: this terminal's clock (\(format.string(from: behind.now))) is \(seconds) s behind the last recorded fact \
+        (\(format.string(from: behind.lastRecorded))). Numbers and order are kept by the terminal's counters, so nothing is lost \
+        or renumbered, but new receipts will carry a wrong time: set the clock (timedatectl set-ntp true, or timedatectl \
+        set-time) and check the real-time clock's battery.
+
+        """.utf8))
 }
