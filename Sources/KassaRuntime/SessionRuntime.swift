@@ -221,6 +221,7 @@ extension KassaEnvironment {
         pair("Lådöppningar utan köp", .text(String(report.noSaleOpenings)))
         pair("Insättningar (\(report.cashIn.count))", money(report.cashIn.amount))
         pair("Uttag (\(report.cashOut.count))", money(report.cashOut.amount))
+        if let reversals = report.cashReversals { pair("varav rättelser (\(reversals.count))", money(reversals.amount)) }
         blocks.append(.separator(SeparatorBlock()))
         blocks.append(.vat(report.vat.map { VATRow(rate: $0.rate.label, net: $0.net, vat: $0.vat, gross: $0.gross) }))
         blocks.append(.separator(SeparatorBlock()))

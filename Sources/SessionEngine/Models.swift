@@ -302,6 +302,12 @@ public struct CashMovementResult: Sendable, Equatable, Codable {
     public var amount: Int64
     public var reason: String?
     public var user: String
+    /// The movement this one reverses (`kassa session cash-reverse`).
+    public var reverses: String?
+    /// The cash the drawer should hold after this movement (nil in results stored before it was reported).
+    public var expectedCashAfter: Int64?
+    /// True when a cash-out takes more than the drawer should hold: allowed (the count decides), but flagged.
+    public var exceedsExpected: Bool?
 }
 
 /// Notes or coins of one denomination counted in the drawer.

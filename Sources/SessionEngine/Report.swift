@@ -43,6 +43,8 @@ public struct ShiftReport: Sendable, Equatable, Codable {
     public var noSaleOpenings: Int64
     public var cashIn: Amount
     public var cashOut: Amount
+    /// Of the cash in and out, the reversals of movements entered by mistake (nil when there were none).
+    public var cashReversals: Amount?
     public var vat: [VATLine]
     public var payments: [Named]
     public var cashiers: [Named]

@@ -331,6 +331,14 @@ enum Schema {
                   latest_fact_at = max(coalesce(latest_fact_at, ''), NEW.created_at) WHERE terminal_id = NEW.terminal_id; END;
                 """)
         }
+        // A cash movement entered by mistake is corrected by a reversal: a new row of the opposite type that names it
+        // (rows stay immutable), at most one per movement.
+        migrator.registerMigration("v13-cash-reversal") { db in
+            try db.execute(sql: """
+                ALTER TABLE cash_movement ADD COLUMN reverses TEXT REFERENCES cash_movement(id);
+                CREATE UNIQUE INDEX cash_movement_reversal ON cash_movement(reverses) WHERE reverses IS NOT NULL;
+                """)
+        }
         return migrator
     }
 

@@ -295,8 +295,66 @@ extension SessionEngine {
                     "id": .string(commandID), "session": .string(session), "type": .string(type), "amount": .int(type == "no_sale" ? 0 : amount),
                     "reason": reason.canonical, "user": .string(user), "created_at": .string(Self.timestamp(now)),
                 ]), now: now, db)
+                let expected = try self.expectedCash(session, db)
+                if type == "out", expected < 0 {
+                    // Allowed — the drawer may hold more than recorded, and the count at close decides — but flagged.
+                    self.logger.warning("cash out beyond the expected drawer", metadata: [
+                        "session.id": "\(session)", "amount": "\(amount)", "expected.after": "\(expected)", "user": "\(user)",
+                    ])
+                }
                 return CashMovementResult(id: commandID, session: session, type: type, amount: type == "no_sale" ? 0 : amount,
-                                          reason: reason, user: user)
+                                          reason: reason, user: user, expectedCashAfter: expected, exceedsExpected: type == "out" && expected < 0)
+            }
+        }
+    }
+
+    /// Reverses a cash movement of the open shift that was entered by mistake: a new movement of the opposite type and
+    /// the same amount that names the original (which stays as it was). One reversal per movement; a drawer opening
+    /// without a sale moves no cash, and a closed shift's movements are final with its Z. Needs `cash.move`.
+    public func reverseCashMovement(commandID: String, user: String, movement: String, reason: String?) throws(SessionError)
+        -> CashMovementResult
+    {
+        let now = clock.now()
+        return try journaled { db in
+            try self.once(commandID, kind: "cash.reverse", db) {
+                try self.require(.cashMove, user: user, db)
+                guard let session = try self.openShiftID(db) else { throw SessionError.noOpenSession }
+                guard let original = try Row.fetchOne(db.cachedStatement(sql: """
+                    SELECT type, amount, session_id, reverses, (SELECT id FROM cash_movement r WHERE r.reverses = m.id) AS reversed_by
+                    FROM cash_movement m WHERE id = ?
+                    """), arguments: [movement])
+                else { throw SessionError.notFound("Cash movement \(movement)") }
+                let type: String = original["type"]
+                guard type != "no_sale" else {
+                    throw SessionError.invalid("Movement \(movement) opened the drawer without a sale and moved no cash; there is nothing to reverse.")
+                }
+                if let reversed: String = original["reverses"] {
+                    throw SessionError.invalid("Movement \(movement) is itself the reversal of \(reversed); record a new cash movement instead.")
+                }
+                if let by: String = original["reversed_by"] {
+                    throw SessionError.invalid("Movement \(movement) was already reversed by \(by).")
+                }
+                let shift: String = original["session_id"]
+                guard shift == session else {
+                    throw SessionError.invalid("Movement \(movement) belongs to shift \(shift), whose Z is final; "
+                        + "if cash moved in this shift, record it with cash-in or cash-out.")
+                }
+                try self.ensureParticipant(session, user, now, db)
+                let opposite = type == "in" ? "out" : "in"
+                let amount: Int64 = original["amount"]
+                let note = "reversal of \(movement)" + (reason.map { ": " + $0 } ?? "")
+                try db.cachedStatement(sql: """
+                    INSERT INTO cash_movement (id, session_id, type, amount, reason, user_id, created_at, reverses) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [commandID, session, opposite, amount, note, user, Self.timestamp(now), movement])
+                try self.addTotal(session, "cash_\(opposite)", amount: amount, db)
+                try self.addTotal(session, "cash_reversals", amount: amount, db)
+                try self.journal("cash_\(opposite)", ref: commandID, body: .object([
+                    "id": .string(commandID), "session": .string(session), "type": .string(opposite), "amount": .int(amount),
+                    "reason": .string(note), "user": .string(user), "created_at": .string(Self.timestamp(now)), "reverses": .string(movement),
+                ]), now: now, db)
+                let expected = try self.expectedCash(session, db)
+                return CashMovementResult(id: commandID, session: session, type: opposite, amount: amount, reason: note, user: user,
+                                          reverses: movement, expectedCashAfter: expected, exceedsExpected: opposite == "out" && expected < 0)
             }
         }
     }

@@ -55,6 +55,22 @@ struct SessionCLITests {
         #expect(try engine.clockBehind() == nil)
     }
 
+    @Test("cash out beyond the expected drawer is flagged on stderr; cash-reverse corrects it with a new movement, once")
+    func cashReverse() throws {
+        try setUp()
+        let out = try kassa(["session", "cash-out", "--amount", "2000", "--user", "anna", "--id", "out-1"], machine: "1111aaaa2222bbbb")
+        #expect(out.status == 0 && out.stdout.contains("movement out-1") && out.stdout.contains("should now hold -2000"), "\(out.stdout)")
+        #expect(out.stderr.contains("warning: this takes out more cash than the drawer should hold") && out.stderr.contains("cash-reverse out-1"))
+        let reversed = try kassa(["session", "cash-reverse", "out-1", "--user", "anna", "--reason", "typo", "--json"], machine: "1111aaaa2222bbbb")
+        #expect(reversed.status == 0, "\(reversed.stderr)")
+        #expect(reversed.json?["reverses"] as? String == "out-1" && reversed.json?["type"] as? String == "in"
+                && reversed.json?["expectedCashAfter"] as? Int == 0 && reversed.json?["exceedsExpected"] as? Bool == false)
+        let again = try kassa(["session", "cash-reverse", "out-1", "--user", "anna"], machine: "1111aaaa2222bbbb")
+        #expect(again.status != 0 && again.stderr.contains("was already reversed"))
+        let x = try kassa(["report", "x", "--user", "anna", "--no-print", "--json"], machine: "1111aaaa2222bbbb")
+        #expect((x.json?["cashReversals"] as? [String: Any])?["amount"] as? Int == 2000 && x.json?["expectedCash"] as? Int == 0)
+    }
+
     @Test("receipts finalized by racing processes get consecutive numbers, no duplicate and no gap")
     func racingProcesses() throws {
         try setUp()

@@ -404,6 +404,58 @@ struct SessionEngineTests {
         #expect(z.difference == -2_000 && z.differenceApprovedBy == "maria")
     }
 
+    @Test("a cash-out beyond the expected drawer is allowed but flagged; a mistaken movement is reversed by a new row, once, in its own shift")
+    func cashOutBeyondExpectedAndReversal() throws {
+        let till = try Till()
+        let engine = till.engine
+        _ = try engine.openShift(commandID: "o", user: "anna", countedFloat: 1_000)
+        let cashIn = try engine.cashMovement(commandID: "in1", user: "anna", type: "in", amount: 500, reason: "change from the bank")
+        #expect(cashIn.expectedCashAfter == 1_500 && cashIn.exceedsExpected == false)
+        // More out than the drawer should hold: recorded (the count decides), expected goes negative, flagged.
+        let out = try engine.cashMovement(commandID: "out1", user: "anna", type: "out", amount: 2_000, reason: nil)
+        #expect(out.expectedCashAfter == -500 && out.exceedsExpected == true)
+        // The mistake is reversed: a new movement of the opposite type that names it; the original row stays.
+        let reversal = try engine.reverseCashMovement(commandID: "rev1", user: "anna", movement: "out1", reason: "typed 2000 for 200")
+        #expect(reversal.type == "in" && reversal.amount == 2_000 && reversal.reverses == "out1" && reversal.expectedCashAfter == 1_500)
+        #expect(reversal.reason == "reversal of out1: typed 2000 for 200")
+        // Replayed, it returns the same result and reverses nothing twice.
+        #expect(try engine.reverseCashMovement(commandID: "rev1", user: "anna", movement: "out1", reason: nil) == reversal)
+        #expect(throws: SessionError.invalid("Movement out1 was already reversed by rev1.")) {
+            try engine.reverseCashMovement(commandID: "rev2", user: "anna", movement: "out1", reason: nil)
+        }
+        #expect(throws: SessionError.invalid("Movement rev1 is itself the reversal of out1; record a new cash movement instead.")) {
+            try engine.reverseCashMovement(commandID: "rev3", user: "anna", movement: "rev1", reason: nil)
+        }
+        _ = try engine.cashMovement(commandID: "drawer", user: "sven", type: "no_sale", amount: 0, reason: nil)
+        #expect(throws: SessionError.invalid("Movement drawer opened the drawer without a sale and moved no cash; there is nothing to reverse.")) {
+            try engine.reverseCashMovement(commandID: "rev4", user: "anna", movement: "drawer", reason: nil)
+        }
+        #expect(throws: SessionError.notFound("Cash movement nope")) {
+            try engine.reverseCashMovement(commandID: "rev5", user: "anna", movement: "nope", reason: nil)
+        }
+        // The database keeps both rows as they were written; the original cannot be edited away instead.
+        try engine.store.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT id, type, amount, reverses FROM cash_movement WHERE id IN ('out1', 'rev1') ORDER BY id")
+            #expect(rows.map { "\($0["id"] as String) \($0["type"] as String) \($0["amount"] as Int64) \(($0["reverses"] as String?) ?? "-")" }
+                    == ["out1 out 2000 -", "rev1 in 2000 out1"])
+        }
+        #expect(throws: DatabaseError.self) {
+            try engine.store.writer.write { try $0.execute(sql: "UPDATE cash_movement SET amount = 200 WHERE id = 'out1'") }
+        }
+        // The X report shows the ledger as it happened, the reversal counted, and the right expected cash.
+        let x = try engine.xReport(user: "sven")
+        #expect(x.cashIn == .init(count: 2, amount: 2_500) && x.cashOut == .init(count: 1, amount: 2_000))
+        #expect(x.cashReversals == .init(count: 1, amount: 2_000) && x.expectedCash == 1_500)
+        // A closed shift's movements are final with its Z.
+        _ = try engine.closeShift(commandID: "c", user: "anna", countedCash: 1_500, cashLeft: 1_500)
+        _ = try engine.openShift(commandID: "o2", user: "anna", countedFloat: 1_500)
+        #expect(throws: SessionError.invalid("Movement in1 belongs to shift \(x.session), whose Z is final; if cash moved in this shift, record it with cash-in or cash-out.")) {
+            try engine.reverseCashMovement(commandID: "rev6", user: "anna", movement: "in1", reason: nil)
+        }
+        #expect(try engine.xReport(user: "sven").cashReversals == nil)
+        #expect(try engine.verifyJournal().ok)
+    }
+
     @Test("refunds reference the original and never return more than was sold")
     func refunds() throws {
         let engine = try Till().engine

@@ -7,7 +7,7 @@ extension Kassa {
     struct Session: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Shifts: open, continue, cash in and out, close with a Z report, force-close, list.",
-            subcommands: [Open.self, Confirm.self, Cancel.self, Continue.self, CashIn.self, CashOut.self, NoSale.self, Close.self, ForceClose.self, CloseRescue.self, StartClose.self, Resume.self, Post.self, List.self])
+            subcommands: [Open.self, Confirm.self, Cancel.self, Continue.self, CashIn.self, CashOut.self, CashReverse.self, NoSale.self, Close.self, ForceClose.self, CloseRescue.self, StartClose.self, Resume.self, Post.self, List.self])
 
         struct Open: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Open a shift with the counted float.")
@@ -71,7 +71,44 @@ extension Kassa {
                 let result = try session { () throws(SessionError) in
                     try engine.cashMovement(commandID: options.command, user: user, type: type, amount: movement.amount, reason: movement.reason)
                 }
-                if global.json { printJSON(result) } else { print("Cash \(type) \(result.amount) in shift \(result.session).") }
+                report(result, json: global.json)
+            }
+        }
+
+        /// The movement on stdout (or as JSON); a cash-out beyond the expected drawer is flagged on stderr.
+        static func report(_ result: CashMovementResult, json: Bool) {
+            if json {
+                printJSON(result)
+            } else {
+                let reverses = result.reverses.map { ", reversing \($0)" } ?? ""
+                let expected = result.expectedCashAfter.map { " The drawer should now hold \($0)." } ?? ""
+                print("Cash \(result.type) \(result.amount) in shift \(result.session) (movement \(result.id)\(reverses)).\(expected)")
+            }
+            if result.exceedsExpected == true {
+                FileHandle.standardError.write(Data("""
+                    kassa: warning: this takes out more cash than the drawer should hold (expected now: \(result.expectedCashAfter ?? 0)). \
+                    It is recorded; count the drawer, or reverse the movement if it was a mistake (kassa session cash-reverse \(result.id)).
+
+                    """.utf8))
+            }
+        }
+
+        struct CashReverse: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "cash-reverse", abstract: "Reverse a cash movement of the open shift that was entered by mistake.")
+            @OptionGroup var global: GlobalOptions
+            @OptionGroup var options: SessionOptions
+            @Argument(help: "The movement's id (the --id it was made with, or `id` in its --json output).") var movement: String
+            @Option(name: .long, help: "Why.") var reason: String?
+            func run() throws {
+                try runReporting(json: global.json) { () throws(RuntimeError) in
+                    let engine = try options.engine(try global.environment())
+                    let user = try options.actor()
+                    let result = try session { () throws(SessionError) in
+                        try engine.reverseCashMovement(commandID: options.command, user: user, movement: movement, reason: reason)
+                    }
+                    Session.report(result, json: global.json)
+                }
             }
         }
 
