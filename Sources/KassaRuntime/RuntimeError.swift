@@ -90,7 +90,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             switch error {
             case .permissionDenied: return 30
             case .unknownUser, .invalid, .paymentsDoNotCover, .refundExceedsSale: return 31
-            case .sessionAlreadyOpen, .noOpenSession, .sessionClosed, .parkedReceiptsBlockClose, .paymentInProgress, .shiftState, .sessionManagementOff: return 32
+            case .sessionAlreadyOpen, .noOpenSession, .sessionClosed, .parkedReceiptsBlockClose, .paymentInProgress, .shiftState, .sessionManagementOff, .unpostedShifts: return 32
             case .differenceNeedsApproval: return 33
             case .copyAlreadyPrinted, .staleVersion: return 34
             case .wrongTerminal: return 35
@@ -146,6 +146,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             case .paymentInProgress: return "PAYMENT_IN_PROGRESS"
             case .shiftState: return "SHIFT_STATE"
             case .sessionManagementOff: return "SESSION_MANAGEMENT_OFF"
+            case .unpostedShifts: return "UNPOSTED_SHIFTS"
             case .differenceNeedsApproval: return "DIFFERENCE_NEEDS_APPROVAL"
             case .copyAlreadyPrinted: return "COPY_ALREADY_PRINTED"
             case .staleVersion: return "STALE_VERSION"

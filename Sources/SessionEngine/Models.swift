@@ -320,3 +320,12 @@ public struct DenominationCount: Sendable, Equatable, Codable {
         self.quantity = quantity
     }
 }
+
+/// A shift open longer than `warn-open-hours` (`SessionEngine.shiftOpenTooLong()`).
+public struct LongOpenShift: Sendable, Equatable {
+    public var id: String
+    public var openedAt: Date
+    public var openedBy: String
+    public var hours: Double
+    public var limit: Int
+}

@@ -71,6 +71,17 @@ extension SessionEngine {
         try store.read { db in try self.activeShiftID(db).map { try self.shift($0, db) } }
     }
 
+    /// The active shift when it has been open longer than the `warn-open-hours` setting allows (a close forgotten at
+    /// the end of a day); nil otherwise, or when the setting is off. Selling goes on: this is a warning, not a block.
+    public func shiftOpenTooLong() throws(SessionError) -> LongOpenShift? {
+        try store.read { db in
+            guard let limit = try Settings.load(db).warnOpenHours, let id = try self.activeShiftID(db) else { return nil }
+            let shift = try self.shift(id, db)
+            let hours = clock.now().timeIntervalSince(shift.openedAt) / 3600
+            return hours > Double(limit) ? LongOpenShift(id: id, openedAt: shift.openedAt, openedBy: shift.openedBy, hours: hours, limit: limit) : nil
+        }
+    }
+
     /// The active shift, which must be in `state`; otherwise a clear error naming the state it is in.
     func activeShift(in state: String, _ db: Database) throws -> ShiftRecord {
         guard let id = try activeShiftID(db) else { throw SessionError.noOpenSession }
@@ -184,6 +195,13 @@ extension SessionEngine {
             try self.once(commandID, kind: "session.open", db) {
                 try self.require(.sessionOpen, user: user, db)
                 let settings = try Settings.load(db)
+                if let limit = settings.maxUnpostedShifts {
+                    let waiting = try Row.fetchOne(db.cachedStatement(sql: """
+                        SELECT COUNT(*) AS count, MIN(z_no) AS oldest FROM pos_session WHERE terminal_id = ? AND state = 'closed' AND is_rescue = 0
+                        """), arguments: [self.terminalID])
+                    let count: Int = waiting?["count"] ?? 0
+                    if count >= limit { throw SessionError.unpostedShifts(count: count, limit: limit, oldestZ: waiting?["oldest"] ?? 0) }
+                }
                 let counted = try self.countedTotal(countedFloat, count, settings: settings)
                 if let counted, counted < 0 { throw SessionError.invalid("A counted float cannot be negative.") }
                 // Under cash control without a count the shift starts as `opening`: no sales until the float is counted.

@@ -20,6 +20,9 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
     case copyAlreadyPrinted(receiptNumber: Int64)
     case staleVersion(current: Int)
     case sessionManagementOff
+    /// Closed shifts wait to be posted (handed to accounting), as many as the `max-unposted-shifts` setting allows;
+    /// `oldestZ` is the first of them.
+    case unpostedShifts(count: Int, limit: Int, oldestZ: Int64)
     case database(code: Int32, message: String)
     /// The database file cannot be opened or is not a Kassa database; `code` is SQLite's.
     case databaseUnavailable(path: String, code: Int32, message: String)
@@ -67,6 +70,9 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
         case .copyAlreadyPrinted(let number): return "Receipt \(number) already has its one copy."
         case .staleVersion(let current): return "The receipt changed meanwhile (now version \(current)); reload it and try again."
         case .sessionManagementOff: return "Session management is off in the settings."
+        case .unpostedShifts(let count, let limit, let oldestZ):
+            return "\(count) closed shift\(count == 1 ? "" : "s") wait\(count == 1 ? "s" : "") to be posted (at most \(limit) may); "
+                + "a manager posts them first, oldest first: kassa session post --z \(oldestZ) --user MANAGER."
         case .database(let code, let message):
             let advice: String
             switch code {

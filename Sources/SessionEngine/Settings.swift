@@ -34,13 +34,17 @@ public struct Settings: Sendable, Equatable, Codable {
     public var companyName: String
     /// The point of sale's address; `;` separates printed lines.
     public var shopAddress: String
+    /// A shift open longer than this many hours is warned about (a forgotten close); nil = never.
+    public var warnOpenHours: Int? = 24
+    /// How many closed shifts may wait to be posted before a new shift is refused; nil = any number.
+    public var maxUnpostedShifts: Int? = nil
 
     static let defaults: [(String, String)] = [
         ("session-management", "on"), ("cash-control", "on"), ("max-difference", "500"), ("vat-rounding", "line"),
         ("default-float", "0"), ("history-since", ""), ("denominations", "100000,50000,20000,10000,5000,2000,1000,500,200,100"),
         ("time-zone", TimeZone.current.identifier), ("parking", "on"), ("parked-at-close", "defer"),
         ("parked-visibility", "own"), ("store", "store-1"), ("fiscal-profile", "none"), ("company-name", "Kassa"), ("shop-address", ""), ("at-cashbox-id", ""), ("at-company-id", ""),
-        ("se-org-number", ""), ("se-pos-id", ""),
+        ("se-org-number", ""), ("se-pos-id", ""), ("warn-open-hours", "24"), ("max-unposted-shifts", "unlimited"),
     ]
 
     public static let keys = defaults.map(\.0)
@@ -93,6 +97,14 @@ public struct Settings: Sendable, Equatable, Codable {
             guard !value.isEmpty, value.count <= 16, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
                 throw .invalid("se-pos-id is the register's id at the control unit: 1 to 16 letters or digits.")
             }
+        case "warn-open-hours":
+            guard value == "off" || (Int(value).map { (1...720).contains($0) } ?? false) else {
+                throw .invalid("warn-open-hours is a number of hours from 1 to 720, or off.")
+            }
+        case "max-unposted-shifts":
+            guard value == "unlimited" || (Int(value).map { $0 >= 1 } ?? false) else {
+                throw .invalid("max-unposted-shifts is a whole number of at least 1, or unlimited.")
+            }
         default:
             throw .invalid("Unknown setting '\(key)'. Settings: \(keys.joined(separator: ", ")).")
         }
@@ -113,7 +125,9 @@ public struct Settings: Sendable, Equatable, Codable {
             parkedAtClose: values["parked-at-close"] ?? "defer", parkedVisibility: values["parked-visibility"] ?? "own",
             store: values["store"] ?? "store-1", fiscalProfile: values["fiscal-profile"] ?? "none",
             regime: values.filter { $0.key.hasPrefix("at-") || $0.key.hasPrefix("se-") }, companyName: values["company-name"] ?? "Kassa",
-            shopAddress: values["shop-address"] ?? "")
+            shopAddress: values["shop-address"] ?? "",
+            warnOpenHours: values["warn-open-hours"] == "off" ? nil : Int(values["warn-open-hours"] ?? "") ?? 24,
+            maxUnpostedShifts: Int(values["max-unposted-shifts"] ?? ""))
     }
 
     /// The business date of `date` in the configured time zone.

@@ -55,6 +55,33 @@ struct SessionCLITests {
         #expect(try engine.clockBehind() == nil)
     }
 
+    @Test("a shift open longer than warn-open-hours: every command warns on stderr and goes on; max-unposted-shifts refuses a new shift with what to do")
+    func forgottenClose() throws {
+        let machine = "7777aaaa8888bbbb"
+        let yesterday = ManualClock(Date().addingTimeInterval(-30 * 3600))
+        let engine = try SessionEngine(store: SessionStore.open(path: home.appendingPathComponent("kassa.sqlite").path),
+                                       identity: FixedIdentity(machine), clock: yesterday,
+                                       fiscalModule: SoftwareFiscalModule.load(path: home.appendingPathComponent("fiscal-module.key").path))
+        _ = try engine.addUser(id: "maria", name: "Maria", role: "manager", by: nil)
+        _ = try engine.addUser(id: "anna", name: "Anna", role: "cashier", by: "maria")
+        try engine.setSetting("cash-control", "off", by: "maria")
+        _ = try engine.openShift(commandID: "open", user: "anna", countedFloat: 0)
+        let file = home.appendingPathComponent("sale.json")
+        try Data(sale("next-morning", 350)).write(to: file)
+        let sold = try kassa(["sale", file.path, "--user", "anna", "--no-print", "--json"], machine: machine)
+        #expect(sold.status == 0 && sold.json != nil, "\(sold.stderr)")
+        #expect(sold.stderr.contains("has been open for 30 hours (warn-open-hours is 24)") && !sold.stderr.contains("clock"), "\(sold.stderr)")
+        #expect(try kassa(["settings", "set", "max-unposted-shifts", "1", "--user", "maria"], machine: machine).status == 0)
+        #expect(try kassa(["session", "close", "--user", "anna", "--no-print"], machine: machine).status == 0)
+        let refused = try kassa(["session", "open", "--user", "anna", "--json"], machine: machine)
+        #expect(refused.status == 32)
+        let error = try #require(refused.json?["error"] as? [String: Any])
+        #expect(error["code"] as? String == "UNPOSTED_SHIFTS" && (error["message"] as? String ?? "").contains("kassa session post --z 1"))
+        #expect(try kassa(["session", "post", "--z", "1", "--user", "maria"], machine: machine).status == 0)
+        let opened = try kassa(["session", "open", "--user", "anna"], machine: machine)
+        #expect(opened.status == 0 && !opened.stderr.contains("warning"), "\(opened.stderr)")
+    }
+
     @Test("cash out beyond the expected drawer is flagged on stderr; cash-reverse corrects it with a new movement, once")
     func cashReverse() throws {
         try setUp()

@@ -456,6 +456,44 @@ struct SessionEngineTests {
         #expect(try engine.verifyJournal().ok)
     }
 
+    @Test("a shift open too long is warned about, selling goes on; too many closed shifts waiting to be posted block a new one")
+    func forgottenCloseAndUnpostedShifts() throws {
+        let till = try Till()
+        let engine = till.engine
+        _ = try engine.openShift(commandID: "o1", user: "anna", countedFloat: 0)
+        till.clock.advance(23 * 3600)
+        #expect(try engine.shiftOpenTooLong() == nil)
+        till.clock.advance(2 * 3600)
+        let long = try #require(try engine.shiftOpenTooLong())
+        #expect(long.openedBy == "anna" && long.limit == 24 && (25...25.01).contains(long.hours))
+        _ = try engine.finalizeSale(Till.sale("s1", [("Kaffe", "1", 350, 1200)]), user: "anna")
+        try engine.setSetting("warn-open-hours", "48", by: "maria")
+        #expect(try engine.shiftOpenTooLong() == nil)
+        try engine.setSetting("warn-open-hours", "off", by: "maria")
+        till.clock.advance(100 * 3600)
+        #expect(try engine.shiftOpenTooLong() == nil)
+        #expect(throws: SessionError.invalid("warn-open-hours is a number of hours from 1 to 720, or off.")) {
+            try engine.setSetting("warn-open-hours", "0", by: "maria")
+        }
+        #expect(throws: SessionError.invalid("max-unposted-shifts is a whole number of at least 1, or unlimited.")) {
+            try engine.setSetting("max-unposted-shifts", "-1", by: "maria")
+        }
+        // At most two closed shifts may wait for posting.
+        try engine.setSetting("max-unposted-shifts", "2", by: "maria")
+        _ = try engine.closeShift(commandID: "c1", user: "anna", countedCash: 350, cashLeft: 0)
+        _ = try engine.openShift(commandID: "o2", user: "anna", countedFloat: 0)
+        _ = try engine.closeShift(commandID: "c2", user: "anna", countedCash: 0, cashLeft: 0)
+        #expect(throws: SessionError.unpostedShifts(count: 2, limit: 2, oldestZ: 1)) {
+            try engine.openShift(commandID: "o3", user: "anna", countedFloat: 0)
+        }
+        #expect(try engine.currentShift() == nil)
+        _ = try engine.postShift(commandID: "p1", user: "maria", zNumber: 1)
+        let third = try engine.openShift(commandID: "o3", user: "anna", countedFloat: 0)
+        #expect(third.state == "open" && third.sequence == 3)
+        try engine.setSetting("max-unposted-shifts", "unlimited", by: "maria")
+        #expect(try engine.settings().maxUnpostedShifts == nil)
+    }
+
     @Test("refunds reference the original and never return more than was sold")
     func refunds() throws {
         let engine = try Till().engine

@@ -24,6 +24,13 @@ struct SessionOptions: ParsableArguments {
     func engine(_ environment: KassaEnvironment, readOnly: Bool = false) throws(RuntimeError) -> SessionEngine {
         let engine = try environment.sessionEngine(database: database, readOnly: readOnly)
         if let behind = try? engine.clockBehind() { warnClockBehind(behind) }
+        if let long = try? engine.shiftOpenTooLong() {
+            FileHandle.standardError.write(Data("""
+                kassa: warning: shift \(long.id), opened by \(long.openedBy), has been open for \(Int(long.hours)) hours \
+                (warn-open-hours is \(long.limit)). Close it with its Z report (kassa session close) if the day is over.
+
+                """.utf8))
+        }
         return engine
     }
 }
