@@ -128,7 +128,9 @@ let package = Package(
                            "FakeUSBPrinter", "ReceiptPrinter", "ESCPOS"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "SessionEngineTests", dependencies: ["SessionEngine", "SoftwareFiscalModule", "TestSupport"]),
+        // A SQLite VFS that simulates power cuts for the durability tests (C, beside the tests that use it).
+        .target(name: "PowerCutVFS", path: "Tests/PowerCutVFS", linkerSettings: [.linkedLibrary("sqlite3")]),
+        .testTarget(name: "SessionEngineTests", dependencies: ["SessionEngine", "SoftwareFiscalModule", "TestSupport", "PowerCutVFS"]),
         .testTarget(name: "FiscalProfilesTests", dependencies: ["RKSV", "SessionEngine", "SoftwareFiscalModule", "FiscalProfiles",
                                                       .product(name: "Crypto", package: "swift-crypto")],
                     exclude: ["Fixtures"]),
