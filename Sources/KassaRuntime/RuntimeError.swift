@@ -92,7 +92,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             case .unknownUser, .invalid, .paymentsDoNotCover, .refundExceedsSale: return 31
             case .sessionAlreadyOpen, .noOpenSession, .sessionClosed, .parkedReceiptsBlockClose, .paymentInProgress, .shiftState, .sessionManagementOff, .unpostedShifts: return 32
             case .differenceNeedsApproval: return 33
-            case .copyAlreadyPrinted, .staleVersion: return 34
+            case .copyAlreadyPrinted, .staleVersion, .parkedLeased: return 34
             case .wrongTerminal: return 35
             case .notFound: return 36
             case .database, .databaseUnavailable: return 37
@@ -150,6 +150,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             case .differenceNeedsApproval: return "DIFFERENCE_NEEDS_APPROVAL"
             case .copyAlreadyPrinted: return "COPY_ALREADY_PRINTED"
             case .staleVersion: return "STALE_VERSION"
+            case .parkedLeased: return "PARKED_LEASED"
             case .wrongTerminal: return "WRONG_TERMINAL"
             case .notFound: return "NOT_FOUND"
             case .database: return "DATABASE"

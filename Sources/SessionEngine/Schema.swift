@@ -339,6 +339,14 @@ enum Schema {
                 CREATE UNIQUE INDEX cash_movement_reversal ON cash_movement(reverses) WHERE reverses IS NOT NULL;
                 """)
         }
+        // A front end that opens a parked receipt to edit it holds a lease: until it expires, another user's edit is
+        // refused (decision 0015).
+        migrator.registerMigration("v14-parked-lease") { db in
+            try db.execute(sql: """
+                ALTER TABLE parked_receipt ADD COLUMN lease_holder TEXT;
+                ALTER TABLE parked_receipt ADD COLUMN lease_until TEXT;
+                """)
+        }
         return migrator
     }
 

@@ -15,6 +15,9 @@ public struct ParkedReceipt: Sendable, Equatable, Codable {
     public var lines: [SaleLineRequest]
     public var discount: DiscountRequest?
     public var receiptNumber: Int64?
+    /// Who has it open for editing (`park open`), and until when; nil when nobody does or the lease ran out.
+    public var leaseHolder: String?
+    public var leaseUntil: Date?
 }
 
 extension SessionEngine {
@@ -34,7 +37,61 @@ extension SessionEngine {
         return ParkedReceipt(
             id: id, label: row["label"], state: row["state"], visibility: row["visibility"], owner: row["owner"],
             ownerRole: row["owner_role"], session: row["session_id"], originSession: row["origin_session_id"],
-            version: row["version"], lines: content.lines, discount: content.discount, receiptNumber: number)
+            version: row["version"], lines: content.lines, discount: content.discount, receiptNumber: number,
+            leaseHolder: row["lease_holder"], leaseUntil: Self.date(row["lease_until"]))
+    }
+
+    func checkLeaseNow(_ parked: ParkedReceipt, user: String) throws(SessionError) {
+        do { try checkLease(parked, user: user, now: clock.now()) } catch { throw SessionStore.sessionError(error) }
+    }
+
+    /// Refuses a change by anyone but the holder of an unexpired lease. An expired lease is no lease: anyone with the
+    /// rights may go on (and take the receipt over).
+    func checkLease(_ parked: ParkedReceipt, user: String, now: Date) throws {
+        if let holder = parked.leaseHolder, holder != user, let until = parked.leaseUntil, until > now {
+            throw SessionError.parkedLeased(id: parked.id, holder: holder, until: until)
+        }
+    }
+
+    /// The holder's edit keeps the lease alive; anyone else's (after it ran out) leaves none.
+    func renewLease(_ parked: ParkedReceipt, user: String, now: Date, _ db: Database) throws {
+        guard parked.leaseHolder != nil else { return }
+        if parked.leaseHolder == user, let until = parked.leaseUntil, until > now {
+            let seconds = try Settings.load(db).parkedLeaseSeconds
+            try db.cachedStatement(sql: "UPDATE parked_receipt SET lease_until = ? WHERE id = ?")
+                .execute(arguments: [Self.timestamp(now.addingTimeInterval(TimeInterval(seconds))), parked.id])
+        } else {
+            try db.cachedStatement(sql: "UPDATE parked_receipt SET lease_holder = NULL, lease_until = NULL WHERE id = ?").execute(arguments: [parked.id])
+        }
+    }
+
+    /// Opens a parked receipt for editing: `user` holds it for `parked-lease-seconds` (renewed by each of their edits),
+    /// during which another user's edit, payment, finalization or void is refused. The same user opening it again renews
+    /// the lease; after it runs out anyone with the rights may open it.
+    public func openParked(id: String, user: String) throws(SessionError) -> ParkedReceipt {
+        let now = clock.now()
+        return try store.write { db in
+            let parked = try self.parked(id, db)
+            try self.checkAccess(parked, user: user, edit: true, db)
+            guard parked.state == "parked" || parked.state == "paying" else { throw SessionError.invalid("Parked receipt \(id) is \(parked.state).") }
+            try self.checkLease(parked, user: user, now: now)
+            let seconds = try Settings.load(db).parkedLeaseSeconds
+            try db.cachedStatement(sql: "UPDATE parked_receipt SET lease_holder = ?, lease_until = ? WHERE id = ?")
+                .execute(arguments: [user, Self.timestamp(now.addingTimeInterval(TimeInterval(seconds))), id])
+            return try self.parked(id, db)
+        }
+    }
+
+    /// Gives up the lease (`park release`): only its holder can, and a lease that ran out needs no release.
+    public func releaseParked(id: String, user: String) throws(SessionError) -> ParkedReceipt {
+        let now = clock.now()
+        return try store.write { db in
+            let parked = try self.parked(id, db)
+            try self.checkAccess(parked, user: user, edit: false, db)
+            try self.checkLease(parked, user: user, now: now)
+            try db.cachedStatement(sql: "UPDATE parked_receipt SET lease_holder = NULL, lease_until = NULL WHERE id = ?").execute(arguments: [id])
+            return try self.parked(id, db)
+        }
     }
 
     func role(of user: String, _ db: Database) throws -> String {
@@ -151,7 +208,9 @@ extension SessionEngine {
             let parked = try self.parked(id, db)
             try self.checkAccess(parked, user: user, edit: true, db)
             guard parked.state == "parked" else { throw SessionError.invalid("Parked receipt \(id) is \(parked.state).") }
+            try self.checkLease(parked, user: user, now: now)
             guard parked.version == expectedVersion else { throw SessionError.staleVersion(current: parked.version) }
+            try self.renewLease(parked, user: user, now: now, db)
             let content = String(decoding: try JSONEncoder().encode(ParkedContent(lines: lines, discount: discount)), as: UTF8.self)
             try db.cachedStatement(sql: "UPDATE parked_receipt SET content_json = ?, version = version + 1, updated_at = ? WHERE id = ?").execute(arguments: [content, Self.timestamp(now), id])
             return try self.parked(id, db)
@@ -160,9 +219,12 @@ extension SessionEngine {
 
     /// Marks a payment as running (a card terminal is busy): the shift cannot close until it ends.
     public func startPayment(id: String, user: String) throws(SessionError) -> ParkedReceipt {
-        try journaled { db in
+        let now = clock.now()
+        return try journaled { db in
             let parked = try self.parked(id, db)
             try self.checkAccess(parked, user: user, edit: true, db)
+            try self.checkLease(parked, user: user, now: now)
+            try self.renewLease(parked, user: user, now: now, db)
             try db.cachedStatement(sql: "UPDATE parked_receipt SET state = 'paying', version = version + 1 WHERE id = ? AND state = 'parked'").execute(arguments: [id])
             return try self.parked(id, db)
         }
@@ -176,12 +238,21 @@ extension SessionEngine {
         if parked.owner != user {
             try store.read { db in try self.checkAccess(parked, user: user, edit: true, db) }
         }
+        try checkLeaseNow(parked, user: user)
         let request = SaleRequest(id: id, lines: parked.lines, payments: payments, discount: parked.discount, training: training)
-        let receipt = try finalizeSale(request, user: user)
-        try journaled { db in
-            try db.cachedStatement(sql: "UPDATE parked_receipt SET state = 'finalized', receipt_id = ?, version = version + 1 WHERE id = ? AND state IN ('parked', 'paying')").execute(arguments: [receipt.id, id])
+        // The receipt and the parked receipt's end commit together: no window in which the sale exists while the parked
+        // receipt could still be edited or voided, and a parked receipt that changed meanwhile makes no receipt.
+        return try finalizeSale(request, user: user) { db, receipt in
+            try db.cachedStatement(sql: """
+                UPDATE parked_receipt SET state = 'finalized', receipt_id = ?, version = version + 1, lease_holder = NULL, lease_until = NULL
+                WHERE id = ? AND state IN ('parked', 'paying') AND version = ?
+                """).execute(arguments: [receipt.id, id, parked.version])
+            guard db.changesCount == 0 else { return }
+            let current = try self.parked(id, db)
+            if current.state == "finalized", current.receiptNumber == receipt.number { return }  // a replay
+            if current.state == "parked" || current.state == "paying" { throw SessionError.staleVersion(current: current.version) }
+            throw SessionError.invalid("Parked receipt \(id) was \(current.state) meanwhile; nothing was recorded.")
         }
-        return receipt
     }
 
     /// Voids a parked receipt: it was never numbered; the record stays for the audit.
@@ -191,7 +262,8 @@ extension SessionEngine {
             let parked = try self.parked(id, db)
             try self.checkAccess(parked, user: user, edit: true, db)
             guard parked.state == "parked" else { throw SessionError.invalid("Only a parked receipt (not \(parked.state)) can be voided.") }
-            try db.cachedStatement(sql: "UPDATE parked_receipt SET state = 'voided', version = version + 1 WHERE id = ?").execute(arguments: [id])
+            try self.checkLease(parked, user: user, now: now)
+            try db.cachedStatement(sql: "UPDATE parked_receipt SET state = 'voided', version = version + 1, lease_holder = NULL, lease_until = NULL WHERE id = ?").execute(arguments: [id])
             // An unfinished sale for the X and Z reports (Swedish item 19), in the shift it was voided in.
             if let session = try self.activeShiftID(db) {
                 let amount = parked.lines.reduce(Int64(0)) { $0 + roundedDivision($1.quantity.milli * ($1.priceOverride?.price ?? $1.unitPrice), 1000) }

@@ -5,10 +5,18 @@ extension SessionEngine {
     /// Finalizes a sale: computes lines, discounts and VAT, checks payments, takes the next receipt number (or the next
     /// training number), stamps Z period and grand totals, and commits — all in one transaction. Printing comes after.
     public func finalizeSale(_ request: SaleRequest, user: String) throws(SessionError) -> ReceiptRecord {
+        try finalizeSale(request, user: user, alsoInTransaction: nil)
+    }
+
+    /// `alsoInTransaction` runs in the receipt's transaction after the receipt is written (or found, on a replay), so
+    /// what it changes commits with the receipt or not at all (a parked receipt's state).
+    func finalizeSale(_ request: SaleRequest, user: String, alsoInTransaction: ((Database, ReceiptRecord) throws -> Void)?)
+        throws(SessionError) -> ReceiptRecord
+    {
         guard !request.lines.isEmpty else { throw .invalid("A sale needs at least one line.") }
         let now = clock.now()
         let receipt = try journaled { db in
-            try self.onceReceipt(request.id, kinds: ["sale", "training"], db) {
+            let receipt = try self.onceReceipt(request.id, kinds: ["sale", "training"], db) {
                 self.faultPoint?(.transactionBegun)
                 let training = request.training ?? false
                 // One read of the counters serves the number, the grand totals and the configuration revision.
@@ -45,6 +53,8 @@ extension SessionEngine {
                     discountTotal: lines.reduce(0) { $0 + $1.discount }, refundOf: nil, settings: settings,
                     counters: recovered ? nil : counters, fiscalType: request.fiscalType, db)
             }
+            try alsoInTransaction?(db, receipt)
+            return receipt
         }
         faultPoint?(.committed)
         return receipt

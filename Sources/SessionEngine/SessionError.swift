@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why the session engine refused an operation. A refused operation changes nothing.
 public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
     case permissionDenied(user: String, permission: Permission)
@@ -23,6 +25,8 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Closed shifts wait to be posted (handed to accounting), as many as the `max-unposted-shifts` setting allows;
     /// `oldestZ` is the first of them.
     case unpostedShifts(count: Int, limit: Int, oldestZ: Int64)
+    /// Another user has the parked receipt open for editing until `until` (`park open`).
+    case parkedLeased(id: String, holder: String, until: Date)
     case database(code: Int32, message: String)
     /// The database file cannot be opened or is not a Kassa database; `code` is SQLite's.
     case databaseUnavailable(path: String, code: Int32, message: String)
@@ -70,6 +74,9 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
         case .copyAlreadyPrinted(let number): return "Receipt \(number) already has its one copy."
         case .staleVersion(let current): return "The receipt changed meanwhile (now version \(current)); reload it and try again."
         case .sessionManagementOff: return "Session management is off in the settings."
+        case .parkedLeased(let id, let holder, let until):
+            return "Parked receipt \(id) is open for editing by \(holder) (lease until \(SessionEngine.timestamp(until))); "
+                + "wait until then, or ask \(holder) to release it (kassa park release \(id))."
         case .unpostedShifts(let count, let limit, let oldestZ):
             return "\(count) closed shift\(count == 1 ? "" : "s") wait\(count == 1 ? "s" : "") to be posted (at most \(limit) may); "
                 + "a manager posts them first, oldest first: kassa session post --z \(oldestZ) --user MANAGER."

@@ -38,6 +38,8 @@ public struct Settings: Sendable, Equatable, Codable {
     public var warnOpenHours: Int? = 24
     /// How many closed shifts may wait to be posted before a new shift is refused; nil = any number.
     public var maxUnpostedShifts: Int? = nil
+    /// How long a parked receipt opened for editing (`park open`) stays leased to its user without an edit.
+    public var parkedLeaseSeconds: Int = 120
 
     static let defaults: [(String, String)] = [
         ("session-management", "on"), ("cash-control", "on"), ("max-difference", "500"), ("vat-rounding", "line"),
@@ -45,6 +47,7 @@ public struct Settings: Sendable, Equatable, Codable {
         ("time-zone", TimeZone.current.identifier), ("parking", "on"), ("parked-at-close", "defer"),
         ("parked-visibility", "own"), ("store", "store-1"), ("fiscal-profile", "none"), ("company-name", "Kassa"), ("shop-address", ""), ("at-cashbox-id", ""), ("at-company-id", ""),
         ("se-org-number", ""), ("se-pos-id", ""), ("warn-open-hours", "24"), ("max-unposted-shifts", "unlimited"),
+        ("parked-lease-seconds", "120"),
     ]
 
     public static let keys = defaults.map(\.0)
@@ -101,6 +104,8 @@ public struct Settings: Sendable, Equatable, Codable {
             guard value == "off" || (Int(value).map { (1...720).contains($0) } ?? false) else {
                 throw .invalid("warn-open-hours is a number of hours from 1 to 720, or off.")
             }
+        case "parked-lease-seconds":
+            guard (Int(value).map { (10...3600).contains($0) } ?? false) else { throw .invalid("parked-lease-seconds is 10 to 3600 seconds.") }
         case "max-unposted-shifts":
             guard value == "unlimited" || (Int(value).map { $0 >= 1 } ?? false) else {
                 throw .invalid("max-unposted-shifts is a whole number of at least 1, or unlimited.")
@@ -127,7 +132,8 @@ public struct Settings: Sendable, Equatable, Codable {
             regime: values.filter { $0.key.hasPrefix("at-") || $0.key.hasPrefix("se-") }, companyName: values["company-name"] ?? "Kassa",
             shopAddress: values["shop-address"] ?? "",
             warnOpenHours: values["warn-open-hours"] == "off" ? nil : Int(values["warn-open-hours"] ?? "") ?? 24,
-            maxUnpostedShifts: Int(values["max-unposted-shifts"] ?? ""))
+            maxUnpostedShifts: Int(values["max-unposted-shifts"] ?? ""),
+            parkedLeaseSeconds: Int(values["parked-lease-seconds"] ?? "") ?? 120)
     }
 
     /// The business date of `date` in the configured time zone.

@@ -59,6 +59,69 @@ struct ParkedTests {
         #expect(try engine.parkedReceipts(user: "anna").count == 1)
     }
 
+    @Test("two front ends on one parked receipt: the opener's lease blocks others until it runs out; an expired lease can be taken over")
+    func leases() throws {
+        let till = try Till()
+        let engine = till.engine
+        _ = try engine.openShift(commandID: "o", user: "anna", countedFloat: 0)
+        _ = try engine.park(id: "table-4", user: "anna", lines: kaffe, visibility: "all")
+        let opened = try engine.openParked(id: "table-4", user: "anna")
+        let until = till.clock.now().addingTimeInterval(120)
+        #expect(opened.leaseHolder == "anna" && opened.leaseUntil == until)
+        // Sven (supervisor, may take over) is refused every change while Anna holds it; reading is fine.
+        let leased = SessionError.parkedLeased(id: "table-4", holder: "anna", until: until)
+        #expect(throws: leased) { try engine.openParked(id: "table-4", user: "sven") }
+        #expect(throws: leased) { try engine.updateParked(id: "table-4", user: "sven", expectedVersion: 1, lines: kaffe + kaffe) }
+        #expect(throws: leased) { try engine.startPayment(id: "table-4", user: "sven") }
+        #expect(throws: leased) { try engine.voidParked(id: "table-4", user: "sven") }
+        #expect(throws: leased) { try engine.finalizeParked(id: "table-4", user: "sven", payments: nil) }
+        #expect(throws: leased) { try engine.releaseParked(id: "table-4", user: "sven") }
+        #expect(try engine.parkedReceipt(id: "table-4", user: "sven").version == 1)
+        #expect(try engine.counters().receiptNumber == 0)
+        // Anna's edit renews the lease from now.
+        till.clock.advance(100)
+        let edited = try engine.updateParked(id: "table-4", user: "anna", expectedVersion: 1, lines: kaffe + kaffe)
+        #expect(edited.version == 2 && edited.leaseUntil == till.clock.now().addingTimeInterval(120))
+        till.clock.advance(100)
+        #expect(throws: SessionError.parkedLeased(id: "table-4", holder: "anna", until: edited.leaseUntil!)) {
+            try engine.updateParked(id: "table-4", user: "sven", expectedVersion: 2, lines: kaffe)
+        }
+        // Anna's front end crashed: once the lease has run out, Sven takes it over.
+        till.clock.advance(21)
+        let taken = try engine.openParked(id: "table-4", user: "sven")
+        #expect(taken.leaseHolder == "sven" && taken.version == 2)
+        #expect(throws: SessionError.parkedLeased(id: "table-4", holder: "sven", until: taken.leaseUntil!)) {
+            try engine.updateParked(id: "table-4", user: "anna", expectedVersion: 2, lines: kaffe)
+        }
+        // Released, anyone with the rights may edit again; finalizing ends the lease with the parked receipt.
+        #expect(try engine.releaseParked(id: "table-4", user: "sven").leaseHolder == nil)
+        #expect(try engine.updateParked(id: "table-4", user: "anna", expectedVersion: 2, lines: kaffe).version == 3)
+        _ = try engine.openParked(id: "table-4", user: "anna")
+        let receipt = try engine.finalizeParked(id: "table-4", user: "anna", payments: nil)
+        #expect(receipt.number == 1)
+        let finalized = try engine.parkedReceipt(id: "table-4", user: "anna")
+        #expect(finalized.state == "finalized" && finalized.leaseHolder == nil && finalized.receiptNumber == 1)
+        #expect(throws: SessionError.invalid("parked-lease-seconds is 10 to 3600 seconds.")) {
+            try engine.setSetting("parked-lease-seconds", "5", by: "maria")
+        }
+    }
+
+    @Test("the receipt and the parked receipt's end commit together: a failure after the receipt is written leaves neither")
+    func finalizingParkedIsAtomic() throws {
+        let engine = try till()
+        _ = try engine.park(id: "p", user: "anna", lines: kaffe)
+        struct Refused: Error {}
+        #expect(throws: SessionError.invalid("Refused()")) {
+            try engine.finalizeSale(SaleRequest(id: "p", lines: kaffe, payments: nil), user: "anna") { _, _ in throw Refused() }
+        }
+        #expect(try engine.counters().receiptNumber == 0)
+        #expect(try engine.parkedReceipt(id: "p", user: "anna").state == "parked")
+        // A parked receipt voided meanwhile makes no receipt.
+        _ = try engine.voidParked(id: "p", user: "anna")
+        #expect(throws: SessionError.invalid("Parked receipt p is voided.")) { try engine.finalizeParked(id: "p", user: "anna", payments: nil) }
+        #expect(try engine.counters().receiptNumber == 0)
+    }
+
     @Test("finalizing a parked receipt numbers it once, even when replayed; voided receipts take no number")
     func finalize() throws {
         let engine = try till()

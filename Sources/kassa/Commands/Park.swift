@@ -7,11 +7,12 @@ extension Kassa {
     struct Park: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Parked receipts: several open sales at once, named, versioned, finalized once.",
-            subcommands: [New.self, List.self, Show.self, ProForma.self, Update.self, Pay.self, Finalize.self, Void.self, Presets.self])
+            subcommands: [New.self, List.self, Show.self, Open.self, Release.self, ProForma.self, Update.self, Pay.self, Finalize.self, Void.self, Presets.self])
 
         static func describe(_ parked: ParkedReceipt) -> String {
             "\(parked.id)  \(parked.label ?? "-")  \(parked.state)  v\(parked.version)  \(parked.lines.count) line(s)"
                 + "  owner \(parked.owner) (\(parked.visibility))"
+                + (parked.leaseHolder.map { holder in "  open for editing by \(holder) until \(parked.leaseUntil.map { ISO8601DateFormatter().string(from: $0) } ?? "?")" } ?? "")
         }
 
         static func output(_ parked: ParkedReceipt, json: Bool) {
@@ -71,6 +72,23 @@ extension Kassa {
                     }
                 }
             }
+        }
+
+        struct Open: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Open a parked receipt for editing: nobody else may change it until the lease (parked-lease-seconds) runs out.")
+            @OptionGroup var global: GlobalOptions
+            @OptionGroup var options: SessionOptions
+            @Argument(help: "The parked receipt's id.") var parked: String
+            func run() throws { try Park.change(global: global, options: options) { engine, user throws(SessionError) in try engine.openParked(id: parked, user: user) } }
+        }
+
+        struct Release: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Give up the lease on a parked receipt you opened for editing.")
+            @OptionGroup var global: GlobalOptions
+            @OptionGroup var options: SessionOptions
+            @Argument(help: "The parked receipt's id.") var parked: String
+            func run() throws { try Park.change(global: global, options: options) { engine, user throws(SessionError) in try engine.releaseParked(id: parked, user: user) } }
         }
 
         struct Show: ParsableCommand {
