@@ -321,7 +321,7 @@ enum Schema {
         }
         // The latest time any fact was recorded at, kept by the head-moving trigger (same row, no extra page), so that a
         // clock that went back is noticed even after facts were stamped with it (decision 0014).
-        migrator.registerMigration("v12-latest-fact-time") { db in
+        migrator.registerMigration("v12-latest-fact-time", foreignKeyChecks: .immediate) { db in
             try db.execute(sql: """
                 ALTER TABLE terminal_counters ADD COLUMN latest_fact_at TEXT;
                 UPDATE terminal_counters SET latest_fact_at = (SELECT MAX(created_at) FROM journal WHERE terminal_id = terminal_counters.terminal_id);
@@ -333,7 +333,7 @@ enum Schema {
         }
         // A cash movement entered by mistake is corrected by a reversal: a new row of the opposite type that names it
         // (rows stay immutable), at most one per movement.
-        migrator.registerMigration("v13-cash-reversal") { db in
+        migrator.registerMigration("v13-cash-reversal", foreignKeyChecks: .immediate) { db in
             try db.execute(sql: """
                 ALTER TABLE cash_movement ADD COLUMN reverses TEXT REFERENCES cash_movement(id);
                 CREATE UNIQUE INDEX cash_movement_reversal ON cash_movement(reverses) WHERE reverses IS NOT NULL;
@@ -341,7 +341,7 @@ enum Schema {
         }
         // A front end that opens a parked receipt to edit it holds a lease: until it expires, another user's edit is
         // refused (decision 0015).
-        migrator.registerMigration("v14-parked-lease") { db in
+        migrator.registerMigration("v14-parked-lease", foreignKeyChecks: .immediate) { db in
             try db.execute(sql: """
                 ALTER TABLE parked_receipt ADD COLUMN lease_holder TEXT;
                 ALTER TABLE parked_receipt ADD COLUMN lease_until TEXT;
