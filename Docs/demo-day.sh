@@ -18,9 +18,12 @@ run session continue --user olle
 run sale Docs/examples/sale-2.json --user olle
 run park new Docs/examples/sale-1.json --id bord-4 --name "Bord 4" --user olle
 run park list --user olle
+run park open bord-4 --user olle
 run park proforma bord-4 --user olle
 run park finalize bord-4 --pay card=23534 --user olle
 run session cash-in --user anna --amount 10000 --reason "Växel från banken"
+run session cash-out --user anna --amount 25000 --id fel-1 --reason "Blommor"
+run session cash-reverse fel-1 --user anna --reason "25000 skrevs för 2500"
 run session cash-out --user anna --amount 2500 --reason "Blommor"
 run receipt copy 1 --user anna
 run report x --user anna
