@@ -96,36 +96,42 @@ func rawFsyncRate(directory: String, seconds: Double) -> Double {
     return Double(count) / (monotonic() - start)
 }
 
-/// SQLite's own floor on this disk: one-row transactions (BEGIN IMMEDIATE, INSERT, COMMIT) through the C API with the
-/// engine's settings (1 KiB pages, WAL, synchronous=FULL), no Swift work at all, for `seconds`.
-func sqliteFloorRate(directory: String, seconds: Double) -> Double {
-    let path = directory + "/floor.sqlite"
+/// A fresh probe database at `path` (removed before and after) through SQLite's C API; `run` executes SQL or fails.
+func withProbeDatabase<T>(_ path: String, _ body: (OpaquePointer, (String) -> Void) throws -> T) rethrows -> T {
     for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
-    var db: OpaquePointer?
-    guard sqlite3_open(path, &db) == SQLITE_OK, let db else { fail("cannot open \(path)") }
+    var handle: OpaquePointer?
+    guard sqlite3_open(path, &handle) == SQLITE_OK, let db = handle else { fail("cannot open \(path)") }
     defer {
         sqlite3_close(db)
         for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
     }
-    func run(_ sql: String) {
+    return try body(db) { sql in
         guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { fail("\(sql): \(String(cString: sqlite3_errmsg(db)))") }
     }
-    run("PRAGMA page_size = 1024; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
-    var statements: [OpaquePointer?] = [nil, nil, nil]
-    for (index, sql) in ["BEGIN IMMEDIATE", "INSERT INTO t (v) VALUES ('a receipt-sized row of text, about two hundred bytes long, like the receipt table has ...........................................................................')", "COMMIT"].enumerated() {
-        guard sqlite3_prepare_v2(db, sql, -1, &statements[index], nil) == SQLITE_OK else { fail("cannot prepare \(sql)") }
-    }
-    defer { for statement in statements { sqlite3_finalize(statement) } }
-    var count = 0
-    let start = monotonic()
-    while monotonic() - start < seconds {
-        for statement in statements {
-            guard sqlite3_step(statement) == SQLITE_DONE else { fail("step failed: \(String(cString: sqlite3_errmsg(db)))") }
-            sqlite3_reset(statement)
+}
+
+/// SQLite's own floor on this disk: one-row transactions (BEGIN IMMEDIATE, INSERT, COMMIT) through the C API with the
+/// engine's settings (1 KiB pages, WAL, synchronous=FULL), no Swift work at all, for `seconds`.
+func sqliteFloorRate(directory: String, seconds: Double) -> Double {
+    let path = directory + "/floor.sqlite"
+    return withProbeDatabase(path) { db, run in
+        run("PRAGMA page_size = 1024; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+        var statements: [OpaquePointer?] = [nil, nil, nil]
+        for (index, sql) in ["BEGIN IMMEDIATE", "INSERT INTO t (v) VALUES ('a receipt-sized row of text, about two hundred bytes long, like the receipt table has ...........................................................................')", "COMMIT"].enumerated() {
+            guard sqlite3_prepare_v2(db, sql, -1, &statements[index], nil) == SQLITE_OK else { fail("cannot prepare \(sql)") }
         }
-        count += 1
+        defer { for statement in statements { sqlite3_finalize(statement) } }
+        var count = 0
+        let start = monotonic()
+        while monotonic() - start < seconds {
+            for statement in statements {
+                guard sqlite3_step(statement) == SQLITE_DONE else { fail("step failed: \(String(cString: sqlite3_errmsg(db)))") }
+                sqlite3_reset(statement)
+            }
+            count += 1
+        }
+        return Double(count) / (monotonic() - start)
     }
-    return Double(count) / (monotonic() - start)
 }
 
 /// WAL frames one receipt commits. A second connection checkpoints everything after each receipt, so the next receipt's
@@ -188,101 +194,93 @@ func walFloorRate(directory: String, frames: Int, seconds: Double) -> Double {
 /// body, which this floor does not.
 func minimalReceiptRate(directory: String, seconds: Double, signed: Bool) throws -> Double {
     let path = directory + "/minimal.sqlite"
-    for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
-    var db: OpaquePointer?
-    guard sqlite3_open(path, &db) == SQLITE_OK, let db else { fail("cannot open \(path)") }
-    defer {
-        sqlite3_close(db)
-        for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
-    }
-    func run(_ sql: String) {
-        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { fail("\(sql): \(String(cString: sqlite3_errmsg(db)))") }
-    }
-    run("""
-        PRAGMA page_size = 1024; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
-        CREATE TABLE counters (id INTEGER PRIMARY KEY, receipt_no INTEGER NOT NULL, gt_sales INTEGER NOT NULL, journal_head BLOB NOT NULL);
-        INSERT INTO counters VALUES (1, 0, 0, zeroblob(32));
-        CREATE TABLE receipt (no INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, session INTEGER NOT NULL, cashier TEXT NOT NULL,
-          created_at TEXT NOT NULL, total INTEGER NOT NULL, vat_total INTEGER NOT NULL, gt_sales INTEGER NOT NULL, body TEXT NOT NULL);
-        CREATE TABLE shift_totals (session INTEGER PRIMARY KEY, receipts INTEGER NOT NULL, sales INTEGER NOT NULL, vat INTEGER NOT NULL,
-          cash INTEGER NOT NULL, card INTEGER NOT NULL);
-        INSERT INTO shift_totals VALUES (1, 0, 0, 0, 0, 0);
-        CREATE TABLE journal (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, ref TEXT NOT NULL, created_at TEXT NOT NULL,
-          prev_hash BLOB NOT NULL, hash BLOB NOT NULL, signature BLOB NOT NULL);
-        """)
-    let sql = [
-        "BEGIN IMMEDIATE",
-        "UPDATE counters SET receipt_no = receipt_no + 1, gt_sales = gt_sales + ?1 WHERE id = 1 RETURNING receipt_no, gt_sales, journal_head",
-        "INSERT INTO receipt VALUES (?1, ?2, 1, 'anna', '2026-11-23T12:00:00.000Z', ?3, ?4, ?5, ?6)",
-        "UPDATE shift_totals SET receipts = receipts + 1, sales = sales + ?1, vat = vat + ?2, cash = cash + ?3, card = card + ?4 WHERE session = 1",
-        "INSERT INTO journal VALUES (?1, 'receipt', ?2, '2026-11-23T12:00:00.000Z', ?3, ?4, ?5)",
-        "UPDATE counters SET journal_head = ?1 WHERE id = 1",
-        "COMMIT",
-    ]
-    var statements = [OpaquePointer?](repeating: nil, count: sql.count)
-    for (index, text) in sql.enumerated() {
-        guard sqlite3_prepare_v3(db, text, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statements[index], nil) == SQLITE_OK else {
-            fail("cannot prepare \(text): \(String(cString: sqlite3_errmsg(db)))")
+    return try withProbeDatabase(path) { db, run in
+        run("""
+            PRAGMA page_size = 1024; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+            CREATE TABLE counters (id INTEGER PRIMARY KEY, receipt_no INTEGER NOT NULL, gt_sales INTEGER NOT NULL, journal_head BLOB NOT NULL);
+            INSERT INTO counters VALUES (1, 0, 0, zeroblob(32));
+            CREATE TABLE receipt (no INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, session INTEGER NOT NULL, cashier TEXT NOT NULL,
+              created_at TEXT NOT NULL, total INTEGER NOT NULL, vat_total INTEGER NOT NULL, gt_sales INTEGER NOT NULL, body TEXT NOT NULL);
+            CREATE TABLE shift_totals (session INTEGER PRIMARY KEY, receipts INTEGER NOT NULL, sales INTEGER NOT NULL, vat INTEGER NOT NULL,
+              cash INTEGER NOT NULL, card INTEGER NOT NULL);
+            INSERT INTO shift_totals VALUES (1, 0, 0, 0, 0, 0);
+            CREATE TABLE journal (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, ref TEXT NOT NULL, created_at TEXT NOT NULL,
+              prev_hash BLOB NOT NULL, hash BLOB NOT NULL, signature BLOB NOT NULL);
+            """)
+        let sql = [
+            "BEGIN IMMEDIATE",
+            "UPDATE counters SET receipt_no = receipt_no + 1, gt_sales = gt_sales + ?1 WHERE id = 1 RETURNING receipt_no, gt_sales, journal_head",
+            "INSERT INTO receipt VALUES (?1, ?2, 1, 'anna', '2026-11-23T12:00:00.000Z', ?3, ?4, ?5, ?6)",
+            "UPDATE shift_totals SET receipts = receipts + 1, sales = sales + ?1, vat = vat + ?2, cash = cash + ?3, card = card + ?4 WHERE session = 1",
+            "INSERT INTO journal VALUES (?1, 'receipt', ?2, '2026-11-23T12:00:00.000Z', ?3, ?4, ?5)",
+            "UPDATE counters SET journal_head = ?1 WHERE id = 1",
+            "COMMIT",
+        ]
+        var statements = [OpaquePointer?](repeating: nil, count: sql.count)
+        for (index, text) in sql.enumerated() {
+            guard sqlite3_prepare_v3(db, text, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statements[index], nil) == SQLITE_OK else {
+                fail("cannot prepare \(text): \(String(cString: sqlite3_errmsg(db)))")
+            }
         }
-    }
-    defer { for statement in statements { sqlite3_finalize(statement) } }
-    let module = signed ? try SoftwareFiscalModule.load(path: directory + "/minimal.key") : nil
-    defer { unlink(directory + "/minimal.key") }
-    let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-    func step(_ index: Int) -> Bool {
-        let result = sqlite3_step(statements[index])
-        guard result == SQLITE_DONE || result == SQLITE_ROW else { fail("\(sql[index]): \(String(cString: sqlite3_errmsg(db)))") }
-        return result == SQLITE_ROW
-    }
-    var count = 0
-    let start = monotonic()
-    while monotonic() - start < seconds {
-        let total = Int64(14800 + count % 7)
-        let body = "[{\"line\":1,\"name\":\"Kaffe bryggt\",\"quantity_milli\":2000,\"unit_price\":3500,\"amount\":7000,\"vat_rate_bp\":1200,\"vat\":750},"
-            + "{\"line\":2,\"name\":\"Kanelbulle\",\"quantity_milli\":1000,\"unit_price\":2900,\"amount\":2900,\"vat_rate_bp\":1200,\"vat\":311},"
-            + "{\"line\":3,\"name\":\"Tidning\",\"quantity_milli\":1000,\"unit_price\":4900,\"amount\":4900,\"vat_rate_bp\":600,\"vat\":277}],"
-            + "[{\"method\":\"cash\",\"amount\":\(total)}]"
-        let id = "d-\(count)"
-        _ = step(0)
-        sqlite3_reset(statements[0])
-        sqlite3_bind_int64(statements[1], 1, total)
-        guard step(1) else { fail("no counter row") }
-        let number = sqlite3_column_int64(statements[1], 0)
-        let grandTotal = sqlite3_column_int64(statements[1], 1)
-        let head = [UInt8](UnsafeRawBufferPointer(start: sqlite3_column_blob(statements[1], 2), count: Int(sqlite3_column_bytes(statements[1], 2))))
-        _ = step(1)
-        sqlite3_reset(statements[1])
-        sqlite3_bind_int64(statements[2], 1, number)
-        sqlite3_bind_text(statements[2], 2, id, -1, transient)
-        sqlite3_bind_int64(statements[2], 3, total)
-        sqlite3_bind_int64(statements[2], 4, 1338)
-        sqlite3_bind_int64(statements[2], 5, grandTotal)
-        sqlite3_bind_text(statements[2], 6, body, -1, transient)
-        _ = step(2)
-        sqlite3_reset(statements[2])
-        for (column, value) in [total, 1338, total, 0].enumerated() { sqlite3_bind_int64(statements[3], Int32(column + 1), value) }
-        _ = step(3)
-        sqlite3_reset(statements[3])
-        if let module {
-            let message = head + Array("receipt|\(id)|\(number)|\(grandTotal)|".utf8) + Array(body.utf8)
-            let (signature, counter) = try module.sign(message)
-            let hash = Array(Journal.signedDigest(message: message, counter: counter))
-            sqlite3_bind_int64(statements[4], 1, number)
-            sqlite3_bind_text(statements[4], 2, id, -1, transient)
-            sqlite3_bind_blob(statements[4], 3, head, Int32(head.count), transient)
-            sqlite3_bind_blob(statements[4], 4, hash, Int32(hash.count), transient)
-            sqlite3_bind_blob(statements[4], 5, signature, Int32(signature.count), transient)
-            _ = step(4)
-            sqlite3_reset(statements[4])
-            sqlite3_bind_blob(statements[5], 1, hash, Int32(hash.count), transient)
-            _ = step(5)
-            sqlite3_reset(statements[5])
+        defer { for statement in statements { sqlite3_finalize(statement) } }
+        let module = signed ? try SoftwareFiscalModule.load(path: directory + "/minimal.key") : nil
+        defer { unlink(directory + "/minimal.key") }
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        func step(_ index: Int) -> Bool {
+            let result = sqlite3_step(statements[index])
+            guard result == SQLITE_DONE || result == SQLITE_ROW else { fail("\(sql[index]): \(String(cString: sqlite3_errmsg(db)))") }
+            return result == SQLITE_ROW
         }
-        _ = step(6)
-        sqlite3_reset(statements[6])
-        count += 1
+        var count = 0
+        let start = monotonic()
+        while monotonic() - start < seconds {
+            let total = Int64(14800 + count % 7)
+            let body = "[{\"line\":1,\"name\":\"Kaffe bryggt\",\"quantity_milli\":2000,\"unit_price\":3500,\"amount\":7000,\"vat_rate_bp\":1200,\"vat\":750},"
+                + "{\"line\":2,\"name\":\"Kanelbulle\",\"quantity_milli\":1000,\"unit_price\":2900,\"amount\":2900,\"vat_rate_bp\":1200,\"vat\":311},"
+                + "{\"line\":3,\"name\":\"Tidning\",\"quantity_milli\":1000,\"unit_price\":4900,\"amount\":4900,\"vat_rate_bp\":600,\"vat\":277}],"
+                + "[{\"method\":\"cash\",\"amount\":\(total)}]"
+            let id = "d-\(count)"
+            _ = step(0)
+            sqlite3_reset(statements[0])
+            sqlite3_bind_int64(statements[1], 1, total)
+            guard step(1) else { fail("no counter row") }
+            let number = sqlite3_column_int64(statements[1], 0)
+            let grandTotal = sqlite3_column_int64(statements[1], 1)
+            let head = [UInt8](UnsafeRawBufferPointer(start: sqlite3_column_blob(statements[1], 2), count: Int(sqlite3_column_bytes(statements[1], 2))))
+            _ = step(1)
+            sqlite3_reset(statements[1])
+            sqlite3_bind_int64(statements[2], 1, number)
+            sqlite3_bind_text(statements[2], 2, id, -1, transient)
+            sqlite3_bind_int64(statements[2], 3, total)
+            sqlite3_bind_int64(statements[2], 4, 1338)
+            sqlite3_bind_int64(statements[2], 5, grandTotal)
+            sqlite3_bind_text(statements[2], 6, body, -1, transient)
+            _ = step(2)
+            sqlite3_reset(statements[2])
+            for (column, value) in [total, 1338, total, 0].enumerated() { sqlite3_bind_int64(statements[3], Int32(column + 1), value) }
+            _ = step(3)
+            sqlite3_reset(statements[3])
+            if let module {
+                let message = head + Array("receipt|\(id)|\(number)|\(grandTotal)|".utf8) + Array(body.utf8)
+                let (signature, counter) = try module.sign(message)
+                let hash = Array(Journal.signedDigest(message: message, counter: counter))
+                sqlite3_bind_int64(statements[4], 1, number)
+                sqlite3_bind_text(statements[4], 2, id, -1, transient)
+                sqlite3_bind_blob(statements[4], 3, head, Int32(head.count), transient)
+                sqlite3_bind_blob(statements[4], 4, hash, Int32(hash.count), transient)
+                sqlite3_bind_blob(statements[4], 5, signature, Int32(signature.count), transient)
+                _ = step(4)
+                sqlite3_reset(statements[4])
+                sqlite3_bind_blob(statements[5], 1, hash, Int32(hash.count), transient)
+                _ = step(5)
+                sqlite3_reset(statements[5])
+            }
+            _ = step(6)
+            sqlite3_reset(statements[6])
+            count += 1
+        }
+        return Double(count) / (monotonic() - start)
     }
-    return Double(count) / (monotonic() - start)
 }
 
 func durable(directory: String, seconds: Double) throws {
