@@ -82,6 +82,25 @@ struct SessionCLITests {
         #expect(opened.status == 0 && !opened.stderr.contains("warning"), "\(opened.stderr)")
     }
 
+    @Test("park open leases a parked receipt: another user's update is refused with PARKED_LEASED until release")
+    func parkLease() throws {
+        try setUp()
+        let m = "1111aaaa2222bbbb"
+        #expect(try kassa(["user", "add", "sven", "--role", "supervisor", "--user", "maria"], machine: m).status == 0)
+        let file = home.appendingPathComponent("t4.json")
+        try Data(sale("t4", 350)).write(to: file)
+        #expect(try kassa(["park", "new", file.path, "--name", "Bord 4", "--visibility", "all", "--user", "anna"], machine: m).status == 0)
+        let opened = try kassa(["park", "open", "t4", "--user", "anna", "--json"], machine: m)
+        #expect(opened.status == 0 && opened.json?["leaseHolder"] as? String == "anna", "\(opened.stderr)")
+        let refused = try kassa(["park", "update", "t4", file.path, "--version", "1", "--user", "sven", "--json"], machine: m)
+        #expect(refused.status == 34)
+        let error = try #require(refused.json?["error"] as? [String: Any])
+        #expect(error["code"] as? String == "PARKED_LEASED" && (error["message"] as? String ?? "").contains("kassa park release t4"))
+        #expect(try kassa(["park", "release", "t4", "--user", "anna"], machine: m).status == 0)
+        let updated = try kassa(["park", "update", "t4", file.path, "--version", "1", "--user", "sven", "--json"], machine: m)
+        #expect(updated.status == 0 && updated.json?["version"] as? Int == 2, "\(updated.stderr)")
+    }
+
     @Test("cash out beyond the expected drawer is flagged on stderr; cash-reverse corrects it with a new movement, once")
     func cashReverse() throws {
         try setUp()
