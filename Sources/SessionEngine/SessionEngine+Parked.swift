@@ -41,10 +41,6 @@ extension SessionEngine {
             leaseHolder: row["lease_holder"], leaseUntil: Self.date(row["lease_until"]))
     }
 
-    func checkLeaseNow(_ parked: ParkedReceipt, user: String) throws(SessionError) {
-        do { try checkLease(parked, user: user, now: clock.now()) } catch { throw SessionStore.sessionError(error) }
-    }
-
     /// Refuses a change by anyone but the holder of an unexpired lease. An expired lease is no lease: anyone with the
     /// rights may go on (and take the receipt over).
     func checkLease(_ parked: ParkedReceipt, user: String, now: Date) throws {
@@ -53,16 +49,17 @@ extension SessionEngine {
         }
     }
 
+    /// Leases the parked receipt to `holder` for `parked-lease-seconds` from `now`, or ends the lease (nil).
+    func setLease(_ id: String, to holder: String?, now: Date, _ db: Database) throws {
+        let until = try holder.map { _ in Self.timestamp(now.addingTimeInterval(TimeInterval(try Settings.load(db).parkedLeaseSeconds))) }
+        try db.cachedStatement(sql: "UPDATE parked_receipt SET lease_holder = ?, lease_until = ? WHERE id = ?").execute(arguments: [holder, until, id])
+    }
+
     /// The holder's edit keeps the lease alive; anyone else's (after it ran out) leaves none.
     func renewLease(_ parked: ParkedReceipt, user: String, now: Date, _ db: Database) throws {
-        guard parked.leaseHolder != nil else { return }
-        if parked.leaseHolder == user, let until = parked.leaseUntil, until > now {
-            let seconds = try Settings.load(db).parkedLeaseSeconds
-            try db.cachedStatement(sql: "UPDATE parked_receipt SET lease_until = ? WHERE id = ?")
-                .execute(arguments: [Self.timestamp(now.addingTimeInterval(TimeInterval(seconds))), parked.id])
-        } else {
-            try db.cachedStatement(sql: "UPDATE parked_receipt SET lease_holder = NULL, lease_until = NULL WHERE id = ?").execute(arguments: [parked.id])
-        }
+        guard let holder = parked.leaseHolder else { return }
+        let valid = holder == user && (parked.leaseUntil.map { $0 > now } ?? false)
+        try setLease(parked.id, to: valid ? user : nil, now: now, db)
     }
 
     /// Opens a parked receipt for editing: `user` holds it for `parked-lease-seconds` (renewed by each of their edits),
@@ -75,9 +72,7 @@ extension SessionEngine {
             try self.checkAccess(parked, user: user, edit: true, db)
             guard parked.state == "parked" || parked.state == "paying" else { throw SessionError.invalid("Parked receipt \(id) is \(parked.state).") }
             try self.checkLease(parked, user: user, now: now)
-            let seconds = try Settings.load(db).parkedLeaseSeconds
-            try db.cachedStatement(sql: "UPDATE parked_receipt SET lease_holder = ?, lease_until = ? WHERE id = ?")
-                .execute(arguments: [user, Self.timestamp(now.addingTimeInterval(TimeInterval(seconds))), id])
+            try self.setLease(id, to: user, now: now, db)
             return try self.parked(id, db)
         }
     }
@@ -89,7 +84,7 @@ extension SessionEngine {
             let parked = try self.parked(id, db)
             try self.checkAccess(parked, user: user, edit: false, db)
             try self.checkLease(parked, user: user, now: now)
-            try db.cachedStatement(sql: "UPDATE parked_receipt SET lease_holder = NULL, lease_until = NULL WHERE id = ?").execute(arguments: [id])
+            try self.setLease(id, to: nil, now: now, db)
             return try self.parked(id, db)
         }
     }
@@ -238,20 +233,23 @@ extension SessionEngine {
         if parked.owner != user {
             try store.read { db in try self.checkAccess(parked, user: user, edit: true, db) }
         }
-        try checkLeaseNow(parked, user: user)
         let request = SaleRequest(id: id, lines: parked.lines, payments: payments, discount: parked.discount, training: training)
         // The receipt and the parked receipt's end commit together: no window in which the sale exists while the parked
         // receipt could still be edited or voided, and a parked receipt that changed meanwhile makes no receipt.
+        // The parked receipt is checked again under the write lock: its state, another user's lease, and the version
+        // that was priced.
         return try finalizeSale(request, user: user) { db, receipt in
-            try db.cachedStatement(sql: """
-                UPDATE parked_receipt SET state = 'finalized', receipt_id = ?, version = version + 1, lease_holder = NULL, lease_until = NULL
-                WHERE id = ? AND state IN ('parked', 'paying') AND version = ?
-                """).execute(arguments: [receipt.id, id, parked.version])
-            guard db.changesCount == 0 else { return }
             let current = try self.parked(id, db)
             if current.state == "finalized", current.receiptNumber == receipt.number { return }  // a replay
-            if current.state == "parked" || current.state == "paying" { throw SessionError.staleVersion(current: current.version) }
-            throw SessionError.invalid("Parked receipt \(id) was \(current.state) meanwhile; nothing was recorded.")
+            guard current.state == "parked" || current.state == "paying" else {
+                throw SessionError.invalid("Parked receipt \(id) was \(current.state) meanwhile; nothing was recorded.")
+            }
+            try self.checkLease(current, user: user, now: self.clock.now())
+            guard current.version == parked.version else { throw SessionError.staleVersion(current: current.version) }
+            try db.cachedStatement(sql: """
+                UPDATE parked_receipt SET state = 'finalized', receipt_id = ?, version = version + 1, lease_holder = NULL, lease_until = NULL
+                WHERE id = ?
+                """).execute(arguments: [receipt.id, id])
         }
     }
 

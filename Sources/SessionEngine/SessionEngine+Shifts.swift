@@ -304,24 +304,8 @@ extension SessionEngine {
             try self.once(commandID, kind: "cash.\(type)", db) {
                 try self.require(type == "no_sale" ? .drawerNoSale : .cashMove, user: user, db)
                 guard let session = try self.openShiftID(db) else { throw SessionError.noOpenSession }
-                try self.ensureParticipant(session, user, now, db)
-                try db.cachedStatement(sql: """
-                    INSERT INTO cash_movement (id, session_id, type, amount, reason, user_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [commandID, session, type, type == "no_sale" ? 0 : amount, reason, user, Self.timestamp(now)])
-                try self.addTotal(session, "cash_\(type)", amount: type == "no_sale" ? 0 : amount, db)
-                try self.journal(type == "no_sale" ? "no_sale" : "cash_\(type)", ref: commandID, body: .object([
-                    "id": .string(commandID), "session": .string(session), "type": .string(type), "amount": .int(type == "no_sale" ? 0 : amount),
-                    "reason": reason.canonical, "user": .string(user), "created_at": .string(Self.timestamp(now)),
-                ]), now: now, db)
-                let expected = try self.expectedCash(session, db)
-                if type == "out", expected < 0 {
-                    // Allowed — the drawer may hold more than recorded, and the count at close decides — but flagged.
-                    self.logger.warning("cash out beyond the expected drawer", metadata: [
-                        "session.id": "\(session)", "amount": "\(amount)", "expected.after": "\(expected)", "user": "\(user)",
-                    ])
-                }
-                return CashMovementResult(id: commandID, session: session, type: type, amount: type == "no_sale" ? 0 : amount,
-                                          reason: reason, user: user, expectedCashAfter: expected, exceedsExpected: type == "out" && expected < 0)
+                return try self.recordMovement(id: commandID, session: session, type: type, amount: type == "no_sale" ? 0 : amount,
+                                               reason: reason, user: user, reverses: nil, now: now, db)
             }
         }
     }
@@ -357,24 +341,39 @@ extension SessionEngine {
                     throw SessionError.invalid("Movement \(movement) belongs to shift \(shift), whose Z is final; "
                         + "if cash moved in this shift, record it with cash-in or cash-out.")
                 }
-                try self.ensureParticipant(session, user, now, db)
-                let opposite = type == "in" ? "out" : "in"
-                let amount: Int64 = original["amount"]
-                let note = "reversal of \(movement)" + (reason.map { ": " + $0 } ?? "")
-                try db.cachedStatement(sql: """
-                    INSERT INTO cash_movement (id, session_id, type, amount, reason, user_id, created_at, reverses) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [commandID, session, opposite, amount, note, user, Self.timestamp(now), movement])
-                try self.addTotal(session, "cash_\(opposite)", amount: amount, db)
-                try self.addTotal(session, "cash_reversals", amount: amount, db)
-                try self.journal("cash_\(opposite)", ref: commandID, body: .object([
-                    "id": .string(commandID), "session": .string(session), "type": .string(opposite), "amount": .int(amount),
-                    "reason": .string(note), "user": .string(user), "created_at": .string(Self.timestamp(now)), "reverses": .string(movement),
-                ]), now: now, db)
-                let expected = try self.expectedCash(session, db)
-                return CashMovementResult(id: commandID, session: session, type: opposite, amount: amount, reason: note, user: user,
-                                          reverses: movement, expectedCashAfter: expected, exceedsExpected: opposite == "out" && expected < 0)
+                return try self.recordMovement(id: commandID, session: session, type: type == "in" ? "out" : "in", amount: original["amount"],
+                                               reason: "reversal of \(movement)" + (reason.map { ": " + $0 } ?? ""), user: user,
+                                               reverses: movement, now: now, db)
             }
         }
+    }
+
+    /// Writes a cash movement, its running totals (reversals also under `cash_reversals`) and its journal entry, and
+    /// reports the cash the drawer should hold after it. A cash-out beyond that is allowed — the drawer may hold more
+    /// than recorded, and the count at close decides — but flagged.
+    func recordMovement(id: String, session: String, type: String, amount: Int64, reason: String?, user: String, reverses: String?,
+                        now: Date, _ db: Database) throws -> CashMovementResult {
+        try ensureParticipant(session, user, now, db)
+        try db.cachedStatement(sql: """
+            INSERT INTO cash_movement (id, session_id, type, amount, reason, user_id, created_at, reverses) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [id, session, type, amount, reason, user, Self.timestamp(now), reverses])
+        try addTotal(session, "cash_\(type)", amount: amount, db)
+        if reverses != nil { try addTotal(session, "cash_reversals", amount: amount, db) }
+        var body: [String: Canonical] = [
+            "id": .string(id), "session": .string(session), "type": .string(type), "amount": .int(amount),
+            "reason": reason.canonical, "user": .string(user), "created_at": .string(Self.timestamp(now)),
+        ]
+        if let reverses { body["reverses"] = .string(reverses) }
+        try journal(type == "no_sale" ? "no_sale" : "cash_\(type)", ref: id, body: .object(body), now: now, db)
+        let expected = try expectedCash(session, db)
+        let exceeds = type == "out" && expected < 0
+        if exceeds {
+            logger.warning("cash out beyond the expected drawer", metadata: [
+                "session.id": "\(session)", "amount": "\(amount)", "expected.after": "\(expected)", "user": "\(user)",
+            ])
+        }
+        return CashMovementResult(id: id, session: session, type: type, amount: amount, reason: reason, user: user, reverses: reverses,
+                                  expectedCashAfter: expected, exceedsExpected: exceeds)
     }
 
     func ensureParticipant(_ session: String, _ user: String, _ now: Date, _ db: Database) throws {

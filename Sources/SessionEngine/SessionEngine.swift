@@ -66,11 +66,6 @@ public final class SessionEngine: Sendable {
         terminalID = opened.0
         self.currency = opened.1
         try registerFiscalModule(now: now)
-        if let behind = try? clockBehind() {
-            logger.warning("the clock is behind the last recorded fact", metadata: [
-                "now": "\(Self.timestamp(behind.now))", "last.recorded": "\(Self.timestamp(behind.lastRecorded))",
-            ])
-        }
     }
 
     /// How far the clock may lag the last recorded fact before it is called behind (an NTP step of a few hundred

@@ -589,7 +589,7 @@ struct SessionEngineTests {
         #expect(next.businessDate == "2026-10-25")
     }
 
-    @Test("a clock that goes back: warned about, at start and in use; numbers and order follow the counters, and the journal verifies")
+    @Test("a clock that goes back: seen by any engine on the database, before and after facts stamped with it; numbers and order follow the counters, and the journal verifies")
     func clockGoingBack() throws {
         let store = try SessionStore.inMemory()
         let till = try Till(store: store)
@@ -607,7 +607,7 @@ struct SessionEngineTests {
         #expect(second.number == first.number + 1 && second.createdAt < first.createdAt)
         // The latest recorded time stays the latest, so the clock is still behind after the sale it stamped.
         #expect(try till.engine.clockBehind()?.lastRecorded == first.createdAt)
-        // A new engine on the same database (the next CLI command) sees it from the journal at start.
+        // A new engine on the same database (the next CLI command) sees it from the counters row.
         let restarted = try SessionEngine(store: store, identity: FixedIdentity("0123456789abcdef0123456789abcdef"), clock: till.clock,
                                           fiscalModule: SoftwareFiscalModule.ephemeral())
         #expect(try restarted.clockBehind()?.lastRecorded == first.createdAt)
