@@ -38,6 +38,8 @@ let package = Package(
         .target(name: "Raster"),
         .target(name: "ESCPOS", dependencies: ["QRCode", "Raster"]),
         .target(name: "ReceiptLayout", dependencies: ["ESCPOS", "Raster"]),
+        // Strict JSON decoding of every input: unknown fields, fractions for whole numbers and nulls are errors.
+        .target(name: "StrictDecoding"),
 
         // Decoding/encoding image files (libpng), loading data files.
         .target(name: "ImageCodec", dependencies: ["CLibPNG", "Raster"]),
@@ -96,7 +98,7 @@ let package = Package(
             dependencies: [
                 "ESCPOS", "ReceiptLayout", "ImageCodec", "ProfileCatalog", "VirtualPrinter", "DeviceTransport",
                 "ReceiptPrinter", "DeviceDiscovery", "SessionEngine", "SoftwareFiscalModule", "FiscalProfiles", "RKSV",
-                .product(name: "Logging", package: "swift-log"),
+                "StrictDecoding", .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -116,6 +118,7 @@ let package = Package(
         ),
         .testTarget(name: "QRCodeTests", dependencies: ["QRCode", "TestSupport", "ESCPOS", "Raster"]),
         .testTarget(name: "ESCPOSTests", dependencies: ["ESCPOS", "Raster", "QRCode", "TestSupport"]),
+        .testTarget(name: "StrictDecodingTests", dependencies: ["StrictDecoding"]),
         .testTarget(name: "ImageCodecTests", dependencies: ["ImageCodec", "Raster"]),
         .testTarget(name: "ReceiptLayoutTests", dependencies: ["ReceiptLayout", "ESCPOS", "VirtualPrinter", "ProfileCatalog", "TestSupport"]),
         .testTarget(name: "VirtualPrinterTests", dependencies: ["VirtualPrinter", "ESCPOS", "QRCode", "ProfileCatalog", "ImageCodec", "Raster", "TestSupport"]),

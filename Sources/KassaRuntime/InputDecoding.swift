@@ -1,5 +1,6 @@
 import Foundation
 import ReceiptLayout
+import StrictDecoding
 
 /// Reading user input: UTF-8 validation and JSON documents with errors that point at the bad field.
 public enum InputDecoding {
@@ -36,53 +37,18 @@ public enum InputDecoding {
     }
 
     public static func document(_ bytes: [UInt8], source: String) throws(RuntimeError) -> Document {
+        try decode(Document.self, bytes, source: source, what: .document)
+    }
+
+    /// Reads a JSON input strictly (StrictDecoding): valid UTF-8, no unknown field, whole numbers where they belong.
+    public static func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8], source: String, what: RuntimeError.InputKind)
+        throws(RuntimeError) -> T
+    {
         _ = try text(bytes, source: source)
         do {
-            return try JSONDecoder().decode(Document.self, from: Data(bytes))
-        } catch let error as DecodingError {
-            throw .invalidDocument(source: source, reason: describe(error))
+            return try StrictJSONDecoder().decode(T.self, from: Data(bytes))
         } catch {
-            throw .invalidDocument(source: source, reason: "\(error)")
-        }
-    }
-
-    static func path(_ codingPath: [any CodingKey]) -> String {
-        var text = ""
-        for key in codingPath {
-            if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
-        }
-        return text.isEmpty ? "the top level" : text
-    }
-
-    public static func describeDecoding(_ error: DecodingError) -> String { describe(error) }
-
-    static func describe(_ error: DecodingError) -> String {
-        switch error {
-        case .keyNotFound(let key, let context):
-            let at = context.codingPath.isEmpty ? "" : " in \(path(context.codingPath))"
-            return "the field '\(key.stringValue)' is missing\(at)"
-        case .typeMismatch(let type, let context):
-            return "\(path(context.codingPath)) should be \(typeName(type))"
-        case .valueNotFound(let type, let context):
-            return "\(path(context.codingPath)) is null but should be \(typeName(type))"
-        case .dataCorrupted(let context):
-            if context.codingPath.isEmpty {
-                return "it is not valid JSON (\((context.underlyingError as NSError?)?.localizedDescription ?? context.debugDescription))"
-            }
-            return "\(path(context.codingPath)): \(context.debugDescription)"
-        @unknown default:
-            return "\(error)"
-        }
-    }
-
-    static func typeName(_ type: Any.Type) -> String {
-        switch type {
-        case is Int64.Type, is Int.Type: return "a whole number (money is in minor units, e.g. 1250 for 12.50)"
-        case is String.Type: return "a string"
-        case is Bool.Type: return "true or false"
-        default:
-            let name = "\(type)"
-            return name.hasPrefix("Array") ? "a list" : (name.hasPrefix("Dictionary") ? "an object" : "a \(name)")
+            throw .invalidInput(source: source, kind: what, error)
         }
     }
 }

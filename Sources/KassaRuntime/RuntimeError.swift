@@ -5,6 +5,7 @@ import ProfileCatalog
 import ReceiptLayout
 import ReceiptPrinter
 import SessionEngine
+import StrictDecoding
 
 /// Everything that can stop a Kassa command, with the exit code the CLI uses for it.
 public enum RuntimeError: Error, CustomStringConvertible {
@@ -13,6 +14,8 @@ public enum RuntimeError: Error, CustomStringConvertible {
     case inputUnreadable(path: String, reason: String)
     case invalidUTF8(source: String, offset: Int)
     case invalidDocument(source: String, reason: String)
+    /// A JSON input (a document to print, a sale, a parked receipt) that strict decoding refused.
+    case invalidInput(source: String, kind: InputKind, StrictDecodingError)
     case layout(LayoutError)
     case profile(ProfileCatalogError)
     case transport(TransportError)
@@ -26,6 +29,15 @@ public enum RuntimeError: Error, CustomStringConvertible {
     case unknownDevice(String, configured: [String])
     case discovery(String)
     case session(SessionError)
+
+    /// What a JSON input was meant to be, for the message and its pointer to the format's documentation.
+    public enum InputKind: Sendable {
+        case document, sale
+
+        var name: String { self == .document ? "Kassa document" : "sale" }
+        var consequence: String { self == .document ? "Nothing was printed." : "Nothing was recorded." }
+        var reference: String { self == .document ? "Docs/document-format.md" : "Docs/CLI.md, \"The sale JSON\"" }
+    }
 
     /// Maps the printer driver's errors onto the runtime's.
     init(_ error: ReceiptPrinterError) {
@@ -51,6 +63,8 @@ public enum RuntimeError: Error, CustomStringConvertible {
                 + "Convert the text to UTF-8 (e.g. `iconv -f latin1 -t utf-8`)."
         case .invalidDocument(let source, let reason):
             return "\(source) is not a valid Kassa document: \(reason). Nothing was printed. See Docs/document-format.md."
+        case .invalidInput(let source, let kind, let error):
+            return "\(source) is not a valid \(kind.name): \(error.reason). \(kind.consequence) See \(kind.reference)."
         case .layout(let error): return error.description + " Nothing was printed."
         case .profile(let error): return error.description
         case .transport(let error): return error.description
@@ -74,7 +88,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
     /// Documented in Docs/CLI.md.
     public var exitCode: Int32 {
         switch self {
-        case .inputUnreadable, .invalidUTF8, .invalidDocument, .image: return 3
+        case .inputUnreadable, .invalidUTF8, .invalidDocument, .invalidInput, .image: return 3
         case .layout(let error):
             if case .escpos(.notSupported) = error { return 4 }
             return 3
@@ -94,6 +108,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             case .differenceNeedsApproval: return 33
             case .copyAlreadyPrinted, .staleVersion, .parkedLeased: return 34
             case .wrongTerminal: return 35
+            case .idempotencyConflict: return 40
             case .notFound: return 36
             case .database, .databaseUnavailable: return 37
             case .fiscalModuleFailed, .controlUnitFailed: return 38
@@ -121,6 +136,9 @@ public enum RuntimeError: Error, CustomStringConvertible {
         case .inputUnreadable: return "INPUT_UNREADABLE"
         case .invalidUTF8: return "INVALID_UTF8"
         case .invalidDocument: return "INVALID_DOCUMENT"
+        case .invalidInput(_, let kind, let error):
+            if error.kind == .unknownField { return "UNKNOWN_FIELD" }
+            return kind == .document ? "INVALID_DOCUMENT" : "INVALID_INPUT"
         case .layout(let error):
             if case .escpos(.notSupported) = error { return "NOT_SUPPORTED" }
             return "INVALID_DOCUMENT"
@@ -152,6 +170,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             case .staleVersion: return "STALE_VERSION"
             case .parkedLeased: return "PARKED_LEASED"
             case .wrongTerminal: return "WRONG_TERMINAL"
+            case .idempotencyConflict: return "IDEMPOTENCY_CONFLICT"
             case .notFound: return "NOT_FOUND"
             case .database: return "DATABASE"
             case .databaseUnavailable: return "DATABASE_UNAVAILABLE"

@@ -24,7 +24,11 @@ public struct MilliQuantity: Sendable, Equatable, Codable, CustomStringConvertib
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let whole = try? container.decode(Int64.self) {
-            milli = whole * 1000
+            let (value, overflow) = whole.multipliedReportingOverflow(by: 1000)
+            guard !overflow else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "\(whole) is beyond the largest quantity (999999.999)")
+            }
+            milli = value
             return
         }
         let text = try container.decode(String.self)
@@ -53,9 +57,9 @@ public struct MilliQuantity: Sendable, Equatable, Codable, CustomStringConvertib
 }
 
 /// Rounds `numerator / denominator` half away from zero. Integer only.
+/// The quotient's magnitude is at most the numerator's, so the result always fits (the sum is taken in 128 bits).
 func roundedDivision(_ numerator: Int64, _ denominator: Int64) -> Int64 {
-    let half = denominator / 2
-    return numerator >= 0 ? (numerator + half) / denominator : -((-numerator + half) / denominator)
+    Int64(roundedDivision128(Int128(numerator), Int128(denominator)))
 }
 
 /// A VAT rate in basis points: "25" → 2500, "12.5" → 1250.
@@ -67,6 +71,9 @@ public struct VATRate: Sendable, Equatable, Hashable, Codable, Comparable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let whole = try? container.decode(Int64.self) {
+            guard (0...100).contains(whole) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "a VAT rate is a percentage from 0 to 100, not \(whole)")
+            }
             basisPoints = whole * 100
             return
         }
@@ -87,7 +94,10 @@ public struct VATRate: Sendable, Equatable, Hashable, Codable, Comparable {
     }
 
     /// The VAT contained in a gross amount.
-    public func vat(inGross gross: Int64) -> Int64 { roundedDivision(gross * basisPoints, 10_000 + basisPoints) }
+    /// The VAT contained in a gross amount (the product in 128 bits; the result is at most the gross, so it fits).
+    public func vat(inGross gross: Int64) -> Int64 {
+        Int64(roundedDivision128(Int128(gross) * Int128(basisPoints), Int128(10_000 + basisPoints)))
+    }
 
     public static func < (a: VATRate, b: VATRate) -> Bool { a.basisPoints < b.basisPoints }
 }
@@ -95,27 +105,61 @@ public struct VATRate: Sendable, Equatable, Hashable, Codable, Comparable {
 /// A discount as an amount in minor units or a percentage, with the reason (required).
 public struct DiscountRequest: Sendable, Equatable, Codable {
     public var amount: Int64?
-    public var percent: VATRate?
+    public var percent: Percent?
     public var reason: String
 
-    public init(amount: Int64? = nil, percent: VATRate? = nil, reason: String) {
+    public init(amount: Int64? = nil, percent: Percent? = nil, reason: String) {
         self.amount = amount
         self.percent = percent
         self.reason = reason
     }
 
-    func value(of gross: Int64) throws(SessionError) -> Int64 {
-        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalid("A discount needs a reason.") }
+    func value(of gross: Int64, field: String = "discount") throws(SessionError) -> Int64 {
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalid("\(field) needs a reason.") }
+        if amount != nil, percent != nil { throw .invalid("\(field) has both an amount and a percent; give one.") }
         if let amount {
-            guard amount >= 0, amount <= abs(gross) else { throw .invalid("A discount of \(amount) is more than the amount \(gross).") }
+            guard amount >= 0 else { throw .invalid("\(field).amount is negative (\(amount)); a discount is a positive amount.") }
+            guard amount.magnitude <= gross.magnitude else { throw .invalid("\(field).amount (\(amount)) is more than the amount \(gross).") }
             return gross >= 0 ? amount : -amount
         }
         if let percent {
-            guard percent.basisPoints <= 10_000 else { throw .invalid("A discount cannot exceed 100%.") }
-            return roundedDivision(gross * percent.basisPoints, 10_000)
+            guard percent.basisPoints <= 10_000 else {
+                throw .invalid("\(field).percent is \(percent.label); a discount is at most 100%.")
+            }
+            return Int64(roundedDivision128(Int128(gross) * Int128(percent.basisPoints), 10_000))
         }
-        throw .invalid("A discount needs an amount or a percent.")
+        throw .invalid("\(field) needs an amount or a percent.")
     }
+}
+
+/// A percentage in basis points (a discount's): `10` → 1000, `"12.5"` → 1250. Bounds are checked where it is used.
+public struct Percent: Sendable, Equatable, Hashable, Codable {
+    public var basisPoints: Int64
+
+    public init(basisPoints: Int64) { self.basisPoints = basisPoints }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let whole = try? container.decode(Int64.self) {
+            guard (0...1_000_000).contains(whole) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "a percentage is from 0 to 100, not \(whole)")
+            }
+            basisPoints = whole * 100
+            return
+        }
+        let text = try container.decode(String.self).replacingOccurrences(of: "%", with: "")
+        guard let quantity = try? MilliQuantity(parsing: text), quantity.milli >= 0, quantity.milli % 10 == 0 else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "a percentage is written as 10 or \"12.5\"")
+        }
+        basisPoints = quantity.milli / 10
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(label)
+    }
+
+    public var label: String { VATRate(basisPoints: basisPoints).label }
 }
 
 /// One line of a sale as the POS sends it.

@@ -347,8 +347,49 @@ enum Schema {
                 ALTER TABLE parked_receipt ADD COLUMN lease_until TEXT;
                 """)
         }
+        // Trust boundary (decision 0016): every command's id is stored with a digest of what it asked for, so a reused id
+        // with other content is refused; and money and counters can only ever be stored as integers. SQLite turns an
+        // integer sum that overflows into a REAL, and a REAL in a money column used to make the shift unreadable; the
+        // typeof triggers refuse such a write (the transaction rolls back). Triggers, not STRICT tables: these tables are
+        // append-only and hold the whole history, and rebuilding them would rewrite every page of a large terminal.
+        migrator.registerMigration("v15-request-digests-integer-money", foreignKeyChecks: .immediate) { db in
+            try db.execute(sql: """
+                ALTER TABLE receipt ADD COLUMN request_digest BLOB;
+                ALTER TABLE processed_command ADD COLUMN request_digest BLOB;
+                ALTER TABLE parked_receipt ADD COLUMN request_digest BLOB;
+                """)
+            for (table, required, nullable) in integerColumns {
+                var conditions = required.map { "typeof(NEW.\($0)) != 'integer'" }
+                conditions += nullable.map { "typeof(NEW.\($0)) NOT IN ('integer', 'null')" }
+                let when = conditions.joined(separator: " OR ")
+                for event in ["INSERT", "UPDATE"] {
+                    try db.execute(sql: """
+                        CREATE TRIGGER \(table)_integers_\(event.lowercased()) BEFORE \(event) ON \(table) WHEN \(when)
+                        BEGIN SELECT RAISE(ABORT, '\(table): money and counters are whole numbers (a sum overflowed?)'); END;
+                        """)
+                }
+            }
+        }
         return migrator
     }
+
+    /// The columns that hold money, quantities or counters: (table, NOT NULL columns, nullable columns).
+    static let integerColumns: [(String, [String], [String])] = [
+        ("receipt", ["receipt_no", "z_period", "total", "vat_total", "discount_total", "change_given", "grand_total_sales",
+                     "grand_total_returns"], []),
+        ("receipt_line", ["line_no", "quantity_milli", "unit_price", "list_price", "discount", "amount", "vat_rate_bp", "vat_amount"],
+         ["refund_of_line"]),
+        ("payment", ["seq", "amount"], []),
+        ("cash_movement", ["amount"], []),
+        ("session_total", ["count", "amount"], []),
+        ("cash_count", ["denomination", "quantity"], []),
+        ("pos_session", ["session_seq", "opening_expected"],
+         ["opening_counted", "expected_cash", "counted_cash", "difference", "cash_left", "z_no"]),
+        ("z_report", ["z_no", "grand_total_sales_before", "grand_total_sales_after", "grand_total_returns_before",
+                      "grand_total_returns_after"], ["first_receipt_no", "last_receipt_no"]),
+        ("terminal_counters", ["receipt_no", "training_no", "z_no", "session_seq", "gt_sales", "gt_returns", "config_rev",
+                               "journal_seq", "proforma_no"], []),
+    ]
 
     static let receiptColumns = "id, terminal_id, session_id, kind, receipt_no, z_period, cashier, created_at, business_date, total, vat_total, discount_total, change_given, grand_total_sales, grand_total_returns, refund_of, currency, origin_session_id"
 

@@ -135,10 +135,17 @@ extension SessionEngine {
     /// Parks a new receipt. Without a label it takes the first free preset name; a label is unique among open parked receipts.
     public func park(id: String, user: String, lines: [SaleLineRequest], discount: DiscountRequest? = nil, label: String? = nil,
                      visibility: String? = nil) throws(SessionError) -> ParkedReceipt {
+        try InputLimits.id(id, field: "The parked receipt's id")
+        if let label { try InputLimits.text(label, field: "The name (--name)", limit: InputLimits.maxNameLength) }
+        try InputLimits.lines(lines)
+        if let discount { try InputLimits.discount(discount, field: "discount") }
+        let digest = RequestDigest(["lines": lines, "discount": discount, "label": label, "visibility": visibility, "user": user])
         let now = clock.now()
         return try journaled { db in
-            if let existing = try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM parked_receipt WHERE id = ?"), arguments: [id]), existing.count > 0 {
-                return try self.parked(id, db)  // a replay
+            if let existing = try Row.fetchOne(db.cachedStatement(sql: "SELECT request_digest FROM parked_receipt WHERE id = ?"), arguments: [id]) {
+                // A replay returns the parked receipt as it is now; other content reusing the id is refused.
+                try RequestDigest.check(id, stored: (existing[0] as Data?).map(Array.init), replay: digest)
+                return try self.parked(id, db)
             }
             let settings = try Settings.load(db)
             guard settings.parking else { throw SessionError.invalid("Parking is off in the settings.") }
@@ -156,10 +163,10 @@ extension SessionEngine {
             do {
                 try db.cachedStatement(sql: """
                     INSERT INTO parked_receipt (id, terminal_id, label, state, visibility, owner, owner_role, session_id,
-                      origin_session_id, version, content_json, created_at, updated_at)
-                    VALUES (?, ?, ?, 'parked', ?, ?, ?, ?, ?, 1, ?, ?, ?)
+                      origin_session_id, version, content_json, created_at, updated_at, request_digest)
+                    VALUES (?, ?, ?, 'parked', ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)
                     """).execute(arguments: [id, self.terminalID, name, chosenVisibility, user, try self.role(of: user, db), session, session,
-                                     content, Self.timestamp(now), Self.timestamp(now)])
+                                     content, Self.timestamp(now), Self.timestamp(now), Data(digest.bytes)])
             } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
                 throw SessionError.invalid("The name '\(name ?? "")' is already used by an open parked receipt.")
             }
@@ -198,6 +205,8 @@ extension SessionEngine {
     public func updateParked(id: String, user: String, expectedVersion: Int, lines: [SaleLineRequest], discount: DiscountRequest? = nil)
         throws(SessionError) -> ParkedReceipt
     {
+        try InputLimits.lines(lines)
+        if let discount { try InputLimits.discount(discount, field: "discount") }
         let now = clock.now()
         return try journaled { db in
             let parked = try self.parked(id, db)
@@ -228,12 +237,19 @@ extension SessionEngine {
     /// Finalizes a parked receipt with its payments; the parked id is the command id, so a replay gives the same receipt.
     public func finalizeParked(id: String, user: String, payments: [PaymentRequest]?, training: Bool = false) throws(SessionError) -> ReceiptRecord {
         let parked = try parkedReceipt(id: id, user: user)
-        if parked.state == "finalized", let number = parked.receiptNumber { return try receipt(number: number) }
+        let request = SaleRequest(id: id, lines: parked.lines, payments: payments, discount: parked.discount, training: training)
+        if parked.state == "finalized", let number = parked.receiptNumber {
+            // A replay: the same payments by the same user return the receipt; other content reusing the id is refused.
+            try store.read { db in
+                let stored = try Data.fetchOne(db.cachedStatement(sql: "SELECT request_digest FROM receipt WHERE id = ?"), arguments: [id])
+                try RequestDigest.check(id, stored: stored.map(Array.init), replay: Self.digest(request, user: user))
+            }
+            return try receipt(number: number)
+        }
         guard parked.state == "parked" || parked.state == "paying" else { throw .invalid("Parked receipt \(id) is \(parked.state).") }
         if parked.owner != user {
             try store.read { db in try self.checkAccess(parked, user: user, edit: true, db) }
         }
-        let request = SaleRequest(id: id, lines: parked.lines, payments: payments, discount: parked.discount, training: training)
         // The receipt and the parked receipt's end commit together: no window in which the sale exists while the parked
         // receipt could still be edited or voided, and a parked receipt that changed meanwhile makes no receipt.
         // The parked receipt is checked again under the write lock: its state, another user's lease, and the version
@@ -264,7 +280,11 @@ extension SessionEngine {
             try db.cachedStatement(sql: "UPDATE parked_receipt SET state = 'voided', version = version + 1, lease_holder = NULL, lease_until = NULL WHERE id = ?").execute(arguments: [id])
             // An unfinished sale for the X and Z reports (Swedish item 19), in the shift it was voided in.
             if let session = try self.activeShiftID(db) {
-                let amount = parked.lines.reduce(Int64(0)) { $0 + roundedDivision($1.quantity.milli * ($1.priceOverride?.price ?? $1.unitPrice), 1000) }
+                var amount: Int64 = 0
+                for line in parked.lines {
+                    let gross = try Checked.mulDiv(line.quantity.milli, line.priceOverride?.price ?? line.unitPrice, 1000, "a voided line")
+                    amount = try Checked.add(amount, gross, "the voided receipt's amount")
+                }
                 try self.addTotal(session, "unfinished", amount: amount, db)
             }
             if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM parked_receipt WHERE id = ?"), arguments: [id]) {
@@ -332,7 +352,7 @@ extension SessionEngine {
     public func proForma(commandID: String, parkedID: String, user: String) throws(SessionError) -> ProFormaRecord {
         let now = clock.now()
         return try journaled { db in
-            try self.once(commandID, kind: "proforma", db) {
+            try self.once(commandID, kind: "proforma", request: RequestDigest(["user": user, "parked": parkedID]), db) {
                 let parked = try self.parked(parkedID, db)
                 try self.checkAccess(parked, user: user, edit: false, db)
                 guard parked.state == "parked" || parked.state == "paying" else {

@@ -14,9 +14,11 @@ extension SessionEngine {
         throws(SessionError) -> ReceiptRecord
     {
         guard !request.lines.isEmpty else { throw .invalid("A sale needs at least one line.") }
+        try InputLimits.sale(request)
+        let digest = Self.digest(request, user: user)
         let now = clock.now()
         let receipt = try journaled { db in
-            let receipt = try self.onceReceipt(request.id, kinds: ["sale", "training"], db) {
+            let receipt = try self.onceReceipt(request.id, kinds: ["sale", "training"], request: digest, db) {
                 self.faultPoint?(.transactionBegun)
                 let training = request.training ?? false
                 // One read of the counters serves the number, the grand totals and the configuration revision.
@@ -38,7 +40,7 @@ extension SessionEngine {
                 let (lines, total, vatLines) = try self.price(request, settings: settings)
                 let payments = request.payments ?? [PaymentRequest(method: "cash", amount: total)]
                 let change = try self.change(total: total, payments: payments)
-                let vatTotal = vatLines.reduce(0) { $0 + $1.vat }
+                let vatTotal = try Checked.sum(vatLines.lazy.map(\.vat), "the receipt's VAT")
                 if let type = request.fiscalType {
                     guard ["start", "null", "storno"].contains(type) else { throw SessionError.invalid("fiscalType is start, null or storno.") }
                     guard settings.fiscalProfile != "none" else {
@@ -50,8 +52,8 @@ extension SessionEngine {
                 return try self.insertReceipt(
                     kind: training ? "training" : "sale", id: request.id, session: session, origin: request.session, user: user, now: now, lines: lines,
                     payments: payments, total: total, vatTotal: vatTotal, vatLines: vatLines, change: change,
-                    discountTotal: lines.reduce(0) { $0 + $1.discount }, refundOf: nil, settings: settings,
-                    counters: recovered ? nil : counters, fiscalType: request.fiscalType, db)
+                    discountTotal: try Checked.sum(lines.lazy.map(\.discount), "the receipt's discounts"), refundOf: nil, settings: settings,
+                    counters: recovered ? nil : counters, fiscalType: request.fiscalType, requestDigest: digest, db)
             }
             try alsoInTransaction?(db, receipt)
             return receipt
@@ -60,14 +62,22 @@ extension SessionEngine {
         return receipt
     }
 
+    /// What a sale asks for, for its idempotency check (the id itself is the key, not content).
+    static func digest(_ request: SaleRequest, user: String) -> RequestDigest {
+        RequestDigest(["lines": request.lines, "discount": request.discount, "payments": request.payments,
+                       "training": request.training, "session": request.session, "late": request.late,
+                       "fiscalType": request.fiscalType, "user": user])
+    }
+
     /// A sale's lines, total and VAT per rate, as the receipt will carry them (a pro-forma bill is priced the same way).
     func price(_ request: SaleRequest, settings: Settings) throws -> (lines: [ReceiptRecord.Line], total: Int64, vatLines: [ReceiptRecord.VATLine]) {
         var lines = try computeLines(request, settings: settings)
-        let vatLines = self.vatLines(lines, settings: settings)
+        let vatLines = try self.vatLines(lines, settings: settings)
         if settings.vatRounding == "receipt" {
             for index in lines.indices { lines[index].vat = lines[index].vatRate.vat(inGross: lines[index].amount) }
         }
-        return (lines, lines.reduce(0) { $0 + $1.amount }, vatLines)
+        let total = try Checked.bounded(Checked.sum(lines.lazy.map(\.amount), "the receipt's total"), "the receipt's total")
+        return (lines, total, vatLines)
     }
 
     /// The shift a sale goes into: the open one. A sale addressed to a closed shift is refused with the open shift's id.
@@ -96,19 +106,23 @@ extension SessionEngine {
     }
 
     func computeLines(_ request: SaleRequest, settings: Settings) throws -> [ReceiptRecord.Line] {
+        try InputLimits.lines(request.lines)
         var lines: [ReceiptRecord.Line] = []
+        lines.reserveCapacity(request.lines.count)
         for (index, line) in request.lines.enumerated() {
-            guard line.name.contains(where: { !$0.isWhitespace }) else { throw SessionError.invalid("Line \(index + 1) has no name.") }
-            guard line.quantity.milli != 0 else { throw SessionError.invalid("Line \(index + 1) has quantity 0.") }
-            guard line.unitPrice >= 0 else { throw SessionError.invalid("Line \(index + 1) has a negative price; return goods with a negative quantity.") }
+            let field = "lines[\(index)]"
+            guard line.name.contains(where: { !$0.isWhitespace }) else { throw SessionError.invalid("Line \(index + 1) (\(field).name) has no name.") }
+            guard line.quantity.milli != 0 else { throw SessionError.invalid("Line \(index + 1) (\(field).quantity) has quantity 0.") }
+            guard line.unitPrice >= 0 else { throw SessionError.invalid("Line \(index + 1) (\(field).unitPrice) has a negative price; return goods with a negative quantity.") }
             let price = line.priceOverride?.price ?? line.unitPrice
             if let override = line.priceOverride {
                 guard override.price >= 0, !override.reason.trimmingCharacters(in: .whitespaces).isEmpty else {
-                    throw SessionError.invalid("A price override on line \(index + 1) needs a price and a reason.")
+                    throw SessionError.invalid("A price override on line \(index + 1) (\(field).priceOverride) needs a price and a reason.")
                 }
             }
-            let gross = roundedDivision(line.quantity.milli * price, 1000)
-            let discount = try line.discount?.value(of: gross) ?? 0
+            let gross = try Checked.bounded(Checked.mulDiv(line.quantity.milli, price, 1000, "\(field): quantity × price"),
+                                            "\(field): quantity × price")
+            let discount = try line.discount?.value(of: gross, field: "\(field).discount") ?? 0
             lines.append(ReceiptRecord.Line(
                 lineNumber: index + 1, name: line.name, quantity: line.quantity, unitPrice: price, listPrice: line.unitPrice,
                 priceOverrideReason: line.priceOverride?.reason, discount: discount, discountReason: line.discount?.reason,
@@ -116,18 +130,21 @@ extension SessionEngine {
         }
         if let receiptDiscount = request.discount {
             // Spread over the lines in proportion to their amounts; the rounding remainder goes to the largest line.
-            let base = lines.reduce(0) { $0 + $1.amount }
+            let base = try Checked.bounded(Checked.sum(lines.lazy.map(\.amount), "the receipt's total before its discount"),
+                                           "the receipt's total before its discount")
             let value = try receiptDiscount.value(of: base)
             var given: Int64 = 0
             for index in lines.indices where base != 0 {
-                let share = value * lines[index].amount / base
-                lines[index].discount += share
-                lines[index].amount -= share
-                given += share
+                let share = try Checked.mulDivTruncating(value, lines[index].amount, base, "discount's share of line \(index + 1)")
+                lines[index].discount = try Checked.add(lines[index].discount, share, "lines[\(index)] discount")
+                lines[index].amount = try Checked.bounded(Checked.subtract(lines[index].amount, share, "lines[\(index)] amount"),
+                                                          "lines[\(index)] after the receipt's discount")
+                given = try Checked.add(given, share, "the receipt's discount")
             }
-            if let largest = lines.indices.max(by: { abs(lines[$0].amount) < abs(lines[$1].amount) }) {
-                lines[largest].discount += value - given
-                lines[largest].amount -= value - given
+            if let largest = lines.indices.max(by: { lines[$0].amount.magnitude < lines[$1].amount.magnitude }) {
+                let rest = try Checked.subtract(value, given, "the receipt's discount")
+                lines[largest].discount = try Checked.add(lines[largest].discount, rest, "lines[\(largest)] discount")
+                lines[largest].amount = try Checked.subtract(lines[largest].amount, rest, "lines[\(largest)] amount")
                 lines[largest].discountReason = [lines[largest].discountReason, receiptDiscount.reason].compactMap { $0 }.joined(separator: "; ")
             }
         }
@@ -136,12 +153,12 @@ extension SessionEngine {
     }
 
     /// VAT per rate: the sum of line VAT (per-line rounding) or computed once from the rate's gross (per receipt).
-    func vatLines(_ lines: [ReceiptRecord.Line], settings: Settings) -> [ReceiptRecord.VATLine] {
+    func vatLines(_ lines: [ReceiptRecord.Line], settings: Settings) throws(SessionError) -> [ReceiptRecord.VATLine] {
         var gross: [VATRate: Int64] = [:]
         var vat: [VATRate: Int64] = [:]
         for line in lines {
-            gross[line.vatRate, default: 0] += line.amount
-            vat[line.vatRate, default: 0] += line.vat
+            gross[line.vatRate] = try Checked.add(gross[line.vatRate] ?? 0, line.amount, "the gross at \(line.vatRate.label) VAT")
+            vat[line.vatRate] = try Checked.add(vat[line.vatRate] ?? 0, line.vat, "the VAT at \(line.vatRate.label)")
         }
         return gross.keys.sorted().map { rate in
             ReceiptRecord.VATLine(rate: rate, gross: gross[rate]!,
@@ -152,14 +169,15 @@ extension SessionEngine {
     /// Change is given in cash only; payments must cover the total exactly when money goes back.
     func change(total: Int64, payments: [PaymentRequest]) throws -> Int64 {
         guard payments.allSatisfy({ !$0.method.isEmpty }) else { throw SessionError.invalid("A payment needs a method.") }
-        let paid = payments.reduce(0) { $0 + $1.amount }
+        try InputLimits.payments(payments)
+        let paid = try Checked.sum(payments.lazy.map(\.amount), "the sum of the payments")
         if total < 0 || payments.contains(where: { $0.amount < 0 }) {
             guard paid == total else { throw SessionError.paymentsDoNotCover(total: total, paid: paid) }
             return 0
         }
         guard paid >= total else { throw SessionError.paymentsDoNotCover(total: total, paid: paid) }
         let change = paid - total
-        let cash = payments.filter(\.isCash).reduce(0) { $0 + $1.amount }
+        let cash = try Checked.sum(payments.lazy.filter(\.isCash).map(\.amount), "the cash payments")
         guard change <= cash else {
             throw SessionError.invalid("Change of \(change) can only be given from cash; the card payments exceed the total.")
         }
@@ -171,18 +189,19 @@ extension SessionEngine {
         kind: String, id: String, session: String, origin: String? = nil, user: String, now: Date, lines: [ReceiptRecord.Line],
         payments: [PaymentRequest], total: Int64, vatTotal: Int64, vatLines: [ReceiptRecord.VATLine], change: Int64,
         discountTotal: Int64, refundOf: (id: String, number: Int64)?, settings: Settings, counters: CounterValues? = nil,
-        fiscalType: String? = nil, _ db: Database
+        fiscalType: String? = nil, requestDigest: RequestDigest? = nil, _ db: Database
     ) throws -> ReceiptRecord {
         let training = kind == "training"
-        let positive = lines.filter { $0.amount > 0 }.reduce(0) { $0 + $1.amount }
-        let negative = -lines.filter { $0.amount < 0 }.reduce(0) { $0 + $1.amount }
+        let positive = try Checked.sum(lines.lazy.filter { $0.amount > 0 }.map(\.amount), "the receipt's sales")
+        let negative = try Checked.subtract(0, Checked.sum(lines.lazy.filter { $0.amount < 0 }.map(\.amount), "the receipt's returns"),
+                                            "the receipt's returns")
         // The number and the grand totals move in one statement (training receipts leave the grand totals alone). `counters`
         // were read earlier in this transaction, which holds the write lock, so nobody else moved them since.
         let values = try counters ?? counterValues(db)
         let number = (training ? values.trainingNumber : values.receiptNumber) + 1
         let zNumber = values.zNumber
-        let gtSales = values.grandTotalSales + (training ? 0 : positive)
-        let gtReturns = values.grandTotalReturns + (training ? 0 : negative)
+        let gtSales = try Checked.add(values.grandTotalSales, training ? 0 : positive, "The grand total of sales")
+        let gtReturns = try Checked.add(values.grandTotalReturns, training ? 0 : negative, "The grand total of returns")
         if training {
             try bump("training_no", by: 1, db)
         } else {
@@ -205,11 +224,12 @@ extension SessionEngine {
         let createdAt = Self.timestamp(now)
         try db.cachedStatement(sql: """
             INSERT INTO receipt (id, terminal_id, session_id, kind, receipt_no, z_period, cashier, created_at, business_date, total,
-              vat_total, discount_total, change_given, grand_total_sales, grand_total_returns, refund_of, currency, origin_session_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+              vat_total, discount_total, change_given, grand_total_sales, grand_total_returns, refund_of, currency, origin_session_id,
+              request_digest)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [id, terminalID, session, kind, number, zPeriod, user, createdAt, record.businessDate, total,
                              vatTotal, discountTotal, change, gtSales, gtReturns, refundOf?.id, record.currency,
-                             origin == session ? nil : origin])
+                             origin == session ? nil : origin, requestDigest.map { Data($0.bytes) }])
         // Lines and payments in one statement each (the SQL differs only by row count, so it stays cached).
         var lineArguments: StatementArguments = []
         for line in lines {
@@ -247,7 +267,9 @@ extension SessionEngine {
             let overrides = lines.filter { $0.priceOverrideReason != nil }
             if !overrides.isEmpty {
                 totals.append(("price_overrides", Int64(overrides.count),
-                               overrides.reduce(0) { $0 + roundedDivision($1.quantity.milli * ($1.listPrice - $1.unitPrice), 1000) }))
+                               try Checked.sum(overrides.lazy.map { line in
+                                   Int64(clamping: roundedDivision128(Int128(line.quantity.milli) * (Int128(line.listPrice) - Int128(line.unitPrice)), 1000))
+                               }, "the price overrides")))
             }
             for line in vatLines {
                 totals.append(("vat_gross:\(line.rate.basisPoints)", 1, line.gross))
@@ -337,9 +359,16 @@ extension SessionEngine {
     /// A refund of lines of an earlier receipt of this terminal; never more than was sold, across all refunds.
     public func refund(_ request: RefundRequest, user: String) throws(SessionError) -> ReceiptRecord {
         guard !request.lines.isEmpty else { throw .invalid("A refund needs at least one line.") }
+        try InputLimits.id(request.id, field: "The command id")
+        guard request.lines.count <= InputLimits.maxLines else {
+            throw .invalid("A refund has at most \(InputLimits.maxLines) lines; this one has \(request.lines.count).")
+        }
+        for (index, line) in request.lines.enumerated() { try InputLimits.quantity(line.quantity, field: "lines[\(index)].quantity") }
+        if let method = request.method { try InputLimits.text(method, field: "method", limit: InputLimits.maxMethodLength) }
+        let digest = RequestDigest(["receipt": request.receiptNumber, "lines": request.lines, "method": request.method, "user": user])
         let now = clock.now()
         return try journaled { db in
-            try self.onceReceipt(request.id, kinds: ["refund"], db) {
+            try self.onceReceipt(request.id, kinds: ["refund"], request: digest, db) {
                 try self.require(.refund, user: user, db)
                 guard let originalID = try String.fetchOne(db.cachedStatement(sql: """
                     SELECT id FROM receipt WHERE terminal_id = ? AND receipt_no = ? AND kind = 'sale'
@@ -358,25 +387,25 @@ extension SessionEngine {
                         SELECT COALESCE(SUM(-l.quantity_milli), 0) FROM receipt_line l JOIN receipt r ON r.id = l.receipt_id
                         WHERE r.refund_of = ? AND l.refund_of_line = ?
                         """), arguments: [originalID, wanted.line]) ?? 0
-                    guard returned + wanted.quantity.milli <= sold.quantity.milli else {
+                    guard wanted.quantity.milli <= sold.quantity.milli - returned else {
                         throw SessionError.refundExceedsSale(line: wanted.line, sold: sold.quantity.milli, alreadyReturned: returned,
                                                              requested: wanted.quantity.milli)
                     }
                     // The refund gives back what was paid per unit, discount included.
-                    let amount = -roundedDivision(sold.amount * wanted.quantity.milli, sold.quantity.milli)
+                    let amount = try -Checked.mulDiv(sold.amount, wanted.quantity.milli, sold.quantity.milli, "line \(wanted.line)'s refund")
                     lines.append(ReceiptRecord.Line(
                         lineNumber: index + 1, name: sold.name, quantity: MilliQuantity(milli: -wanted.quantity.milli),
                         unitPrice: sold.unitPrice, listPrice: sold.listPrice, priceOverrideReason: nil, discount: 0,
                         discountReason: nil, amount: amount, vatRate: sold.vatRate, vat: sold.vatRate.vat(inGross: amount),
                         refundOfLine: wanted.line, service: sold.service))
                 }
-                let total = lines.reduce(0) { $0 + $1.amount }
+                let total = try Checked.sum(lines.lazy.map(\.amount), "the refund's total")
                 let payments = [PaymentRequest(method: request.method ?? "cash", amount: total)]
-                let vatLines = self.vatLines(lines, settings: settings)
+                let vatLines = try self.vatLines(lines, settings: settings)
                 return try self.insertReceipt(
                     kind: "refund", id: request.id, session: session, user: user, now: now, lines: lines, payments: payments,
-                    total: total, vatTotal: vatLines.reduce(0) { $0 + $1.vat }, vatLines: vatLines, change: 0, discountTotal: 0,
-                    refundOf: (originalID, original.number), settings: settings, db)
+                    total: total, vatTotal: try Checked.sum(vatLines.lazy.map(\.vat), "the refund's VAT"), vatLines: vatLines, change: 0, discountTotal: 0,
+                    refundOf: (originalID, original.number), settings: settings, requestDigest: digest, db)
             }
         }
     }

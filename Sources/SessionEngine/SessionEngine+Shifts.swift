@@ -103,7 +103,7 @@ extension SessionEngine {
     {
         let now = clock.now()
         return try journaled { db in
-            try self.once(commandID, kind: "session.confirm", db) {
+            try self.once(commandID, kind: "session.confirm", request: RequestDigest(["user": user, "float": countedFloat, "count": count]), db) {
                 try self.require(.sessionOpen, user: user, db)
                 let record = try self.activeShift(in: "opening", db)
                 let settings = try Settings.load(db)
@@ -123,7 +123,7 @@ extension SessionEngine {
     public func cancelOpening(commandID: String, user: String) throws(SessionError) -> ShiftRecord {
         let now = clock.now()
         return try journaled { db in
-            try self.once(commandID, kind: "session.cancel", db) {
+            try self.once(commandID, kind: "session.cancel", request: RequestDigest(["user": user]), db) {
                 try self.require(.sessionOpen, user: user, db)
                 let record = try self.activeShift(in: "opening", db)
                 try db.cachedStatement(sql: """
@@ -140,7 +140,7 @@ extension SessionEngine {
     public func startClose(commandID: String, user: String) throws(SessionError) -> ShiftRecord {
         let now = clock.now()
         return try journaled { db in
-            try self.once(commandID, kind: "session.start_close", db) {
+            try self.once(commandID, kind: "session.start_close", request: RequestDigest(["user": user]), db) {
                 try self.require(.sessionClose, user: user, db)
                 let record = try self.activeShift(in: "open", db)
                 if record.openedBy != user && !record.participants.contains(user) { try self.require(.sessionCloseOthers, user: user, db) }
@@ -156,7 +156,7 @@ extension SessionEngine {
     public func resumeShift(commandID: String, user: String) throws(SessionError) -> ShiftRecord {
         let now = clock.now()
         return try journaled { db in
-            try self.once(commandID, kind: "session.resume", db) {
+            try self.once(commandID, kind: "session.resume", request: RequestDigest(["user": user]), db) {
                 try self.require(.sessionClose, user: user, db)
                 let record = try self.activeShift(in: "closing", db)
                 try self.setState(record.id, from: "closing", to: "open", db)
@@ -171,7 +171,7 @@ extension SessionEngine {
     public func postShift(commandID: String, user: String, zNumber: Int64) throws(SessionError) -> ShiftRecord {
         let now = clock.now()
         return try journaled { db in
-            try self.once(commandID, kind: "session.post", db) {
+            try self.once(commandID, kind: "session.post", request: RequestDigest(["user": user, "z": zNumber]), db) {
                 try self.require(.reportZ, user: user, db)
                 guard let id = try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM pos_session WHERE terminal_id = ? AND z_no = ?"),
                                                    arguments: [self.terminalID, zNumber])
@@ -192,7 +192,7 @@ extension SessionEngine {
     {
         let now = clock.now()
         return try journaled { db in
-            try self.once(commandID, kind: "session.open", db) {
+            try self.once(commandID, kind: "session.open", request: RequestDigest(["user": user, "float": countedFloat, "count": count]), db) {
                 try self.require(.sessionOpen, user: user, db)
                 let settings = try Settings.load(db)
                 if let limit = settings.maxUnpostedShifts {
@@ -216,6 +216,8 @@ extension SessionEngine {
 
     /// The total of a count by denomination, checked against the currency's denominations and against a given total.
     func countedTotal(_ total: Int64?, _ count: [DenominationCount]?, settings: Settings) throws -> Int64? {
+        if let total { try InputLimits.amount(total, field: "The counted cash") }
+        try InputLimits.count(count, field: "count")
         guard let count else { return total }
         var sum: Int64 = 0
         var seen = Set<Int64>()
@@ -226,8 +228,9 @@ extension SessionEngine {
             }
             guard item.quantity >= 0 else { throw SessionError.invalid("A count cannot be negative (\(item.denomination)).") }
             guard seen.insert(item.denomination).inserted else { throw SessionError.invalid("\(item.denomination) is counted twice.") }
-            sum += item.denomination * item.quantity
+            sum = try Checked.add(sum, Checked.multiply(item.denomination, item.quantity, "The count of \(item.denomination)"), "The count")
         }
+        try InputLimits.amount(sum, field: "The count by denomination")
         if let total, total != sum {
             throw SessionError.invalid("The count by denomination makes \(sum), but the total given is \(total).")
         }
@@ -299,9 +302,12 @@ extension SessionEngine {
     {
         guard type == "in" || type == "out" || type == "no_sale" else { throw .invalid("A cash movement is in, out or no_sale.") }
         if type != "no_sale" { guard amount > 0 else { throw .invalid("A cash movement needs a positive amount.") } }
+        try InputLimits.amount(amount, field: "The amount (--amount)")
+        try InputLimits.id(commandID, field: "The command id")
+        if let reason { try InputLimits.text(reason, field: "The reason", limit: InputLimits.maxReasonLength) }
         let now = clock.now()
         return try journaled { db in
-            try self.once(commandID, kind: "cash.\(type)", db) {
+            try self.once(commandID, kind: "cash.\(type)", request: RequestDigest(["user": user, "amount": amount, "reason": reason]), db) {
                 try self.require(type == "no_sale" ? .drawerNoSale : .cashMove, user: user, db)
                 guard let session = try self.openShiftID(db) else { throw SessionError.noOpenSession }
                 return try self.recordMovement(id: commandID, session: session, type: type, amount: type == "no_sale" ? 0 : amount,
@@ -318,7 +324,7 @@ extension SessionEngine {
     {
         let now = clock.now()
         return try journaled { db in
-            try self.once(commandID, kind: "cash.reverse", db) {
+            try self.once(commandID, kind: "cash.reverse", request: RequestDigest(["user": user, "movement": movement, "reason": reason]), db) {
                 try self.require(.cashMove, user: user, db)
                 guard let session = try self.openShiftID(db) else { throw SessionError.noOpenSession }
                 guard let original = try Row.fetchOne(db.cachedStatement(sql: """
@@ -390,8 +396,12 @@ extension SessionEngine {
         func total(_ key: String) throws -> Int64 {
             try Int64.fetchOne(db.cachedStatement(sql: "SELECT amount FROM session_total WHERE session_id = ? AND key = ?"), arguments: [session, key]) ?? 0
         }
-        return (record.openingCounted ?? record.openingExpected) + (try total("method:cash")) - (try total("change"))
-            + (try total("cash_in")) - (try total("cash_out"))
+        let field = "The expected cash of shift \(session)"
+        var expected = record.openingCounted ?? record.openingExpected
+        expected = try Checked.add(expected, total("method:cash"), field)
+        expected = try Checked.subtract(expected, total("change"), field)
+        expected = try Checked.add(expected, total("cash_in"), field)
+        return try Checked.subtract(expected, total("cash_out"), field)
     }
 
     /// Closes the open shift with the counted drawer and writes its Z report (a new Z number). A difference beyond the
@@ -405,7 +415,9 @@ extension SessionEngine {
         let now = clock.now()
         let kind = rescue ? "session.close_rescue" : force ? "session.force_close" : "session.close"
         return try journaled { db in
-            try self.once(commandID, kind: kind, db) {
+            try self.once(commandID, kind: kind, request: RequestDigest([
+                "user": user, "counted": countedCash, "left": cashLeft, "approvedBy": approvedBy, "count": count,
+            ]), db) {
                 let session: String
                 if rescue {
                     guard let open = try self.openRescueID(db) else { throw SessionError.notFound("An open rescue shift") }
@@ -435,8 +447,9 @@ extension SessionEngine {
                     throw SessionError.invalid("Cash control is on: count the drawer and give the total (--counted).")
                 }
                 let counted = rescue ? nil : countedCash
-                let difference = counted.map { $0 - expected }
-                if let difference, let limit = settings.maxDifference, abs(difference) > limit {
+                if let cashLeft { try InputLimits.amount(cashLeft, field: "The float left (--left)") }
+                let difference = try counted.map { (value: Int64) throws(SessionError) in try Checked.subtract(value, expected, "The cash difference") }
+                if let difference, let limit = settings.maxDifference, difference.magnitude > limit.magnitude {
                     guard let approver = approvedBy else { throw SessionError.differenceNeedsApproval(difference: difference, limit: limit) }
                     try self.require(.cashApproveDifference, user: approver, db)
                 }
@@ -450,7 +463,7 @@ extension SessionEngine {
                       difference = ?, cash_left = ?, difference_approved_by = ?, force_closed = ?, z_no = ?
                     WHERE id = ?
                     """).execute(arguments: [user, Self.timestamp(now), expected, counted, difference, left,
-                                     difference.map { abs($0) > (settings.maxDifference ?? Int64.max) } == true ? approvedBy : nil,
+                                     difference.map { $0.magnitude > (settings.maxDifference ?? Int64.max).magnitude } == true ? approvedBy : nil,
                                      force, zNumber, session])
                 let report = try self.report(session: session, kind: "Z", now: now, db)
                 let range = try Row.fetchOne(db.cachedStatement(sql: """

@@ -263,12 +263,15 @@ public final class SessionEngine: Sendable {
     // MARK: Idempotency
 
     /// Runs `body` once per command id; a replay returns the stored result.
-    func once<T: Codable>(_ commandID: String, kind: String, _ db: Database, _ body: () throws -> T) throws -> T {
+    /// `request` is what the command asks for (the acting user included): a replay with other content is refused.
+    func once<T: Codable>(_ commandID: String, kind: String, request: RequestDigest, _ db: Database, _ body: () throws -> T) throws -> T {
         guard !commandID.isEmpty else { throw SessionError.invalid("Every command needs an id (a UUID made by the client).") }
-        if let stored = try Row.fetchOne(db.cachedStatement(sql: "SELECT kind, result_json FROM processed_command WHERE id = ?"), arguments: [commandID]) {
+        try InputLimits.id(commandID, field: "The command id")
+        if let stored = try Row.fetchOne(db.cachedStatement(sql: "SELECT kind, result_json, request_digest FROM processed_command WHERE id = ?"), arguments: [commandID]) {
             guard stored["kind"] as String == kind else {
                 throw SessionError.invalid("Command id \(commandID) was already used for a \(stored["kind"] as String) command.")
             }
+            try RequestDigest.check(commandID, stored: (stored["request_digest"] as Data?).map(Array.init), replay: request)
             return try JSONDecoder().decode(T.self, from: Data((stored["result_json"] as String).utf8))
         }
         if let receiptKind = try String.fetchOne(db.cachedStatement(sql: "SELECT kind FROM receipt WHERE id = ?"), arguments: [commandID]) {
@@ -276,20 +279,22 @@ public final class SessionEngine: Sendable {
         }
         let result = try body()
         let encoded = String(decoding: try JSONEncoder().encode(result), as: UTF8.self)
-        try db.cachedStatement(sql: "INSERT INTO processed_command (id, kind, result_json, created_at) VALUES (?, ?, ?, ?)").execute(arguments: [commandID, kind, encoded, Self.timestamp(clock.now())])
+        try db.cachedStatement(sql: "INSERT INTO processed_command (id, kind, result_json, created_at, request_digest) VALUES (?, ?, ?, ?, ?)").execute(arguments: [commandID, kind, encoded, Self.timestamp(clock.now()), Data(request.bytes)])
         return result
     }
 
     /// Idempotency for commands that make a receipt: the receipt's id is the command id, so the receipt table itself records
     /// the command. That keeps the fsync-bound finalization to the receipt's own rows (no JSON copy, one b-tree fewer).
-    func onceReceipt(_ commandID: String, kinds: Set<String>, _ db: Database, _ body: () throws -> ReceiptRecord) throws -> ReceiptRecord {
+    /// The receipt row keeps the request's digest (`request_digest`): a replay with other content is refused.
+    func onceReceipt(_ commandID: String, kinds: Set<String>, request: RequestDigest, _ db: Database, _ body: () throws -> ReceiptRecord) throws -> ReceiptRecord {
         guard !commandID.isEmpty else { throw SessionError.invalid("Every command needs an id (a UUID made by the client).") }
         if let used = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT kind, 1 FROM receipt WHERE id = :id UNION ALL SELECT kind, 0 FROM processed_command WHERE id = :id
+            SELECT kind, 1, request_digest FROM receipt WHERE id = :id UNION ALL SELECT kind, 0, NULL FROM processed_command WHERE id = :id
             """), arguments: ["id": commandID]) {
             let kind: String = used[0]
             guard used[1] == 1 else { throw SessionError.invalid("Command id \(commandID) was already used for a \(kind) command.") }
             guard kinds.contains(kind) else { throw SessionError.invalid("Command id \(commandID) was already used for a \(kind) receipt.") }
+            try RequestDigest.check(commandID, stored: (used[2] as Data?).map(Array.init), replay: request)
             return try receipt(id: commandID, db)
         }
         return try body()

@@ -27,6 +27,8 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
     case unpostedShifts(count: Int, limit: Int, oldestZ: Int64)
     /// Another user has the parked receipt open for editing until `until` (`park open`).
     case parkedLeased(id: String, holder: String, until: Date)
+    /// The command id was used before for a request with other content (`fields` differ); nothing was done.
+    case idempotencyConflict(id: String, fields: [String])
     case database(code: Int32, message: String)
     /// The database file cannot be opened or is not a Kassa database; `code` is SQLite's.
     case databaseUnavailable(path: String, code: Int32, message: String)
@@ -80,6 +82,10 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unpostedShifts(let count, let limit, let oldestZ):
             return "\(count) closed shift\(count == 1 ? "" : "s") wait\(count == 1 ? "s" : "") to be posted (at most \(limit) may); "
                 + "a manager posts them first, oldest first: kassa session post --z \(oldestZ) --user MANAGER."
+        case .idempotencyConflict(let id, let fields):
+            return "Command id \(id) was already used for a request with other content (\(fields.joined(separator: ", ")) "
+                + "\(fields.count == 1 ? "differs" : "differ")); nothing was done. A retry must repeat the request exactly; "
+                + "a new request needs a new id."
         case .database(let code, let message):
             let advice: String
             switch code {

@@ -21,11 +21,38 @@ struct Kassa: ParsableCommand {
             return handler
         }
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(Self.globalOptionsAfterSubcommand(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch {
             exit(withError: error)
         }
+    }
+}
+
+extension Kassa {
+    /// The options every command takes (`GlobalOptions`) may come before the subcommand too (`kassa --home DIR user add
+    /// …`): ArgumentParser reads a subcommand's options after its name, so those given first are moved to the end
+    /// (before a `--`, which ends the options).
+    static func globalOptionsAfterSubcommand(_ arguments: [String]) -> [String] {
+        var leading: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--json" || argument.hasPrefix("--home=") {
+                leading.append(argument)
+                index += 1
+            } else if argument == "--home", index + 1 < arguments.count {
+                leading += [argument, arguments[index + 1]]
+                index += 2
+            } else {
+                break
+            }
+        }
+        guard !leading.isEmpty, index < arguments.count else { return arguments }
+        var rest = Array(arguments[index...])
+        let end = rest.firstIndex(of: "--") ?? rest.count
+        rest.insert(contentsOf: leading, at: end)
+        return rest
     }
 }
 

@@ -142,7 +142,7 @@ struct ParkedTests {
             SaleLineRequest(name: "Kaffe", quantity: MilliQuantity(milli: 2000), unitPrice: 350, vatRate: VATRate(basisPoints: 1200)),
             SaleLineRequest(name: "Ost", quantity: MilliQuantity(milli: 456), unitPrice: 29900, vatRate: VATRate(basisPoints: 1200)),
         ]
-        let discount = DiscountRequest(percent: VATRate(basisPoints: 1000), reason: "stamkund")
+        let discount = DiscountRequest(percent: Percent(basisPoints: 1000), reason: "stamkund")
         _ = try engine.park(id: "bord", user: "anna", lines: lines, discount: discount, visibility: "own")
         let first = try engine.proForma(commandID: "b1", parkedID: "bord", user: "anna")
         #expect(first.number == 1 && first.parked == "bord" && first.version == 1 && first.discountTotal != 0)

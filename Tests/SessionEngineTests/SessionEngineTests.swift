@@ -557,7 +557,7 @@ struct SessionEngineTests {
         let engine = try Till().engine
         _ = try engine.openShift(commandID: "o", user: "sven", countedFloat: 0)
         var discounted = Till.sale("d", [("Kaffe", "2", 3500, 1200)])
-        discounted.lines[0].discount = DiscountRequest(percent: VATRate(basisPoints: 1000), reason: "staff")
+        discounted.lines[0].discount = DiscountRequest(percent: Percent(basisPoints: 1000), reason: "staff")
         let receipt = try engine.finalizeSale(discounted, user: "sven")
         #expect(receipt.lines[0].discount == 700 && receipt.total == 6300 && receipt.discountTotal == 700)
         var override = Till.sale("p", [("Kaffe", "1", 3500, 1200)])

@@ -113,7 +113,7 @@ extension Kassa {
             func run() throws {
                 try runReporting(json: global.json) { () throws(RuntimeError) in
                     let environment = try global.environment()
-                    let engine = try options.engine(environment)
+                    let engine = try options.engine(environment, reading: true)
                     let user = try options.actor()
                     let last = try session { () throws(SessionError) in try engine.counters().zNumber }
                     let report = try session { () throws(SessionError) in try engine.zReport(number: number ?? last, user: user) }

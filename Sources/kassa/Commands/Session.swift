@@ -303,7 +303,7 @@ extension Kassa {
 
             func run() throws {
                 try runReporting(json: global.json) { () throws(RuntimeError) in
-                    let engine = try options.engine(try global.environment())
+                    let engine = try options.engine(try global.environment(), reading: true)
                     let user = try options.actor()
                     let shifts = try session { () throws(SessionError) in try engine.shifts(user: user, onlyUser: forUser, from: from, to: to) }
                     if global.json { printJSON(shifts); return }

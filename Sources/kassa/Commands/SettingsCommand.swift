@@ -15,7 +15,7 @@ extension Kassa {
 
             func run() throws {
                 try runReporting(json: global.json) { () throws(RuntimeError) in
-                    let engine = try options.engine(try global.environment())
+                    let engine = try options.engine(try global.environment(), reading: true)
                     let settings = try session { () throws(SessionError) in try engine.settings() }
                     if global.json {
                         printJSON(settings)

@@ -16,7 +16,7 @@ extension Kassa {
             func run() throws {
                 try runReporting(json: global.json) { () throws(RuntimeError) in
                     let environment = try global.environment()
-                    let engine = try options.engine(environment)
+                    let engine = try options.engine(environment, reading: true)
                     let counters = try session { () throws(SessionError) in try engine.counters() }
                     let shift = try session { () throws(SessionError) in try engine.currentShift() }
                     let rescue = try session { () throws(SessionError) in try engine.openRescueShift() }

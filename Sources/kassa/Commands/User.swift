@@ -34,7 +34,7 @@ extension Kassa {
 
             func run() throws {
                 try runReporting(json: global.json) { () throws(RuntimeError) in
-                    let engine = try options.engine(try global.environment())
+                    let engine = try options.engine(try global.environment(), reading: true)
                     let users = try session { () throws(SessionError) in try engine.users() }
                     if global.json { printJSON(users) } else { users.forEach { print("\($0.id)\t\($0.role)\t\($0.name)") } }
                 }

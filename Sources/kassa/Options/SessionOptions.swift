@@ -21,8 +21,15 @@ struct SessionOptions: ParsableArguments {
         return user
     }
 
-    func engine(_ environment: KassaEnvironment, readOnly: Bool = false) throws(RuntimeError) -> SessionEngine {
-        let engine = try environment.sessionEngine(database: database, readOnly: readOnly)
+    /// `reading`: the command only reads, so a database that belongs to another terminal is opened read-only (its
+    /// history stays readable) instead of being refused; this machine's own database opens as usual.
+    func engine(_ environment: KassaEnvironment, readOnly: Bool = false, reading: Bool = false) throws(RuntimeError) -> SessionEngine {
+        let engine: SessionEngine
+        do {
+            engine = try environment.sessionEngine(database: database, readOnly: readOnly)
+        } catch .session(.wrongTerminal) where reading && !readOnly {
+            engine = try environment.sessionEngine(database: database, readOnly: true)
+        }
         if let behind = try? engine.clockBehind() { warnClockBehind(behind) }
         if let long = try? engine.shiftOpenTooLong() {
             FileHandle.standardError.write(Data("""
@@ -69,14 +76,7 @@ func loadSaleRequest(_ file: String) throws(RuntimeError) -> SaleRequest {
         guard let contents = FileManager.default.contents(atPath: file) else { throw .inputUnreadable(path: file, reason: "no such file") }
         data = contents
     }
-    _ = try InputDecoding.text(Array(data), source: file)
-    do {
-        return try JSONDecoder().decode(SaleRequest.self, from: data)
-    } catch let error as DecodingError {
-        throw .invalidDocument(source: file, reason: InputDecoding.describeDecoding(error))
-    } catch {
-        throw .invalidDocument(source: file, reason: "\(error)")
-    }
+    return try InputDecoding.decode(SaleRequest.self, Array(data), source: file, what: .sale)
 }
 
 /// On stderr, so `--json` output stays one object: the clock reads earlier than the last recorded fact.
