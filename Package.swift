@@ -40,6 +40,8 @@ let package = Package(
         .target(name: "ReceiptLayout", dependencies: ["ESCPOS", "Raster"]),
         // Strict JSON decoding of every input: unknown fields, fractions for whole numbers and nulls are errors.
         .target(name: "StrictDecoding"),
+        // Files for the till's user alone (keys, exports, previews): created with their final mode, folders 0700.
+        .target(name: "PrivateFiles"),
 
         // Decoding/encoding image files (libpng), loading data files.
         .target(name: "ImageCodec", dependencies: ["CLibPNG", "Raster"]),
@@ -72,7 +74,7 @@ let package = Package(
         .target(
             name: "SessionEngine",
             dependencies: [
-                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                "PrivateFiles", "StrictDecoding", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -84,12 +86,12 @@ let package = Package(
         ),
 
         // The fiscal profiles the engine can run: Austria (RKSV) and Sweden (control unit).
-        .target(name: "FiscalProfiles", dependencies: ["RKSV", "SessionEngine", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "FiscalProfiles", dependencies: ["RKSV", "SessionEngine", "PrivateFiles", .product(name: "Crypto", package: "swift-crypto")]),
 
         // The default fiscal module: ES256 in software, its key in a 0600 file.
         .target(
             name: "SoftwareFiscalModule",
-            dependencies: ["SessionEngine", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["SessionEngine", "PrivateFiles", .product(name: "Crypto", package: "swift-crypto")]
         ),
 
         // Composition root: home directory, config, device URLs, the print pipeline.
@@ -98,7 +100,7 @@ let package = Package(
             dependencies: [
                 "ESCPOS", "ReceiptLayout", "ImageCodec", "ProfileCatalog", "VirtualPrinter", "DeviceTransport",
                 "ReceiptPrinter", "DeviceDiscovery", "SessionEngine", "SoftwareFiscalModule", "FiscalProfiles", "RKSV",
-                "StrictDecoding", .product(name: "Logging", package: "swift-log"),
+                "StrictDecoding", "PrivateFiles", .product(name: "Logging", package: "swift-log"),
             ]
         ),
 

@@ -1,3 +1,4 @@
+import PrivateFiles
 import Foundation
 import RKSV
 import SessionEngine
@@ -98,6 +99,11 @@ public final class AustrianProfile: FiscalProfile {
     /// The register's AES-256 key (registered with FinanzOnline): read from `path`, or made on first use (32 random bytes,
     /// base64, mode 0600, written whole and fsynced before it is used).
     public static func loadKey(path: String) throws(SessionError) -> [UInt8] {
+        do {
+            try PrivateFiles.checkSecret(path, what: "The RKSV AES key")
+        } catch {
+            throw .invalid(error.message)
+        }
         if let data = FileManager.default.contents(atPath: path) {
             guard let text = String(data: data, encoding: .utf8), let key = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)),
                   key.count == 32
@@ -107,14 +113,10 @@ public final class AustrianProfile: FiscalProfile {
         var key = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for index in key.indices { key[index] = generator.next() }
-        let text = Array((Data(key).base64EncodedString() + "\n").utf8)
-        let descriptor = open(path + ".new", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw .invalid("Cannot create \(path): \(String(cString: strerror(errno))).") }
-        let written = text.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        let synced = fsync(descriptor)
-        close(descriptor)
-        guard written == text.count, synced == 0, rename(path + ".new", path) == 0 else {
-            throw .invalid("Cannot write \(path): \(String(cString: strerror(errno))).")
+        do {
+            try PrivateFiles.write(Array((Data(key).base64EncodedString() + "\n").utf8), to: path, mode: 0o600, durable: true)
+        } catch {
+            throw .invalid(error.message)
         }
         return key
     }

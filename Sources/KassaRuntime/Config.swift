@@ -1,4 +1,5 @@
 import Foundation
+import StrictDecoding
 
 /// `HOME/kassa.toml`: named devices, their profiles and their cash drawers.
 ///
@@ -56,6 +57,10 @@ public struct KassaConfig: Sendable, Equatable {
     public static func parse(_ text: String, path: String) throws(RuntimeError) -> KassaConfig {
         var config = KassaConfig()
         var table: [String] = []
+        var seen: Set<String> = []
+        if let control = text.unicodeScalars.first(where: { $0.value < 0x20 && $0 != "\n" && $0 != "\t" && $0 != "\r" }) {
+            throw .config(path: path, line: 0, reason: String(format: "the file contains the control character U+%04X", control.value))
+        }
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let number = index + 1
             let line = stripComment(String(rawLine)).trimmingCharacters(in: .whitespaces)
@@ -77,6 +82,10 @@ public struct KassaConfig: Sendable, Equatable {
                 throw .config(path: path, line: number, reason: "expected key = value")
             }
             let key = line[..<equals].trimmingCharacters(in: .whitespaces)
+            guard !seen.contains("\(table.joined(separator: ".")).\(key)") else {
+                throw .config(path: path, line: number, reason: "'\(key)' is given twice in [\(table.joined(separator: "."))]")
+            }
+            seen.insert("\(table.joined(separator: ".")).\(key)")
             let value = try parseValue(line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces), path: path, line: number)
             guard table.count >= 2, var device = config.devices[table[1]] else {
                 throw .config(path: path, line: number, reason: "'\(key)' must be inside a [devices.NAME] table")
@@ -110,7 +119,10 @@ public struct KassaConfig: Sendable, Equatable {
                 default: throw .config(path: path, line: number, reason: "'open-when' is \"high\" or \"low\"")
                 }
             default:
-                throw .config(path: path, line: number, reason: "unknown key '\(key)' in [\(table.joined(separator: "."))]")
+                let known: Set<String> = table.count == 3 ? ["pin", "on", "off", "open-when"] : ["url", "profile", "default"]
+                let hint = StrictJSONDecoder.closest(to: key, in: known).map { "; did you mean '\($0)'?" }
+                    ?? "; known keys: \(known.sorted().joined(separator: ", "))"
+                throw .config(path: path, line: number, reason: "unknown key '\(key)' in [\(table.joined(separator: "."))]\(hint)")
             }
             config.devices[table[1]] = device
         }

@@ -1,4 +1,5 @@
 import Foundation
+import PrivateFiles
 
 /// Where Kassa keeps its state: config, user profiles, previews (and later the database).
 ///
@@ -23,12 +24,13 @@ public struct KassaHome: Sendable {
     public var previews: URL { root.appendingPathComponent("previews", isDirectory: true) }
     public var profiles: URL { root.appendingPathComponent("profiles", isDirectory: true) }
 
-    /// Creates `directory` (and parents) or explains why it cannot.
+    /// Creates `directory` (and parents) with mode 0700, whatever the umask, or explains why it cannot: the home
+    /// holds the terminal's database, its keys and its previews, which are the till user's alone.
     public func ensure(_ directory: URL) throws(RuntimeError) {
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try PrivateFiles.makeDirectory(directory.path)
         } catch {
-            throw .homeNotWritable(path: directory.path, reason: (error as NSError).localizedDescription)
+            throw .homeNotWritable(path: directory.path, reason: String(cString: strerror(error.code)))
         }
     }
 }

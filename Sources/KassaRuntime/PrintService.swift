@@ -1,6 +1,7 @@
 import DeviceTransport
 import ESCPOS
 import Foundation
+import PrivateFiles
 import ImageCodec
 import Logging
 import ProfileCatalog
@@ -251,10 +252,12 @@ public struct KassaEnvironment: Sendable {
         let text = printer.textPreview()
         do {
             let png = try ImageCodec.encodePNG(printer.renderImage())
-            try Data(png).write(to: pngURL, options: .atomic)
-            try Data(text.utf8).write(to: textURL, options: .atomic)
+            try PrivateFiles.write(png, to: pngURL.path)
+            try PrivateFiles.write(Array(text.utf8), to: textURL.path)
         } catch let error as ImageCodecError {
             throw .previewNotWritable(path: pngURL.path, reason: error.description)
+        } catch let error as PrivateFileError {
+            throw .previewNotWritable(path: error.path, reason: String(cString: strerror(error.code)))
         } catch {
             throw .previewNotWritable(path: pngURL.path, reason: (error as NSError).localizedDescription)
         }

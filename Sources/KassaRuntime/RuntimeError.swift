@@ -29,6 +29,8 @@ public enum RuntimeError: Error, CustomStringConvertible {
     case unknownDevice(String, configured: [String])
     case discovery(String)
     case session(SessionError)
+    /// The terminal's marker shows a terminal was created in this database, but the file is missing, empty or holds none.
+    case terminalDatabaseLost(database: String, marker: String)
 
     /// What a JSON input was meant to be, for the message and its pointer to the format's documentation.
     public enum InputKind: Sendable {
@@ -79,6 +81,11 @@ public enum RuntimeError: Error, CustomStringConvertible {
             return "\(device) answered with garbled status (\(detail)). Check the baud rate and that nothing else reads the port."
         case .discovery(let reason): return reason
         case .session(let error): return error.description
+        case .terminalDatabaseLost(let database, let marker):
+            return "The terminal's database \(database) is missing, empty or holds no terminal, but \(marker) shows that this terminal "
+                + "existed: its counters, grand totals and journal must never start again at 0. Restore kassa.sqlite (with its -wal "
+                + "file) from the backup. Only to retire this terminal for good and start a new one, move the database, "
+                + "\(marker), fiscal-module.key and rksv-aes.key away together (keep them for the auditor)."
         case .unknownDevice(let name, let configured):
             return "'\(name)' is neither a configured device nor a device URL. "
                 + (configured.isEmpty ? "No devices are configured (HOME/kassa.toml)." : "Configured: \(configured.joined(separator: ", ")).")
@@ -100,6 +107,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
         case .garbledStatus: return 23
         case .unknownDevice: return 64
         case .discovery: return 7
+        case .terminalDatabaseLost: return 37
         case .session(let error):
             switch error {
             case .permissionDenied: return 30
@@ -152,6 +160,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
         case .garbledStatus: return "GARBLED_STATUS"
         case .unknownDevice: return "UNKNOWN_DEVICE"
         case .discovery: return "DISCOVERY_UNAVAILABLE"
+        case .terminalDatabaseLost: return "DATABASE_LOST"
         case .session(let error):
             switch error {
             case .permissionDenied: return "PERMISSION"

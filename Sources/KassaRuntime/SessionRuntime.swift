@@ -3,6 +3,7 @@ import ESCPOS
 import Foundation
 import ReceiptLayout
 import FiscalProfiles
+import PrivateFiles
 import RKSV
 import SessionEngine
 import SoftwareFiscalModule
@@ -42,16 +43,43 @@ extension KassaEnvironment {
         if crashStep == step { kill(getpid(), SIGKILL) }
     }
 
+    /// The marker beside a database that says a terminal was created in it (`kassa.sqlite.terminal`).
+    public func terminalMarkerPath(_ database: String?) -> String { databasePath(database) + ".terminal" }
+
     public func sessionEngine(database: String?, readOnly: Bool = false) throws(RuntimeError) -> SessionEngine {
         try home.ensure(home.root)
+        let path = databasePath(database)
+        let marker = terminalMarkerPath(database)
+        // A terminal is never started anew in silence: once its marker exists, a missing, empty or replaced database is
+        // refused (its counters and grand totals would restart at 0 beside the existing fiscal key).
+        let known = FileManager.default.fileExists(atPath: marker)
+        if known {
+            var status = stat()
+            if stat(path, &status) != 0 || status.st_size == 0 { throw .terminalDatabaseLost(database: path, marker: marker) }
+        }
         do {
-            let store = try SessionStore.open(path: databasePath(database))
+            let store = try SessionStore.open(path: path)
             var faultPoint: (@Sendable (FinalizeStep) -> Void)?
             if Self.crashStep != nil { faultPoint = { @Sendable step in KassaEnvironment.faultPoint(step) } }
             // The software fiscal module signs the journal; its key lives beside the database (fiscal-module.key, 0600).
             let module = readOnly ? nil : try SoftwareFiscalModule.load(path: fiscalKeyPath(database))
-            return try SessionEngine(store: store, readOnly: readOnly, logger: logger, fiscalModule: module,
-                                     profiles: fiscalProfiles(database), faultPoint: faultPoint)
+            let engine = try SessionEngine(store: store, readOnly: readOnly, logger: logger, fiscalModule: module,
+                                           profiles: fiscalProfiles(database), faultPoint: faultPoint, createTerminal: !known)
+            if !known, !readOnly {
+                // Written after the terminal committed, before any command of it can make a fact: from now on the
+                // database cannot silently be replaced by an empty one.
+                let text = (try? JSONEncoder().encode(["terminal": engine.terminalID, "database": path])) ?? Data()
+                do {
+                    try PrivateFiles.write(Array(text) + [0x0A], to: marker, durable: true)
+                } catch {
+                    throw RuntimeError.homeNotWritable(path: marker, reason: error.message)
+                }
+            }
+            return engine
+        } catch let error as RuntimeError {
+            throw error
+        } catch SessionError.notFound(let what) where known && what == "A terminal in this database" {
+            throw .terminalDatabaseLost(database: path, marker: marker)
         } catch let error as FiscalModuleError {
             throw .session(.fiscalModuleFailed(serial: "software", code: error.code, message: error.message))
         } catch let error as SessionError {
@@ -306,9 +334,12 @@ extension KassaEnvironment {
         }
         let depPath = directory + "/dep-export.json"
         let containerPath = directory + "/cryptographicMaterialContainer.json"
-        guard FileManager.default.createFile(atPath: depPath, contents: RKSVExport.dep(RKSVExport.groups(codes.map { (code: FiscalCode) in code.code }))),
-              FileManager.default.createFile(atPath: containerPath, contents: container, attributes: [.posixPermissions: 0o600])
-        else { throw .session(.invalid("Cannot write the RKSV export into \(directory): check its permissions and free space.")) }
+        do {
+            try PrivateFiles.write(Array(RKSVExport.dep(RKSVExport.groups(codes.map { (code: FiscalCode) in code.code }))), to: depPath)
+            try PrivateFiles.write(Array(container), to: containerPath)
+        } catch {
+            throw .session(.invalid("Cannot write the RKSV export into \(directory): \(error.message) Check its permissions and free space."))
+        }
         return RKSVExportFiles(dep: depPath, container: containerPath, receipts: codes.count)
     }
 }

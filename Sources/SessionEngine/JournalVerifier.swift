@@ -2,6 +2,7 @@
 import Dispatch
 import Foundation
 import GRDB
+import PrivateFiles
 import Synchronization
 
 /// What `kassa journal verify` found.
@@ -411,14 +412,12 @@ extension SessionEngine {
     public func exportJournal(to directory: String) throws(SessionError) -> JournalExport {
         let journalPath = directory + "/journal.jsonl"
         let keysPath = directory + "/fiscal-modules.pem"
+        let out: FileHandle
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try PrivateFiles.makeDirectory(directory)
+            out = FileHandle(fileDescriptor: try PrivateFiles.create(journalPath), closeOnDealloc: true)
         } catch {
-            throw .invalid("Cannot create the folder \(directory) (\(error.localizedDescription)); choose a folder this user can write, "
-                + "e.g. on a USB stick (--to /media/…/export).")
-        }
-        guard FileManager.default.createFile(atPath: journalPath, contents: nil), let out = FileHandle(forWritingAtPath: journalPath) else {
-            throw .invalid("Cannot write \(journalPath): check the folder's permissions and free space.")
+            throw .invalid("\(error.message) Choose a folder this user can write, e.g. on a USB stick (--to /media/…/export).")
         }
         defer { try? out.close() }
         return try store.read { db in
@@ -467,8 +466,10 @@ extension SessionEngine {
                 if batch.count == 4096 { try flush() }
             }
             try flush()
-            guard FileManager.default.createFile(atPath: keysPath, contents: Data(pem.utf8)) else {
-                throw SessionError.invalid("Cannot write \(keysPath): check the folder's permissions and free space.")
+            do {
+                try PrivateFiles.write(Array(pem.utf8), to: keysPath)
+            } catch {
+                throw SessionError.invalid("\(error) Check the folder's permissions and free space.")
             }
             return JournalExport(journal: journalPath, publicKeys: keysPath, entries: count)
         }

@@ -123,6 +123,8 @@ extension SessionEngine {
 
     /// Replaces the preset names of `scope` (`default`, or a store id whose list then overrides the default).
     public func setParkedNamePresets(_ names: [String], scope: String, by user: String) throws(SessionError) {
+        try InputLimits.id(scope, field: "The scope")
+        for (index, name) in names.enumerated() { try InputLimits.text(name, field: "Preset \(index + 1)", limit: InputLimits.maxNameLength) }
         try journaled { db in
             try self.require(.manageSettings, user: user, db)
             try db.cachedStatement(sql: "DELETE FROM parked_name_preset WHERE scope = ?").execute(arguments: [scope])

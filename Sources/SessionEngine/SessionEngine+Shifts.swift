@@ -322,6 +322,8 @@ extension SessionEngine {
     public func reverseCashMovement(commandID: String, user: String, movement: String, reason: String?) throws(SessionError)
         -> CashMovementResult
     {
+        try InputLimits.id(movement, field: "The movement's id")
+        if let reason { try InputLimits.text(reason, field: "The reason", limit: InputLimits.maxReasonLength) }
         let now = clock.now()
         return try journaled { db in
             try self.once(commandID, kind: "cash.reverse", request: RequestDigest(["user": user, "movement": movement, "reason": reason]), db) {
@@ -413,6 +415,7 @@ extension SessionEngine {
         rescue: Bool = false, count: [DenominationCount]? = nil
     ) throws(SessionError) -> ShiftReport {
         let now = clock.now()
+        if let approvedBy { try InputLimits.id(approvedBy, field: "The approver (--approved-by)") }
         let kind = rescue ? "session.close_rescue" : force ? "session.force_close" : "session.close"
         return try journaled { db in
             try self.once(commandID, kind: kind, request: RequestDigest([

@@ -31,7 +31,7 @@ public final class SessionEngine: Sendable {
         store: SessionStore, identity: any TerminalIdentitySource = MachineIdentity(), clock: any EngineClock = SystemClock(),
         currency: String = "SEK", readOnly: Bool = false, logger: Logger = Logger(label: "kassa.session"),
         fiscalModule: (any FiscalModule)? = nil, profiles: [any FiscalProfile] = [],
-        faultPoint: (@Sendable (FinalizeStep) -> Void)? = nil
+        faultPoint: (@Sendable (FinalizeStep) -> Void)? = nil, createTerminal: Bool = true
     ) throws(SessionError) {
         self.store = store
         self.profiles = Dictionary(profiles.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -50,7 +50,7 @@ public final class SessionEngine: Sendable {
                 }
                 return (id, existing["currency"])
             }
-            guard !readOnly else { throw SessionError.notFound("A terminal in this database") }
+            guard !readOnly, createTerminal else { throw SessionError.notFound("A terminal in this database") }
             try db.cachedStatement(sql: "INSERT INTO terminal (id, machine, currency, created_at) VALUES (?, ?, ?, ?)").execute(arguments: [derived, machine, currency.uppercased(), Self.timestamp(now)])
             try db.cachedStatement(sql: "INSERT INTO terminal_counters (terminal_id) VALUES (?)").execute(arguments: [derived])
             for (key, value) in Settings.defaults {
@@ -180,6 +180,8 @@ public final class SessionEngine: Sendable {
         guard !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
             throw .invalid("A user id uses letters, digits, '-', '_' and '.'.")
         }
+        try InputLimits.id(id, field: "The user id")
+        try InputLimits.text(name, field: "The name", limit: InputLimits.maxNameLength)
         let now = clock.now()
         return try journaled { db in
             let count = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM user")) ?? 0

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import StrictDecoding
 
 /// The engine's settings (`kassa settings show|set`).
 public struct Settings: Sendable, Equatable, Codable {
@@ -53,23 +54,25 @@ public struct Settings: Sendable, Equatable, Codable {
     public static let keys = defaults.map(\.0)
 
     static func validate(_ key: String, _ value: String) throws(SessionError) {
+        try InputLimits.text(value, field: "The value of \(key)", limit: 256)
+        func amount(_ text: String) -> Bool { Int64(text).map { $0 >= 0 && $0 <= InputLimits.maxAmount } ?? false }
         switch key {
         case "session-management", "cash-control":
             guard value == "on" || value == "off" else { throw .invalid("\(key) is on or off.") }
         case "max-difference":
-            guard value == "unlimited" || (Int64(value).map { $0 >= 0 } ?? false) else {
-                throw .invalid("max-difference is a whole amount in minor units, or unlimited.")
+            guard value == "unlimited" || amount(value) else {
+                throw .invalid("max-difference is a whole amount in minor units (0 to \(InputLimits.maxAmount)), or unlimited.")
             }
         case "vat-rounding":
             guard value == "line" || value == "receipt" else { throw .invalid("vat-rounding is line or receipt.") }
         case "default-float":
-            guard (Int64(value).map { $0 >= 0 } ?? false) else { throw .invalid("default-float is a whole amount in minor units.") }
+            guard amount(value) else { throw .invalid("default-float is a whole amount in minor units (0 to \(InputLimits.maxAmount)).") }
         case "history-since":
             guard value.isEmpty || value.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) != nil else {
                 throw .invalid("history-since is a date, YYYY-MM-DD.")
             }
         case "denominations":
-            guard value.split(separator: ",").allSatisfy({ Int64($0).map { $0 > 0 } ?? false }) else {
+            guard value.split(separator: ",").allSatisfy({ amount(String($0)) && $0 != "0" }) else {
                 throw .invalid("denominations are amounts in minor units separated by commas.")
             }
         case "time-zone":
@@ -111,7 +114,8 @@ public struct Settings: Sendable, Equatable, Codable {
                 throw .invalid("max-unposted-shifts is a whole number of at least 1, or unlimited.")
             }
         default:
-            throw .invalid("Unknown setting '\(key)'. Settings: \(keys.joined(separator: ", ")).")
+            let hint = StrictJSONDecoder.closest(to: key, in: Set(keys)).map { " Did you mean '\($0)'?" } ?? ""
+            throw .invalid("Unknown setting '\(key)'.\(hint) Settings: \(keys.joined(separator: ", ")).")
         }
     }
 

@@ -1,5 +1,6 @@
 @preconcurrency import Crypto
 import Foundation
+import PrivateFiles
 import SessionEngine
 import Synchronization
 
@@ -51,19 +52,10 @@ public final class SoftwareFiscalModule: FiscalModule {
             throw FiscalModuleError(code: errno, message: "Cannot read the key file \(path): \(String(cString: strerror(errno))).")
         }
         let key = P256.Signing.PrivateKey()
-        let temporary = path + ".new"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw FiscalModuleError(code: errno, message: "Cannot create the key file \(temporary): \(String(cString: strerror(errno))).")
-        }
-        let bytes = Array(key.pemRepresentation.utf8)
-        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        let synced = fsync(descriptor)
-        close(descriptor)
-        guard written == bytes.count, synced == 0, rename(temporary, path) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw FiscalModuleError(code: code, message: "Cannot write the key file \(path): \(String(cString: strerror(code))).")
+        do {
+            try PrivateFiles.write(Array(key.pemRepresentation.utf8), to: path, mode: 0o600, durable: true)
+        } catch {
+            throw FiscalModuleError(code: error.code, message: error.message)
         }
         return SoftwareFiscalModule(key: key)
     }

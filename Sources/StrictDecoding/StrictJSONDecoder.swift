@@ -129,7 +129,7 @@ public struct StrictJSONDecoder: Sendable {
     }
 
     /// The known field closest to `field`, when it is close enough to be a likely misspelling.
-    static func closest(to field: String, in known: Set<String>) -> String? {
+    public static func closest(to field: String, in known: Set<String>) -> String? {
         let ranked = known.map { (name: $0, distance: distance(field, $0)) }.sorted { ($0.distance, $0.name) < ($1.distance, $1.name) }
         guard let best = ranked.first else { return nil }
         let limit = max(2, min(field.count, best.name.count) / 3)
