@@ -286,7 +286,7 @@ extension KassaEnvironment {
 extension KassaEnvironment {
     /// How the bytes would look on paper, as text (the virtual printer without fonts).
     public func textPreview(_ bytes: [UInt8], profile: PrinterProfile) -> String {
-        var printer = VirtualPrinter(profile: profile, fonts: nil)
+        var printer = VirtualPrinter(profile: profile, fonts: nil, storesDots: false)
         printer.receive(bytes)
         printer.finish()
         return printer.textPreview()

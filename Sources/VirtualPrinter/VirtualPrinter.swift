@@ -51,10 +51,12 @@ public struct VirtualPrinter: Sendable {
     private var kanjiMode = false
     private var lastCommandWasRaster = false
 
-    public init(profile: PrinterProfile, fonts: PrinterFonts?) {
+    /// `storesDots: false` keeps only the text preview (no paper image is drawn): `textPreview()` of a long receipt then
+    /// costs no memory for dots.
+    public init(profile: PrinterProfile, fonts: PrinterFonts?, storesDots: Bool = true) {
         self.profile = profile
         self.fonts = fonts
-        canvas = Canvas(width: profile.paper.dots)
+        canvas = Canvas(width: profile.paper.dots, storesDots: storesDots)
         page = Self.page(profile, slot: 0)
     }
 
