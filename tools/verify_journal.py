@@ -33,8 +33,12 @@ def fail(seq, kind, detail):
 
 def main(folder):
     try:
-        with open(f"{folder}/journal.jsonl", encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
+        # Entries are separated by "\n" alone: a name may hold U+2028, U+0085 or other characters that str.splitlines()
+        # would take for line ends, and newline="" keeps Python from translating anything.
+        with open(f"{folder}/journal.jsonl", encoding="utf-8", newline="") as handle:
+            lines = handle.read().split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
         header = json.loads(lines[0])
     except (OSError, ValueError, IndexError) as error:
         print(f"cannot read the export in {folder}: {error}")

@@ -38,7 +38,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
 
         var name: String { self == .document ? "Kassa document" : "sale" }
         var consequence: String { self == .document ? "Nothing was printed." : "Nothing was recorded." }
-        var reference: String { self == .document ? "Docs/document-format.md" : "Docs/CLI.md, \"The sale JSON\"" }
+        var reference: String { self == .document ? "Docs/document-format.md" : "Docs/CLI.md, \"Sale JSON\"" }
     }
 
     /// Maps the printer driver's errors onto the runtime's.
@@ -66,7 +66,8 @@ public enum RuntimeError: Error, CustomStringConvertible {
         case .invalidDocument(let source, let reason):
             return "\(source) is not a valid Kassa document: \(reason). Nothing was printed. See Docs/document-format.md."
         case .invalidInput(let source, let kind, let error):
-            return "\(source) is not a valid \(kind.name): \(error.reason). \(kind.consequence) See \(kind.reference)."
+            let stop = [".", "?", "!"].contains(error.reason.last.map(String.init) ?? "") ? "" : "."
+            return "\(source) is not a valid \(kind.name): \(error.reason)\(stop) \(kind.consequence) See \(kind.reference)."
         case .layout(let error): return error.description + " Nothing was printed."
         case .profile(let error): return error.description
         case .transport(let error): return error.description

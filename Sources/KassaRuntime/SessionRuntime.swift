@@ -66,6 +66,9 @@ extension KassaEnvironment {
             let engine = try SessionEngine(store: store, readOnly: readOnly, logger: logger, fiscalModule: module,
                                            profiles: fiscalProfiles(database), faultPoint: faultPoint, createTerminal: !known)
             if !known, !readOnly {
+                // SQLite creates the database (and its -wal and -shm) 0644 less the umask; the terminal's history is
+                // the till user's alone, as the home folder is.
+                for suffix in ["", "-wal", "-shm"] { _ = chmod(path + suffix, 0o600) }
                 // Written after the terminal committed, before any command of it can make a fact: from now on the
                 // database cannot silently be replaced by an empty one.
                 let text = (try? JSONEncoder().encode(["terminal": engine.terminalID, "database": path])) ?? Data()

@@ -31,7 +31,10 @@ public struct MilliQuantity: Sendable, Equatable, Codable, CustomStringConvertib
             milli = value
             return
         }
-        let text = try container.decode(String.self)
+        guard let text = try? container.decode(String.self) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription:
+                "a quantity is a whole number, or a string with up to three decimals such as \"0.456\" (never a JSON fraction)")
+        }
         do {
             self = try MilliQuantity(parsing: text)
         } catch {
@@ -77,7 +80,10 @@ public struct VATRate: Sendable, Equatable, Hashable, Codable, Comparable {
             basisPoints = whole * 100
             return
         }
-        let text = try container.decode(String.self).replacingOccurrences(of: "%", with: "")
+        guard let text = try? container.decode(String.self).replacingOccurrences(of: "%", with: "") else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription:
+                "a percentage is a whole number or a string such as \"12.5\" (never a JSON fraction)")
+        }
         guard let quantity = try? MilliQuantity(parsing: text), quantity.milli >= 0, quantity.milli % 10 == 0, quantity.milli <= 100_000 else {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "a VAT rate is a percentage such as \"25\" or \"12.5\"")
         }
@@ -147,7 +153,10 @@ public struct Percent: Sendable, Equatable, Hashable, Codable {
             basisPoints = whole * 100
             return
         }
-        let text = try container.decode(String.self).replacingOccurrences(of: "%", with: "")
+        guard let text = try? container.decode(String.self).replacingOccurrences(of: "%", with: "") else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription:
+                "a percentage is a whole number or a string such as \"12.5\" (never a JSON fraction)")
+        }
         guard let quantity = try? MilliQuantity(parsing: text), quantity.milli >= 0, quantity.milli % 10 == 0 else {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "a percentage is written as 10 or \"12.5\"")
         }

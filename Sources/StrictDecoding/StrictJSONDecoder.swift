@@ -57,12 +57,35 @@ public struct StrictJSONDecoder: Sendable {
         } catch let error as StrictDecodingError {
             throw error
         } catch let error as DecodingError {
-            // A field the type does not know often is a misspelt required one: name the misspelling, not the gap.
-            if let unknown = recorder.firstUnknown(in: tree) { throw unknown }
+            // A required field that is missing is often a misspelt one: name the misspelling, not the gap. (Only then:
+            // decoding stopped at the error, so the fields after it were never asked for and cannot be judged.)
+            if case .keyNotFound(let key, let context) = error,
+               let misspelt = Self.misspelling(of: key.stringValue, at: context.codingPath, in: tree) {
+                throw misspelt
+            }
             throw Self.describe(error)
         } catch {
             throw StrictDecodingError(kind: .invalidValue, path: "the top level", reason: "\(error)")
         }
+    }
+
+    /// The field of the object at `codingPath` that is close to the missing `field`, as an unknown-field error.
+    static func misspelling(of field: String, at codingPath: [any CodingKey], in root: JSONValue) -> StrictDecodingError? {
+        var value = root
+        for key in codingPath {
+            switch value {
+            case .object(let members): guard let next = members[key.stringValue] else { return nil }; value = next
+            case .array(let items): guard let index = key.intValue, items.indices.contains(index) else { return nil }; value = items[index]
+            default: return nil
+            }
+        }
+        guard case .object(let members) = value else { return nil }
+        let candidates = members.keys.filter { closest(to: $0, in: [field]) != nil }.sorted()
+        guard let name = candidates.first else { return nil }
+        let path = path(codingPath)
+        let at = codingPath.isEmpty ? "" : " in \(path)"
+        return StrictDecodingError(kind: .unknownField, path: path, reason: "unknown field '\(name)'\(at). Did you mean '\(field)'?",
+                                   field: name, suggestion: field)
     }
 
     /// A coding path as people write it: `lines[2].unitPrice`.
@@ -156,10 +179,10 @@ final class KeyRecorder {
                 if let known = asked[path], !open.contains(path) {
                     for name in members.keys.sorted() where !known.contains(name) {
                         let suggestion = StrictJSONDecoder.closest(to: name, in: known)
-                        let hint = suggestion.map { " Did you mean '\($0)'?" }
-                            ?? " Known fields: \(known.sorted().joined(separator: ", "))."
+                        let hint = suggestion.map { ". Did you mean '\($0)'?" }
+                            ?? "; known fields: \(known.sorted().joined(separator: ", "))"
                         let at = codingPath.isEmpty ? "" : " in \(path)"
-                        found = StrictDecodingError(kind: .unknownField, path: path, reason: "unknown field '\(name)'\(at).\(hint)",
+                        found = StrictDecodingError(kind: .unknownField, path: path, reason: "unknown field '\(name)'\(at)\(hint)",
                                                     field: name, suggestion: suggestion)
                         return
                     }

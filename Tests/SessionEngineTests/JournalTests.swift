@@ -34,7 +34,7 @@ struct JournalTests {
         _ = try engine.finalizeSale(Till.sale("s1", [("Kaffe", "2", 3500, 1200), ("Tidning", "1", 4900, 600)]), user: "anna")
         _ = try engine.finalizeSale(Till.sale("s2", [("Bulle", "1", 2900, 1200)], pay: [("card", 2900)]), user: "anna")
         // Text that needs escaping: quotes, backslash, controls, non-ASCII (the Python verifier re-checks the canonical form).
-        _ = try engine.finalizeSale(Till.sale("s3", [("\"Kafé\" ☕ \\ tab\t nl\n bell\u{7} ö", "0.5", 4000, 1200)]), user: "anna")
+        _ = try engine.finalizeSale(Till.sale("s3", [("\"Kafé\" ☕ \\ del\u{7F} nel\u{85} ls\u{2028} ps\u{2029} ö", "0.5", 4000, 1200)]), user: "anna")
         _ = try engine.finalizeSale(Till.sale("t1", [("Kaffe", "1", 3500, 1200)], training: true), user: "anna")
         _ = try engine.refund(RefundRequest(id: "r1", receiptNumber: 1, lines: [RefundRequest.Line(line: 2, quantity: MilliQuantity(milli: 1000))]),
                               user: "sven")
@@ -57,6 +57,7 @@ struct JournalTests {
             try db.execute(sql: """
                 DROP TRIGGER IF EXISTS journal_no_update; DROP TRIGGER IF EXISTS journal_no_delete;
                 DROP TRIGGER IF EXISTS receipt_no_update; DROP TRIGGER IF EXISTS receipt_line_no_update;
+                DROP TRIGGER IF EXISTS receipt_integers_update; DROP TRIGGER IF EXISTS receipt_line_integers_update;
                 """)
             try db.execute(sql: sql)
         }

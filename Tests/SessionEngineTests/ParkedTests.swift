@@ -130,7 +130,11 @@ struct ParkedTests {
         _ = try engine.park(id: "p", user: "anna", lines: kaffe + kaffe)
         let receipt = try engine.finalizeParked(id: "p", user: "anna", payments: [PaymentRequest(method: "cash", amount: 1000)])
         #expect(receipt.number == 1 && receipt.total == 700 && receipt.change == 300)
-        #expect(try engine.finalizeParked(id: "p", user: "anna", payments: nil).number == 1)
+        #expect(try engine.finalizeParked(id: "p", user: "anna", payments: [PaymentRequest(method: "cash", amount: 1000)]).number == 1)
+        // A replay with other payments is not the same request.
+        #expect(throws: SessionError.idempotencyConflict(id: "p", fields: ["payments"])) {
+            try engine.finalizeParked(id: "p", user: "anna", payments: nil)
+        }
         #expect(try engine.counters().receiptNumber == 1)
         #expect(try engine.parkedReceipts(user: "anna").isEmpty)
     }

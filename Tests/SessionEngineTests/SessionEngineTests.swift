@@ -419,7 +419,11 @@ struct SessionEngineTests {
         #expect(reversal.type == "in" && reversal.amount == 2_000 && reversal.reverses == "out1" && reversal.expectedCashAfter == 1_500)
         #expect(reversal.reason == "reversal of out1: typed 2000 for 200")
         // Replayed, it returns the same result and reverses nothing twice.
-        #expect(try engine.reverseCashMovement(commandID: "rev1", user: "anna", movement: "out1", reason: nil) == reversal)
+        #expect(try engine.reverseCashMovement(commandID: "rev1", user: "anna", movement: "out1", reason: "typed 2000 for 200") == reversal)
+        // The same id with other content is refused, naming what differs.
+        #expect(throws: SessionError.idempotencyConflict(id: "rev1", fields: ["reason"])) {
+            try engine.reverseCashMovement(commandID: "rev1", user: "anna", movement: "out1", reason: nil)
+        }
         #expect(throws: SessionError.invalid("Movement out1 was already reversed by rev1.")) {
             try engine.reverseCashMovement(commandID: "rev2", user: "anna", movement: "out1", reason: nil)
         }
