@@ -57,7 +57,17 @@ def main(folder):
     genesis = hashlib.sha256(f"{FORMAT}\n{terminal}".encode()).hexdigest()
     if header["genesis"] != genesis:
         fail(0, "modified", "the header's genesis value is not SHA-256 of the format and terminal")
+    if header.get("unverified"):
+        print(f"NOTE: Kassa exported this journal although it did not verify: {header['unverified']}")
     previous, last_seq, counters = genesis, 0, {}
+    # Recomputed from the signed facts: the grand totals through every receipt, and per shift the figures its Z signs.
+    grand = None
+    shifts = {}
+
+    def add(session, key, amount):
+        count, total = shifts.setdefault(session, {}).get(key, (0, 0))
+        shifts[session][key] = (count + 1, total + amount)
+
     for line in lines[1:]:
         entry = json.loads(line)
         seq = entry["seq"]
@@ -95,9 +105,49 @@ def main(folder):
             if entry["counter"] <= counters.get(entry["module"], 0):
                 fail(seq, "reordered", f"signature counter {entry['counter']} of {entry['module']} does not rise")
             counters[entry["module"]] = entry["counter"]
+        if entry["kind"] in ("receipt", "refund"):
+            sales = sum(line["amount"] for line in body["lines"] if line["amount"] > 0)
+            returns = -sum(line["amount"] for line in body["lines"] if line["amount"] < 0)
+            if grand is None:
+                grand = (0, 0) if body["number"] == 1 else (body["grand_total_sales"] - sales, body["grand_total_returns"] - returns)
+            grand = (grand[0] + sales, grand[1] + returns)
+            if grand != (body["grand_total_sales"], body["grand_total_returns"]):
+                fail(seq, "modified", f"receipt {body['number']} was signed with grand totals {body['grand_total_sales']}/"
+                     f"{body['grand_total_returns']}, but the receipts before it and its lines give {grand[0]}/{grand[1]}")
+            if sales > 0:
+                add(body["session"], "sales", sales)
+            if returns > 0:
+                add(body["session"], "returns", returns)
+        elif entry["kind"] in ("cash_in", "cash_out"):
+            add(body["session"], entry["kind"], body["amount"])
+        elif entry["kind"] == "z_report":
+            try:
+                report = json.loads(body["report_json"])
+            except (KeyError, ValueError):
+                fail(seq, "modified", "the Z report's report_json is not JSON")
+            figures = shifts.get(body["session_id"], {})
+            for name, key in (("sales", "sales"), ("returns", "returns"), ("cashIn", "cash_in"), ("cashOut", "cash_out")):
+                signed_figure = (report[name]["count"], report[name]["amount"])
+                if signed_figure != figures.get(key, (0, 0)):
+                    fail(seq, "modified", f"Z {body['z_no']} signed {name} {signed_figure}, but the shift's signed facts give "
+                         f"{figures.get(key, (0, 0))}")
+            if grand is not None and (body["grand_total_sales_after"], body["grand_total_returns_after"]) != grand:
+                fail(seq, "modified", f"Z {body['z_no']} signed grand totals {body['grand_total_sales_after']}/"
+                     f"{body['grand_total_returns_after']}, but the receipts give {grand[0]}/{grand[1]}")
         previous, last_seq = entry["hash"], seq
     if last_seq != header["entries"] or (last_seq > 0 and previous != header["head"]):
         fail(last_seq + 1, "missing", f"the journal ends at entry {last_seq}, the terminal recorded {header['entries']}")
+    stored = header.get("grand_totals")
+    if stored is not None and grand is not None and (stored["sales"], stored["returns"]) != grand:
+        fail(last_seq + 1, "modified", f"the terminal's grand-total counters say {stored['sales']}/{stored['returns']}, "
+             f"but the signed receipts add up to {grand[0]}/{grand[1]}")
+    for anchor in header.get("anchors", []):
+        if anchor["counter"] > counters.get(anchor["module"], 0):
+            fail(last_seq + 1, "missing", f"module {anchor['module']} signed up to counter {anchor['counter']} (its anchor), but "
+                 f"the journal's last entry it signed has counter {counters.get(anchor['module'], 0)}: the tail was removed")
+    if header.get("unverified"):
+        print(f"FAIL: the export is marked unverified: {header['unverified']}")
+        return 1
     print(f"OK {last_seq} entries of terminal {terminal}, signed by {', '.join(sorted(keys)) or 'no module'}")
     return 0
 

@@ -29,6 +29,8 @@ public enum RuntimeError: Error, CustomStringConvertible {
     case unknownDevice(String, configured: [String])
     case discovery(String)
     case session(SessionError)
+    /// `journal export` on a journal that fails verification (without `--force`).
+    case journalBroken(String)
     /// The terminal's marker shows a terminal was created in this database, but the file is missing, empty or holds none.
     case terminalDatabaseLost(database: String, marker: String)
 
@@ -82,6 +84,9 @@ public enum RuntimeError: Error, CustomStringConvertible {
             return "\(device) answered with garbled status (\(detail)). Check the baud rate and that nothing else reads the port."
         case .discovery(let reason): return reason
         case .session(let error): return error.description
+        case .journalBroken(let detail):
+            return "The journal does not verify (\(detail)); nothing was exported. Keep the database as it is and call support; "
+                + "`kassa journal export --force` writes the export marked as unverified, for the investigation."
         case .terminalDatabaseLost(let database, let marker):
             return "The terminal's database \(database) is missing, empty or holds no terminal, but \(marker) shows that this terminal "
                 + "existed: its counters, grand totals and journal must never start again at 0. Restore kassa.sqlite (with its -wal "
@@ -109,6 +114,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
         case .unknownDevice: return 64
         case .discovery: return 7
         case .terminalDatabaseLost: return 37
+        case .journalBroken: return 39
         case .session(let error):
             switch error {
             case .permissionDenied: return 30
@@ -162,6 +168,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
         case .unknownDevice: return "UNKNOWN_DEVICE"
         case .discovery: return "DISCOVERY_UNAVAILABLE"
         case .terminalDatabaseLost: return "DATABASE_LOST"
+        case .journalBroken: return "JOURNAL_BROKEN"
         case .session(let error):
             switch error {
             case .permissionDenied: return "PERMISSION"

@@ -43,6 +43,16 @@ extension KassaEnvironment {
         if crashStep == step { kill(getpid(), SIGKILL) }
     }
 
+    /// The fiscal modules' anchors beside the database (`fiscal-module.counter`), for `journal verify` and `export`.
+    public func journalAnchors(_ database: String?) throws(RuntimeError) -> [(serial: String, counter: Int64)] {
+        let path = SoftwareFiscalModule.anchorPath(forKey: fiscalKeyPath(database))
+        do {
+            return try SoftwareFiscalModule.readAnchor(path).map { [$0] } ?? []
+        } catch {
+            throw .session(.fiscalModuleFailed(serial: "software", code: error.code, message: error.message))
+        }
+    }
+
     /// The marker beside a database that says a terminal was created in it (`kassa.sqlite.terminal`).
     public func terminalMarkerPath(_ database: String?) -> String { databasePath(database) + ".terminal" }
 

@@ -24,6 +24,14 @@ public protocol FiscalModule: Sendable {
     /// module, so a module that keeps no counter of its own (the software module, possibly in two processes) continues
     /// the series. A module with its own counter ignores it.
     func resume(afterCounter counter: Int64)
+    /// Called after a transaction that journaled entries signed by this module has committed, with the highest signature
+    /// counter the journal now holds for it. A module that keeps an anchor outside the database (the software module's
+    /// `fiscal-module.counter`) moves it forward; it may lag the journal after a power cut, never lead it.
+    func committed(counter: Int64)
+}
+
+extension FiscalModule {
+    public func committed(counter: Int64) {}
 }
 
 /// A fiscal module that could not sign, with the code it gave.

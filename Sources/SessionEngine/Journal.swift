@@ -259,7 +259,19 @@ extension SessionEngine {
     /// fact is not recorded) and the failure is journaled, unsigned, in a transaction of its own.
     func journaled<T>(_ body: (Database) throws -> T) throws(SessionError) -> T {
         do {
-            return try store.transaction(body)
+            guard let module = fiscalModule else { return try store.transaction(body) }
+            var signed: Int64?
+            let result = try store.transaction { db in
+                let result = try body(db)
+                // The module's last counter in the journal, read inside the transaction: after the commit it is the
+                // committed one, and the anchor outside the database may move to it (never before the commit).
+                signed = try Int64.fetchOne(db.cachedStatement(sql: """
+                    SELECT signature_counter FROM journal WHERE module_serial = ? AND signature_counter > 0 ORDER BY seq DESC LIMIT 1
+                    """), arguments: [module.serial])
+                return result
+            }
+            if let signed { module.committed(counter: signed) }
+            return result
         } catch let failure as JournalSigningFailure {
             recordModuleFailure(failure)
             throw .fiscalModuleFailed(serial: failure.serial, code: failure.error.code, message: failure.error.message)

@@ -43,13 +43,18 @@ extension SessionEngine {
     /// has exactly one entry. Stops at the first bad entry and names it. Signatures are checked on all cores.
     /// `progress` is called after each batch with the entries checked so far and the number the terminal recorded (a
     /// million entries take about a minute: the CLI shows it).
-    public func verifyJournal(batchSize: Int = 4096, progress: ((_ checked: Int64, _ recorded: Int64) -> Void)? = nil) throws(SessionError)
+    ///
+    /// `anchors` are the fiscal modules' own signature counters kept outside the database (`fiscal-module.counter`): a
+    /// journal whose last entry signed by a module is behind that module's anchor has lost its tail.
+    public func verifyJournal(batchSize: Int = 4096, anchors: [(serial: String, counter: Int64)] = [],
+                              progress: ((_ checked: Int64, _ recorded: Int64) -> Void)? = nil) throws(SessionError)
         -> JournalVerification
     {
         try store.read { db in
             // The pooled connection goes back with SQLite's defaults (the check raises them; see `run`).
             defer { try? db.execute(sql: "PRAGMA cache_size = -2000; PRAGMA mmap_size = 0") }
             var check = JournalCheck(engine: self, db: db, batchSize: batchSize)
+            check.anchors = anchors
             check.progress = progress
             return try check.run()
         }
@@ -72,6 +77,17 @@ struct JournalCheck {
     /// The journal's head as the terminal's counters recorded it (read once, in the check's snapshot): the entries
     /// `progress` counts against, and what `checkEnd` holds the journal's end to. Nil when the terminal has no counters.
     var recordedHead: (seq: Int64, hash: [UInt8]?)?
+    /// The modules' anchors (`verifyJournal(anchors:)`) and the last counter each module signed in the journal.
+    var anchors: [(serial: String, counter: Int64)] = []
+    var lastCounter: [String: Int64] = [:]
+    /// The grand totals recomputed from the receipts so far (nil before the first journaled receipt), and the stored
+    /// counters they must end at.
+    var grandTotals: (sales: Int64, returns: Int64)?
+    var storedGrandTotals: (sales: Int64, returns: Int64) = (0, 0)
+    /// Each shift's last journaled row (its open, close or post entry), and each cash movement's journaled body, to be
+    /// held against the rows as they are now.
+    var shiftBodies: [String: (seq: Int64, body: String)] = [:]
+    var movementBodies: [String: (seq: Int64, body: String)] = [:]
 
     init(engine: SessionEngine, db: Database, batchSize: Int) {
         self.engine = engine
@@ -89,6 +105,7 @@ struct JournalCheck {
             if row["algorithm"] as String == "ES256" { keys[serial] = row["public_key"] }
         }
         let counters = try engine.counterValues(db)
+        storedGrandTotals = (counters.grandTotalSales, counters.grandTotalReturns)
         recordedHead = try Row.fetchOne(db, sql: "SELECT journal_seq, journal_head FROM terminal_counters WHERE terminal_id = ?",
                                         arguments: [engine.terminalID]).map { ($0[0], ($0[1] as Data?).map { [UInt8]($0) }) }
         seenReceipts = [Bool](repeating: false, count: Int(counters.receiptNumber) + 1)
@@ -183,7 +200,14 @@ struct JournalCheck {
                 }
                 let fresh = entry.kind == "training" ? mark(&seenTraining, receipt.number) : mark(&seenReceipts, receipt.number)
                 if !fresh { return stop(.modified, "receipt number \(receipt.number) is journaled twice (entry \(entry.seq))") }
+                if entry.kind != "training", let problem = chainGrandTotals(receipt) { return stop(.modified, problem) }
                 result.receiptsChecked += 1
+            }
+            if entry.signature.isEmpty == false { lastCounter[entry.module] = entry.counter }
+            if entry.kind.hasPrefix("shift_") || entry.kind.hasPrefix("rescue_shift_") {
+                shiftBodies[entry.ref] = (entry.seq, entry.body)
+            } else if entry.kind == "cash_in" || entry.kind == "cash_out" || entry.kind == "no_sale" {
+                movementBodies[entry.ref] = (entry.seq, entry.body)
             }
             if entry.kind == "z_report" {
                 if let problem = try checkZ(entry) { return stop(problem.kind, problem.detail) }
@@ -367,6 +391,29 @@ struct JournalCheck {
         return nil
     }
 
+    /// Recomputes the grand totals through a receipt: what it stamped must be what the receipts before it add up to plus
+    /// its own lines (a receipt signed on a tampered counter shows here). Nil when it agrees.
+    mutating func chainGrandTotals(_ receipt: ReceiptFacts) -> String? {
+        var sales: Int64 = 0, returns: Int64 = 0
+        for line in receipt.lines {
+            let (sum, overflow) = line.amount > 0 ? sales.addingReportingOverflow(line.amount) : returns.addingReportingOverflow(-line.amount)
+            if overflow { return "receipt \(receipt.number)'s lines add up beyond the range of an amount" }
+            if line.amount > 0 { sales = sum } else { returns = sum }
+        }
+        // A terminal journaled from its first receipt starts at 0; one with history from before the journal starts where
+        // its first journaled receipt says it did.
+        let before = grandTotals ?? (receipt.number == 1 ? (0, 0)
+            : (receipt.grandTotalSales &- sales, receipt.grandTotalReturns &- returns))
+        let (expectedSales, o1) = before.sales.addingReportingOverflow(sales)
+        let (expectedReturns, o2) = before.returns.addingReportingOverflow(returns)
+        guard !o1, !o2, expectedSales == receipt.grandTotalSales, expectedReturns == receipt.grandTotalReturns else {
+            return "receipt \(receipt.number) was signed with grand totals \(receipt.grandTotalSales)/\(receipt.grandTotalReturns), but the "
+                + "receipts before it and its own lines give \(expectedSales)/\(expectedReturns): a grand-total counter was changed"
+        }
+        grandTotals = (expectedSales, expectedReturns)
+        return nil
+    }
+
     /// Marks a number as seen; false when it was out of range or seen before.
     func mark(_ seen: inout [Bool], _ number: Int64) -> Bool {
         guard number >= 1, number < seen.count, !seen[Int(number)] else { return false }
@@ -386,6 +433,23 @@ struct JournalCheck {
             result.problem = .init(kind: .modified, seq: lastSeq, detail: "the last entry \(lastSeq) is not the one the terminal recorded")
             return
         }
+        // The grand-total counters must be where the receipts put them.
+        if let totals = grandTotals, totals != storedGrandTotals {
+            result.problem = .init(kind: .modified, seq: nil, detail: "the terminal's grand-total counters (terminal_counters) say "
+                + "\(storedGrandTotals.sales)/\(storedGrandTotals.returns), but the signed receipts add up to \(totals.sales)/\(totals.returns)")
+            return
+        }
+        // A journal behind a module's anchor has lost its tail (the anchor may lag the journal, never lead it).
+        for anchor in anchors where anchor.counter > (lastCounter[anchor.serial] ?? 0) {
+            result.problem = .init(kind: .missing, seq: lastSeq + 1, detail: "module \(anchor.serial) signed up to counter \(anchor.counter) "
+                + "(its anchor, fiscal-module.counter), but the journal's last entry it signed has counter \(lastCounter[anchor.serial] ?? 0): "
+                + "the entries after it were removed")
+            return
+        }
+        if let problem = try? checkRows() {
+            result.problem = problem
+            return
+        }
         // Only databases journaled from their first receipt must account for every number (a database from before the
         // journal existed has history without entries; it starts at the first journaled number).
         for (name, seen) in [("receipt", seenReceipts), ("training receipt", seenTraining), ("Z", seenZ)] {
@@ -394,6 +458,156 @@ struct JournalCheck {
                 result.problem = .init(kind: .missing, seq: nil, detail: "\(name) \(gap) has no journal entry")
                 return
             }
+        }
+    }
+}
+
+extension JournalCheck {
+    /// Shifts and cash movements as they are now, held against what their last entries signed: a closed shift's counted
+    /// cash, expected cash or difference, or a movement's amount, changed afterwards shows here. The shift's running
+    /// totals are recomputed from its receipts and movements and held against `session_total`.
+    func checkRows() throws -> JournalVerification.Problem? {
+        for (id, signed) in shiftBodies.sorted(by: { $0.value.seq < $1.value.seq }) {
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM pos_session WHERE id = ?", arguments: [id]) else {
+                return .init(kind: .missing, seq: signed.seq, detail: "shift \(id) of entry \(signed.seq) is not in the pos_session table")
+            }
+            guard let body = try? JSONSerialization.jsonObject(with: Data(signed.body.utf8)) as? [String: Any] else { continue }
+            for (column, value) in SessionEngine.canonicalColumns(row) {
+                guard let signedValue = body[column] else { continue }
+                if !Self.same(value, signedValue) {
+                    return .init(kind: .modified, seq: signed.seq, detail: "shift \(id): pos_session.\(column) is \(value.text) but entry "
+                        + "\(signed.seq) signed \(signedValue)")
+                }
+            }
+        }
+        for (id, signed) in movementBodies.sorted(by: { $0.value.seq < $1.value.seq }) {
+            guard let row = try Row.fetchOne(db, sql: "SELECT id, session_id, type, amount, reason, user_id, created_at, reverses FROM cash_movement WHERE id = ?",
+                                             arguments: [id]),
+                  let body = try? JSONSerialization.jsonObject(with: Data(signed.body.utf8)) as? [String: Any]
+            else { return .init(kind: .missing, seq: signed.seq, detail: "cash movement \(id) of entry \(signed.seq) is not in the cash_movement table") }
+            let amount: Int64? = row["amount"]
+            if (body["amount"] as? NSNumber)?.int64Value != amount || body["type"] as? String != row["type"] as String?
+                || body["session"] as? String != row["session_id"] as String? {
+                return .init(kind: .modified, seq: signed.seq, detail: "cash movement \(id) (cash_movement row) differs from what entry \(signed.seq) signed")
+            }
+        }
+        return try checkRunningTotals()
+    }
+
+    /// Whether a column's value equals what was signed for it (integers, text and null as JSON gives them back).
+    static func same(_ value: Canonical, _ signed: Any) -> Bool {
+        switch value {
+        case .int(let number): return (signed as? NSNumber).map { $0.int64Value == number && !($0 is Bool && false) } ?? false
+        case .string(let text): return signed as? String == text
+        case .null: return signed is NSNull
+        case .bool(let flag): return (signed as? NSNumber)?.boolValue == flag
+        default: return true
+        }
+    }
+
+    /// The running totals each shift keeps (`session_total`) that its receipts and cash movements determine, recomputed
+    /// from the rows the journal vouches for: receipts (sales, returns, receipts, payment methods, change, cashiers,
+    /// discounts, VAT per rate, training) and cash movements (in, out, reversals). A stored total that differs was changed.
+    func checkRunningTotals() throws -> JournalVerification.Problem? {
+        var expected: [String: [String: (count: Int64, amount: Int64)]] = [:]
+        func add(_ session: String, _ key: String, _ count: Int64, _ amount: Int64) {
+            let old = expected[session, default: [:]][key] ?? (0, 0)
+            expected[session, default: [:]][key] = (old.count &+ count, old.amount &+ amount)
+        }
+        for row in try Row.fetchAll(db, sql: """
+            SELECT r.session_id, r.kind, r.total, r.change_given, r.cashier, r.discount_total,
+              (SELECT COALESCE(SUM(amount), 0) FROM receipt_line l WHERE l.receipt_id = r.id AND l.amount > 0) AS positive,
+              (SELECT COALESCE(SUM(-amount), 0) FROM receipt_line l WHERE l.receipt_id = r.id AND l.amount < 0) AS negative
+            FROM receipt r WHERE r.terminal_id = ?
+            """, arguments: [engine.terminalID]) {
+            let session: String = row["session_id"], kind: String = row["kind"], total: Int64 = row["total"]
+            if kind == "training" {
+                add(session, "training", 1, total)
+                continue
+            }
+            let positive: Int64 = row["positive"], negative: Int64 = row["negative"], change: Int64 = row["change_given"]
+            let discounts: Int64 = row["discount_total"]
+            if positive > 0 { add(session, "sales", 1, positive) }
+            if negative > 0 { add(session, "returns", 1, negative) }
+            if discounts != 0 { add(session, "discounts", 1, discounts) }
+            if change > 0 { add(session, "change", 1, change) }
+            add(session, "cashier:\(row["cashier"] as String)", 1, total)
+            add(session, "receipts", 1, total)
+        }
+        for row in try Row.fetchAll(db, sql: """
+            SELECT r.session_id, p.method, p.amount FROM payment p JOIN receipt r ON r.id = p.receipt_id
+            WHERE r.terminal_id = ? AND r.kind != 'training'
+            """, arguments: [engine.terminalID]) {
+            add(row["session_id"], "method:\(row["method"] as String)", 1, row["amount"])
+        }
+        for row in try Row.fetchAll(db, sql: """
+            SELECT m.session_id, m.type, m.amount, m.reverses FROM cash_movement m JOIN pos_session s ON s.id = m.session_id
+            WHERE s.terminal_id = ?
+            """, arguments: [engine.terminalID]) {
+            add(row["session_id"], "cash_\(row["type"] as String)", 1, row["amount"])
+            if (row["reverses"] as String?) != nil { add(row["session_id"], "cash_reversals", 1, row["amount"]) }
+        }
+        let recomputed = expected
+        let keys = ["sales", "returns", "discounts", "change", "receipts", "training", "cash_in", "cash_out", "cash_no_sale", "cash_reversals"]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT t.session_id, t.key, t.count, t.amount FROM session_total t JOIN pos_session s ON s.id = t.session_id
+            WHERE s.terminal_id = ? ORDER BY s.session_seq, t.key
+            """, arguments: [engine.terminalID]) {
+            let session: String = row["session_id"], key: String = row["key"]
+            guard keys.contains(key) || key.hasPrefix("method:") || key.hasPrefix("cashier:") else { continue }
+            let stored = (count: row["count"] as Int64, amount: row["amount"] as Int64)
+            let recomputed = expected[session]?[key] ?? (0, 0)
+            expected[session]?[key] = nil
+            if stored != recomputed {
+                return .init(kind: .modified, seq: nil, detail: "shift \(session): running total '\(key)' (session_total) is \(stored.count) × "
+                    + "\(stored.amount), but its receipts and cash movements give \(recomputed.count) × \(recomputed.amount)")
+            }
+        }
+        // Each Z signed its shift's figures: they must be what the shift's receipts and movements give, and so must the
+        // expected cash it closed with.
+        for row in try Row.fetchAll(db, sql: """
+            SELECT z.z_no, z.session_id, z.report_json, s.opening_counted, s.opening_expected, s.expected_cash
+            FROM z_report z JOIN pos_session s ON s.id = z.session_id WHERE z.terminal_id = ? ORDER BY z.z_no
+            """, arguments: [engine.terminalID]) {
+            let number: Int64 = row["z_no"], session: String = row["session_id"]
+            guard let report = try? JSONDecoder().decode(ShiftReport.self, from: Data((row["report_json"] as String).utf8)) else { continue }
+            let totals = recomputed[session] ?? [:]
+            func figure(_ key: String) -> (count: Int64, amount: Int64) { totals[key] ?? (0, 0) }
+            for (name, signed, key) in [("sales", report.sales, "sales"), ("returns", report.returns, "returns"),
+                                        ("cash in", report.cashIn, "cash_in"), ("cash out", report.cashOut, "cash_out")] {
+                let value = figure(key)
+                if signed.count != value.count || signed.amount != value.amount {
+                    return .init(kind: .modified, seq: nil, detail: "Z \(number) signed \(name) \(signed.count) × \(signed.amount), but shift "
+                        + "\(session)'s receipts and cash movements give \(value.count) × \(value.amount)")
+                }
+            }
+            let opening: Int64 = (row["opening_counted"] as Int64?) ?? row["opening_expected"]
+            let cash = opening &+ figure("method:cash").amount &- figure("change").amount &+ figure("cash_in").amount &- figure("cash_out").amount
+            if report.expectedCash != cash || (row["expected_cash"] as Int64?).map({ $0 != cash }) == true {
+                return .init(kind: .modified, seq: nil, detail: "Z \(number) and shift \(session) say the drawer should have held "
+                    + "\(report.expectedCash) (pos_session: \((row["expected_cash"] as Int64?).map(String.init) ?? "-")), but the float, "
+                    + "receipts and cash movements give \(cash)")
+            }
+        }
+        for (session, left) in expected.sorted(by: { $0.key < $1.key }) {
+            if let (key, value) = left.sorted(by: { $0.key < $1.key }).first {
+                return .init(kind: .missing, seq: nil, detail: "shift \(session): running total '\(key)' (session_total) is missing; "
+                    + "its receipts and cash movements give \(value.count) × \(value.amount)")
+            }
+        }
+        return nil
+    }
+}
+
+extension Canonical {
+    /// The value as the verifier's messages show it.
+    var text: String {
+        switch self {
+        case .int(let value): return String(value)
+        case .string(let value): return value
+        case .null: return "null"
+        case .bool(let value): return String(value)
+        default: return "\(self)"
         }
     }
 }
@@ -409,7 +623,12 @@ extension SessionEngine {
     /// Writes the journal as JSON Lines (`journal.jsonl`: a header, then one entry per line) and the modules' public keys
     /// (`fiscal-modules.pem`) into `directory`, so a third party can verify it without Kassa (Docs/journal-format.md,
     /// tools/verify_journal.py).
-    public func exportJournal(to directory: String) throws(SessionError) -> JournalExport {
+    ///
+    /// The header names the modules' `anchors` (a verifier flags a journal behind them) and, for an export forced past a
+    /// failed verification, `unverified` with what failed.
+    public func exportJournal(to directory: String, anchors: [(serial: String, counter: Int64)] = [], unverified: String? = nil)
+        throws(SessionError) -> JournalExport
+    {
         let journalPath = directory + "/journal.jsonl"
         let keysPath = directory + "/fiscal-modules.pem"
         let out: FileHandle
@@ -432,11 +651,16 @@ extension SessionEngine {
                 }
             }
             let head = try Row.fetchOne(db, sql: "SELECT journal_seq, journal_head FROM terminal_counters WHERE terminal_id = ?", arguments: [self.terminalID])
-            let header: Canonical = .object([
+            var fields: [String: Canonical] = [
                 "format": .string(Journal.format), "terminal": .string(self.terminalID), "modules": .array(modules),
                 "entries": .int(head?[0] ?? 0), "head": .string(Journal.hex([UInt8]((head?[1] as Data?) ?? Data()))),
                 "genesis": .string(Journal.hex(Journal.genesis(terminal: self.terminalID))),
-            ])
+                "anchors": .array(anchors.map { .object(["module": .string($0.serial), "counter": .int($0.counter)]) }),
+            ]
+            let counters = try self.counterValues(db)
+            fields["grand_totals"] = .object(["sales": .int(counters.grandTotalSales), "returns": .int(counters.grandTotalReturns)])
+            if let unverified { fields["unverified"] = .string(unverified) }
+            let header: Canonical = .object(fields)
             var buffer = header.bytes + [0x0A]
             var count: Int64 = 0
             let cursor = try Row.fetchCursor(db, sql: "SELECT \(JournalEntry.columns) FROM journal ORDER BY seq")

@@ -30,6 +30,46 @@ public final class SoftwareFiscalModule: FiscalModule {
     /// A module with a new key that lives only in memory (tests, demos on a throw-away database).
     public static func ephemeral() -> SoftwareFiscalModule { SoftwareFiscalModule(key: P256.Signing.PrivateKey()) }
 
+    /// The anchor file beside the key (`fiscal-module.counter`): the highest signature counter known to be committed in
+    /// the journal, as `SERIAL COUNTER`. Nil for a module that lives only in memory.
+    public var anchorPath: String? { anchor.withLock { $0.path } }
+    /// The anchor's file and the counter last written to it.
+    private let anchor = Mutex<(path: String?, written: Int64)>((nil, 0))
+
+    /// The anchor file of the key at `keyPath`.
+    public static func anchorPath(forKey keyPath: String) -> String {
+        (keyPath as NSString).deletingPathExtension + ".counter"
+    }
+
+    /// Reads an anchor file: the module's serial and the counter it recorded; nil when there is none. A file that is
+    /// not an anchor is an error (it was damaged or replaced).
+    public static func readAnchor(_ path: String) throws(FiscalModuleError) -> (serial: String, counter: Int64)? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        let parts = String(decoding: data, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard parts.count == 2, let counter = Int64(parts[1]), counter >= 0 else {
+            throw FiscalModuleError(code: 4, message: "The anchor \(path) is not `SERIAL COUNTER`; it was damaged or replaced.")
+        }
+        return (String(parts[0]), counter)
+    }
+
+    public func committed(counter: Int64) {
+        // Only forward; written in place (one page, fixed width) and not fsynced: after a power cut it may lag the
+        // journal, which is harmless, but it is only written after the commit, so it never leads it.
+        let target = anchor.withLock { state -> String? in
+            guard let path = state.path, counter > state.written else { return nil }
+            state.written = counter
+            return path
+        }
+        guard let anchorPath = target else { return }
+        let line = serial + " " + String(repeating: "0", count: max(0, 19 - String(counter).count)) + String(counter) + "\n"
+        let descriptor = open(anchorPath, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else { return }
+        _ = fchmod(descriptor, 0o600)
+        let bytes = Array(line.utf8)
+        _ = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
+        close(descriptor)
+    }
+
     /// Loads the key from `path`, or creates it (mode 0600, written to a temporary file, fsynced and renamed, so a power cut
     /// never leaves half a key). A key file readable by others is refused.
     public static func load(path: String) throws(FiscalModuleError) -> SoftwareFiscalModule {
@@ -43,7 +83,11 @@ public final class SoftwareFiscalModule: FiscalModule {
                 throw FiscalModuleError(code: errno, message: "Cannot read the key file \(path): \(String(cString: strerror(errno))).")
             }
             do {
-                return SoftwareFiscalModule(key: try P256.Signing.PrivateKey(pemRepresentation: pem))
+                let module = SoftwareFiscalModule(key: try P256.Signing.PrivateKey(pemRepresentation: pem))
+                try module.attachAnchor(anchorPath(forKey: path))
+                return module
+            } catch let error as FiscalModuleError {
+                throw error
             } catch {
                 throw FiscalModuleError(code: 2, message: "The key file \(path) is not a P-256 private key in PEM (\(error)); restore it from the backup.")
             }
@@ -57,7 +101,21 @@ public final class SoftwareFiscalModule: FiscalModule {
         } catch {
             throw FiscalModuleError(code: error.code, message: error.message)
         }
-        return SoftwareFiscalModule(key: key)
+        let module = SoftwareFiscalModule(key: key)
+        try module.attachAnchor(anchorPath(forKey: path))
+        return module
+    }
+
+    /// Uses the anchor at `path`: it must belong to this key (another key's anchor is refused), and it is never moved back.
+    private func attachAnchor(_ path: String) throws(FiscalModuleError) {
+        if let anchor = try Self.readAnchor(path) {
+            guard anchor.serial == serial else {
+                throw FiscalModuleError(code: 5, message: "The anchor \(path) belongs to module \(anchor.serial), not to \(serial): "
+                    + "restore the key that goes with it, or move both away together.")
+            }
+            self.anchor.withLock { $0.written = anchor.counter }
+        }
+        self.anchor.withLock { $0.path = path }
     }
 
     public func sign(_ message: [UInt8]) throws(FiscalModuleError) -> (signature: [UInt8], counter: Int64) {

@@ -17,7 +17,9 @@ extension Kassa {
             func run() throws {
                 var failed = false
                 try runReporting(json: global.json) { () throws(RuntimeError) in
-                    let engine = try options.engine(try global.environment(), readOnly: true)
+                    let environment = try global.environment()
+                    let engine = try options.engine(environment, readOnly: true)
+                    let anchors = try environment.journalAnchors(options.database)
                     // On a terminal (not with --json), a progress line on stderr at most twice a second: a million entries
                     // take about a minute.
                     let showProgress = !global.json && isatty(STDERR_FILENO) == 1
@@ -28,7 +30,7 @@ extension Kassa {
                         let share = recorded > 0 ? min(100, checked * 100 / recorded) : 100
                         FileHandle.standardError.write(Data("\rChecked \(checked) of \(recorded) entries (\(share) %)".utf8))
                     }
-                    let result = try session { () throws(SessionError) in try engine.verifyJournal(progress: showProgress ? progress : nil) }
+                    let result = try session { () throws(SessionError) in try engine.verifyJournal(anchors: anchors, progress: showProgress ? progress : nil) }
                     if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
                     failed = !result.ok
                     if global.json {
@@ -53,12 +55,23 @@ extension Kassa {
             @OptionGroup var options: SessionOptions
             @Option(name: .long, help: "The folder to write into.")
             var to: String
+            @Flag(name: .long, help: "Export even when the journal does not verify; the export is then marked as unverified.")
+            var force = false
 
             func run() throws {
                 try runReporting(json: global.json) { () throws(RuntimeError) in
                     let environment = try global.environment()
                     let engine = try options.engine(environment, readOnly: true)
-                    let export = try session { () throws(SessionError) in try engine.exportJournal(to: to) }
+                    // An export is for an auditor: one of a journal that does not verify is refused, or marked.
+                    let anchors = try environment.journalAnchors(options.database)
+                    let verification = try session { () throws(SessionError) in try engine.verifyJournal(anchors: anchors) }
+                    if let problem = verification.problem, !force { throw .journalBroken(problem.detail) }
+                    let export = try session { () throws(SessionError) in
+                        try engine.exportJournal(to: to, anchors: anchors, unverified: verification.problem?.detail)
+                    }
+                    if let problem = verification.problem {
+                        FileHandle.standardError.write(Data("kassa: warning: the journal does not verify (\(problem.detail)); the export is marked as unverified.\n".utf8))
+                    }
                     let rksv = try environment.exportRKSV(engine: engine, database: options.database, to: to)
                     if global.json {
                         struct Output: Encodable { var journal: JournalExport; var rksv: RKSVExportFiles? }
