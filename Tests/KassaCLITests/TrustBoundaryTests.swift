@@ -1,3 +1,4 @@
+@testable import SessionEngine
 import Foundation
 import Testing
 import TestSupport
@@ -254,5 +255,56 @@ struct TrustBoundaryTests {
         let refused = try run(["sale", "-", "--user", "maria", "--no-print", "--json"],
                               stdin: Array(#"{"id":"t","lines":[{"name":"Kaffee","quantity":1,"unitPrice":350,"vatRate":"20"}]}"#.utf8))
         #expect(refused.status == 31 && refused.stdout.contains("chmod 600"), "\(refused.status) \(refused.stdout)")
+    }
+}
+
+/// Section 2 through the binary: a tampered grand-total counter carried into the next signature is found by `journal
+/// verify` and by the independent Python verifier, and `journal export` refuses until forced.
+@Suite("Journal tampering from the CLI", .serialized)
+struct JournalTamperCLITests {
+    let home = TestSupport.temporaryDirectory()
+
+    func kassa(_ arguments: [String], stdin: [UInt8]? = nil) throws -> KassaProcess.Result {
+        let file = home.appendingPathComponent("machine")
+        if !FileManager.default.fileExists(atPath: file.path) { try Data("4444aaaa4444bbbb".utf8).write(to: file) }
+        return try KassaProcess.run(arguments, stdin: stdin, home: home, extraEnvironment: ["KASSA_MACHINE_ID_FILE": file.path])
+    }
+
+    func sell(_ id: String, _ price: Int) throws {
+        let result = try kassa(["sale", "-", "--user", "anna", "--no-print"],
+                               stdin: Array(#"{"id":"\#(id)","lines":[{"name":"Kaffe","quantity":1,"unitPrice":\#(price),"vatRate":"12"}]}"#.utf8))
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+
+    @Test("a changed grand-total counter: verify exits 39, export refuses, --force marks the export, Python names the receipt")
+    func grandTotal() throws {
+        #expect(try kassa(["user", "add", "maria", "--role", "manager"]).status == 0)
+        #expect(try kassa(["user", "add", "anna", "--user", "maria"]).status == 0)
+        #expect(try kassa(["session", "open", "--user", "anna", "--float", "0"]).status == 0)
+        try sell("a", 3500)
+        let clean = home.appendingPathComponent("clean")
+        #expect(try kassa(["journal", "export", "--to", clean.path]).status == 0)
+        let script = TestSupport.repositoryRoot.appendingPathComponent("tools/verify_journal.py").path
+        let python = URL(fileURLWithPath: "/usr/bin/env")
+        #expect(try TestSupport.run(python, ["python3", script, clean.path]).status == 0)
+        // Someone with the file lowers the grand total, then the till goes on and signs the next receipt on it.
+        let store = try SessionStore.open(path: home.appendingPathComponent("kassa.sqlite").path)
+        try store.writer.writeWithoutTransaction { db in
+            try db.execute(sql: "DROP TRIGGER terminal_counters_never_decrease")
+            try db.execute(sql: "UPDATE terminal_counters SET gt_sales = gt_sales - 1000")
+        }
+        try sell("b", 2000)
+        let verified = try kassa(["journal", "verify", "--json"])
+        #expect(verified.status == 39)
+        #expect(((verified.json?["problem"] as? [String: Any])?["detail"] as? String ?? "").contains("receipt 2 was signed with grand totals"),
+                "\(verified.stdout)")
+        let refused = try kassa(["journal", "export", "--to", home.appendingPathComponent("refused").path, "--json"])
+        #expect(refused.status == 39 && (refused.json?["error"] as? [String: Any])?["code"] as? String == "JOURNAL_BROKEN", "\(refused.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: home.appendingPathComponent("refused/journal.jsonl").path))
+        let forced = home.appendingPathComponent("forced")
+        let export = try kassa(["journal", "export", "--to", forced.path, "--force"])
+        #expect(export.status == 0 && export.stderr.contains("marked as unverified"))
+        let python3 = try TestSupport.run(python, ["python3", script, forced.path])
+        #expect(python3.status == 1 && python3.stdout.contains("receipt 2 was signed with grand totals 4500/0"), "\(python3.stdout)")
     }
 }
