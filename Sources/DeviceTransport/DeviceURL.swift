@@ -19,7 +19,7 @@ public enum DeviceURL: Sendable, Equatable, CustomStringConvertible {
             return
         }
         if trimmed.hasPrefix("virtual:?") {
-            self = .virtual(simulate: Self.query(String(trimmed.dropFirst("virtual:?".count))))
+            self = .virtual(simulate: try Self.query(String(trimmed.dropFirst("virtual:?".count)), url: text))
             return
         }
         if trimmed.hasPrefix("file:") {
@@ -59,7 +59,7 @@ public enum DeviceURL: Sendable, Equatable, CustomStringConvertible {
             guard ids.count == 2, let vendor = UInt16(ids[0], radix: 16), let product = UInt16(ids[1], radix: 16) else {
                 throw .invalidURL(text, reason: "USB devices are written usb://VID:PID in hexadecimal, e.g. usb://04b8:0202")
             }
-            let query = parts.count > 1 ? Self.query(String(parts[1])) : [:]
+            let query = parts.count > 1 ? try Self.query(String(parts[1]), url: text) : [:]
             if let unknown = query.keys.first(where: { $0 != "serial" && $0 != "port" }) {
                 throw .invalidURL(text, reason: "unknown USB setting '\(unknown)' (known: serial, port)")
             }
@@ -72,7 +72,7 @@ public enum DeviceURL: Sendable, Equatable, CustomStringConvertible {
             guard let path = parts.first, path.hasPrefix("/") else {
                 throw .invalidURL(text, reason: "serial ports are written serial:///dev/ttyUSB0?baud=9600")
             }
-            self = .serial(path: String(path), parameters: parts.count > 1 ? Self.query(String(parts[1])) : [:])
+            self = .serial(path: String(path), parameters: parts.count > 1 ? try Self.query(String(parts[1]), url: text) : [:])
             return
         }
         if trimmed.hasPrefix("/") {
@@ -82,11 +82,17 @@ public enum DeviceURL: Sendable, Equatable, CustomStringConvertible {
         throw .invalidURL(text, reason: "unknown scheme")
     }
 
-    static func query(_ text: String) -> [String: String] {
+    /// `key=value&key=value`: every key named once and not empty (a value may be empty); percent-escapes decoded.
+    static func query(_ text: String, url: String) throws(TransportError) -> [String: String] {
         var result: [String: String] = [:]
-        for pair in text.split(separator: "&") {
-            let kv = pair.split(separator: "=", maxSplits: 1)
-            result[String(kv[0])] = kv.count > 1 ? String(kv[1]).removingPercentEncoding ?? String(kv[1]) : ""
+        for pair in text.split(separator: "&", omittingEmptySubsequences: false) {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let key = kv.first, !key.isEmpty else {
+                throw .invalidURL(url, reason: "a setting after '?' is written key=value, and settings are joined with '&'")
+            }
+            let value = kv.count > 1 ? String(kv[1]) : ""
+            guard result[String(key)] == nil else { throw .invalidURL(url, reason: "the setting '\(key)' is given twice") }
+            result[String(key)] = value.removingPercentEncoding ?? value
         }
         return result
     }

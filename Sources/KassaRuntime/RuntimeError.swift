@@ -91,7 +91,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             return "The terminal's database \(database) is missing, empty or holds no terminal, but \(marker) shows that this terminal "
                 + "existed: its counters, grand totals and journal must never start again at 0. Restore kassa.sqlite (with its -wal "
                 + "file) from the backup. Only to retire this terminal for good and start a new one, move the database, "
-                + "\(marker), fiscal-module.key and rksv-aes.key away together (keep them for the auditor)."
+                + "kassa.sqlite.terminal, fiscal-module.key, fiscal-module.counter and rksv-aes.key away together (keep them for the auditor)."
         case .unknownDevice(let name, let configured):
             return "'\(name)' is neither a configured device nor a device URL. "
                 + (configured.isEmpty ? "No devices are configured (HOME/kassa.toml)." : "Configured: \(configured.joined(separator: ", ")).")

@@ -62,10 +62,22 @@ extension KassaEnvironment {
         let marker = terminalMarkerPath(database)
         // A terminal is never started anew in silence: once its marker exists, a missing, empty or replaced database is
         // refused (its counters and grand totals would restart at 0 beside the existing fiscal key).
-        let known = FileManager.default.fileExists(atPath: marker)
+        // Witnesses: the marker; and for the home's own database also the fiscal module's anchor (it signed committed
+        // facts) and the Austrian AES key (made with the first Austrian receipt), which belong to the folder's terminal.
+        var witness: String? = FileManager.default.fileExists(atPath: marker) ? marker : nil
+        if witness == nil, database == nil {
+            let anchorPath = SoftwareFiscalModule.anchorPath(forKey: fiscalKeyPath(nil))
+            let aesKey = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("rksv-aes.key").path
+            if ((try? SoftwareFiscalModule.readAnchor(anchorPath))??.counter ?? 0) > 0 {
+                witness = anchorPath
+            } else if FileManager.default.fileExists(atPath: aesKey) {
+                witness = aesKey
+            }
+        }
+        let known = witness != nil
         if known {
             var status = stat()
-            if stat(path, &status) != 0 || status.st_size == 0 { throw .terminalDatabaseLost(database: path, marker: marker) }
+            if stat(path, &status) != 0 || status.st_size == 0 { throw .terminalDatabaseLost(database: path, marker: witness ?? marker) }
         }
         do {
             let store = try SessionStore.open(path: path)
@@ -75,7 +87,7 @@ extension KassaEnvironment {
             let module = readOnly ? nil : try SoftwareFiscalModule.load(path: fiscalKeyPath(database))
             let engine = try SessionEngine(store: store, readOnly: readOnly, logger: logger, fiscalModule: module,
                                            profiles: fiscalProfiles(database), faultPoint: faultPoint, createTerminal: !known)
-            if !known, !readOnly {
+            if !FileManager.default.fileExists(atPath: marker), !readOnly {
                 // SQLite creates the database (and its -wal and -shm) 0644 less the umask; the terminal's history is
                 // the till user's alone, as the home folder is.
                 for suffix in ["", "-wal", "-shm"] { _ = chmod(path + suffix, 0o600) }
@@ -92,7 +104,7 @@ extension KassaEnvironment {
         } catch let error as RuntimeError {
             throw error
         } catch SessionError.notFound(let what) where known && what == "A terminal in this database" {
-            throw .terminalDatabaseLost(database: path, marker: marker)
+            throw .terminalDatabaseLost(database: path, marker: witness ?? marker)
         } catch let error as FiscalModuleError {
             throw .session(.fiscalModuleFailed(serial: "software", code: error.code, message: error.message))
         } catch let error as SessionError {

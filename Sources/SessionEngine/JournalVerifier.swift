@@ -84,6 +84,8 @@ struct JournalCheck {
     /// counters they must end at.
     var grandTotals: (sales: Int64, returns: Int64)?
     var storedGrandTotals: (sales: Int64, returns: Int64) = (0, 0)
+    /// A counter beyond anything it could count (found at the start, reported at the end unless an entry fails first).
+    var counterProblem: JournalVerification.Problem?
     /// Each shift's last journaled row (its open, close or post entry), and each cash movement's journaled body, to be
     /// held against the rows as they are now.
     var shiftBodies: [String: (seq: Int64, body: String)] = [:]
@@ -100,17 +102,31 @@ struct JournalCheck {
 
     mutating func run() throws -> JournalVerification {
         for row in try Row.fetchAll(db, sql: "SELECT serial, algorithm, public_key FROM fiscal_module ORDER BY serial") {
-            let serial: String = row["serial"]
+            // Every value read here may have been changed to another type: read with `decode`, which throws, never traps.
+            let serial: String = try row.decode(forColumn: "serial")
             result.modules.append(serial)
-            if row["algorithm"] as String == "ES256" { keys[serial] = row["public_key"] }
+            if try row.decode(String.self, forColumn: "algorithm") == "ES256" { keys[serial] = try? row.decode(Data.self, forColumn: "public_key") }
         }
         let counters = try engine.counterValues(db)
         storedGrandTotals = (counters.grandTotalSales, counters.grandTotalReturns)
         recordedHead = try Row.fetchOne(db, sql: "SELECT journal_seq, journal_head FROM terminal_counters WHERE terminal_id = ?",
-                                        arguments: [engine.terminalID]).map { ($0[0], ($0[1] as Data?).map { [UInt8]($0) }) }
-        seenReceipts = [Bool](repeating: false, count: Int(counters.receiptNumber) + 1)
-        seenTraining = [Bool](repeating: false, count: Int(counters.trainingNumber) + 1)
-        seenZ = [Bool](repeating: false, count: Int(counters.zNumber) + 1)
+                                        arguments: [engine.terminalID]).map { row in
+                                            let head = (try? row.decode(Data?.self, atIndex: 1)) ?? nil
+                                            return (try row.decode(Int64.self, atIndex: 0), head.map { [UInt8]($0) })
+                                        }
+        // The counters size the "seen" tables, but a changed counter must not size them: no number can be beyond every
+        // receipt row and journal entry there is, so such a counter is a finding, not an allocation.
+        let bound = (try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM receipt") ?? 0) + (try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM journal") ?? 0)
+        for (name, value) in [("receipt_no", counters.receiptNumber), ("training_no", counters.trainingNumber), ("z_no", counters.zNumber)]
+        where value < 0 || value > bound {
+            counterProblem = .init(kind: .modified, seq: nil, detail: "the terminal's counter \(name) (terminal_counters) is \(value), "
+                + "beyond every receipt and journal entry there is: it was changed")
+            break
+        }
+        func size(_ counter: Int64) -> Int { Int(min(max(counter, 0), bound)) + 1 }
+        seenReceipts = [Bool](repeating: false, count: size(counters.receiptNumber))
+        seenTraining = [Bool](repeating: false, count: size(counters.trainingNumber))
+        seenZ = [Bool](repeating: false, count: size(counters.zNumber))
         // The receipts are looked up by id all over their tables: read the file through a memory map (no copy per page
         // read; the mapped pages are the kernel's page cache, shown in RSS but not allocated) with a larger page cache.
         // Measured: 15–17.6k → 19.4–20.8k entries/s on 1M entries (Docs/PERFORMANCE.md).
@@ -433,6 +449,10 @@ struct JournalCheck {
             result.problem = .init(kind: .modified, seq: lastSeq, detail: "the last entry \(lastSeq) is not the one the terminal recorded")
             return
         }
+        if let counterProblem {
+            result.problem = counterProblem
+            return
+        }
         // The grand-total counters must be where the receipts put them.
         if let totals = grandTotals, totals != storedGrandTotals {
             result.problem = .init(kind: .modified, seq: nil, detail: "the terminal's grand-total counters (terminal_counters) say "
@@ -485,9 +505,9 @@ extension JournalCheck {
                                              arguments: [id]),
                   let body = try? JSONSerialization.jsonObject(with: Data(signed.body.utf8)) as? [String: Any]
             else { return .init(kind: .missing, seq: signed.seq, detail: "cash movement \(id) of entry \(signed.seq) is not in the cash_movement table") }
-            let amount: Int64? = row["amount"]
-            if (body["amount"] as? NSNumber)?.int64Value != amount || body["type"] as? String != row["type"] as String?
-                || body["session"] as? String != row["session_id"] as String? {
+            let amount = try? row.decode(Int64.self, forColumn: "amount")
+            if (body["amount"] as? NSNumber)?.int64Value != amount || body["type"] as? String != (try? row.decode(String.self, forColumn: "type"))
+                || body["session"] as? String != (try? row.decode(String.self, forColumn: "session_id")) {
                 return .init(kind: .modified, seq: signed.seq, detail: "cash movement \(id) (cash_movement row) differs from what entry \(signed.seq) signed")
             }
         }
@@ -520,32 +540,35 @@ extension JournalCheck {
               (SELECT COALESCE(SUM(-amount), 0) FROM receipt_line l WHERE l.receipt_id = r.id AND l.amount < 0) AS negative
             FROM receipt r WHERE r.terminal_id = ?
             """, arguments: [engine.terminalID]) {
-            let session: String = row["session_id"], kind: String = row["kind"], total: Int64 = row["total"]
+            let session: String = try row.decode(forColumn: "session_id"), kind: String = try row.decode(forColumn: "kind")
+            let total: Int64 = try row.decode(forColumn: "total")
             if kind == "training" {
                 add(session, "training", 1, total)
                 continue
             }
-            let positive: Int64 = row["positive"], negative: Int64 = row["negative"], change: Int64 = row["change_given"]
-            let discounts: Int64 = row["discount_total"]
+            let positive: Int64 = try row.decode(forColumn: "positive"), negative: Int64 = try row.decode(forColumn: "negative")
+            let change: Int64 = try row.decode(forColumn: "change_given"), discounts: Int64 = try row.decode(forColumn: "discount_total")
             if positive > 0 { add(session, "sales", 1, positive) }
             if negative > 0 { add(session, "returns", 1, negative) }
             if discounts != 0 { add(session, "discounts", 1, discounts) }
             if change > 0 { add(session, "change", 1, change) }
-            add(session, "cashier:\(row["cashier"] as String)", 1, total)
+            add(session, "cashier:\(try row.decode(String.self, forColumn: "cashier"))", 1, total)
             add(session, "receipts", 1, total)
         }
         for row in try Row.fetchAll(db, sql: """
             SELECT r.session_id, p.method, p.amount FROM payment p JOIN receipt r ON r.id = p.receipt_id
             WHERE r.terminal_id = ? AND r.kind != 'training'
             """, arguments: [engine.terminalID]) {
-            add(row["session_id"], "method:\(row["method"] as String)", 1, row["amount"])
+            add(try row.decode(forColumn: "session_id"), "method:\(try row.decode(String.self, forColumn: "method"))", 1,
+                try row.decode(forColumn: "amount"))
         }
         for row in try Row.fetchAll(db, sql: """
             SELECT m.session_id, m.type, m.amount, m.reverses FROM cash_movement m JOIN pos_session s ON s.id = m.session_id
             WHERE s.terminal_id = ?
             """, arguments: [engine.terminalID]) {
-            add(row["session_id"], "cash_\(row["type"] as String)", 1, row["amount"])
-            if (row["reverses"] as String?) != nil { add(row["session_id"], "cash_reversals", 1, row["amount"]) }
+            let session: String = try row.decode(forColumn: "session_id"), amount: Int64 = try row.decode(forColumn: "amount")
+            add(session, "cash_\(try row.decode(String.self, forColumn: "type"))", 1, amount)
+            if try row.decode(String?.self, forColumn: "reverses") != nil { add(session, "cash_reversals", 1, amount) }
         }
         let recomputed = expected
         let keys = ["sales", "returns", "discounts", "change", "receipts", "training", "cash_in", "cash_out", "cash_no_sale", "cash_reversals"]
@@ -553,9 +576,9 @@ extension JournalCheck {
             SELECT t.session_id, t.key, t.count, t.amount FROM session_total t JOIN pos_session s ON s.id = t.session_id
             WHERE s.terminal_id = ? ORDER BY s.session_seq, t.key
             """, arguments: [engine.terminalID]) {
-            let session: String = row["session_id"], key: String = row["key"]
+            let session: String = try row.decode(forColumn: "session_id"), key: String = try row.decode(forColumn: "key")
             guard keys.contains(key) || key.hasPrefix("method:") || key.hasPrefix("cashier:") else { continue }
-            let stored = (count: row["count"] as Int64, amount: row["amount"] as Int64)
+            let stored = (count: try row.decode(Int64.self, forColumn: "count"), amount: try row.decode(Int64.self, forColumn: "amount"))
             let recomputed = expected[session]?[key] ?? (0, 0)
             expected[session]?[key] = nil
             if stored != recomputed {
@@ -569,8 +592,12 @@ extension JournalCheck {
             SELECT z.z_no, z.session_id, z.report_json, s.opening_counted, s.opening_expected, s.expected_cash
             FROM z_report z JOIN pos_session s ON s.id = z.session_id WHERE z.terminal_id = ? ORDER BY z.z_no
             """, arguments: [engine.terminalID]) {
-            let number: Int64 = row["z_no"], session: String = row["session_id"]
-            guard let report = try? JSONDecoder().decode(ShiftReport.self, from: Data((row["report_json"] as String).utf8)) else { continue }
+            let number: Int64 = try row.decode(forColumn: "z_no"), session: String = try row.decode(forColumn: "session_id")
+            guard let json = try? row.decode(String.self, forColumn: "report_json"),
+                  let report = try? JSONDecoder().decode(ShiftReport.self, from: Data(json.utf8))
+            else {
+                return .init(kind: .modified, seq: nil, detail: "Z \(number)'s report (z_report.report_json) cannot be read: it was changed")
+            }
             let totals = recomputed[session] ?? [:]
             func figure(_ key: String) -> (count: Int64, amount: Int64) { totals[key] ?? (0, 0) }
             for (name, signed, key) in [("sales", report.sales, "sales"), ("returns", report.returns, "returns"),
@@ -581,11 +608,12 @@ extension JournalCheck {
                         + "\(session)'s receipts and cash movements give \(value.count) × \(value.amount)")
                 }
             }
-            let opening: Int64 = (row["opening_counted"] as Int64?) ?? row["opening_expected"]
+            let opening: Int64 = try row.decode(Int64?.self, forColumn: "opening_counted") ?? row.decode(Int64.self, forColumn: "opening_expected")
+            let expectedCash = try row.decode(Int64?.self, forColumn: "expected_cash")
             let cash = opening &+ figure("method:cash").amount &- figure("change").amount &+ figure("cash_in").amount &- figure("cash_out").amount
-            if report.expectedCash != cash || (row["expected_cash"] as Int64?).map({ $0 != cash }) == true {
+            if report.expectedCash != cash || expectedCash.map({ $0 != cash }) == true {
                 return .init(kind: .modified, seq: nil, detail: "Z \(number) and shift \(session) say the drawer should have held "
-                    + "\(report.expectedCash) (pos_session: \((row["expected_cash"] as Int64?).map(String.init) ?? "-")), but the float, "
+                    + "\(report.expectedCash) (pos_session: \(expectedCash.map(String.init) ?? "-")), but the float, "
                     + "receipts and cash movements give \(cash)")
             }
         }

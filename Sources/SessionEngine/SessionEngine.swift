@@ -318,8 +318,11 @@ public final class SessionEngine: Sendable {
             SELECT receipt_no, training_no, z_no, session_seq, gt_sales, gt_returns, config_rev FROM terminal_counters WHERE terminal_id = ?
             """), arguments: [terminalID])
         else { throw SessionError.notFound("The counters of terminal \(terminalID)") }
-        return CounterValues(receiptNumber: row[0], trainingNumber: row[1], zNumber: row[2], sessionSequence: row[3],
-                             grandTotalSales: row[4], grandTotalReturns: row[5], configRevision: row[6])
+        // `decode` throws on a value of another type (a changed file), where GRDB's subscript would trap.
+        return CounterValues(receiptNumber: try row.decode(atIndex: 0), trainingNumber: try row.decode(atIndex: 1),
+                             zNumber: try row.decode(atIndex: 2), sessionSequence: try row.decode(atIndex: 3),
+                             grandTotalSales: try row.decode(atIndex: 4), grandTotalReturns: try row.decode(atIndex: 5),
+                             configRevision: try row.decode(atIndex: 6))
     }
 
     /// Adds to a counter inside the caller's transaction.

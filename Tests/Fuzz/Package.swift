@@ -24,7 +24,9 @@ let package = Package(
                 .product(name: "ReceiptLayout", package: "Kassa"),
                 .product(name: "RKSV", package: "Kassa"),
                 .product(name: "GRDB", package: "GRDB.swift"),
-            ]
+            ],
+            // libFuzzer calls the target on one thread; the harness keeps its state in globals.
+            swiftSettings: [.swiftLanguageMode(.v5)]
         ),
     ]
 )

@@ -184,6 +184,11 @@ struct TrustBoundaryTests {
         try FileManager.default.removeItem(atPath: database)
         #expect(try kassa(["user", "list", "--json"]).status == 37)
         #expect(!FileManager.default.fileExists(atPath: database))
+        // Without the marker too: the fiscal module's anchor shows that this home's terminal signed facts.
+        try FileManager.default.removeItem(atPath: database + ".terminal")
+        let anchored = try kassa(["terminal", "show", "--json"])
+        #expect(anchored.status == 37 && error(anchored).code == "DATABASE_LOST", "\(anchored.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: database))
     }
 
     @Test("reads work on another terminal's database; writes are refused")

@@ -32,7 +32,8 @@ struct Context: @unchecked Sendable {
     var engine: SessionEngine?
     var journalDB: DatabaseQueue?
     var journalEngine: SessionEngine?
-    var targets: [(table: String, column: String, rowid: Int64)] = []
+    /// Every value of every row of the fiscal tables: table, column, and the row's primary key (columns and values).
+    var targets: [(table: String, column: String, key: [String], values: [DatabaseValue])] = []
 }
 
 var context = Context()
@@ -63,9 +64,13 @@ func setUp() throws {
             }
             for table in ["journal", "receipt", "receipt_line", "payment", "z_report", "pos_session", "session_total", "cash_movement",
                           "terminal_counters", "receipt_code"] {
-                let columns = try Row.fetchAll(db, sql: "PRAGMA table_info(\(table))").map { $0["name"] as String }
-                let rowids = try Int64.fetchAll(db, sql: "SELECT rowid FROM \(table)")
-                for column in columns { for rowid in rowids { context.targets.append((table, column, rowid)) } }
+                let info = try Row.fetchAll(db, sql: "PRAGMA table_info(\(table))")
+                let columns = info.map { $0["name"] as String }
+                let key = info.filter { ($0["pk"] as Int) > 0 }.sorted { ($0["pk"] as Int) < ($1["pk"] as Int) }.map { $0["name"] as String }
+                for row in try Row.fetchAll(db, sql: "SELECT \(key.joined(separator: ", ")) FROM \(table)") {
+                    let values = (0..<key.count).map { row[$0] as DatabaseValue }
+                    for column in columns { context.targets.append((table, column, key, values)) }
+                }
             }
         }
         context.journalDB = queue
@@ -143,16 +148,26 @@ func run(_ bytes: [UInt8]) {
         case 3: value = Data(payload).databaseValue
         default: value = Double(bitPattern: payload.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }).databaseValue
         }
+        let condition = spot.key.map { "\($0) = ?" }.joined(separator: " AND ")
+        let keyArguments = StatementArguments(spot.values)
         do {
             let original = try queue.read { db in
-                try DatabaseValue.fetchOne(db, sql: "SELECT \(spot.column) FROM \(spot.table) WHERE rowid = ?", arguments: [spot.rowid])
+                try DatabaseValue.fetchOne(db, sql: "SELECT \(spot.column) FROM \(spot.table) WHERE \(condition)", arguments: keyArguments)
             } ?? .null
             try queue.write { db in
-                try db.execute(sql: "UPDATE \(spot.table) SET \(spot.column) = ? WHERE rowid = ?", arguments: [value, spot.rowid])
+                try db.execute(sql: "UPDATE \(spot.table) SET \(spot.column) = ? WHERE \(condition)", arguments: [value] + keyArguments)
             }
             _ = try? engine.verifyJournal(batchSize: 1 + Int(bytes[2] % 7))
+            // Put it back where it now is (the change may have been to the key itself).
+            let moved = spot.key.contains(spot.column)
             try queue.write { db in
-                try db.execute(sql: "UPDATE \(spot.table) SET \(spot.column) = ? WHERE rowid = ?", arguments: [original, spot.rowid])
+                if moved, let index = spot.key.firstIndex(of: spot.column) {
+                    var now = spot.values
+                    now[index] = value
+                    try db.execute(sql: "UPDATE \(spot.table) SET \(spot.column) = ? WHERE \(condition)", arguments: [original] + StatementArguments(now))
+                } else {
+                    try db.execute(sql: "UPDATE \(spot.table) SET \(spot.column) = ? WHERE \(condition)", arguments: [original] + keyArguments)
+                }
             }
         } catch {
             // A change SQLite itself refuses (a unique key, NOT NULL) is no finding.
@@ -174,9 +189,13 @@ do {
     exit(2)
 }
 
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv) { start, count in
+/// libFuzzer's entry point (its own `main` names it; ours runs the driver below instead).
+@_cdecl("LLVMFuzzerTestOneInput")
+func fuzzOne(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     run(start.map { Array(UnsafeBufferPointer(start: $0, count: count)) } ?? [])
     return 0
-})
+}
+
+var argc = CommandLine.argc
+var argv = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argc, &argv) { fuzzOne($0, $1) })
