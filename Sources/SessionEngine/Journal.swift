@@ -253,6 +253,7 @@ extension SessionEngine {
             throw JournalSigningFailure(kind: kind, ref: ref, serial: module.serial, error: error)
         }
         try store(draft, signature: signed.signature, counter: signed.counter, db)
+        if signed.counter > 0 { lastSignedCounter.withLock { $0 = signed.counter } }
     }
 
     /// A write transaction whose facts are journaled. When the fiscal module fails, the transaction is rolled back (the
@@ -262,12 +263,11 @@ extension SessionEngine {
             guard let module = fiscalModule else { return try store.transaction(body) }
             var signed: Int64?
             let result = try store.transaction { db in
+                lastSignedCounter.withLock { $0 = nil }
                 let result = try body(db)
-                // The module's last counter in the journal, read inside the transaction: after the commit it is the
-                // committed one, and the anchor outside the database may move to it (never before the commit).
-                signed = try Int64.fetchOne(db.cachedStatement(sql: """
-                    SELECT signature_counter FROM journal WHERE module_serial = ? AND signature_counter > 0 ORDER BY seq DESC LIMIT 1
-                    """), arguments: [module.serial])
+                // The last counter this transaction signed, taken while it still holds the write lock: after the commit
+                // it is committed, and the anchor outside the database may move to it (never before the commit).
+                signed = lastSignedCounter.withLock { $0 }
                 return result
             }
             if let signed { module.committed(counter: signed) }

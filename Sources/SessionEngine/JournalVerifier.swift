@@ -111,7 +111,12 @@ struct JournalCheck {
         storedGrandTotals = (counters.grandTotalSales, counters.grandTotalReturns)
         recordedHead = try Row.fetchOne(db, sql: "SELECT journal_seq, journal_head FROM terminal_counters WHERE terminal_id = ?",
                                         arguments: [engine.terminalID]).map { row in
-                                            let head = (try? row.decode(Data?.self, atIndex: 1)) ?? nil
+                                            let head: Data?
+                                            do {
+                                                head = try row.decode(Data?.self, atIndex: 1)
+                                            } catch {
+                                                head = Data("unreadable".utf8)
+                                            }
                                             return (try row.decode(Int64.self, atIndex: 0), head.map { [UInt8]($0) })
                                         }
         // The counters size the "seen" tables, but a changed counter must not size them: no number can be beyond every
@@ -466,8 +471,14 @@ struct JournalCheck {
                 + "the entries after it were removed")
             return
         }
-        if let problem = try? checkRows() {
-            result.problem = problem
+        do {
+            if let problem = try checkRows() {
+                result.problem = problem
+                return
+            }
+        } catch {
+            result.problem = .init(kind: .modified, seq: nil, detail: "a shift, cash movement, running total or Z row cannot be read "
+                + "(\(error)): it was changed")
             return
         }
         // Only databases journaled from their first receipt must account for every number (a database from before the

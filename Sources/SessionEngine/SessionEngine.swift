@@ -24,6 +24,9 @@ public final class SessionEngine: Sendable {
     let configCache = Mutex<ConfigSnapshot?>(nil)
     /// "shift user" pairs known to be in `session_participant` (committed rows are never removed).
     let knownParticipants = Mutex<Set<String>>([])
+    /// The last signature counter of the running write transaction's entries (the writer runs one at a time), for the
+    /// module's anchor after the commit.
+    let lastSignedCounter = Mutex<Int64?>(nil)
 
     /// Opens the engine for the terminal this machine is. A database created on another device is refused:
     /// its counters never continue here. `readOnly` opens another device's history for reading.

@@ -34,7 +34,11 @@ public final class SoftwareFiscalModule: FiscalModule {
     /// the journal, as `SERIAL COUNTER`. Nil for a module that lives only in memory.
     public var anchorPath: String? { anchor.withLock { $0.path } }
     /// The anchor's file and the counter last written to it.
-    private let anchor = Mutex<(path: String?, written: Int64)>((nil, 0))
+    private let anchor = Mutex<(path: String?, written: Int64, descriptor: Int32)>((nil, 0, -1))
+
+    deinit {
+        anchor.withLock { if $0.descriptor >= 0 { close($0.descriptor) } }
+    }
 
     /// The anchor file of the key at `keyPath`.
     public static func anchorPath(forKey keyPath: String) -> String {
@@ -55,19 +59,17 @@ public final class SoftwareFiscalModule: FiscalModule {
     public func committed(counter: Int64) {
         // Only forward; written in place (one page, fixed width) and not fsynced: after a power cut it may lag the
         // journal, which is harmless, but it is only written after the commit, so it never leads it.
-        let target = anchor.withLock { state -> String? in
-            guard let path = state.path, counter > state.written else { return nil }
-            state.written = counter
-            return path
+        // The file stays open for the module's life: one pwrite per committed transaction.
+        let line = Array((serial + " " + String(repeating: "0", count: max(0, 19 - String(counter).count)) + String(counter) + "\n").utf8)
+        anchor.withLock { state in
+            guard let path = state.path, counter > state.written else { return }
+            if state.descriptor < 0 {
+                state.descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+                guard state.descriptor >= 0 else { return }
+                _ = fchmod(state.descriptor, 0o600)
+            }
+            if line.withUnsafeBytes({ pwrite(state.descriptor, $0.baseAddress, $0.count, 0) }) == line.count { state.written = counter }
         }
-        guard let anchorPath = target else { return }
-        let line = serial + " " + String(repeating: "0", count: max(0, 19 - String(counter).count)) + String(counter) + "\n"
-        let descriptor = open(anchorPath, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard descriptor >= 0 else { return }
-        _ = fchmod(descriptor, 0o600)
-        let bytes = Array(line.utf8)
-        _ = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
-        close(descriptor)
     }
 
     /// Loads the key from `path`, or creates it (mode 0600, written to a temporary file, fsynced and renamed, so a power cut

@@ -261,6 +261,14 @@ struct DeviceURLTests {
         #expect(throws: TransportError.self) { try DeviceURL(parsing: text) }
     }
 
+    @Test("device URLs with malformed settings are refused, never a trap (found by the url fuzz target)", arguments: [
+        "serial:///dUSB0?==&parity=none&s/flow=rtscts", "serial:///dev/ttyUSB0?=9600", "virtual:?=", "usb://04b8:0202?&",
+        "serial:///dev/ttyUSB0?baud=9600&baud=115200", "usb://04b8:0202?serial=A&serial=B",
+    ])
+    func malformedSettings(text: String) {
+        #expect(throws: TransportError.self) { try DeviceURL(parsing: text) }
+    }
+
     @Test("errors tell the user what to do")
     func messages() {
         #expect(TransportError.permissionDenied(device: "file:/dev/usb/lp0").description.contains("udev"))

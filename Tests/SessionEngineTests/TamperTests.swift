@@ -111,6 +111,19 @@ struct TamperTests {
         #expect(cut.kind == .missing && cut.detail.contains("signed up to counter \(anchor.counter)"), "\(cut.detail)")
     }
 
+    @Test("a value of another type, or a counter beyond all rows, is a finding, never a trap (found by the journal fuzz target)")
+    func wrongTypes() throws {
+        for sql in ["UPDATE session_total SET count = '' WHERE key = 'sales'", "UPDATE terminal_counters SET receipt_no = 140737488355328",
+                    "UPDATE terminal_counters SET z_no = -5", "UPDATE fiscal_module SET public_key = 42", "UPDATE z_report SET report_json = x'00ff'",
+                    "UPDATE receipt SET total = 1.5 WHERE id = 's1'", "UPDATE cash_movement SET amount = 'x'", "UPDATE terminal_counters SET journal_head = 7"] {
+            let till = try openDay()
+            _ = try till.engine.closeShift(commandID: "close", user: "anna", countedCash: 1000 + 7000 + 500, cashLeft: 1000)
+            try tamper(till.engine, sql)
+            let found = try problem(till.engine)
+            #expect(found != nil, "\(sql)")
+        }
+    }
+
     @Test("the anchor lags after a lost write but never leads; another key's anchor is refused")
     func anchorFile() throws {
         let folder = TestSupport.temporaryDirectory()
