@@ -179,6 +179,10 @@ extension KassaEnvironment {
             blocks.append(.keyValue(KeyValueBlock(label: "Grand total retur", amount: receipt.grandTotalReturns)))
             blocks.append(.keyValue(KeyValueBlock(label: "Grand total netto", amount: receipt.grandTotalNet)))
         }
+        if let counter = receipt.signatureCounter, let module = receipt.signedBy {
+            // The fiscal module's signature counter of this receipt's journal entry (Docs/journal-format.md).
+            blocks.append(.keyValue(KeyValueBlock(label: "Signatur", value: "\(module) nr \(counter)")))
+        }
         if let code = receipt.fiscalCode {
             blocks.append(.separator(SeparatorBlock()))
             for line in code.lines { blocks.append(.text(TextBlock(line, align: .center))) }
@@ -295,6 +299,7 @@ extension KassaEnvironment {
         pair("Grand total försäljning", money(report.grandTotalSales))
         pair("Grand total retur", money(report.grandTotalReturns))
         pair("Grand total netto", money(report.grandTotalNet))
+        if let counter = report.signatureCounter, let module = report.signedBy { pair("Signatur", .text("\(module) nr \(counter)")) }
         var document = Document(currency: report.currency, blocks: blocks)
         document.labels = ["rate": "Moms%", "net": "Netto", "vat": "Moms", "gross": "Brutto"]
         return document

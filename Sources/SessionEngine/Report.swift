@@ -21,6 +21,10 @@ public struct ShiftReport: Sendable, Equatable, Codable {
     }
 
     public var kind: String
+    /// The signature counter and module of the Z's journal entry (set when the Z is made or reprinted; not part of the
+    /// stored report, which the entry signs).
+    public var signatureCounter: Int64? = nil
+    public var signedBy: String? = nil
     public var terminal: String
     public var currency: String
     public var session: String

@@ -300,10 +300,22 @@ extension SessionEngine {
                 payments: payments.map { (method: $0.method.lowercased(), amount: $0.amount) }, fiscalCode: record.fiscalCode?.code)
             // The entry stores the body by reference: the receipt's rows are the body (decision 0011).
             try journal(kind == "sale" ? "receipt" : kind, ref: id, bodyBytes: facts.canonicalBytes(), storeBody: false, now: now, db)
+            record.signatureCounter = lastSignedCounter.withLock { $0 }
+            record.signedBy = fiscalModule?.serial
         }
         faultPoint?(.written)
         logger.info("receipt finalized", metadata: ["receipt.id": "\(id)", "number": "\(number)", "kind": "\(kind)"])
         return record
+    }
+
+    /// The signature counter and module of the last journal entry of `kind` about `ref` (searched from the newest
+    /// entry back: reprints are usually of recent facts).
+    public func journalSignature(kind: String, ref: String) throws(SessionError) -> (counter: Int64, module: String)? {
+        try store.read { db in
+            try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT signature_counter, module_serial FROM journal WHERE ref = ? AND kind = ? ORDER BY seq DESC LIMIT 1
+                """), arguments: [ref, kind]).map { (try $0.decode(Int64.self, atIndex: 0), try $0.decode(String.self, atIndex: 1)) }
+        }
     }
 
     /// Reads a finalized receipt by number (or the training series with `training`).
@@ -442,6 +454,8 @@ extension SessionEngine {
                 "total": .int(record.total), "created_at": .string(Self.timestamp(now)), "fiscal_code": (record.fiscalCode?.code).canonical,
             ]), now: now, db)
             record.isCopy = true
+            record.signatureCounter = self.lastSignedCounter.withLock { $0 }
+            record.signedBy = self.fiscalModule?.serial
             return record
         }
     }

@@ -484,13 +484,16 @@ extension SessionEngine {
                                      (previous?["grand_total_sales_after"] as Int64?) ?? 0, report.grandTotalSales,
                                      (previous?["grand_total_returns_after"] as Int64?) ?? 0, report.grandTotalReturns,
                                      String(decoding: try JSONEncoder().encode(report), as: UTF8.self), Self.timestamp(now)])
+                var signedReport = report
                 if let z = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM z_report WHERE terminal_id = ? AND z_no = ?"),
                                             arguments: [self.terminalID, zNumber]) {
                     try self.journal("z_report", ref: "Z\(zNumber)", body: .object(Self.canonicalColumns(z)), now: now, db)
+                    signedReport.signatureCounter = self.lastSignedCounter.withLock { $0 }
+                    signedReport.signedBy = self.fiscalModule?.serial
                 }
                 try self.journalShift(rescue ? "rescue_shift_close" : force ? "shift_force_close" : "shift_close", session, user: user, now: now, db)
                 self.logger.notice("shift closed", metadata: ["session.id": "\(session)", "z": "\(zNumber)"])
-                return report
+                return signedReport
             }
         }
     }

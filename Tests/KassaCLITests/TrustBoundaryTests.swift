@@ -281,6 +281,33 @@ struct JournalTamperCLITests {
         #expect(result.status == 0, "\(result.stderr)")
     }
 
+    @Test("the fiscal module's signature counter is printed on every receipt, copy and Z, and matches the anchor")
+    func counterPrinted() throws {
+        #expect(try kassa(["user", "add", "maria", "--role", "manager"]).status == 0)
+        #expect(try kassa(["session", "open", "--user", "maria", "--float", "0"]).status == 0)
+        let sold = try kassa(["sale", "-", "--user", "maria", "--json"],
+                             stdin: Array(#"{"id":"c1","lines":[{"name":"Kaffe","quantity":1,"unitPrice":3500,"vatRate":"12"}]}"#.utf8))
+        let receipt = try #require(sold.json?["receipt"] as? [String: Any])
+        let counter = try #require(receipt["signatureCounter"] as? Int)
+        let module = try #require(receipt["signedBy"] as? String)
+        let text = try String(contentsOfFile: try #require((sold.json?["printed"] as? [String: Any])?["previewText"] as? String), encoding: .utf8)
+        #expect(text.contains("Signatur") && text.contains("nr \(counter)"), "\(text)")
+        let anchor = try String(contentsOf: home.appendingPathComponent("fiscal-module.counter"), encoding: .utf8)
+        #expect(anchor.hasPrefix(module + " ") && Int(anchor.split(separator: " ")[1].trimmingCharacters(in: .whitespacesAndNewlines)) == counter)
+        let copy = try kassa(["receipt", "copy", "1", "--user", "maria", "--json"])
+        let copied = try #require(copy.json?["receipt"] as? [String: Any])
+        #expect((copied["signatureCounter"] as? Int ?? 0) > counter, "\(copy.stdout)")
+        let closed = try kassa(["session", "close", "--counted", "3500", "--left", "0", "--user", "maria", "--json"])
+        #expect(closed.status == 0, "\(closed.stderr)")
+        let reprint = try kassa(["report", "z", "--user", "maria", "--json"])
+        #expect((reprint.json?["signatureCounter"] as? Int ?? 0) > counter && reprint.json?["signedBy"] as? String == module, "\(reprint.stdout)")
+        let z = try kassa(["report", "z", "--user", "maria"])
+        let preview = try #require(z.stdout.split(separator: "\n").first { $0.hasPrefix("Preview: ") })
+        let zText = try String(contentsOfFile: String(preview.dropFirst("Preview: ".count)).replacingOccurrences(of: ".png", with: ".txt"),
+                               encoding: .utf8)
+        #expect(zText.contains("Signatur"), "\(zText)")
+    }
+
     @Test("a changed grand-total counter: verify exits 39, export refuses, --force marks the export, Python names the receipt")
     func grandTotal() throws {
         #expect(try kassa(["user", "add", "maria", "--role", "manager"]).status == 0)

@@ -69,8 +69,9 @@ extension Kassa {
                     let engine = try options.engine(environment)
                     let user = try options.actor()
                     let copy = try session { () throws(SessionError) in try engine.copy(number: number, user: user) }
-                    let outcome = try environment.printDocument(environment.receiptDocument(copy, settings: try? engine.settings()), on: try target.resolve(in: environment))
-                    if global.json { printJSON(outcome) } else { print("Printed the copy of receipt \(number)." + (outcome.previewPNG.map { " Preview: \($0)" } ?? "")) }
+                    // The copy is recorded before it prints; a failed print is a warning, as for every recorded fact.
+                    Receipt.finish(copy, headline: "Printed the copy of receipt \(number).", environment: environment, target: target,
+                                   print: true, json: global.json, settings: try? engine.settings())
                 }
             }
         }
