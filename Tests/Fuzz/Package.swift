@@ -9,6 +9,7 @@ let package = Package(
     dependencies: [
         .package(name: "Kassa", path: "../.."),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .executableTarget(
@@ -24,6 +25,7 @@ let package = Package(
                 .product(name: "ReceiptLayout", package: "Kassa"),
                 .product(name: "RKSV", package: "Kassa"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             // libFuzzer calls the target on one thread; the harness keeps its state in globals.
             swiftSettings: [.swiftLanguageMode(.v5)]
