@@ -123,7 +123,7 @@ let package = Package(
         .testTarget(name: "ESCPOSTests", dependencies: ["ESCPOS", "Raster", "QRCode", "TestSupport"]),
         .testTarget(name: "StrictDecodingTests", dependencies: ["StrictDecoding"]),
         .testTarget(name: "ImageCodecTests", dependencies: ["ImageCodec", "Raster"]),
-        .testTarget(name: "ReceiptLayoutTests", dependencies: ["ReceiptLayout", "ESCPOS", "VirtualPrinter", "ProfileCatalog", "TestSupport"]),
+        .testTarget(name: "ReceiptLayoutTests", dependencies: ["ReceiptLayout", "ESCPOS", "VirtualPrinter", "ProfileCatalog", "TestSupport", "StrictDecoding"]),
         .testTarget(name: "VirtualPrinterTests", dependencies: ["VirtualPrinter", "ESCPOS", "QRCode", "ProfileCatalog", "ImageCodec", "Raster", "TestSupport"]),
         .testTarget(name: "ProfileCatalogTests", dependencies: ["ProfileCatalog", "ESCPOS", "TestSupport"]),
         .testTarget(name: "DeviceTransportTests", dependencies: ["DeviceTransport", "TestSupport", "ESCPOS", "ReceiptPrinter"]),

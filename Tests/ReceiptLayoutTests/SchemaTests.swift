@@ -1,5 +1,6 @@
 import Foundation
 import ReceiptLayout
+import StrictDecoding
 import Testing
 import TestSupport
 
@@ -41,5 +42,17 @@ struct SchemaTests {
     func rejects(json: String) throws {
         #expect(try validate(json).status == 1)
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(Document.self, from: Data(json.utf8)) }
+    }
+
+    @Test("the schema and the strict decoder both refuse an unknown field", arguments: [
+        #"{"currency":"EUR","colour":"red"}"#,
+        #"{"currency":"EUR","blocks":[{"type":"text","text":"x","undeline":1}]}"#,
+        #"{"currency":"EUR","blocks":[{"type":"cut","kind":"full","force":true}]}"#,
+        #"{"currency":"EUR","items":[{"name":"x","unitPrice":100,"vatt":"A"}]}"#,
+        #"{"currency":"EUR","payments":[{"method":"cash","amount":1,"change":0}]}"#,
+    ])
+    func unknownFields(json: String) throws {
+        #expect(try validate(json).status == 1)
+        #expect(throws: StrictDecodingError.self) { try StrictJSONDecoder().decode(Document.self, from: Data(json.utf8)) }
     }
 }
