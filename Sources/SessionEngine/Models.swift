@@ -65,6 +65,26 @@ func roundedDivision(_ numerator: Int64, _ denominator: Int64) -> Int64 {
     Int64(roundedDivision128(Int128(numerator), Int128(denominator)))
 }
 
+/// A percentage written as a whole number (`25`) or a string with up to two decimals (`"12.5"`, `"12,5 %"`), in basis
+/// points, from 0 to `maximum` percent.
+func decodeBasisPoints(_ decoder: any Decoder, maximum: Int64, what: String) throws -> Int64 {
+    let container = try decoder.singleValueContainer()
+    if let whole = try? container.decode(Int64.self) {
+        guard (0...maximum).contains(whole) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "\(what) is a percentage from 0 to \(maximum), not \(whole)")
+        }
+        return whole * 100
+    }
+    guard let text = try? container.decode(String.self).replacingOccurrences(of: "%", with: "") else {
+        throw DecodingError.dataCorruptedError(in: container, debugDescription:
+            "\(what) is a whole number or a string such as \"12.5\" (never a JSON fraction)")
+    }
+    guard let quantity = try? MilliQuantity(parsing: text), quantity.milli >= 0, quantity.milli % 10 == 0, quantity.milli <= maximum * 1000 else {
+        throw DecodingError.dataCorruptedError(in: container, debugDescription: "\(what) is a percentage from 0 to \(maximum) such as \"25\" or \"12.5\"")
+    }
+    return quantity.milli / 10
+}
+
 /// A VAT rate in basis points: "25" → 2500, "12.5" → 1250.
 public struct VATRate: Sendable, Equatable, Hashable, Codable, Comparable {
     public var basisPoints: Int64
@@ -72,22 +92,7 @@ public struct VATRate: Sendable, Equatable, Hashable, Codable, Comparable {
     public init(basisPoints: Int64) { self.basisPoints = basisPoints }
 
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let whole = try? container.decode(Int64.self) {
-            guard (0...100).contains(whole) else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "a VAT rate is a percentage from 0 to 100, not \(whole)")
-            }
-            basisPoints = whole * 100
-            return
-        }
-        guard let text = try? container.decode(String.self).replacingOccurrences(of: "%", with: "") else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription:
-                "a percentage is a whole number or a string such as \"12.5\" (never a JSON fraction)")
-        }
-        guard let quantity = try? MilliQuantity(parsing: text), quantity.milli >= 0, quantity.milli % 10 == 0, quantity.milli <= 100_000 else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "a VAT rate is a percentage such as \"25\" or \"12.5\"")
-        }
-        basisPoints = quantity.milli / 10
+        basisPoints = try decodeBasisPoints(decoder, maximum: 100, what: "a VAT rate")
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -145,22 +150,8 @@ public struct Percent: Sendable, Equatable, Hashable, Codable {
     public init(basisPoints: Int64) { self.basisPoints = basisPoints }
 
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let whole = try? container.decode(Int64.self) {
-            guard (0...1_000_000).contains(whole) else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "a percentage is from 0 to 100, not \(whole)")
-            }
-            basisPoints = whole * 100
-            return
-        }
-        guard let text = try? container.decode(String.self).replacingOccurrences(of: "%", with: "") else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription:
-                "a percentage is a whole number or a string such as \"12.5\" (never a JSON fraction)")
-        }
-        guard let quantity = try? MilliQuantity(parsing: text), quantity.milli >= 0, quantity.milli % 10 == 0 else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "a percentage is written as 10 or \"12.5\"")
-        }
-        basisPoints = quantity.milli / 10
+        // Decoded up to 10,000 % so that a discount over 100 % is refused by the discount, naming its field.
+        basisPoints = try decodeBasisPoints(decoder, maximum: 10_000, what: "a percentage")
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -311,11 +311,13 @@ extension SessionEngine {
     /// The signature counter and module of the last journal entry of `kind` about `ref` (searched from the newest
     /// entry back: reprints are usually of recent facts).
     public func journalSignature(kind: String, ref: String) throws(SessionError) -> (counter: Int64, module: String)? {
-        try store.read { db in
-            try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT signature_counter, module_serial FROM journal WHERE ref = ? AND kind = ? ORDER BY seq DESC LIMIT 1
-                """), arguments: [ref, kind]).map { (try $0.decode(Int64.self, atIndex: 0), try $0.decode(String.self, atIndex: 1)) }
-        }
+        try store.read { db in try self.journalSignature(kind: kind, ref: ref, db) }
+    }
+
+    func journalSignature(kind: String, ref: String, _ db: Database) throws -> (counter: Int64, module: String)? {
+        try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT signature_counter, module_serial FROM journal WHERE ref = ? AND kind = ? ORDER BY seq DESC LIMIT 1
+            """), arguments: [ref, kind]).map { (try $0.decode(Int64.self, atIndex: 0), try $0.decode(String.self, atIndex: 1)) }
     }
 
     /// Reads a finalized receipt by number (or the training series with `training`).

@@ -27,11 +27,8 @@ extension SessionEngine {
             else { throw SessionError.notFound("Z report \(number)") }
             var report = try JSONDecoder().decode(ShiftReport.self, from: Data(json.utf8))
             report.isCopy = true
-            if let signed = try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT signature_counter, module_serial FROM journal WHERE ref = ? AND kind = 'z_report' ORDER BY seq DESC LIMIT 1
-                """), arguments: ["Z\(number)"]) {
-                report.signatureCounter = try signed.decode(atIndex: 0)
-                report.signedBy = try signed.decode(atIndex: 1)
+            if let signed = try self.journalSignature(kind: "z_report", ref: "Z\(number)", db) {
+                (report.signatureCounter, report.signedBy) = (signed.counter, signed.module)
             }
             return report
         }

@@ -300,7 +300,12 @@ public final class SessionEngine: Sendable {
             guard used[1] == 1 else { throw SessionError.invalid("Command id \(commandID) was already used for a \(kind) command.") }
             guard kinds.contains(kind) else { throw SessionError.invalid("Command id \(commandID) was already used for a \(kind) receipt.") }
             try RequestDigest.check(commandID, stored: (used[2] as Data?).map(Array.init), replay: request)
-            return try receipt(id: commandID, db)
+            // A replay answers as the first call did, with the entry's signature counter (a recent entry: found from the end).
+            var record = try receipt(id: commandID, db)
+            if let signed = try journalSignature(kind: kind == "sale" ? "receipt" : kind, ref: commandID, db) {
+                (record.signatureCounter, record.signedBy) = (signed.counter, signed.module)
+            }
+            return record
         }
         return try body()
     }
