@@ -80,6 +80,7 @@ struct JournalCheck {
     /// The modules' anchors (`verifyJournal(anchors:)`) and the last counter each module signed in the journal.
     var anchors: [(serial: String, counter: Int64)] = []
     var lastCounter: [String: Int64] = [:]
+    var lastSigner: (module: String, counter: Int64) = ("", 0)
     /// The grand totals recomputed from the receipts so far (nil before the first journaled receipt), and the stored
     /// counters they must end at.
     var grandTotals: (sales: Int64, returns: Int64)?
@@ -90,6 +91,12 @@ struct JournalCheck {
     /// held against the rows as they are now.
     var shiftBodies: [String: (seq: Int64, body: String)] = [:]
     var movementBodies: [String: (seq: Int64, body: String)] = [:]
+    /// Each shift's running totals recomputed from its journaled receipts and cash movements, as the walk meets them, and
+    /// the shifts whose opening is journaled (only those are wholly covered: a database from before the journal has
+    /// shifts with receipts that no entry vouches for).
+    var runningTotals: [String: [String: (count: Int64, amount: Int64)]] = [:]
+    var receiptTotals = ReceiptTotals()
+    var journaledShifts: Set<String> = []
 
     init(engine: SessionEngine, db: Database, batchSize: Int) {
         self.engine = engine
@@ -222,13 +229,27 @@ struct JournalCheck {
                 let fresh = entry.kind == "training" ? mark(&seenTraining, receipt.number) : mark(&seenReceipts, receipt.number)
                 if !fresh { return stop(.modified, "receipt number \(receipt.number) is journaled twice (entry \(entry.seq))") }
                 if entry.kind != "training", let problem = chainGrandTotals(receipt) { return stop(.modified, problem) }
+                accumulate(receipt)
                 result.receiptsChecked += 1
             }
-            if entry.signature.isEmpty == false { lastCounter[entry.module] = entry.counter }
+            if !entry.signature.isEmpty {
+                // A journal is signed by one module for long stretches: the dictionary is touched only when it changes.
+                if entry.module != lastSigner.module {
+                    if !lastSigner.module.isEmpty { lastCounter[lastSigner.module] = lastSigner.counter }
+                    lastSigner.module = entry.module
+                }
+                lastSigner.counter = entry.counter
+            }
             if entry.kind.hasPrefix("shift_") || entry.kind.hasPrefix("rescue_shift_") {
                 shiftBodies[entry.ref] = (entry.seq, entry.body)
+                if entry.kind == "shift_open" || entry.kind == "rescue_shift_open" { journaledShifts.insert(entry.ref) }
             } else if entry.kind == "cash_in" || entry.kind == "cash_out" || entry.kind == "no_sale" {
                 movementBodies[entry.ref] = (entry.seq, entry.body)
+                if let body = try? JSONSerialization.jsonObject(with: Data(entry.body.utf8)) as? [String: Any],
+                   let session = body["session"] as? String, let type = body["type"] as? String, let amount = (body["amount"] as? NSNumber)?.int64Value {
+                    add(session, "cash_\(type)", 1, amount)
+                    if body["reverses"] is String { add(session, "cash_reversals", 1, amount) }
+                }
             }
             if entry.kind == "z_report" {
                 if let problem = try checkZ(entry) { return stop(problem.kind, problem.detail) }
@@ -412,6 +433,50 @@ struct JournalCheck {
         return nil
     }
 
+    /// Adds to a shift's recomputed running total (wrapping: an overflow shows as a mismatch, never a trap).
+    mutating func add(_ session: String, _ key: String, _ count: Int64, _ amount: Int64) {
+        let old = runningTotals[session, default: [:]][key] ?? (0, 0)
+        runningTotals[session, default: [:]][key] = (old.count &+ count, old.amount &+ amount)
+    }
+
+    /// What a journaled receipt adds to its shift's running totals, as `insertReceipt` adds it. Receipts of a shift come
+    /// one after another, so they are summed into `receiptTotals` (no string keys built per receipt) and handed to
+    /// `runningTotals` when the shift changes (`flushReceiptTotals`).
+    mutating func accumulate(_ receipt: ReceiptFacts) {
+        if receipt.session != receiptTotals.session { flushReceiptTotals(); receiptTotals.session = receipt.session }
+        func bump(_ index: Int, _ amount: Int64) {
+            receiptTotals.fixed[index].count &+= 1
+            receiptTotals.fixed[index].amount &+= amount
+        }
+        if receipt.kind == "training" { return bump(5, receipt.total) }
+        var positive: Int64 = 0, negative: Int64 = 0
+        for line in receipt.lines {
+            if line.amount > 0 { positive &+= line.amount } else { negative &-= line.amount }
+        }
+        if positive > 0 { bump(0, positive) }
+        if negative > 0 { bump(1, negative) }
+        if receipt.discountTotal != 0 { bump(2, receipt.discountTotal) }
+        if receipt.change > 0 { bump(3, receipt.change) }
+        bump(4, receipt.total)
+        for payment in receipt.payments {
+            let old = receiptTotals.methods[payment.method] ?? (0, 0)
+            receiptTotals.methods[payment.method] = (old.count &+ 1, old.amount &+ payment.amount)
+        }
+        let old = receiptTotals.cashiers[receipt.cashier] ?? (0, 0)
+        receiptTotals.cashiers[receipt.cashier] = (old.count &+ 1, old.amount &+ receipt.total)
+    }
+
+    mutating func flushReceiptTotals() {
+        guard let session = receiptTotals.session else { return }
+        for (index, key) in ["sales", "returns", "discounts", "change", "receipts", "training"].enumerated()
+        where receiptTotals.fixed[index].count > 0 {
+            add(session, key, receiptTotals.fixed[index].count, receiptTotals.fixed[index].amount)
+        }
+        for (method, value) in receiptTotals.methods { add(session, "method:\(method)", value.count, value.amount) }
+        for (cashier, value) in receiptTotals.cashiers { add(session, "cashier:\(cashier)", value.count, value.amount) }
+        receiptTotals = ReceiptTotals()
+    }
+
     /// Recomputes the grand totals through a receipt: what it stamped must be what the receipts before it add up to plus
     /// its own lines (a receipt signed on a tampered counter shows here). Nil when it agrees.
     mutating func chainGrandTotals(_ receipt: ReceiptFacts) -> String? {
@@ -464,6 +529,7 @@ struct JournalCheck {
                 + "\(storedGrandTotals.sales)/\(storedGrandTotals.returns), but the signed receipts add up to \(totals.sales)/\(totals.returns)")
             return
         }
+        if !lastSigner.module.isEmpty { lastCounter[lastSigner.module] = lastSigner.counter }
         // A journal behind a module's anchor has lost its tail (the anchor may lag the journal, never lead it).
         for anchor in anchors where anchor.counter > (lastCounter[anchor.serial] ?? 0) {
             result.problem = .init(kind: .missing, seq: lastSeq + 1, detail: "module \(anchor.serial) signed up to counter \(anchor.counter) "
@@ -493,11 +559,20 @@ struct JournalCheck {
     }
 }
 
+/// One shift's receipt totals while the walk is in it: sales, returns, discounts, change, receipts, training; methods and
+/// cashiers by name.
+struct ReceiptTotals {
+    var session: String?
+    var fixed = [(count: Int64, amount: Int64)](repeating: (0, 0), count: 6)
+    var methods: [String: (count: Int64, amount: Int64)] = [:]
+    var cashiers: [String: (count: Int64, amount: Int64)] = [:]
+}
+
 extension JournalCheck {
     /// Shifts and cash movements as they are now, held against what their last entries signed: a closed shift's counted
     /// cash, expected cash or difference, or a movement's amount, changed afterwards shows here. The shift's running
     /// totals are recomputed from its receipts and movements and held against `session_total`.
-    func checkRows() throws -> JournalVerification.Problem? {
+    mutating func checkRows() throws -> JournalVerification.Problem? {
         for (id, signed) in shiftBodies.sorted(by: { $0.value.seq < $1.value.seq }) {
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM pos_session WHERE id = ?", arguments: [id]) else {
                 return .init(kind: .missing, seq: signed.seq, detail: "shift \(id) of entry \(signed.seq) is not in the pos_session table")
@@ -539,48 +614,11 @@ extension JournalCheck {
     /// The running totals each shift keeps (`session_total`) that its receipts and cash movements determine, recomputed
     /// from the rows the journal vouches for: receipts (sales, returns, receipts, payment methods, change, cashiers,
     /// discounts, VAT per rate, training) and cash movements (in, out, reversals). A stored total that differs was changed.
-    func checkRunningTotals() throws -> JournalVerification.Problem? {
-        var expected: [String: [String: (count: Int64, amount: Int64)]] = [:]
-        func add(_ session: String, _ key: String, _ count: Int64, _ amount: Int64) {
-            let old = expected[session, default: [:]][key] ?? (0, 0)
-            expected[session, default: [:]][key] = (old.count &+ count, old.amount &+ amount)
-        }
-        for row in try Row.fetchAll(db, sql: """
-            SELECT r.session_id, r.kind, r.total, r.change_given, r.cashier, r.discount_total,
-              (SELECT COALESCE(SUM(amount), 0) FROM receipt_line l WHERE l.receipt_id = r.id AND l.amount > 0) AS positive,
-              (SELECT COALESCE(SUM(-amount), 0) FROM receipt_line l WHERE l.receipt_id = r.id AND l.amount < 0) AS negative
-            FROM receipt r WHERE r.terminal_id = ?
-            """, arguments: [engine.terminalID]) {
-            let session: String = try row.decode(forColumn: "session_id"), kind: String = try row.decode(forColumn: "kind")
-            let total: Int64 = try row.decode(forColumn: "total")
-            if kind == "training" {
-                add(session, "training", 1, total)
-                continue
-            }
-            let positive: Int64 = try row.decode(forColumn: "positive"), negative: Int64 = try row.decode(forColumn: "negative")
-            let change: Int64 = try row.decode(forColumn: "change_given"), discounts: Int64 = try row.decode(forColumn: "discount_total")
-            if positive > 0 { add(session, "sales", 1, positive) }
-            if negative > 0 { add(session, "returns", 1, negative) }
-            if discounts != 0 { add(session, "discounts", 1, discounts) }
-            if change > 0 { add(session, "change", 1, change) }
-            add(session, "cashier:\(try row.decode(String.self, forColumn: "cashier"))", 1, total)
-            add(session, "receipts", 1, total)
-        }
-        for row in try Row.fetchAll(db, sql: """
-            SELECT r.session_id, p.method, p.amount FROM payment p JOIN receipt r ON r.id = p.receipt_id
-            WHERE r.terminal_id = ? AND r.kind != 'training'
-            """, arguments: [engine.terminalID]) {
-            add(try row.decode(forColumn: "session_id"), "method:\(try row.decode(String.self, forColumn: "method"))", 1,
-                try row.decode(forColumn: "amount"))
-        }
-        for row in try Row.fetchAll(db, sql: """
-            SELECT m.session_id, m.type, m.amount, m.reverses FROM cash_movement m JOIN pos_session s ON s.id = m.session_id
-            WHERE s.terminal_id = ?
-            """, arguments: [engine.terminalID]) {
-            let session: String = try row.decode(forColumn: "session_id"), amount: Int64 = try row.decode(forColumn: "amount")
-            add(session, "cash_\(try row.decode(String.self, forColumn: "type"))", 1, amount)
-            if try row.decode(String?.self, forColumn: "reverses") != nil { add(session, "cash_reversals", 1, amount) }
-        }
+    mutating func checkRunningTotals() throws -> JournalVerification.Problem? {
+        flushReceiptTotals()
+        // Recomputed during the walk from the journaled receipts and movements; only shifts opened in the journal count.
+        var expected = runningTotals.filter { journaledShifts.contains($0.key) }
+        for shift in journaledShifts where expected[shift] == nil { expected[shift] = [:] }
         let recomputed = expected
         let keys = ["sales", "returns", "discounts", "change", "receipts", "training", "cash_in", "cash_out", "cash_no_sale", "cash_reversals"]
         for row in try Row.fetchAll(db, sql: """
@@ -588,7 +626,7 @@ extension JournalCheck {
             WHERE s.terminal_id = ? ORDER BY s.session_seq, t.key
             """, arguments: [engine.terminalID]) {
             let session: String = try row.decode(forColumn: "session_id"), key: String = try row.decode(forColumn: "key")
-            guard keys.contains(key) || key.hasPrefix("method:") || key.hasPrefix("cashier:") else { continue }
+            guard journaledShifts.contains(session), keys.contains(key) || key.hasPrefix("method:") || key.hasPrefix("cashier:") else { continue }
             let stored = (count: try row.decode(Int64.self, forColumn: "count"), amount: try row.decode(Int64.self, forColumn: "amount"))
             let recomputed = expected[session]?[key] ?? (0, 0)
             expected[session]?[key] = nil
@@ -609,6 +647,7 @@ extension JournalCheck {
             else {
                 return .init(kind: .modified, seq: nil, detail: "Z \(number)'s report (z_report.report_json) cannot be read: it was changed")
             }
+            guard journaledShifts.contains(session) else { continue }
             let totals = recomputed[session] ?? [:]
             func figure(_ key: String) -> (count: Int64, amount: Int64) { totals[key] ?? (0, 0) }
             for (name, signed, key) in [("sales", report.sales, "sales"), ("returns", report.returns, "returns"),
