@@ -34,10 +34,10 @@ public final class SoftwareFiscalModule: FiscalModule {
     /// the journal, as `SERIAL COUNTER`. Nil for a module that lives only in memory.
     public var anchorPath: String? { anchor.withLock { $0.path } }
     /// The anchor's file and the counter last written to it.
-    private let anchor = Mutex<(path: String?, written: Int64, descriptor: Int32)>((nil, 0, -1))
+    private let anchor = Mutex<(path: String?, written: Int64, mapping: UnsafeMutableRawPointer?)>((nil, 0, nil))
 
     deinit {
-        anchor.withLock { if $0.descriptor >= 0 { close($0.descriptor) } }
+        anchor.withLock { if let mapping = $0.mapping { munmap(mapping, Self.anchorSize) } }
     }
 
     /// The anchor file of the key at `keyPath`.
@@ -49,7 +49,7 @@ public final class SoftwareFiscalModule: FiscalModule {
     /// not an anchor is an error (it was damaged or replaced).
     public static func readAnchor(_ path: String) throws(FiscalModuleError) -> (serial: String, counter: Int64)? {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        let parts = String(decoding: data, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
+        let parts = String(decoding: data, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\0" })
         guard parts.count == 2, let counter = Int64(parts[1]), counter >= 0 else {
             throw FiscalModuleError(code: 4, message: "The anchor \(path) is not `SERIAL COUNTER`; it was damaged or replaced.")
         }
@@ -57,20 +57,35 @@ public final class SoftwareFiscalModule: FiscalModule {
     }
 
     public func committed(counter: Int64) {
-        // Only forward; written in place (one page, fixed width) and not fsynced: after a power cut it may lag the
-        // journal, which is harmless, but it is only written after the commit, so it never leads it.
-        // The file stays open for the module's life: one pwrite per committed transaction.
+        // Only forward, and not fsynced: after a power cut the anchor may lag the journal, which is harmless, but it is
+        // only written after the commit, so it never leads it. The file is mapped into memory once and the line written
+        // there: a store, no system call, and no inode change per receipt for the file system to journal with the
+        // database's fsync (a pwrite per receipt cost about 0.02 of the signing-cost ratio). The kernel writes the page back.
         let line = Array((serial + " " + String(repeating: "0", count: max(0, 19 - String(counter).count)) + String(counter) + "\n").utf8)
         anchor.withLock { state in
-            guard let path = state.path, counter > state.written else { return }
-            if state.descriptor < 0 {
-                state.descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-                guard state.descriptor >= 0 else { return }
-                _ = fchmod(state.descriptor, 0o600)
+            guard let path = state.path, counter > state.written, line.count <= Self.anchorSize else { return }
+            if state.mapping == nil {
+                let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+                guard descriptor >= 0 else { return }
+                defer { close(descriptor) }
+                _ = fchmod(descriptor, 0o600)
+                var status = stat()
+                guard fstat(descriptor, &status) == 0, status.st_size == Self.anchorSize || ftruncate(descriptor, off_t(Self.anchorSize)) == 0,
+                      let mapped = mmap(nil, Self.anchorSize, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0), mapped != MAP_FAILED
+                else { return }
+                state.mapping = mapped
             }
-            if line.withUnsafeBytes({ pwrite(state.descriptor, $0.baseAddress, $0.count, 0) }) == line.count { state.written = counter }
+            guard let mapping = state.mapping else { return }
+            line.withUnsafeBytes { bytes in
+                let target = mapping.assumingMemoryBound(to: UInt8.self)
+                for index in 0..<Self.anchorSize { target[index] = index < bytes.count ? bytes[index] : 0x20 }
+            }
+            state.written = counter
         }
     }
+
+    /// The anchor file's fixed size: `SERIAL COUNTER\n`, padded with spaces.
+    static let anchorSize = 64
 
     /// Loads the key from `path`, or creates it (mode 0600, written to a temporary file, fsynced and renamed, so a power cut
     /// never leaves half a key). A key file readable by others is refused.

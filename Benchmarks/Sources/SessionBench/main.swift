@@ -224,7 +224,7 @@ func minimalReceiptRate(directory: String, seconds: Double, signed: Bool) throws
         }
         defer { for statement in statements { sqlite3_finalize(statement) } }
         let module = signed ? try SoftwareFiscalModule.load(path: directory + "/minimal.key") : nil
-        defer { unlink(directory + "/minimal.key") }
+        defer { unlink(directory + "/minimal.key"); unlink(directory + "/minimal.counter") }
         let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
         func step(_ index: Int) -> Bool {
             let result = sqlite3_step(statements[index])
@@ -286,7 +286,7 @@ func minimalReceiptRate(directory: String, seconds: Double, signed: Bool) throws
 func durable(directory: String, seconds: Double) throws {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let path = directory + "/durable.sqlite"
-    for suffix in ["", "-wal", "-shm", ".key"] { unlink(path + suffix) }
+    for suffix in ["", "-wal", "-shm", ".key", ".counter"] { unlink(path + suffix) }
     let till = try engine(path)
     _ = try till.openShift(commandID: "open", user: "anna", countedFloat: 0)
     // Alternate the two measurements twice, so that a disk's mood swing shows rather than biases one side.
@@ -327,7 +327,7 @@ func durable(directory: String, seconds: Double) throws {
     let receiptRate = receipts.reduce(0, +) / Double(receipts.count)
     let counters = try till.counters()
     guard counters.receiptNumber == Int64(index) else { fail("counter \(counters.receiptNumber) != \(index) receipts") }
-    for suffix in ["", "-wal", "-shm", ".key"] { unlink(path + suffix) }
+    for suffix in ["", "-wal", "-shm", ".key", ".counter"] { unlink(path + suffix) }
     let floorRate = floor.reduce(0, +) / Double(floor.count)
     let walFloorRate = walFloor.reduce(0, +) / Double(walFloor.count)
     let minimalRate = minimal.reduce(0, +) / Double(minimal.count)
@@ -346,8 +346,8 @@ func durable(directory: String, seconds: Double) throws {
 func pages(directory: String, receipts: Int) throws {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let path = directory + "/pages.sqlite"
-    for suffix in ["", "-wal", "-shm", ".key"] { unlink(path + suffix) }
-    defer { for suffix in ["", "-wal", "-shm", ".key"] { unlink(path + suffix) } }
+    for suffix in ["", "-wal", "-shm", ".key", ".counter"] { unlink(path + suffix) }
+    defer { for suffix in ["", "-wal", "-shm", ".key", ".counter"] { unlink(path + suffix) } }
     let till = try engine(path)
     _ = try till.openShift(commandID: "open", user: "anna", countedFloat: 0)
     var index = 0
@@ -421,7 +421,7 @@ func journalCost(directory: String, seconds: Double) throws {
     var paths: [String] = []
     for journal in [false, true] {
         let path = directory + "/cost-\(journal).sqlite"
-        for suffix in ["", "-wal", "-shm", ".key"] { unlink(path + suffix) }
+        for suffix in ["", "-wal", "-shm", ".key", ".counter"] { unlink(path + suffix) }
         paths.append(path)
         let till = try engine(path, journal: journal)
         _ = try till.openShift(commandID: "open", user: "anna", countedFloat: 0)
@@ -450,7 +450,7 @@ func journalCost(directory: String, seconds: Double) throws {
         round += 1
     }
     guard try tills[true]!.verifyJournal().ok else { fail("the benchmark's journal does not verify") }
-    for path in paths { for suffix in ["", "-wal", "-shm", ".key"] { unlink(path + suffix) } }
+    for path in paths { for suffix in ["", "-wal", "-shm", ".key", ".counter"] { unlink(path + suffix) } }
     let sorted = ratios.sorted()
     func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
     emit(["receiptsPerSecondWithoutJournal": Int(Double(count) / elapsed[false]!), "receiptsPerSecondWithJournal": Int(Double(count) / elapsed[true]!),
