@@ -25,6 +25,16 @@ public struct RequestDigest: Sendable, Equatable {
         self.fields = fields
     }
 
+    /// Digests fields given as bytes already in a canonical form (the hot path: a sale's lines and payments).
+    init(raw values: [String: [UInt8]?]) {
+        var fields: [String: [UInt8]] = [:]
+        for (name, value) in values {
+            guard let value else { continue }
+            fields[name] = Array(SHA256.hash(data: value).prefix(8))
+        }
+        self.fields = fields
+    }
+
     var bytes: [UInt8] {
         var out: [UInt8] = []
         for name in fields.keys.sorted() {

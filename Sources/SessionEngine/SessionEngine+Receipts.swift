@@ -63,10 +63,62 @@ extension SessionEngine {
     }
 
     /// What a sale asks for, for its idempotency check (the id itself is the key, not content).
+    /// Written by hand, not through JSONEncoder, which cost a receipt about a hundred microseconds: each value in a fixed
+    /// order, strings with their length, so that no two different requests give the same bytes.
     static func digest(_ request: SaleRequest, user: String) -> RequestDigest {
-        RequestDigest(["lines": request.lines, "discount": request.discount, "payments": request.payments,
-                       "training": request.training, "session": request.session, "late": request.late,
-                       "fiscalType": request.fiscalType, "user": user])
+        func text(_ value: String?, _ out: inout [UInt8]) {
+            guard let value else { return out.append(0) }
+            out.append(1)
+            Canonical.writeInt(Int64(value.utf8.count), to: &out)
+            out.append(0x3A)
+            out.append(contentsOf: value.utf8)
+        }
+        func int(_ value: Int64?, _ out: inout [UInt8]) {
+            guard let value else { return out.append(0) }
+            out.append(1)
+            Canonical.writeInt(value, to: &out)
+            out.append(0x3B)
+        }
+        func discount(_ value: DiscountRequest?, _ out: inout [UInt8]) {
+            guard let value else { return out.append(0) }
+            out.append(1)
+            int(value.amount, &out)
+            int(value.percent?.basisPoints, &out)
+            text(value.reason, &out)
+        }
+        var lines: [UInt8] = []
+        lines.reserveCapacity(64 * request.lines.count)
+        for line in request.lines {
+            text(line.name, &lines)
+            int(line.quantity.milli, &lines)
+            int(line.unitPrice, &lines)
+            int(line.vatRate.basisPoints, &lines)
+            discount(line.discount, &lines)
+            int(line.priceOverride?.price, &lines)
+            text(line.priceOverride?.reason, &lines)
+            int(line.service.map { $0 ? 1 : 0 }, &lines)
+        }
+        var payments: [UInt8]?
+        if let given = request.payments {
+            var out: [UInt8] = []
+            for payment in given {
+                text(payment.method, &out)
+                int(payment.amount, &out)
+            }
+            payments = out
+        }
+        func field(_ write: (inout [UInt8]) -> Void) -> [UInt8] {
+            var out: [UInt8] = []
+            write(&out)
+            return out
+        }
+        return RequestDigest(raw: [
+            "lines": lines, "payments": payments,
+            "discount": request.discount.map { value in field { discount(value, &$0) } },
+            "training": request.training.map { [$0 ? 1 : 0] }, "late": request.late.map { [$0 ? 1 : 0] },
+            "session": request.session.map { Array($0.utf8) }, "fiscalType": request.fiscalType.map { Array($0.utf8) },
+            "user": Array(user.utf8),
+        ])
     }
 
     /// A sale's lines, total and VAT per rate, as the receipt will carry them (a pro-forma bill is priced the same way).
