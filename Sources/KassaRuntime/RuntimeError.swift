@@ -124,7 +124,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             case .copyAlreadyPrinted, .staleVersion, .parkedLeased: return 34
             case .wrongTerminal: return 35
             case .idempotencyConflict: return 40
-            case .notFound: return 36
+            case .notFound, .noTerminal: return 36
             case .database, .databaseUnavailable: return 37
             case .fiscalModuleFailed, .controlUnitFailed: return 38
             }
@@ -188,7 +188,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             case .parkedLeased: return "PARKED_LEASED"
             case .wrongTerminal: return "WRONG_TERMINAL"
             case .idempotencyConflict: return "IDEMPOTENCY_CONFLICT"
-            case .notFound: return "NOT_FOUND"
+            case .notFound, .noTerminal: return "NOT_FOUND"
             case .database: return "DATABASE"
             case .databaseUnavailable: return "DATABASE_UNAVAILABLE"
             case .fiscalModuleFailed: return "FISCAL_MODULE"

@@ -74,10 +74,9 @@ extension KassaEnvironment {
                 witness = aesKey
             }
         }
-        let known = witness != nil
-        if known {
+        if let witness {
             var status = stat()
-            if stat(path, &status) != 0 || status.st_size == 0 { throw .terminalDatabaseLost(database: path, marker: witness ?? marker) }
+            if stat(path, &status) != 0 || status.st_size == 0 { throw .terminalDatabaseLost(database: path, marker: witness) }
         }
         do {
             let store = try SessionStore.open(path: path)
@@ -86,7 +85,7 @@ extension KassaEnvironment {
             // The software fiscal module signs the journal; its key lives beside the database (fiscal-module.key, 0600).
             let module = readOnly ? nil : try SoftwareFiscalModule.load(path: fiscalKeyPath(database))
             let engine = try SessionEngine(store: store, readOnly: readOnly, logger: logger, fiscalModule: module,
-                                           profiles: fiscalProfiles(database), faultPoint: faultPoint, createTerminal: !known)
+                                           profiles: fiscalProfiles(database), faultPoint: faultPoint, createTerminal: witness == nil)
             if !FileManager.default.fileExists(atPath: marker), !readOnly {
                 // SQLite creates the database (and its -wal and -shm) 0644 less the umask; the terminal's history is
                 // the till user's alone, as the home folder is.
@@ -103,7 +102,7 @@ extension KassaEnvironment {
             return engine
         } catch let error as RuntimeError {
             throw error
-        } catch SessionError.notFound(let what) where known && what == "A terminal in this database" {
+        } catch SessionError.noTerminal where witness != nil {
             throw .terminalDatabaseLost(database: path, marker: witness ?? marker)
         } catch let error as FiscalModuleError {
             throw .session(.fiscalModuleFailed(serial: "software", code: error.code, message: error.message))

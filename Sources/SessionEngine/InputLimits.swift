@@ -100,6 +100,15 @@ public enum InputLimits {
         if let type = request.fiscalType { try text(type, field: "fiscalType", limit: 16) }
     }
 
+    static func refund(_ request: RefundRequest) throws(SessionError) {
+        try id(request.id, field: "The command id")
+        guard request.lines.count <= maxLines else {
+            throw .invalid("A refund has at most \(maxLines) lines; this one has \(request.lines.count).")
+        }
+        for (index, line) in request.lines.enumerated() { try quantity(line.quantity, field: "lines[\(index)].quantity") }
+        if let method = request.method { try text(method, field: "method", limit: maxMethodLength) }
+    }
+
     static func count(_ items: [DenominationCount]?, field: String) throws(SessionError) {
         for (index, item) in (items ?? []).enumerated() {
             try amount(item.denomination, field: "\(field)[\(index)].denomination")

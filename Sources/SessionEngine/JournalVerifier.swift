@@ -603,7 +603,7 @@ extension JournalCheck {
     /// Whether a column's value equals what was signed for it (integers, text and null as JSON gives them back).
     static func same(_ value: Canonical, _ signed: Any) -> Bool {
         switch value {
-        case .int(let number): return (signed as? NSNumber).map { $0.int64Value == number && !($0 is Bool && false) } ?? false
+        case .int(let number): return (signed as? NSNumber)?.int64Value == number
         case .string(let text): return signed as? String == text
         case .null: return signed is NSNull
         case .bool(let flag): return (signed as? NSNumber)?.boolValue == flag

@@ -240,15 +240,9 @@ extension SessionEngine {
     public func finalizeParked(id: String, user: String, payments: [PaymentRequest]?, training: Bool = false) throws(SessionError) -> ReceiptRecord {
         let parked = try parkedReceipt(id: id, user: user)
         let request = SaleRequest(id: id, lines: parked.lines, payments: payments, discount: parked.discount, training: training)
-        if parked.state == "finalized", let number = parked.receiptNumber {
-            // A replay: the same payments by the same user return the receipt; other content reusing the id is refused.
-            try store.read { db in
-                let stored = try Data.fetchOne(db.cachedStatement(sql: "SELECT request_digest FROM receipt WHERE id = ?"), arguments: [id])
-                try RequestDigest.check(id, stored: stored.map(Array.init), replay: Self.digest(request, user: user))
-            }
-            return try receipt(number: number)
-        }
-        guard parked.state == "parked" || parked.state == "paying" else { throw .invalid("Parked receipt \(id) is \(parked.state).") }
+        // A finalized one is a replay: `finalizeSale` answers it from the receipt (the parked id is its command id), and
+        // refuses other payments or another user reusing the id.
+        guard ["parked", "paying", "finalized"].contains(parked.state) else { throw .invalid("Parked receipt \(id) is \(parked.state).") }
         if parked.owner != user {
             try store.read { db in try self.checkAccess(parked, user: user, edit: true, db) }
         }

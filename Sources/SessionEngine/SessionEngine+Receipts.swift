@@ -158,7 +158,6 @@ extension SessionEngine {
     }
 
     func computeLines(_ request: SaleRequest, settings: Settings) throws -> [ReceiptRecord.Line] {
-        try InputLimits.lines(request.lines)
         var lines: [ReceiptRecord.Line] = []
         lines.reserveCapacity(request.lines.count)
         for (index, line) in request.lines.enumerated() {
@@ -221,7 +220,6 @@ extension SessionEngine {
     /// Change is given in cash only; payments must cover the total exactly when money goes back.
     func change(total: Int64, payments: [PaymentRequest]) throws -> Int64 {
         guard payments.allSatisfy({ !$0.method.isEmpty }) else { throw SessionError.invalid("A payment needs a method.") }
-        try InputLimits.payments(payments)
         let paid = try Checked.sum(payments.lazy.map(\.amount), "the sum of the payments")
         if total < 0 || payments.contains(where: { $0.amount < 0 }) {
             guard paid == total else { throw SessionError.paymentsDoNotCover(total: total, paid: paid) }
@@ -319,8 +317,8 @@ extension SessionEngine {
             let overrides = lines.filter { $0.priceOverrideReason != nil }
             if !overrides.isEmpty {
                 totals.append(("price_overrides", Int64(overrides.count),
-                               try Checked.sum(overrides.lazy.map { line in
-                                   Int64(clamping: roundedDivision128(Int128(line.quantity.milli) * (Int128(line.listPrice) - Int128(line.unitPrice)), 1000))
+                               try Checked.sum(overrides.map { line throws(SessionError) in
+                                   try Checked.mulDiv(line.quantity.milli, line.listPrice - line.unitPrice, 1000, "a price override")
                                }, "the price overrides")))
             }
             for line in vatLines {
@@ -425,12 +423,7 @@ extension SessionEngine {
     /// A refund of lines of an earlier receipt of this terminal; never more than was sold, across all refunds.
     public func refund(_ request: RefundRequest, user: String) throws(SessionError) -> ReceiptRecord {
         guard !request.lines.isEmpty else { throw .invalid("A refund needs at least one line.") }
-        try InputLimits.id(request.id, field: "The command id")
-        guard request.lines.count <= InputLimits.maxLines else {
-            throw .invalid("A refund has at most \(InputLimits.maxLines) lines; this one has \(request.lines.count).")
-        }
-        for (index, line) in request.lines.enumerated() { try InputLimits.quantity(line.quantity, field: "lines[\(index)].quantity") }
-        if let method = request.method { try InputLimits.text(method, field: "method", limit: InputLimits.maxMethodLength) }
+        try InputLimits.refund(request)
         let digest = RequestDigest(["receipt": request.receiptNumber, "lines": request.lines, "method": request.method, "user": user])
         let now = clock.now()
         return try journaled { db in

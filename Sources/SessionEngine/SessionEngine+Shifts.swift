@@ -303,7 +303,6 @@ extension SessionEngine {
         guard type == "in" || type == "out" || type == "no_sale" else { throw .invalid("A cash movement is in, out or no_sale.") }
         if type != "no_sale" { guard amount > 0 else { throw .invalid("A cash movement needs a positive amount.") } }
         try InputLimits.amount(amount, field: "The amount (--amount)")
-        try InputLimits.id(commandID, field: "The command id")
         if let reason { try InputLimits.text(reason, field: "The reason", limit: InputLimits.maxReasonLength) }
         let now = clock.now()
         return try journaled { db in

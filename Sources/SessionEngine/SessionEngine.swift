@@ -53,7 +53,7 @@ public final class SessionEngine: Sendable {
                 }
                 return (id, existing["currency"])
             }
-            guard !readOnly, createTerminal else { throw SessionError.notFound("A terminal in this database") }
+            guard !readOnly, createTerminal else { throw SessionError.noTerminal }
             try db.cachedStatement(sql: "INSERT INTO terminal (id, machine, currency, created_at) VALUES (?, ?, ?, ?)").execute(arguments: [derived, machine, currency.uppercased(), Self.timestamp(now)])
             try db.cachedStatement(sql: "INSERT INTO terminal_counters (terminal_id) VALUES (?)").execute(arguments: [derived])
             for (key, value) in Settings.defaults {

@@ -12,6 +12,8 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalid(String)
     case differenceNeedsApproval(difference: Int64, limit: Int64)
     case notFound(String)
+    /// The database holds no terminal, and this open may not create one (read-only, or the terminal is known to exist).
+    case noTerminal
     case parkedReceiptsBlockClose([String])
     /// A payment is running (e.g. on a card terminal) on these parked receipts.
     case paymentInProgress([String])
@@ -57,6 +59,7 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
         case .differenceNeedsApproval(let difference, let limit):
             return "The cash difference of \(difference) is beyond the allowed \(limit); a manager must approve it (--approved-by)."
         case .notFound(let what): return "\(what) was not found."
+        case .noTerminal: return "This database holds no terminal: it is new or empty."
         case .parkedReceiptsBlockClose(let labels):
             return "Parked receipts block the close: \(labels.joined(separator: ", ")). Finish or void them, or set parked-at-close = defer."
         case .shiftState(let id, let state, let wanted):

@@ -82,6 +82,9 @@ struct DeviceCommandTests {
         ("[devices.a]\nurl = \"virtual:\"\ncolour = \"red\"\n", ":3: unknown key 'colour'"),
         ("[devices.a]\nurl = \"virtual:\"\n[devices.a.drawer]\npin = 3\n", ":4: the drawer pin is 2 or 5"),
         ("[devices.a]\nprofile = \"generic-58mm\"\n", "device 'a' has no url"),
+        ("[devices.a]\nurl = \"virtual:\"\nprofle = \"generic-58mm\"\n", ":3: unknown key 'profle' in [devices.a]; did you mean 'profile'?"),
+        ("[devices.a]\nurl = \"virtual:\"\nurl = \"tcp://x\"\n", ":3: 'url' is given twice in [devices.a]"),
+        ("[devices.a]\nurl = \"virtual:\u{0}\"\n", "the control character U+0000"),
     ])
     func brokenConfig(text: String, expected: String) throws {
         try Data(text.utf8).write(to: home.appendingPathComponent("kassa.toml"))

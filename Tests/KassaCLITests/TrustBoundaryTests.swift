@@ -129,6 +129,34 @@ struct TrustBoundaryTests {
         #expect(park.status == 3 && error(park).message.contains("'vatRat'") && error(park).message.contains("'vatRate'"), "\(park.stdout)")
     }
 
+    @Test("settings: an unknown key is named with the closest one; control characters and amounts out of range are refused")
+    func settings() throws {
+        try setUp()
+        let misspelt = try kassa(["settings", "set", "cash-controll", "off", "--user", "maria", "--json"])
+        #expect(misspelt.status == 31 && error(misspelt).message.contains("Did you mean 'cash-control'?"), "\(misspelt.stdout)")
+        let control = try kassa(["settings", "set", "company-name", "Kaffe\u{1B}baren", "--user", "maria", "--json"])
+        #expect(control.status == 31 && error(control).message.contains("U+001B"), "\(control.stdout)")
+        let huge = try kassa(["settings", "set", "default-float", "9223372036854775807", "--user", "maria", "--json"])
+        #expect(huge.status == 31 && error(huge).message.contains("999999999999"), "\(huge.stdout)")
+        let shown = try kassa(["settings", "show", "--json"])
+        #expect(shown.json?["cashControl"] as? Bool == true && shown.json?["defaultFloat"] as? Int == 0, "\(shown.stdout)")
+    }
+
+    @Test("a replayed park finalize answers as the first one did; other payments are a conflict")
+    func parkedReplay() throws {
+        try setUp()
+        #expect(try kassa(["park", "new", "-", "--user", "anna"],
+                          stdin: Array(#"{"id":"t1","lines":[{"name":"Kaffe","quantity":1,"unitPrice":3500,"vatRate":"12"}]}"#.utf8)).status == 0)
+        let first = try kassa(["park", "finalize", "t1", "--pay", "card=3500", "--user", "anna", "--no-print", "--json"])
+        let again = try kassa(["park", "finalize", "t1", "--pay", "card=3500", "--user", "anna", "--no-print", "--json"])
+        let a = try #require(first.json?["receipt"] as? [String: Any]), b = try #require(again.json?["receipt"] as? [String: Any])
+        #expect(a["number"] as? Int == 1 && b["number"] as? Int == 1)
+        #expect(a["signatureCounter"] as? Int != nil && a["signatureCounter"] as? Int == b["signatureCounter"] as? Int)
+        let other = try kassa(["park", "finalize", "t1", "--pay", "cash=4000", "--user", "anna", "--no-print", "--json"])
+        #expect(other.status == 40 && error(other).message.contains("payments differs"), "\(other.stdout)")
+        #expect(try receiptNumber() == 1)
+    }
+
     @Test("one precise message per refusal: a fraction for money, a discount over 100 %")
     func messages() throws {
         try setUp()
