@@ -5,12 +5,15 @@ Usage: verify_journal.py EXPORT_DIR        (the folder `kassa journal export --t
 
 Checks, without Kassa: every entry's hash (SHA-256 of its signed data), the chain of previous hashes from the genesis
 value, the sequence numbers, each fiscal module's ES256 signature and rising signature counter, the canonical form of
-each body, and that the journal ends at the head the terminal recorded. Needs `cryptography` (pip or python3-cryptography).
+each body, and that the journal ends at the head the terminal recorded. Recomputes, from the signed facts alone, the grand
+totals through every receipt, every shift's running totals (checked against the state each entry signed, whose digest
+covers them), the figures each Z signed, and the terminal's counters and the module anchors in the header. Needs `cryptography` (pip or python3-cryptography).
 Exit 0: the journal is intact. Exit 1: the first bad entry is named. Exit 2: the export cannot be read.
 """
 import base64
 import hashlib
 import json
+import re
 import sys
 
 from cryptography.exceptions import InvalidSignature
@@ -24,6 +27,34 @@ FAILURE_KIND = "fiscal_module_failure"
 
 def canonical(value):
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def rounded_division(numerator, denominator):
+    """Kassa's rounding of a quotient: half away from zero."""
+    half = denominator // 2
+    return (numerator + half) // denominator if numerator >= 0 else -((-numerator + half) // denominator)
+
+
+def totals_digest(totals):
+    """SHA-256 over a shift's running totals, `key TAB count TAB amount LF` in the keys' UTF-8 order; 16 bytes in hex."""
+    digest = hashlib.sha256()
+    for key in sorted(totals, key=lambda k: k.encode("utf-8")):
+        count, amount = totals[key]
+        digest.update(f"{key}\t{count}\t{amount}\n".encode("utf-8"))
+    return digest.hexdigest()[:32]
+
+
+def parse_state(text):
+    """`sales returns digest shift` (Docs/journal-format.md, "The signed state"); None when malformed."""
+    parts = text.split(" ", 3)
+    if len(parts) != 4 or not all(re.fullmatch(r"-?(0|[1-9][0-9]*)", p, re.ASCII) and p != "-0" for p in parts[:2]):
+        return None
+    sales, returns, digest, shift = int(parts[0]), int(parts[1]), parts[2], parts[3]
+    if (digest == "-") != (shift == "-"):
+        return None
+    if digest != "-" and (len(digest) != 32 or any(c not in "0123456789abcdef" for c in digest)):
+        return None
+    return sales, returns, None if digest == "-" else digest, None if shift == "-" else shift
 
 
 def fail(seq, kind, detail):
@@ -60,13 +91,56 @@ def main(folder):
     if header.get("unverified"):
         print(f"NOTE: Kassa exported this journal although it did not verify: {header['unverified']}")
     previous, last_seq, counters = genesis, 0, {}
-    # Recomputed from the signed facts: the grand totals through every receipt, and per shift the figures its Z signs.
+    # Recomputed from the signed facts: the grand totals through every receipt, and each shift's running totals.
     grand = None
     shifts = {}
+    state_shifts = set()
+    vat_rounding = "line"
 
-    def add(session, key, amount):
-        count, total = shifts.setdefault(session, {}).get(key, (0, 0))
-        shifts[session][key] = (count + 1, total + amount)
+    def add(session, key, count, amount):
+        old_count, old_amount = shifts.setdefault(session, {}).get(key, (0, 0))
+        shifts[session][key] = (old_count + count, old_amount + amount)
+
+    def add_receipt(kind, body):
+        """What a receipt adds to its shift's running totals, as Kassa adds it."""
+        session = body["session"]
+        if kind == "training":
+            add(session, "training", 1, body["total"])
+            return
+        lines = body["lines"]
+        positive = sum(line["amount"] for line in lines if line["amount"] > 0)
+        negative = -sum(line["amount"] for line in lines if line["amount"] < 0)
+        if positive > 0:
+            add(session, "sales", 1, positive)
+            units = [(line, line["quantity_milli"] // 1000 if line["quantity_milli"] % 1000 == 0 else 1) for line in lines if line["amount"] > 0]
+            goods = sum(u for line, u in units if not line["service"])
+            services = sum(u for line, u in units if line["service"])
+            if goods > 0:
+                add(session, "goods", goods, 0)
+            if services > 0:
+                add(session, "services", services, 0)
+        if negative > 0:
+            add(session, "returns", 1, negative)
+        if body["discount_total"] != 0:
+            add(session, "discounts", 1, body["discount_total"])
+        overrides = [line for line in lines if line["price_override_reason"] is not None]
+        if overrides:
+            add(session, "price_overrides", len(overrides),
+                sum(rounded_division(line["quantity_milli"] * (line["list_price"] - line["unit_price"]), 1000) for line in overrides))
+        gross, tax = {}, {}
+        for line in lines:
+            gross[line["vat_rate_bp"]] = gross.get(line["vat_rate_bp"], 0) + line["amount"]
+            tax[line["vat_rate_bp"]] = tax.get(line["vat_rate_bp"], 0) + line["vat"]
+        for rate in sorted(gross):
+            add(session, f"vat_gross:{rate}", 1, gross[rate])
+            vat = rounded_division(gross[rate] * rate, 10000 + rate) if vat_rounding == "receipt" and rate >= 0 else tax[rate]
+            add(session, f"vat_tax:{rate}", 1, vat)
+        for payment in body["payments"]:
+            add(session, f"method:{payment['method']}", 1, payment["amount"])
+        if body["change"] > 0:
+            add(session, "change", 1, body["change"])
+        add(session, f"cashier:{body['cashier']}", 1, body["total"])
+        add(session, "receipts", 1, body["total"])
 
     for line in lines[1:]:
         entry = json.loads(line)
@@ -75,7 +149,9 @@ def main(folder):
             fail(seq, "missing", f"entries {last_seq + 1}..{seq - 1} are missing")
         if entry["terminal"] != terminal:
             fail(seq, "modified", f"entry of terminal {entry['terminal']} in the journal of {terminal}")
-        message = "\n".join([FORMAT, terminal, entry["time"], entry["kind"], entry["ref"], entry["module"], entry["prev"], entry["body"]])
+        state = entry.get("state")
+        message = "\n".join([FORMAT, terminal, entry["time"], entry["kind"], entry["ref"], entry["module"], entry["prev"], entry["body"]]
+                            + ([state] if state is not None else []))
         signed = f"{message}\n{entry['counter']}".encode("utf-8")
         if hashlib.sha256(signed).hexdigest() != entry["hash"]:
             fail(seq, "modified", "its content no longer gives its hash")
@@ -105,7 +181,10 @@ def main(folder):
             if entry["counter"] <= counters.get(entry["module"], 0):
                 fail(seq, "reordered", f"signature counter {entry['counter']} of {entry['module']} does not rise")
             counters[entry["module"]] = entry["counter"]
-        if entry["kind"] in ("receipt", "refund"):
+        kind = entry["kind"]
+        if kind in ("receipt", "refund", "training"):
+            add_receipt(kind, body)
+        if kind in ("receipt", "refund"):
             sales = sum(line["amount"] for line in body["lines"] if line["amount"] > 0)
             returns = -sum(line["amount"] for line in body["lines"] if line["amount"] < 0)
             if grand is None:
@@ -114,13 +193,22 @@ def main(folder):
             if grand != (body["grand_total_sales"], body["grand_total_returns"]):
                 fail(seq, "modified", f"receipt {body['number']} was signed with grand totals {body['grand_total_sales']}/"
                      f"{body['grand_total_returns']}, but the receipts before it and its lines give {grand[0]}/{grand[1]}")
-            if sales > 0:
-                add(body["session"], "sales", sales)
-            if returns > 0:
-                add(body["session"], "returns", returns)
-        elif entry["kind"] in ("cash_in", "cash_out"):
-            add(body["session"], entry["kind"], body["amount"])
-        elif entry["kind"] == "z_report":
+        elif kind in ("cash_in", "cash_out", "no_sale"):
+            add(body["session"], f"cash_{body['type']}", 1, body["amount"])
+            if body.get("reverses") is not None:
+                add(body["session"], "cash_reversals", 1, body["amount"])
+        elif kind in ("copy", "proforma"):
+            add(body["session"], "copies" if kind == "copy" else "proforma", 1, body["total"])
+        elif kind == "void":
+            if isinstance(body.get("unfinished"), dict):
+                add(body["unfinished"]["session"], "unfinished", 1, body["unfinished"]["amount"])
+        elif kind == "setting":
+            if body.get("key") == "vat-rounding":
+                vat_rounding = body["value"]
+        elif kind in ("shift_open", "rescue_shift_open"):
+            if state is not None:
+                state_shifts.add(entry["ref"])
+        elif kind == "z_report":
             try:
                 report = json.loads(body["report_json"])
             except (KeyError, ValueError):
@@ -134,6 +222,18 @@ def main(folder):
             if grand is not None and (body["grand_total_sales_after"], body["grand_total_returns_after"]) != grand:
                 fail(seq, "modified", f"Z {body['z_no']} signed grand totals {body['grand_total_sales_after']}/"
                      f"{body['grand_total_returns_after']}, but the receipts give {grand[0]}/{grand[1]}")
+        if state is not None:
+            parsed = parse_state(state)
+            if parsed is None:
+                fail(seq, "modified", "the state it signed cannot be read")
+            if grand is None:
+                grand = (parsed[0], parsed[1])
+            elif (parsed[0], parsed[1]) != grand:
+                fail(seq, "modified", f"it signed grand totals {parsed[0]}/{parsed[1]}, but the signed receipts up to it add up to "
+                     f"{grand[0]}/{grand[1]}: a grand-total counter was changed")
+            if parsed[3] in state_shifts and totals_digest(shifts.get(parsed[3], {})) != parsed[2]:
+                fail(seq, "modified", f"it signed running totals of shift {parsed[3]} that the shift's signed facts do not give: "
+                     "a running total was changed before it was signed")
         previous, last_seq = entry["hash"], seq
     if last_seq != header["entries"] or (last_seq > 0 and previous != header["head"]):
         fail(last_seq + 1, "missing", f"the journal ends at entry {last_seq}, the terminal recorded {header['entries']}")

@@ -127,6 +127,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             case .notFound, .noTerminal: return 36
             case .database, .databaseUnavailable: return 37
             case .fiscalModuleFailed, .controlUnitFailed: return 38
+            case .stateTampered: return 39
             }
         case .transport(let error):
             switch error {
@@ -193,6 +194,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             case .databaseUnavailable: return "DATABASE_UNAVAILABLE"
             case .fiscalModuleFailed: return "FISCAL_MODULE"
             case .controlUnitFailed: return "CONTROL_UNIT"
+            case .stateTampered: return "JOURNAL_BROKEN"
             }
         case .transport(let error):
             switch error {

@@ -7,9 +7,10 @@ import GRDB
 ///
 /// An entry's *signed data* is
 ///
-///     KASSA-JOURNAL-1 \n terminal \n time \n kind \n ref \n module serial \n previous hash (hex) \n body \n counter
+///     KASSA-JOURNAL-1 \n terminal \n time \n kind \n ref \n module serial \n previous hash (hex) \n body [\n state] \n counter
 ///
-/// where `body` is the fact's canonical encoding and `counter` the module's signature counter. The entry's hash is
+/// where `body` is the fact's canonical encoding, `state` the state the fact moves the terminal to (`JournalState`; entries
+/// journaled since migration v16 carry it) and `counter` the module's signature counter. The entry's hash is
 /// SHA-256 of the signed data; the next entry names it as its previous hash. The first entry's previous hash is
 /// SHA-256 of `KASSA-JOURNAL-1 \n terminal`.
 public enum Journal {
@@ -21,19 +22,20 @@ public enum Journal {
 
     /// The bytes the module signs, without the trailing `\n counter` the module appends.
     public static func message(terminal: String, time: String, kind: String, ref: String, module: String, previous: [UInt8],
-                               body: [UInt8]) -> [UInt8] {
+                               body: [UInt8], state: String? = nil) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(body.count + 200)
-        writeMessage(terminal: terminal, time: time, kind: kind, ref: ref, module: module, previous: previous, to: &out) {
+        out.reserveCapacity(body.count + 300)
+        writeMessage(terminal: terminal, time: time, kind: kind, ref: ref, module: module, previous: previous, state: state, to: &out) {
             $0.append(contentsOf: body)
         }
         return out
     }
 
     /// Appends the message to `out`, `body` writing the body in place: the one definition of the message's layout
-    /// (a line each for the format, terminal, time, kind, ref and module, the previous hash in hex, then the body).
+    /// (a line each for the format, terminal, time, kind, ref and module, the previous hash in hex, then the body, then
+    /// the state on a line of its own when the entry has one).
     static func writeMessage(terminal: String, time: String, kind: String, ref: String, module: String, previous: [UInt8],
-                             to out: inout [UInt8], body: (inout [UInt8]) -> Void) {
+                             state: String?, to out: inout [UInt8], body: (inout [UInt8]) -> Void) {
         // A line at a time, not a loop over an array of the fields: the verifier writes a million messages.
         func line(_ field: String) {
             var field = field
@@ -49,6 +51,10 @@ public enum Journal {
         writeHex(previous, to: &out)
         out.append(0x0A)
         body(&out)
+        if var state {
+            out.append(0x0A)
+            state.withUTF8 { out.append(contentsOf: $0) }
+        }
     }
 
     /// The message with the module's counter: what is signed and hashed.
@@ -113,9 +119,12 @@ public struct JournalEntry: Sendable, Equatable, Codable {
     public var hash: [UInt8]
     public var signature: [UInt8]
     public var body: String
+    /// The state the fact moved the terminal to (`JournalState`), signed with it; nil for entries journaled before
+    /// migration v16.
+    public var state: String?
 
     /// The columns `init(row:)` reads, in its order.
-    static let columns = "seq, terminal_id, created_at, kind, ref, module_serial, signature_counter, prev_hash, hash, signature, body"
+    static let columns = "seq, terminal_id, created_at, kind, ref, module_serial, signature_counter, prev_hash, hash, signature, body, state"
 
     /// Reads a stored entry selected with `columns`; a value of the wrong type throws (the verifier names it), never traps.
     /// By index: GRDB's lookup by name lower-cases the name on every call.
@@ -131,6 +140,7 @@ public struct JournalEntry: Sendable, Equatable, Codable {
         hash = [UInt8](try row.decode(Data.self, atIndex: 8))
         signature = [UInt8]((try row.decode(Data?.self, atIndex: 9)) ?? Data())
         body = try row.decode(atIndex: 10)
+        state = try row.decode(String?.self, atIndex: 11)
     }
 
     /// The same through SQLite's C API (the verifier reads a million of them), with the same strictness.
@@ -146,6 +156,7 @@ public struct JournalEntry: Sendable, Equatable, Codable {
         hash = try row.blob(8)
         signature = row.isNull(9) ? [] : try row.blob(9)
         body = try row.text(10)
+        state = row.isNull(11) ? nil : try row.text(11)
     }
 
     /// A receipt's entry stores no body (decision 0011): the receipt's rows are its body, rebuilt by `journal verify`
@@ -164,7 +175,8 @@ public struct JournalEntry: Sendable, Equatable, Codable {
     /// buffer per thread for this instead of building the message, the body and their concatenation apart.
     func writeSignedData(into out: inout [UInt8], body: (inout [UInt8]) -> Void) {
         out.removeAll(keepingCapacity: true)
-        Journal.writeMessage(terminal: terminal, time: time, kind: kind, ref: ref, module: module, previous: previousHash, to: &out, body: body)
+        Journal.writeMessage(terminal: terminal, time: time, kind: kind, ref: ref, module: module, previous: previousHash, state: state,
+                             to: &out, body: body)
         out.append(0x0A)
         Canonical.writeInt(counter, to: &out)
     }
@@ -172,17 +184,20 @@ public struct JournalEntry: Sendable, Equatable, Codable {
 
 extension SessionEngine {
     /// Appends a fact to the journal inside the caller's transaction. Without a fiscal module (benchmark baseline only)
-    /// nothing is journaled.
-    func journal(_ kind: String, ref: String, body: Canonical, now: Date, _ db: Database) throws {
+    /// nothing is journaled. `shift` is the shift whose running totals the fact changed or belongs to (its totals' digest
+    /// goes into the signed state); `grandTotals` what the fact added to the grand totals (receipts only).
+    func journal(_ kind: String, ref: String, body: Canonical, shift: String? = nil, now: Date, _ db: Database) throws {
         guard fiscalModule != nil else { return }
-        try journal(kind, ref: ref, bodyBytes: body.bytes, now: now, db)
+        try journal(kind, ref: ref, bodyBytes: body.bytes, shift: shift, now: now, db)
     }
 
     /// `storeBody: false` is for receipts: their rows are the body, rebuilt byte for byte by `journal verify` and
     /// `journal export` (decision 0011), so the entry stores it by reference.
-    func journal(_ kind: String, ref: String, bodyBytes: [UInt8], storeBody: Bool = true, now: Date, _ db: Database) throws {
+    func journal(_ kind: String, ref: String, bodyBytes: [UInt8], storeBody: Bool = true, shift: String? = nil,
+                 grandTotals: (sales: Int64, returns: Int64) = (0, 0), now: Date, _ db: Database) throws {
         guard let module = fiscalModule else { return }
-        try append(kind, ref: ref, body: bodyBytes, storeBody: storeBody, now: now, module: module, db) { message throws(FiscalModuleError) in
+        try append(kind, ref: ref, body: bodyBytes, storeBody: storeBody, shift: shift, grandTotals: grandTotals, now: now, module: module, db) {
+            message throws(FiscalModuleError) in
             try module.sign(message)
         }
     }
@@ -198,23 +213,40 @@ extension SessionEngine {
         var message: [UInt8]
         /// The body as stored: the canonical body, or empty for a receipt whose rows are the body.
         var storedBody: String
+        var state: String
     }
 
-    /// Reads the head and the module's last counter (one statement) and builds the message to sign.
-    private func draft(_ kind: String, ref: String, body: [UInt8], storeBody: Bool, now: Date, module: any FiscalModule,
-                       _ db: Database) throws -> Draft {
+    /// Reads the head, the module's last counter, the grand totals and the state the last entry signed (one statement),
+    /// checks that the grand totals are where that state and this fact put them, and builds the message to sign.
+    private func draft(_ kind: String, ref: String, body: [UInt8], storeBody: Bool, shift: String?, grandTotals delta: (sales: Int64, returns: Int64),
+                       now: Date, module: any FiscalModule, _ db: Database) throws -> Draft {
         // Another process may have signed with the same module since this one last did (two processes, one key file),
         // so the module continues after the last counter in the journal, read under the write lock (a hardware module
         // keeps its own counter and ignores this).
-        var head: (seq: Int64, hash: [UInt8]?, counter: Int64?, latest: String?)?
+        var head: (seq: Int64, hash: [UInt8]?, counter: Int64?, latest: String?, sales: Int64, returns: Int64, state: String?)?
         try db.cachedStatement(sql: """
             SELECT journal_seq, journal_head, (SELECT signature_counter FROM journal WHERE module_serial = ? AND signature_counter > 0
-              ORDER BY seq DESC LIMIT 1), latest_fact_at FROM terminal_counters WHERE terminal_id = ?
+              ORDER BY seq DESC LIMIT 1), latest_fact_at, gt_sales, gt_returns,
+              (SELECT state FROM journal j WHERE j.seq = c.journal_seq) FROM terminal_counters c WHERE terminal_id = ?
             """).runRaw(db, bind: { $0.text(module.serial); $0.text(terminalID) }) { handle in
             let row = RawRow(handle: handle)
-            head = ((try? row.int(0)) ?? 0, row.optionalBlob(1), try? row.optionalInt(2), try? row.optionalText(3))
+            head = ((try? row.int(0)) ?? 0, row.optionalBlob(1), try? row.optionalInt(2), try? row.optionalText(3),
+                    try row.int(4), try row.int(5), try row.optionalText(6))
         }
         guard let head else { throw SessionError.notFound("The counters of terminal \(terminalID)") }
+        // A grand-total counter changed outside Kassa is never carried into a new signature: the last entry signed where
+        // the totals stood, and this fact moves them by `delta`.
+        if let signed = head.state {
+            guard let before = JournalState(text: signed) else {
+                throw SessionError.stateTampered("the state journal entry \(head.seq) signed cannot be read")
+            }
+            let (sales, o1) = before.grandTotalSales.addingReportingOverflow(delta.sales)
+            let (returns, o2) = before.grandTotalReturns.addingReportingOverflow(delta.returns)
+            guard !o1, !o2, sales == head.sales, returns == head.returns else {
+                throw SessionError.stateTampered("the grand totals (terminal_counters) stood at \(head.sales &- delta.sales)/"
+                    + "\(head.returns &- delta.returns), but journal entry \(head.seq) signed \(before.grandTotalSales)/\(before.grandTotalReturns)")
+            }
+        }
         let previous = head.hash ?? Journal.genesis(terminal: terminalID)
         if let last = head.counter { module.resume(afterCounter: last) }
         let time = Self.timestamp(now)
@@ -223,28 +255,43 @@ extension SessionEngine {
         if let latest = head.latest, time < latest, let last = Self.date(latest), now < last.addingTimeInterval(-Self.clockTolerance) {
             logger.warning("the clock is behind the latest recorded fact", metadata: ["now": "\(time)", "latest.recorded": "\(latest)", "kind": "\(kind)"])
         }
+        let state = JournalState(grandTotalSales: head.sales, grandTotalReturns: head.returns, shift: shift,
+                                 totalsDigest: try shift.map { try shiftTotalsDigest($0, db) }).text
         return Draft(seq: head.seq + 1, kind: kind, ref: ref, time: time, serial: module.serial, previous: previous,
-                     message: Journal.message(terminal: terminalID, time: time, kind: kind, ref: ref, module: module.serial, previous: previous, body: body),
-                     storedBody: storeBody ? String(decoding: body, as: UTF8.self) : "")
+                     message: Journal.message(terminal: terminalID, time: time, kind: kind, ref: ref, module: module.serial, previous: previous,
+                                              body: body, state: state),
+                     storedBody: storeBody ? String(decoding: body, as: UTF8.self) : "", state: state)
+    }
+
+    /// The digest of a shift's running totals as they stand (`JournalState.digest`), read in key order.
+    func shiftTotalsDigest(_ shift: String, _ db: Database) throws -> String {
+        var digest = JournalState.Digest()
+        try db.cachedStatement(sql: "SELECT key, count, amount FROM session_total WHERE session_id = ? ORDER BY key")
+            .runRaw(db, bind: { $0.text(shift) }) { handle in
+                let row = RawRow(handle: handle)
+                digest.add(key: try row.text(0), count: try row.int(1), amount: try row.int(2))
+            }
+        return digest.hex
     }
 
     /// Stores a signed entry; the head moves with the insert (trigger `journal_moves_head`).
     private func store(_ draft: Draft, signature: [UInt8], counter: Int64, _ db: Database) throws {
         let hash = Array(Journal.signedDigest(message: draft.message, counter: counter))
         try db.cachedStatement(sql: """
-            INSERT INTO journal (seq, terminal_id, created_at, kind, ref, module_serial, signature_counter, prev_hash, hash, signature, body)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO journal (seq, terminal_id, created_at, kind, ref, module_serial, signature_counter, prev_hash, hash, signature, body, state)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).runRaw(db, bind: { values in
             values.int(draft.seq); values.text(terminalID); values.text(draft.time); values.text(draft.kind); values.text(draft.ref)
             values.text(draft.serial); values.int(counter); values.blob(draft.previous); values.blob(hash); values.blob(signature)
-            values.text(draft.storedBody)
+            values.text(draft.storedBody); values.text(draft.state)
         })
     }
 
     /// Appends one entry: draft, signature, insert.
-    private func append(_ kind: String, ref: String, body: [UInt8], storeBody: Bool = true, now: Date, module: any FiscalModule, _ db: Database,
+    private func append(_ kind: String, ref: String, body: [UInt8], storeBody: Bool = true, shift: String? = nil,
+                        grandTotals: (sales: Int64, returns: Int64) = (0, 0), now: Date, module: any FiscalModule, _ db: Database,
                         sign: ([UInt8]) throws(FiscalModuleError) -> (signature: [UInt8], counter: Int64)) throws {
-        let draft = try draft(kind, ref: ref, body: body, storeBody: storeBody, now: now, module: module, db)
+        let draft = try draft(kind, ref: ref, body: body, storeBody: storeBody, shift: shift, grandTotals: grandTotals, now: now, module: module, db)
         let signed: (signature: [UInt8], counter: Int64)
         do {
             signed = try sign(draft.message)
@@ -377,6 +424,8 @@ struct ReceiptFacts: Sendable {
     var payments: [(method: String, amount: Int64)]
     /// The fiscal profile's code (RKSV JWS, Swedish control code), when a profile was on.
     var fiscalCode: String?
+    /// The code's place in its profile's chain (`receipt_code.profile`, `seq`), as `journal verify` reads it.
+    var codeOrder: (profile: String, seq: Int64)?
 }
 
 extension ReceiptFacts.Line {

@@ -95,8 +95,14 @@ struct JournalCheck {
     /// the shifts whose opening is journaled (only those are wholly covered: a database from before the journal has
     /// shifts with receipts that no entry vouches for).
     var runningTotals: [String: [String: (count: Int64, amount: Int64)]] = [:]
-    var receiptTotals = ReceiptTotals()
     var journaledShifts: Set<String> = []
+    /// The shifts opened by an entry that signed its state (since migration v16): every entry of theirs signed the digest
+    /// of their running totals, and every one of their totals is recomputed.
+    var stateShifts: Set<String> = []
+    /// Per fiscal profile, the `receipt_code.seq` of the last journaled receipt's code.
+    var lastCodeSeq: [String: (seq: Int64, ref: String)] = [:]
+    /// How VAT is rounded (`vat-rounding`), as the journaled settings change it.
+    var vatRounding = "line"
 
     init(engine: SessionEngine, db: Database, batchSize: Int) {
         self.engine = engine
@@ -229,6 +235,14 @@ struct JournalCheck {
                 let fresh = entry.kind == "training" ? mark(&seenTraining, receipt.number) : mark(&seenReceipts, receipt.number)
                 if !fresh { return stop(.modified, "receipt number \(receipt.number) is journaled twice (entry \(entry.seq))") }
                 if entry.kind != "training", let problem = chainGrandTotals(receipt) { return stop(.modified, problem) }
+                // A profile's codes chain in `receipt_code.seq` order (the DEP export's order): it must be the journal's.
+                if let order = receipt.codeOrder {
+                    if let last = lastCodeSeq[order.profile], last.seq >= order.seq {
+                        return stop(.reordered, "the \(order.profile) code of receipt \(receipt.number) (\(entry.ref)) is ordered before that of "
+                            + "\(last.ref) (receipt_code.seq \(order.seq) ≤ \(last.seq)), but the journal has it after: the code rows were reordered")
+                    }
+                    lastCodeSeq[order.profile] = (order.seq, entry.ref)
+                }
                 accumulate(receipt)
                 result.receiptsChecked += 1
             }
@@ -242,7 +256,10 @@ struct JournalCheck {
             }
             if entry.kind.hasPrefix("shift_") || entry.kind.hasPrefix("rescue_shift_") {
                 shiftBodies[entry.ref] = (entry.seq, entry.body)
-                if entry.kind == "shift_open" || entry.kind == "rescue_shift_open" { journaledShifts.insert(entry.ref) }
+                if entry.kind == "shift_open" || entry.kind == "rescue_shift_open" {
+                    journaledShifts.insert(entry.ref)
+                    if entry.state != nil { stateShifts.insert(entry.ref) }
+                }
             } else if entry.kind == "cash_in" || entry.kind == "cash_out" || entry.kind == "no_sale" {
                 movementBodies[entry.ref] = (entry.seq, entry.body)
                 if let body = try? JSONSerialization.jsonObject(with: Data(entry.body.utf8)) as? [String: Any],
@@ -251,10 +268,26 @@ struct JournalCheck {
                     if body["reverses"] is String { add(session, "cash_reversals", 1, amount) }
                 }
             }
-            if entry.kind == "z_report" {
+            switch entry.kind {
+            case "copy", "proforma", "void", "setting":
+                // What they add to a shift's running totals, and the VAT rounding the receipts after a setting use.
+                let body = try? JSONSerialization.jsonObject(with: Data(entry.body.utf8)) as? [String: Any]
+                if entry.kind == "setting" {
+                    if body?["key"] as? String == "vat-rounding", let value = body?["value"] as? String { vatRounding = value }
+                } else if entry.kind == "void" {
+                    if let unfinished = body?["unfinished"] as? [String: Any], let session = unfinished["session"] as? String,
+                       let amount = (unfinished["amount"] as? NSNumber)?.int64Value {
+                        add(session, "unfinished", 1, amount)
+                    }
+                } else if let session = body?["session"] as? String, let total = (body?["total"] as? NSNumber)?.int64Value {
+                    add(session, entry.kind == "copy" ? "copies" : "proforma", 1, total)
+                }
+            case "z_report":
                 if let problem = try checkZ(entry) { return stop(problem.kind, problem.detail) }
                 result.zReportsChecked += 1
+            default: break
             }
+            if let problem = checkState(entry) { return stop(.modified, problem) }
             if entry.signature.isEmpty { result.moduleFailures += 1 }
             lastSeq = entry.seq
             lastHash = entry.hash
@@ -378,13 +411,14 @@ struct JournalCheck {
             /// The batch position of the row's receipt (column 0), nil for an id the batch did not ask for.
             func owner(_ row: RawRow) -> Int? { (try? row.text(0)).flatMap { position[$0] } }
             try db.cachedStatement(sql: """
-                SELECT \(ReceiptFacts.receiptColumns), c.code FROM receipt r LEFT JOIN receipt_code c ON c.receipt_id = r.id WHERE r.id IN (\(marks))
+                SELECT \(ReceiptFacts.receiptColumns), c.code, c.seq, c.profile FROM receipt r LEFT JOIN receipt_code c ON c.receipt_id = r.id WHERE r.id IN (\(marks))
                 """).runRaw(db, bind: bind) { handle in
                 let row = RawRow(handle: handle)
                 guard let index = owner(row) else { return }
                 receipts[index] = Result {
                     var receipt = try ReceiptFacts(row)
                     receipt.fiscalCode = try row.optionalText(17)
+                    if let seq = try row.optionalInt(18) { receipt.codeOrder = (profile: try row.text(19), seq: seq) }
                     return receipt
                 }
             }
@@ -439,42 +473,69 @@ struct JournalCheck {
         runningTotals[session, default: [:]][key] = (old.count &+ count, old.amount &+ amount)
     }
 
-    /// What a journaled receipt adds to its shift's running totals, as `insertReceipt` adds it. Receipts of a shift come
-    /// one after another, so they are summed into `receiptTotals` (no string keys built per receipt) and handed to
-    /// `runningTotals` when the shift changes (`flushReceiptTotals`).
+    /// What a journaled receipt adds to its shift's running totals, key by key as `insertReceipt` adds them.
     mutating func accumulate(_ receipt: ReceiptFacts) {
-        if receipt.session != receiptTotals.session { flushReceiptTotals(); receiptTotals.session = receipt.session }
-        func bump(_ index: Int, _ amount: Int64) {
-            receiptTotals.fixed[index].count &+= 1
-            receiptTotals.fixed[index].amount &+= amount
-        }
-        if receipt.kind == "training" { return bump(5, receipt.total) }
-        var positive: Int64 = 0, negative: Int64 = 0
+        let session = receipt.session
+        if receipt.kind == "training" { return add(session, "training", 1, receipt.total) }
+        var positive: Int64 = 0, negative: Int64 = 0, goods: Int64 = 0, services: Int64 = 0, overrides: Int64 = 0, overridden: Int64 = 0
+        var gross: [Int64: Int64] = [:], vat: [Int64: Int64] = [:]
         for line in receipt.lines {
-            if line.amount > 0 { positive &+= line.amount } else { negative &-= line.amount }
+            if line.amount > 0 {
+                positive &+= line.amount
+                let units = line.quantityMilli % 1000 == 0 ? line.quantityMilli / 1000 : 1
+                if line.service { services &+= units } else { goods &+= units }
+            } else {
+                negative &-= line.amount
+            }
+            if line.priceOverrideReason != nil {
+                overrides &+= 1
+                let difference = Int128(line.quantityMilli) * (Int128(line.listPrice) - Int128(line.unitPrice))
+                overridden &+= Int64(truncatingIfNeeded: roundedDivision128(difference, 1000))
+            }
+            gross[line.vatRateBP, default: 0] &+= line.amount
+            vat[line.vatRateBP, default: 0] &+= line.vat
         }
-        if positive > 0 { bump(0, positive) }
-        if negative > 0 { bump(1, negative) }
-        if receipt.discountTotal != 0 { bump(2, receipt.discountTotal) }
-        if receipt.change > 0 { bump(3, receipt.change) }
-        bump(4, receipt.total)
-        for payment in receipt.payments {
-            let old = receiptTotals.methods[payment.method] ?? (0, 0)
-            receiptTotals.methods[payment.method] = (old.count &+ 1, old.amount &+ payment.amount)
+        if positive > 0 {
+            add(session, "sales", 1, positive)
+            if goods > 0 { add(session, "goods", goods, 0) }
+            if services > 0 { add(session, "services", services, 0) }
         }
-        let old = receiptTotals.cashiers[receipt.cashier] ?? (0, 0)
-        receiptTotals.cashiers[receipt.cashier] = (old.count &+ 1, old.amount &+ receipt.total)
+        if negative > 0 { add(session, "returns", 1, negative) }
+        if receipt.discountTotal != 0 { add(session, "discounts", 1, receipt.discountTotal) }
+        if overrides > 0 { add(session, "price_overrides", overrides, overridden) }
+        for (rate, amount) in gross {
+            add(session, "vat_gross:\(rate)", 1, amount)
+            let tax = vatRounding == "receipt" && rate >= 0 ? VATRate(basisPoints: rate).vat(inGross: amount) : vat[rate] ?? 0
+            add(session, "vat_tax:\(rate)", 1, tax)
+        }
+        for payment in receipt.payments { add(session, "method:\(payment.method)", 1, payment.amount) }
+        if receipt.change > 0 { add(session, "change", 1, receipt.change) }
+        add(session, "cashier:\(receipt.cashier)", 1, receipt.total)
+        add(session, "receipts", 1, receipt.total)
     }
 
-    mutating func flushReceiptTotals() {
-        guard let session = receiptTotals.session else { return }
-        for (index, key) in ["sales", "returns", "discounts", "change", "receipts", "training"].enumerated()
-        where receiptTotals.fixed[index].count > 0 {
-            add(session, key, receiptTotals.fixed[index].count, receiptTotals.fixed[index].amount)
+    /// An entry's signed state (`JournalState`) against the walk's recomputation: the grand totals the receipts so far add
+    /// up to, and the digest of its shift's running totals. Nil when it agrees (or the entry predates signed states).
+    mutating func checkState(_ entry: JournalEntry) -> String? {
+        guard let text = entry.state else { return nil }
+        guard let state = JournalState(text: text) else { return "entry \(entry.seq) signed a state that cannot be read" }
+        if let totals = grandTotals {
+            if totals != (state.grandTotalSales, state.grandTotalReturns) {
+                return "entry \(entry.seq) (\(entry.kind) \(entry.ref)) signed grand totals \(state.grandTotalSales)/\(state.grandTotalReturns), "
+                    + "but the signed receipts up to it add up to \(totals.sales)/\(totals.returns): a grand-total counter was changed"
+            }
+        } else {
+            // No journaled receipt yet: the totals a database from before the journal carried start here.
+            grandTotals = (state.grandTotalSales, state.grandTotalReturns)
         }
-        for (method, value) in receiptTotals.methods { add(session, "method:\(method)", value.count, value.amount) }
-        for (cashier, value) in receiptTotals.cashiers { add(session, "cashier:\(cashier)", value.count, value.amount) }
-        receiptTotals = ReceiptTotals()
+        if let shift = state.shift, stateShifts.contains(shift) {
+            let digest = JournalState.Digest.of(runningTotals[shift] ?? [:])
+            if digest != state.totalsDigest {
+                return "entry \(entry.seq) (\(entry.kind) \(entry.ref)) signed running totals of shift \(shift) that its receipts, "
+                    + "cash movements, copies, pro-forma bills and voids do not give: a running total (session_total) was changed before it was signed"
+            }
+        }
+        return nil
     }
 
     /// Recomputes the grand totals through a receipt: what it stamped must be what the receipts before it add up to plus
@@ -559,15 +620,6 @@ struct JournalCheck {
     }
 }
 
-/// One shift's receipt totals while the walk is in it: sales, returns, discounts, change, receipts, training; methods and
-/// cashiers by name.
-struct ReceiptTotals {
-    var session: String?
-    var fixed = [(count: Int64, amount: Int64)](repeating: (0, 0), count: 6)
-    var methods: [String: (count: Int64, amount: Int64)] = [:]
-    var cashiers: [String: (count: Int64, amount: Int64)] = [:]
-}
-
 extension JournalCheck {
     /// Shifts and cash movements as they are now, held against what their last entries signed: a closed shift's counted
     /// cash, expected cash or difference, or a movement's amount, changed afterwards shows here. The shift's running
@@ -611,28 +663,35 @@ extension JournalCheck {
         }
     }
 
-    /// The running totals each shift keeps (`session_total`) that its receipts and cash movements determine, recomputed
-    /// from the rows the journal vouches for: receipts (sales, returns, receipts, payment methods, change, cashiers,
-    /// discounts, VAT per rate, training) and cash movements (in, out, reversals). A stored total that differs was changed.
+    /// The running totals each shift keeps (`session_total`), recomputed from the facts the journal vouches for: receipts
+    /// (sales, returns, receipts, goods, services, payment methods, change, cashiers, discounts, price overrides, VAT per
+    /// rate, training), cash movements (in, out, no-sale, reversals), copies, pro-forma bills and voids (unfinished). A
+    /// stored total that differs was changed. A shift opened before entries signed their state (v16) is held to the totals
+    /// that were recomputed then: its voids did not journal what they added.
     mutating func checkRunningTotals() throws -> JournalVerification.Problem? {
-        flushReceiptTotals()
-        // Recomputed during the walk from the journaled receipts and movements; only shifts opened in the journal count.
-        var expected = runningTotals.filter { journaledShifts.contains($0.key) }
-        for shift in journaledShifts where expected[shift] == nil { expected[shift] = [:] }
-        let recomputed = expected
-        let keys = ["sales", "returns", "discounts", "change", "receipts", "training", "cash_in", "cash_out", "cash_no_sale", "cash_reversals"]
+        // Recomputed during the walk from the journaled facts; only shifts opened in the journal count.
+        let legacyKeys: Set<String> = ["sales", "returns", "discounts", "change", "receipts", "training", "cash_in", "cash_out", "cash_no_sale",
+                                       "cash_reversals"]
+        func covered(_ session: String, _ key: String) -> Bool {
+            stateShifts.contains(session) || legacyKeys.contains(key) || key.hasPrefix("method:") || key.hasPrefix("cashier:")
+        }
+        var expected: [String: [String: (count: Int64, amount: Int64)]] = [:]
+        for shift in journaledShifts {
+            expected[shift] = (runningTotals[shift] ?? [:]).filter { covered(shift, $0.key) }
+        }
+        let recomputed = runningTotals
         for row in try Row.fetchAll(db, sql: """
             SELECT t.session_id, t.key, t.count, t.amount FROM session_total t JOIN pos_session s ON s.id = t.session_id
             WHERE s.terminal_id = ? ORDER BY s.session_seq, t.key
             """, arguments: [engine.terminalID]) {
             let session: String = try row.decode(forColumn: "session_id"), key: String = try row.decode(forColumn: "key")
-            guard journaledShifts.contains(session), keys.contains(key) || key.hasPrefix("method:") || key.hasPrefix("cashier:") else { continue }
+            guard journaledShifts.contains(session), covered(session, key) else { continue }
             let stored = (count: try row.decode(Int64.self, forColumn: "count"), amount: try row.decode(Int64.self, forColumn: "amount"))
             let recomputed = expected[session]?[key] ?? (0, 0)
             expected[session]?[key] = nil
             if stored != recomputed {
                 return .init(kind: .modified, seq: nil, detail: "shift \(session): running total '\(key)' (session_total) is \(stored.count) × "
-                    + "\(stored.amount), but its receipts and cash movements give \(recomputed.count) × \(recomputed.amount)")
+                    + "\(stored.amount), but its journaled facts give \(recomputed.count) × \(recomputed.amount)")
             }
         }
         // Each Z signed its shift's figures: they must be what the shift's receipts and movements give, and so must the
@@ -754,6 +813,7 @@ extension SessionEngine {
                         "ref": .string(entry.ref), "module": .string(entry.module), "counter": .int(entry.counter),
                         "prev": .string(Journal.hex(entry.previousHash)), "hash": .string(Journal.hex(entry.hash)),
                         "signature": .string(Data(entry.signature).base64EncodedString()), "body": .string(body),
+                        "state": entry.state.canonical,
                     ])
                     buffer += line.bytes
                     buffer.append(0x0A)

@@ -52,8 +52,9 @@ struct RawBinder {
 }
 
 extension Statement {
-    /// Binds with `bind`, steps once per row (`row` sees each; nil for a statement that returns none) and resets.
-    func runRaw(_ db: Database, bind: (inout RawBinder) -> Void, row: ((OpaquePointer) -> Void)? = nil) throws {
+    /// Binds with `bind`, steps once per row (`row` sees each; nil for a statement that returns none) and resets. An error
+    /// `row` throws stops the statement and is rethrown.
+    func runRaw(_ db: Database, bind: (inout RawBinder) -> Void, row: ((OpaquePointer) throws -> Void)? = nil) throws {
         let handle = sqliteStatement
         sqlite3_reset(handle)
         var binder = RawBinder(handle: handle)
@@ -61,7 +62,12 @@ extension Statement {
         while true {
             let code = sqlite3_step(handle)
             if code == SQLITE_ROW {
-                row?(handle)
+                do {
+                    try row?(handle)
+                } catch {
+                    sqlite3_reset(handle)
+                    throw error
+                }
                 continue
             }
             if code == SQLITE_DONE { break }

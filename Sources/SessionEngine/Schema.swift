@@ -372,6 +372,11 @@ enum Schema {
                 }
             }
         }
+        // Each entry signs the state its fact moves the terminal to (`JournalState`): the grand totals after it and a
+        // digest of its shift's running totals. Older entries keep no state (NULL) and are verified as they were signed.
+        migrator.registerMigration("v16-journal-state", foreignKeyChecks: .immediate) { db in
+            try db.execute(sql: "ALTER TABLE journal ADD COLUMN state TEXT")
+        }
         return migrator
     }
 

@@ -275,8 +275,9 @@ extension SessionEngine {
             try self.checkLease(parked, user: user, now: now)
             try db.cachedStatement(sql: "UPDATE parked_receipt SET state = 'voided', version = version + 1, lease_holder = NULL, lease_until = NULL WHERE id = ?").execute(arguments: [id])
             // An unfinished sale for the X and Z reports (Swedish item 19), in the shift it was voided in.
-            if let session = try self.activeShiftID(db) {
-                var amount: Int64 = 0
+            let session = try self.activeShiftID(db)
+            var amount: Int64 = 0
+            if let session {
                 for line in parked.lines {
                     let gross = try Checked.mulDiv(line.quantity.milli, line.priceOverride?.price ?? line.unitPrice, 1000, "a voided line")
                     amount = try Checked.add(amount, gross, "the voided receipt's amount")
@@ -286,7 +287,9 @@ extension SessionEngine {
             if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM parked_receipt WHERE id = ?"), arguments: [id]) {
                 var body = Self.canonicalColumns(row)
                 body["by"] = .string(user)
-                try self.journal("void", ref: id, body: .object(body), now: now, db)
+                // What the void added to a shift's running totals ('unfinished'), so that verifiers can recompute them.
+                body["unfinished"] = session.map { .object(["session": .string($0), "amount": .int(amount)]) } ?? .null
+                try self.journal("void", ref: id, body: .object(body), shift: session, now: now, db)
             }
             return try self.parked(id, db)
         }
@@ -383,7 +386,7 @@ extension SessionEngine {
                     "version": .int(Int64(parked.version)), "session": .string(session), "user": .string(user), "total": .int(total),
                     "vat_total": .int(record.vatTotal), "discount_total": .int(record.discountTotal),
                     "created_at": .string(Self.timestamp(now)), "fiscal_code": (record.fiscalCode?.code).canonical,
-                ]), now: now, db)
+                ]), shift: session, now: now, db)
                 return record
             }
         }

@@ -349,7 +349,8 @@ extension SessionEngine {
                 },
                 payments: payments.map { (method: $0.method.lowercased(), amount: $0.amount) }, fiscalCode: record.fiscalCode?.code)
             // The entry stores the body by reference: the receipt's rows are the body (decision 0011).
-            try journal(kind == "sale" ? "receipt" : kind, ref: id, bodyBytes: facts.canonicalBytes(), storeBody: false, now: now, db)
+            try journal(kind == "sale" ? "receipt" : kind, ref: id, bodyBytes: facts.canonicalBytes(), storeBody: false, shift: session,
+                        grandTotals: training ? (0, 0) : (positive, negative), now: now, db)
             record.signatureCounter = lastSignedCounter.withLock { $0 }
             record.signedBy = fiscalModule?.serial
         }
@@ -499,7 +500,7 @@ extension SessionEngine {
             try self.journal("copy", ref: id, body: .object([
                 "receipt": .string(id), "number": .int(number), "session": .string(session), "user": .string(user),
                 "total": .int(record.total), "created_at": .string(Self.timestamp(now)), "fiscal_code": (record.fiscalCode?.code).canonical,
-            ]), now: now, db)
+            ]), shift: session, now: now, db)
             record.isCopy = true
             record.signatureCounter = self.lastSignedCounter.withLock { $0 }
             record.signedBy = self.fiscalModule?.serial

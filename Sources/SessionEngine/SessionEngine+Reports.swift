@@ -14,7 +14,7 @@ extension SessionEngine {
             encoder.outputFormatting = [.sortedKeys]
             try self.journal("x_report", ref: session, body: .object([
                 "session": .string(session), "by": .string(user), "report": .string(String(decoding: try encoder.encode(report), as: UTF8.self)),
-            ]), now: now, db)
+            ]), shift: session, now: now, db)
             return report
         }
     }

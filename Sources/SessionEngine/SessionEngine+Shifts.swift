@@ -25,7 +25,7 @@ extension SessionEngine {
         }
         var body = Self.canonicalColumns(row)
         body["by"] = .string(user)
-        try journal(kind, ref: id, body: .object(body), now: now, db)
+        try journal(kind, ref: id, body: .object(body), shift: id, now: now, db)
     }
 
     /// The open rescue shift of this terminal, if any.
@@ -371,7 +371,7 @@ extension SessionEngine {
             "reason": reason.canonical, "user": .string(user), "created_at": .string(Self.timestamp(now)),
         ]
         if let reverses { body["reverses"] = .string(reverses) }
-        try journal(type == "no_sale" ? "no_sale" : "cash_\(type)", ref: id, body: .object(body), now: now, db)
+        try journal(type == "no_sale" ? "no_sale" : "cash_\(type)", ref: id, body: .object(body), shift: session, now: now, db)
         let expected = try expectedCash(session, db)
         let exceeds = type == "out" && expected < 0
         if exceeds {
@@ -486,7 +486,7 @@ extension SessionEngine {
                 var signedReport = report
                 if let z = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM z_report WHERE terminal_id = ? AND z_no = ?"),
                                             arguments: [self.terminalID, zNumber]) {
-                    try self.journal("z_report", ref: "Z\(zNumber)", body: .object(Self.canonicalColumns(z)), now: now, db)
+                    try self.journal("z_report", ref: "Z\(zNumber)", body: .object(Self.canonicalColumns(z)), shift: session, now: now, db)
                     signedReport.signatureCounter = self.lastSignedCounter.withLock { $0 }
                     signedReport.signedBy = self.fiscalModule?.serial
                 }

@@ -38,6 +38,9 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
     case fiscalModuleFailed(serial: String, code: Int32, message: String)
     /// The control unit (SE) refused or did not answer; the receipt was not recorded.
     case controlUnitFailed(code: Int32, message: String)
+    /// The terminal's counters are not where the last journal entry signed them: they were changed outside Kassa. Nothing
+    /// is signed on them.
+    case stateTampered(String)
 
     public var description: String {
         switch self {
@@ -106,6 +109,9 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
             return "The control unit did not register the receipt (\(code): \(message)); nothing was recorded. "
                 + "Check its cable and power (kassa doctor), then repeat the command with the same --id; "
                 + "if it stays down, follow the manufacturer's declaration for a control unit that is out of order."
+        case .stateTampered(let detail):
+            return "The terminal's counters were changed outside Kassa: \(detail). Nothing was recorded, and nothing will be signed on "
+                + "them. Run `kassa journal verify` for the details, keep a copy of the database, and restore the last good backup."
         case .databaseUnavailable(let path, let code, let message):
             let advice: String
             switch code {
