@@ -117,4 +117,38 @@ struct EngineReplayTests {
         #expect(try engine.finalizeSale(SaleRequest(id: "s3", lines: coffee), user: "maria").number == 5)
         #expect(try engine.fiscalCodes(profile: "at").count == 5)
     }
+
+    @Test("receipt_code rows reordered (the DEP's chain order) are found by journal verify and by the RKSV verifier")
+    func swappedCodes() throws {
+        let module = SwitchableModule()
+        let aesKey = [UInt8](repeating: 9, count: 32)
+        let engine = try SessionEngine(store: SessionStore.inMemory(), identity: FixedIdentity("0123456789abcdef0123456789abcdef"),
+                                       clock: ManualClock(Date(timeIntervalSince1970: 1_795_000_000)), fiscalModule: module,
+                                       profiles: [AustrianProfile(aesKey: aesKey)])
+        _ = try engine.addUser(id: "maria", name: "Maria", role: "manager", by: nil)
+        for (key, value) in [("cash-control", "off"), ("fiscal-profile", "at"), ("at-company-id", "U:ATU12345678")] {
+            try engine.setSetting(key, value, by: "maria")
+        }
+        _ = try engine.openShift(commandID: "open", user: "maria", countedFloat: 0)
+        _ = try engine.finalizeSale(SaleRequest(id: "start", lines: [SaleLineRequest(name: "Start", unitPrice: 0, vatRate: VATRate(basisPoints: 0))],
+                                                fiscalType: "start"), user: "maria")
+        for (id, price) in [("s1", 320), ("s2", 450)] {
+            _ = try engine.finalizeSale(SaleRequest(id: id, lines: [SaleLineRequest(name: "Kaffee", unitPrice: Int64(price), vatRate: VATRate(basisPoints: 1000))]),
+                                        user: "maria")
+        }
+        #expect(try engine.verifyJournal().problem == nil)
+        try engine.store.writer.writeWithoutTransaction { db in
+            try db.execute(sql: """
+                DROP TRIGGER receipt_code_no_update;
+                UPDATE receipt_code SET seq = -1 WHERE receipt_id = 's1';
+                UPDATE receipt_code SET seq = (SELECT seq FROM receipt_code WHERE receipt_id = 'start') + 1 WHERE receipt_id = 's2';
+                UPDATE receipt_code SET seq = (SELECT seq FROM receipt_code WHERE receipt_id = 's2') + 1 WHERE receipt_id = 's1';
+                """)
+        }
+        let found = try #require(try engine.verifyJournal().problem)
+        #expect(found.kind == .reordered && found.detail.contains("receipt 3 (s2)") && found.detail.contains("code rows were reordered"), "\(found.detail)")
+        let codes = try engine.fiscalCodes(profile: "at")
+        let container = try RKSVExport.container(aesKey: aesKey, publicKeys: ["U:ATU12345678-\(module.serial)": module.publicKey])
+        #expect(RKSVVerifier.verify(dep: RKSVExport.dep(RKSVExport.groups(codes.map(\.code))), container: container).problem != nil)
+    }
 }
