@@ -94,6 +94,7 @@ def main(folder):
     # Recomputed from the signed facts: the grand totals through every receipt, and each shift's running totals.
     grand = None
     shifts = {}
+    shift_bodies, movement_bodies = {}, {}
     state_shifts = set()
     vat_rounding = "line"
 
@@ -193,7 +194,10 @@ def main(folder):
             if grand != (body["grand_total_sales"], body["grand_total_returns"]):
                 fail(seq, "modified", f"receipt {body['number']} was signed with grand totals {body['grand_total_sales']}/"
                      f"{body['grand_total_returns']}, but the receipts before it and its lines give {grand[0]}/{grand[1]}")
-        elif kind in ("cash_in", "cash_out", "no_sale"):
+        if kind.startswith("shift_") or kind.startswith("rescue_shift_"):
+            shift_bodies[entry["ref"]] = (seq, body)
+        if kind in ("cash_in", "cash_out", "no_sale"):
+            movement_bodies[entry["ref"]] = (seq, body)
             add(body["session"], f"cash_{body['type']}", 1, body["amount"])
             if body.get("reverses") is not None:
                 add(body["session"], "cash_reversals", 1, body["amount"])
@@ -241,6 +245,24 @@ def main(folder):
     if stored is not None and grand is not None and (stored["sales"], stored["returns"]) != grand:
         fail(last_seq + 1, "modified", f"the terminal's grand-total counters say {stored['sales']}/{stored['returns']}, "
              f"but the signed receipts add up to {grand[0]}/{grand[1]}")
+    # The rows as the terminal stored them (header "rows"), against what the journal signed and recomputes.
+    rows = header.get("rows", {})
+    for shift, (seq, body) in sorted(shift_bodies.items(), key=lambda item: item[1][0]):
+        row = rows.get("shifts", {}).get(shift)
+        if row is None:
+            fail(seq, "missing", f"shift {shift} of entry {seq} is not among the terminal's shifts")
+        for column, value in row.items():
+            if column in body and body[column] != value:
+                fail(seq, "modified", f"shift {shift}: its row says {column} {value!r}, but entry {seq} signed {body[column]!r}")
+    for movement, (seq, body) in sorted(movement_bodies.items(), key=lambda item: item[1][0]):
+        row = rows.get("cash_movements", {}).get(movement)
+        if row is None or (row["amount"], row["type"], row["session"]) != (body["amount"], body["type"], body["session"]):
+            fail(seq, "modified", f"cash movement {movement}: its row differs from what entry {seq} signed")
+    for shift in sorted(state_shifts):
+        stored = {key: tuple(value) for key, value in rows.get("running_totals", {}).get(shift, {}).items()}
+        if stored != shifts.get(shift, {}):
+            differing = sorted(set(stored) ^ set(shifts.get(shift, {})) | {k for k in stored if stored[k] != shifts.get(shift, {}).get(k)})
+            fail(last_seq + 1, "modified", f"shift {shift}: its running totals {differing} are not what its signed facts give")
     for anchor in header.get("anchors", []):
         if anchor["counter"] > counters.get(anchor["module"], 0):
             fail(last_seq + 1, "missing", f"module {anchor['module']} signed up to counter {anchor['counter']} (its anchor), but "

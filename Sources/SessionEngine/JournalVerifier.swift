@@ -796,6 +796,30 @@ extension SessionEngine {
             ]
             let counters = try self.counterValues(db)
             fields["grand_totals"] = .object(["sales": .int(counters.grandTotalSales), "returns": .int(counters.grandTotalReturns)])
+            // The rows the next signatures depend on, as they stand: the independent verifier holds them against what the
+            // journal signed (a shift's row against its last entry, a movement against its entry, running totals against
+            // their recomputation), as `journal verify` does against the database.
+            var shifts: [String: Canonical] = [:], totals: [String: Canonical] = [:], movements: [String: Canonical] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM pos_session WHERE terminal_id = ?", arguments: [self.terminalID]) {
+                shifts[try row.decode(String.self, forColumn: "id")] = .object(Self.canonicalColumns(row))
+            }
+            var byShift: [String: [String: Canonical]] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT t.session_id, t.key, t.count, t.amount FROM session_total t JOIN pos_session s ON s.id = t.session_id WHERE s.terminal_id = ?
+                """, arguments: [self.terminalID]) {
+                byShift[try row.decode(String.self, atIndex: 0), default: [:]][try row.decode(String.self, atIndex: 1)] =
+                    .array([.int(try row.decode(Int64.self, atIndex: 2)), .int(try row.decode(Int64.self, atIndex: 3))])
+            }
+            for (shift, keys) in byShift { totals[shift] = .object(keys) }
+            for row in try Row.fetchAll(db, sql: """
+                SELECT m.id, m.session_id, m.type, m.amount FROM cash_movement m JOIN pos_session s ON s.id = m.session_id WHERE s.terminal_id = ?
+                """, arguments: [self.terminalID]) {
+                movements[try row.decode(String.self, atIndex: 0)] = .object([
+                    "session": .string(try row.decode(String.self, atIndex: 1)), "type": .string(try row.decode(String.self, atIndex: 2)),
+                    "amount": .int(try row.decode(Int64.self, atIndex: 3)),
+                ])
+            }
+            fields["rows"] = .object(["shifts": .object(shifts), "running_totals": .object(totals), "cash_movements": .object(movements)])
             if let unverified { fields["unverified"] = .string(unverified) }
             let header: Canonical = .object(fields)
             var buffer = header.bytes + [0x0A]
