@@ -246,7 +246,10 @@ def main(folder):
         fail(last_seq + 1, "modified", f"the terminal's grand-total counters say {stored['sales']}/{stored['returns']}, "
              f"but the signed receipts add up to {grand[0]}/{grand[1]}")
     # The rows as the terminal stored them (header "rows"), against what the journal signed and recomputes.
-    rows = header.get("rows", {})
+    # Exports written before the header carried them have no "rows": nothing to hold against.
+    rows = header.get("rows")
+    if rows is None:
+        shift_bodies, movement_bodies, state_shifts = {}, {}, set()
     for shift, (seq, body) in sorted(shift_bodies.items(), key=lambda item: item[1][0]):
         row = rows.get("shifts", {}).get(shift)
         if row is None:
