@@ -9,6 +9,8 @@ public enum ESCPOSError: Error, Equatable, Sendable, CustomStringConvertible {
     case parameterOutOfRange(name: String, value: Int, allowed: ClosedRange<Int>)
     case imageTooWide(width: Int, maximum: Int)
     case barcodeTooWide(data: String, dots: Int, maximum: Int)
+    /// A QR code of `modules` × `modules` at `moduleSize` dots is wider than the paper.
+    case qrCodeTooWide(modules: Int, moduleSize: Int, maximum: Int)
 
     public var description: String {
         switch self {
@@ -27,6 +29,11 @@ public enum ESCPOSError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(name) must be between \(allowed.lowerBound) and \(allowed.upperBound), not \(value)."
         case .imageTooWide(let width, let maximum):
             return "The image is \(width) dots wide but the paper has \(maximum) dots; scale it down."
+        case .qrCodeTooWide(let modules, let moduleSize, let maximum):
+            let fits = maximum / modules
+            return "The QR code has \(modules)×\(modules) modules; at module size \(moduleSize) it is \(modules * moduleSize) dots wide, but the "
+                + "paper has \(maximum) dots. " + (fits >= 1 ? "Use moduleSize \(fits) or less, or shorten the data."
+                    : "Shorten the data: even module size 1 does not fit.")
         case .barcodeTooWide(let data, let dots, let maximum):
             return "The barcode for '\(data)' needs \(dots) dots but the paper has \(maximum); shorten the data "
                 + "or use a QR code."

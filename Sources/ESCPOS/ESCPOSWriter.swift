@@ -300,11 +300,16 @@ public struct ESCPOSWriter: Sendable {
         guard (1...16).contains(moduleSize) else {
             throw .parameterOutOfRange(name: "QR module size (dots)", value: moduleSize, allowed: 1...16)
         }
-        guard QRCode.minimumVersion(for: data, errorCorrection: errorCorrection) != nil else {
+        guard let version = QRCode.minimumVersion(for: data, errorCorrection: errorCorrection) else {
             throw .qrCodeTooLong(bytes: data.count)
         }
         if !atLineStart { newline() }
         if profile.features.nativeQR {
+            // The printer draws the symbol itself and drops one wider than its paper: refuse it here, with the size that fits.
+            let modules = 17 + 4 * version
+            guard modules * moduleSize <= profile.paper.dots else {
+                throw .qrCodeTooWide(modules: modules, moduleSize: moduleSize, maximum: profile.paper.dots)
+            }
             let stored = data.count + 3
             bytes += [0x1D, 0x28, 0x6B, 0x04, 0x00, 0x31, 0x41, 0x32, 0x00]
             bytes += [0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x43, UInt8(moduleSize)]

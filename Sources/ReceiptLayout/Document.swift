@@ -153,7 +153,7 @@ public struct Item: Sendable, Codable, Equatable {
     public var lineAmount: Int64? {
         if let amount { return amount }
         guard let unitPrice else { return nil }
-        return (quantity ?? .one).times(unitPrice)
+        return (quantity ?? .one).timesChecked(unitPrice)
     }
 }
 

@@ -220,14 +220,6 @@ public struct Quantity: Sendable, Equatable, Codable, CustomStringConvertible {
 
     public var isOne: Bool { scale == 0 ? units == 1 : units == pow10(scale) }
 
-    /// Quantity × unit price, rounded half away from zero to whole minor units.
-    public func times(_ unitPrice: Int64) -> Int64 {
-        let product = units * unitPrice
-        let divisor = pow10(scale)
-        let half = divisor / 2
-        if divisor == 1 { return product }
-        return product >= 0 ? (product + half) / divisor : -((-product + half) / divisor)
-    }
 
     public func formatted(decimalSeparator: String) -> String {
         guard scale > 0 else { return String(units) }

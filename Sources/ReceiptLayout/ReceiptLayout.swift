@@ -63,6 +63,7 @@ public struct ReceiptLayout: Sendable {
         if let format = document.format, format != Document.formatIdentifier {
             throw .invalid("format '\(format)' is not supported; this Kassa reads '\(Document.formatIdentifier)'")
         }
+        try document.validate()
         let money = document.moneyFormat ?? MoneyFormat.standard(for: document.currency)
         let labels = document.labels ?? [:]
         func label(_ key: String, _ fallback: String) -> String { labels[key] ?? fallback }
@@ -155,7 +156,7 @@ public struct ReceiptLayout: Sendable {
                     try printImage(image, writer: &writer, loadImage: loadImage)
                     writer.setAlignment(.left)
                 case .feed(let feed):
-                    writer.feed(lines: min(255, max(0, feed.lines)))
+                    writer.feed(lines: feed.lines)
                 case .cut(let cut):
                     writer.cut(cut.kind == "full" ? .full : .partial)
                 }

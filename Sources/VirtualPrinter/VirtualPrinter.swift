@@ -87,6 +87,10 @@ public struct VirtualPrinter: Sendable {
             pending.removeAll()
         }
         flushLine(force: false)
+        if canvas.clipped, !notes.contains(where: { $0.hasPrefix("the paper is longer") }) {
+            notes.append("the paper is longer than the preview's \(Canvas.maxHeight) dot rows (6.25 m): the PNG shows the first "
+                + "6.25 m, the text preview all of it")
+        }
     }
 
     public mutating func takeResponses() -> [UInt8] {
@@ -482,6 +486,9 @@ public struct VirtualPrinter: Sendable {
     }
 
     private mutating func drawBitmap(_ bitmap: MonoBitmap, scaleX: Int, scaleY: Int) {
+        if bitmap.width * scaleX > canvas.width {
+            notes.append("a raster image of \(bitmap.width * scaleX) dots is wider than the paper (\(canvas.width) dots): clipped at the edge")
+        }
         let x0 = alignedX(width: bitmap.width * scaleX)
         canvas.ensureHeight(y + bitmap.height * scaleY)
         for by in 0..<bitmap.height {
@@ -507,6 +514,11 @@ public struct VirtualPrinter: Sendable {
         }
         let size = max(1, qrModuleSize)
         let side = symbol.size * size
+        guard side <= canvas.width else {
+            // As a printer does: a symbol wider than the print area is not printed at all.
+            notes.append("a QR code of \(side) dots is wider than the paper (\(canvas.width) dots): not printed, as a printer drops it")
+            return
+        }
         let x0 = alignedX(width: side)
         canvas.ensureHeight(y + side)
         for my in 0..<symbol.size {
@@ -554,6 +566,11 @@ public struct VirtualPrinter: Sendable {
             return
         }
         let moduleWidth = max(1, barcodeModuleWidth)
+        guard modules.count * moduleWidth <= profile.paper.dots else {
+            notes.append("\(name) barcode of \(modules.count * moduleWidth) dots is wider than the paper (\(profile.paper.dots) dots): "
+                + "not printed, as a printer drops it")
+            return
+        }
         let width = min(profile.paper.dots, modules.count * moduleWidth)
         let x0 = alignedX(width: width)
         if hriPosition == 1 || hriPosition == 3 { printHRI(text) }

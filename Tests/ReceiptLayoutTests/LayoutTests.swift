@@ -167,9 +167,9 @@ struct MoneyTests {
     func quantities() throws {
         let q = try #require(Quantity(parsing: "0.456"))
         #expect(q == Quantity(units: 456, scale: 3))
-        #expect(q.times(2990) == 1363)  // 1363.44
-        #expect(try #require(Quantity(parsing: "0,5")).times(3) == 2)  // 1.5 → 2
-        #expect(try #require(Quantity(parsing: "-0.5")).times(3) == -2)
+        #expect(q.timesChecked(2990) == 1363)  // 1363.44
+        #expect(try #require(Quantity(parsing: "0,5")).timesChecked(3) == 2)  // 1.5 → 2
+        #expect(try #require(Quantity(parsing: "-0.5")).timesChecked(3) == -2)
         #expect(try #require(Quantity(parsing: "1.000")).isOne)
         for bad in ["", "1.2.3", "abc", "1.", ".5", "0.1234567", "1e3", "١٢"] {
             #expect(Quantity(parsing: bad) == nil, "\(bad)")
@@ -190,5 +190,44 @@ struct WrapTests {
     @Test func columnsLine() {
         #expect(ReceiptLayout.columnsLine("Kaffe", "3,50", width: 12) == ["Kaffe   3,50"])
         #expect(ReceiptLayout.columnsLine("Kaffe latte stor", "3,50", width: 12) == ["Kaffe   3,50", "latte", "stor"])
+    }
+
+    @Test("values a printer would misprint, and sums beyond the range of an amount, are refused with the field's path",
+          arguments: [
+              (#"{"currency":"EUR","items":[{"name":"X","quantity":999999999999,"unitPrice":9223372036854775807}]}"#, "items[0].unitPrice"),
+              (#"{"currency":"EUR","items":[{"name":"X","quantity":999999,"unitPrice":999999999999}]}"#, "items[0]: quantity × unitPrice"),
+              (#"{"currency":"EUR","items":[{"name":"X","quantity":1000000000000,"unitPrice":0}]}"#, "items[0].quantity"),
+              (#"{"currency":"EUR","totals":{"total":1000000000000}}"#, "totals.total"),
+              (#"{"currency":"EUR","payments":[{"method":"Kort","amount":-1000000000000}]}"#, "payments[0].amount"),
+              (#"{"currency":"EUR","blocks":[{"type":"text","text":"x","size":{"width":0,"height":1}}]}"#, "blocks[0].size.width"),
+              (#"{"currency":"EUR","blocks":[{"type":"text","text":"x","size":{"width":1,"height":9}}]}"#, "blocks[0].size.height"),
+              (#"{"currency":"EUR","blocks":[{"type":"text","text":"x","underline":3}]}"#, "blocks[0].underline"),
+              (#"{"currency":"EUR","blocks":[{"type":"text","text":"x"},{"type":"cut","kind":"diagonal"}]}"#, "blocks[1].kind"),
+              (#"{"currency":"EUR","blocks":[{"type":"image","base64":"AA==","width":-5}]}"#, "blocks[0].width"),
+              (#"{"currency":"EUR","blocks":[{"type":"qr","data":""}]}"#, "blocks[0].data"),
+              (#"{"currency":"EUR","blocks":[{"type":"feed","lines":300}]}"#, "blocks[0].lines"),
+              (#"{"currency":"EUR","header":["a",{"text":"b","size":{"width":9,"height":1}}]}"#, "header[1].size.width"),
+          ])
+    func refusedValues(json: String, path: String) throws {
+        let document = try JSONDecoder().decode(Document.self, from: Data(json.utf8))
+        let layout = ReceiptLayout(profile: TestSupport.profile("generic-80mm"))
+        #expect {
+            _ = try layout.render(document, loadImage: LayoutTests.noImages)
+        } throws: { error in
+            guard case .invalid(let reason) = error as? LayoutError else { return false }
+            return reason.contains(path)
+        }
+    }
+
+    @Test("a native QR code wider than the paper is refused with the module size that fits")
+    func qrTooWide() throws {
+        let layout = ReceiptLayout(profile: TestSupport.profile("generic-58mm"))
+        let document = Document(currency: "EUR", blocks: [.qr(QRBlock(data: String(repeating: "A", count: 100), moduleSize: 16))])
+        #expect {
+            _ = try layout.render(document, loadImage: LayoutTests.noImages)
+        } throws: { error in
+            guard case .escpos(.qrCodeTooWide(let modules, 16, 384)) = error as? LayoutError else { return false }
+            return modules * 16 > 384 && (error as? LayoutError)?.description.contains("moduleSize \(384 / modules) or less") == true
+        }
     }
 }
