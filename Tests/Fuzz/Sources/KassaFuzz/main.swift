@@ -42,7 +42,7 @@ var counter = 0
 
 func setUp() throws {
     switch target {
-    case "document", "escpos":
+    case "document", "escpos", "interpreter":
         let kassa = try KassaEnvironment(home: KassaHome(explicit: scratch.path), hardware: hardware)
         context.kassa = kassa
         context.profile = try kassa.profile(named: "TM-T88V")
@@ -137,6 +137,15 @@ func run(_ bytes: [UInt8]) {
         printer.finish()
         _ = printer.renderImage()
         _ = printer.textPreview()
+    case "interpreter":
+        // The interpreter alone, without fonts (text is measured, not drawn): raster, QR, barcode and paper logic at
+        // the speed a million inputs need.
+        guard let profile = context.profile else { return }
+        var printer = VirtualPrinter(profile: profile, fonts: nil)
+        printer.receive(bytes)
+        printer.finish()
+        _ = printer.renderImage()
+        _ = printer.takeResponses()
     case "journal":
         guard let queue = context.journalDB, let engine = context.journalEngine, bytes.count >= 3, !context.targets.isEmpty else { return }
         let spot = context.targets[Int(UInt16(bytes[0]) << 8 | UInt16(bytes[1])) % context.targets.count]
