@@ -7,9 +7,10 @@ import Raster
 struct Canvas {
     /// The longest roll the virtual printer draws: 50,000 dot rows (6.25 m at 203 dpi; 28.8 MB for 576 dots). Beyond it
     /// nothing more is drawn and `clipped` is set; the text preview goes on.
-    static let maxHeight = 50_000
+    static let defaultMaxHeight = 50_000
 
     let width: Int
+    let maxHeight: Int
     private(set) var height = 0
     /// Set when something was to be drawn below `maxHeight`.
     private(set) var clipped = false
@@ -18,16 +19,17 @@ struct Canvas {
     /// False for a printer that only keeps the text preview: the roll's height is tracked, no dot is stored.
     let storesDots: Bool
 
-    init(width: Int, storesDots: Bool = true) {
+    init(width: Int, storesDots: Bool = true, maxHeight: Int = Canvas.defaultMaxHeight) {
         self.width = width
         self.storesDots = storesDots
+        self.maxHeight = max(1, maxHeight)
     }
 
     mutating func ensureHeight(_ rows: Int) {
         guard rows > height else { return }
-        guard !storesDots || rows <= Self.maxHeight else {
+        guard !storesDots || rows <= maxHeight else {
             clipped = true
-            return ensureHeight(Self.maxHeight)
+            return ensureHeight(maxHeight)
         }
         height = rows
         guard storesDots, width > 0 else { return }

@@ -53,10 +53,11 @@ public struct VirtualPrinter: Sendable {
 
     /// `storesDots: false` keeps only the text preview (no paper image is drawn): `textPreview()` of a long receipt then
     /// costs no memory for dots.
-    public init(profile: PrinterProfile, fonts: PrinterFonts?, storesDots: Bool = true) {
+    /// `maxPaperRows` caps the PNG's height (default 50,000 dot rows, 6.25 m).
+    public init(profile: PrinterProfile, fonts: PrinterFonts?, storesDots: Bool = true, maxPaperRows: Int = 50_000) {
         self.profile = profile
         self.fonts = fonts
-        canvas = Canvas(width: profile.paper.dots, storesDots: storesDots)
+        canvas = Canvas(width: profile.paper.dots, storesDots: storesDots, maxHeight: maxPaperRows)
         page = Self.page(profile, slot: 0)
     }
 
@@ -88,8 +89,8 @@ public struct VirtualPrinter: Sendable {
         }
         flushLine(force: false)
         if canvas.clipped, !notes.contains(where: { $0.hasPrefix("the paper is longer") }) {
-            notes.append("the paper is longer than the preview's \(Canvas.maxHeight) dot rows (6.25 m): the PNG shows the first "
-                + "6.25 m, the text preview all of it")
+            notes.append("the paper is longer than the preview's \(canvas.maxHeight) dot rows (\(canvas.maxHeight / 8) mm at 203 dpi): "
+                + "the PNG shows that much, the text preview all of it")
         }
     }
 
@@ -491,8 +492,13 @@ public struct VirtualPrinter: Sendable {
         }
         let x0 = alignedX(width: bitmap.width * scaleX)
         canvas.ensureHeight(y + bitmap.height * scaleY)
-        for by in 0..<bitmap.height {
-            for bx in 0..<bitmap.width where bitmap[bx, by] {
+        // Only the part that lands on the paper is visited: an image as wide or as long as a command allows costs the
+        // paper's area, not its own.
+        let columns = min(bitmap.width, max(0, (canvas.width - x0 + scaleX - 1) / scaleX))
+        let rows = canvas.storesDots ? min(bitmap.height, max(0, (canvas.height - y + scaleY - 1) / scaleY)) : 0
+        let firstColumn = x0 < 0 ? min(columns, -x0 / scaleX) : 0
+        for by in 0..<rows {
+            for bx in firstColumn..<columns where bitmap[bx, by] {
                 canvas.fill(x: x0 + bx * scaleX, y: y + by * scaleY, width: scaleX, height: scaleY)
             }
         }

@@ -75,7 +75,7 @@ struct HostileJobTests {
         job += Array("the end".utf8) + [0x0A]
         let printer = TestSupport.print(job, profile: profile, fonts: nil)
         #expect(printer.renderImage().height == 50_000)
-        #expect(printer.notes.contains { $0.contains("longer than the preview's 50000 dot rows") }, "\(printer.notes)")
+        #expect(printer.notes.contains { $0.contains("longer than the preview's 50000 dot rows (6250 mm") }, "\(printer.notes)")
         #expect(printer.textPreview().contains("the end"))
     }
 }

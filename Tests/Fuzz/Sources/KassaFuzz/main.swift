@@ -141,7 +141,8 @@ func run(_ bytes: [UInt8]) {
         // The interpreter alone, without fonts (text is measured, not drawn): raster, QR, barcode and paper logic at
         // the speed a million inputs need.
         guard let profile = context.profile else { return }
-        var printer = VirtualPrinter(profile: profile, fonts: nil)
+        // A short roll (2,000 rows) keeps an input's paper small; the cap's own logic is what runs at the end of it.
+        var printer = VirtualPrinter(profile: profile, fonts: nil, maxPaperRows: 2_000)
         printer.receive(bytes)
         printer.finish()
         _ = printer.renderImage()
