@@ -74,6 +74,10 @@ public enum TransportError: Error, Equatable, Sendable, CustomStringConvertible 
         switch code {
         case EPIPE, ECONNRESET, ENODEV, ENXIO, EIO, ENOTCONN, ESHUTDOWN:
             return .disconnected(device: device, detail: String(cString: strerror(code)))
+        case ETIMEDOUT:
+            // A network printer that stopped acknowledging data (TCP_USER_TIMEOUT, 10 s) or keep-alive probes.
+            return .timedOut(device: device, operation: operation == "write" ? "sending (the printer stopped taking data)" : operation,
+                             milliseconds: 10_000)
         default: return .io(device: device, operation: operation, errno: code)
         }
     }

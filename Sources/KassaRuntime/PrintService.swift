@@ -22,6 +22,10 @@ public struct PrintOutcome: Sendable, Codable {
     /// Remarks from the virtual printer (commands it skipped).
     public var notes: [String]
     public var text: String?
+    /// `confirmed`: the printer answered a status request sent after the job's last byte, and showed nothing that stops
+    /// printing; `sent`: the connection (a file, a printer that never answers status) cannot confirm it. A job that
+    /// should have been confirmed and was not is an error (`UNCONFIRMED`, exit 24), never an outcome.
+    public var delivery: String = "sent"
 }
 
 /// The composition root for printing: profiles, fonts, layout, transports and previews.
@@ -217,24 +221,38 @@ public struct KassaEnvironment: Sendable {
                 throw RuntimeError(error)
             }
         }
-        for copy in 1...max(1, copies) {
-            printer.logger.debug("sending job", metadata: ["copy": "\(copy)", "bytes": "\(bytes.count)"])
-            do {
+        let delivery: ReceiptPrinter.Delivery
+        do {
+            for copy in 1...max(1, copies) {
+                printer.logger.debug("sending job", metadata: ["copy": "\(copy)", "bytes": "\(bytes.count)"])
                 try printer.send(bytes)
-            } catch {
-                printer.logger.error("print failed", metadata: ["error": "\(error)"])
-                throw RuntimeError(error)
             }
+            // Written is not printed: the job counts once the printer confirms it has everything (Docs/CLI.md, "Printed").
+            delivery = try printer.confirmDelivery(expectAnswer: printer.hasAnsweredStatus,
+                                                   deadline: Self.confirmDeadline(bytes: bytes.count * max(1, copies)))
+        } catch {
+            printer.logger.error("print failed", metadata: ["error": "\(error)"])
+            throw RuntimeError(error)
         }
+        if delivery == .sent { notes.append("sent, not confirmed: \(printer.transport.canRead ? "the printer does not answer status" : "this connection cannot carry an answer")") }
         var outcome = PrintOutcome(
             device: device.url.description, profile: device.profile.id, bytes: bytes.count * max(1, copies),
             copies: max(1, copies), previewPNG: nil, previewText: nil, warnings: warnings.map(\.message), notes: notes,
-            text: nil)
+            text: nil, delivery: delivery.rawValue)
         if let virtual = printer.transport as? VirtualPrinterTransport {
             virtual.close()
             try writePreviews(virtual.printer, explicitPNG: previewPath, into: &outcome)
         }
         return outcome
+    }
+
+    /// How long a printer may take to confirm a job: 5 s, plus 1 ms a byte (a printer takes a long job as it prints it).
+    /// `KASSA_CONFIRM_TIMEOUT_MS` sets it (Docs/CLI.md).
+    static func confirmDeadline(bytes: Int) -> Duration {
+        if let text = ProcessInfo.processInfo.environment["KASSA_CONFIRM_TIMEOUT_MS"], let milliseconds = Int(text), milliseconds > 0 {
+            return .milliseconds(milliseconds)
+        }
+        return .milliseconds(5000 + bytes)
     }
 
     func writePreviews(_ printer: VirtualPrinter, explicitPNG: String?, into outcome: inout PrintOutcome) throws(RuntimeError) {

@@ -31,6 +31,8 @@ public enum RuntimeError: Error, CustomStringConvertible {
     case session(SessionError)
     /// `journal export` on a journal that fails verification (without `--force`).
     case journalBroken(String)
+    /// A job was sent but the printer did not confirm it.
+    case unconfirmed(device: String, reason: String)
     /// The terminal's marker shows a terminal was created in this database, but the file is missing, empty or holds none.
     case terminalDatabaseLost(database: String, marker: String)
 
@@ -50,6 +52,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
         case .statusUnavailable(let device, let reason): self = .statusUnavailable(device: device, reason: reason)
         case .garbledStatus(let device, let detail): self = .garbledStatus(device: device, detail: detail.description)
         case .notReady(let device, let problem): self = .printerNotReady(device: device, problem: problem)
+        case .unconfirmed(let device, let reason): self = .unconfirmed(device: device, reason: reason)
         case .encoding(let escpos): self = .layout(.escpos(escpos))
         }
     }
@@ -83,6 +86,9 @@ public enum RuntimeError: Error, CustomStringConvertible {
         case .garbledStatus(let device, let detail):
             return "\(device) answered with garbled status (\(detail)). Check the baud rate and that nothing else reads the port."
         case .discovery(let reason): return reason
+        case .unconfirmed(let device, let reason):
+            return "The job was sent to \(device) but the printer did not confirm it: \(reason). It may be missing or cut short: "
+                + "look at the printer before printing it again."
         case .session(let error): return error.description
         case .journalBroken(let detail):
             return "The journal does not verify (\(detail)); nothing was exported. Keep the database as it is and call support; "
@@ -115,6 +121,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
         case .discovery: return 7
         case .terminalDatabaseLost: return 37
         case .journalBroken: return 39
+        case .unconfirmed: return 24
         case .session(let error):
             switch error {
             case .permissionDenied: return 30
@@ -170,6 +177,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
         case .discovery: return "DISCOVERY_UNAVAILABLE"
         case .terminalDatabaseLost: return "DATABASE_LOST"
         case .journalBroken: return "JOURNAL_BROKEN"
+        case .unconfirmed: return "UNCONFIRMED"
         case .session(let error):
             switch error {
             case .permissionDenied: return "PERMISSION"

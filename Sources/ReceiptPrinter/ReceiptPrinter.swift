@@ -12,6 +12,9 @@ public enum ReceiptPrinterError: Error, Equatable, Sendable, CustomStringConvert
     /// The printer reports a condition that would swallow the job.
     case notReady(device: String, problem: String)
     case encoding(ESCPOSError)
+    /// The job was sent, but the printer did not confirm it within the deadline (or reported a problem after it): it
+    /// may or may not be on paper. Never reported as printed.
+    case unconfirmed(device: String, reason: String)
 
     public var description: String {
         switch self {
@@ -21,6 +24,8 @@ public enum ReceiptPrinterError: Error, Equatable, Sendable, CustomStringConvert
             return "\(device) sent garbled status: \(error.description)"
         case .notReady(let device, let problem): return "\(device) is not ready: \(problem)."
         case .encoding(let error): return error.description
+        case .unconfirmed(let device, let reason):
+            return "The job was sent to \(device) but not confirmed: \(reason). Look at the printer: the receipt may be missing or cut short."
         }
     }
 }
@@ -35,6 +40,8 @@ public final class ReceiptPrinter {
     public var logger: Logger
     /// How long to wait for each status byte.
     public var statusTimeout: Duration = .milliseconds(800)
+    /// Set once the printer has answered a status request on this connection.
+    public private(set) var hasAnsweredStatus = false
 
     public init(transport: any Transport, profile: PrinterProfile, logger: Logger = Logger(label: "kassa.printer")) {
         self.transport = transport
@@ -80,6 +87,7 @@ public final class ReceiptPrinter {
             }
             logger.debug("status", metadata: ["query": "\(query.rawValue)", "byte": "\(answer[0])"])
         }
+        hasAnsweredStatus = true
         return status
     }
 
@@ -89,6 +97,42 @@ public final class ReceiptPrinter {
             guard let stale = try? transport.read(maxCount: 256, timeout: .milliseconds(5)), !stale.isEmpty else { return }
             logger.debug("dropped stale input", metadata: ["bytes": "\(stale.count)"])
         }
+    }
+
+    /// How far a sent job is known to have got.
+    public enum Delivery: String, Sendable, Codable, Equatable {
+        /// The printer answered a status request sent after the job's last byte: it has received all of it, and its
+        /// status then showed nothing that stops printing.
+        case confirmed
+        /// Sent over a connection that cannot answer (a file, a one-way cable) or to a printer that never answers status:
+        /// nothing can confirm it.
+        case sent
+    }
+
+    /// After a job: asks `DLE EOT` 1–4 (which the printer can only answer once it has received every byte before the
+    /// request) and waits up to `deadline`. `expectAnswer` says the printer answered status before the job: a printer
+    /// that did and now does not is `unconfirmed`; one that never did gives `.sent`. A connection lost meanwhile is the
+    /// transport's error (`DISCONNECTED`).
+    public func confirmDelivery(expectAnswer: Bool, deadline: Duration) throws(ReceiptPrinterError) -> Delivery {
+        guard transport.canRead else { return .sent }
+        let saved = statusTimeout
+        statusTimeout = deadline
+        defer { statusTimeout = saved }
+        let status: PrinterStatus
+        do {
+            status = try self.status([.printer, .offlineCause, .errorCause, .rollPaper])
+        } catch {
+            switch error {
+            case .statusUnavailable(_, let reason):
+                guard expectAnswer else { return .sent }
+                throw .unconfirmed(device: transport.name, reason: "the printer answered status before the job but not after it (\(reason))")
+            default: throw error
+            }
+        }
+        if let problem = status.blockingProblem {
+            throw .unconfirmed(device: transport.name, reason: "after the job the printer reports \(problem), so it may not have printed all of it")
+        }
+        return .confirmed
     }
 
     public enum Preflight: Sendable, Equatable {

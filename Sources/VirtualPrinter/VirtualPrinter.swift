@@ -22,7 +22,22 @@ public struct VirtualPrinter: Sendable {
     public let fonts: PrinterFonts?
     public private(set) var elements: [PrintedElement] = []
     /// Commands skipped or questionable input, for the user to see.
-    public private(set) var notes: [String] = []
+    /// Remarks on what was skipped, clipped or not drawn: each different remark once, at most 100 (then one saying so).
+    public private(set) var notes: [String] {
+        get { noteList }
+        set {
+            for note in newValue.dropFirst(noteList.count) where !noteSet.contains(note) {
+                guard noteList.count < 100 else {
+                    if noteList.last != "… more notes left out" { noteList.append("… more notes left out") }
+                    break
+                }
+                noteSet.insert(note)
+                noteList.append(note)
+            }
+        }
+    }
+    private var noteList: [String] = []
+    private var noteSet: Set<String> = []
     /// Bytes the printer sends back (answers to `DLE EOT`).
     public private(set) var responses: [UInt8] = []
     /// The answer to each `DLE EOT n`; default 0x12 (all fine).
@@ -272,6 +287,11 @@ public struct VirtualPrinter: Sendable {
         case 0x24:
             // ESC $: absolute position. The preview fills the skipped columns with spaces.
             let target = Int(bytes[2]) + Int(bytes[3]) * 256
+            // As a printer does, a position beyond the print area is ignored.
+            guard target < profile.paper.dots else {
+                notes.append("ESC $ \(target): beyond the paper's \(profile.paper.dots) dots, ignored")
+                break
+            }
             let cell = cellWidth(style.font) * style.width
             var remaining = (target - lineWidthDots + cell / 2) / cell
             while remaining > 0 {

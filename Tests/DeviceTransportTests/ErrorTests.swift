@@ -19,6 +19,9 @@ struct ErrorTests {
         #expect(TransportError.fromOpen(EMFILE, device: "d") == .io(device: "d", operation: "open", errno: EMFILE))
         #expect(TransportError.fromTransfer(EIO, device: "d", operation: "write") == .disconnected(device: "d", detail: String(cString: strerror(EIO))))
         #expect(TransportError.fromTransfer(ENOSPC, device: "d", operation: "write") == .io(device: "d", operation: "write", errno: ENOSPC))
+        // A network printer that stopped acknowledging (TCP_USER_TIMEOUT) is a timeout (exit 20), not an I/O error.
+        #expect(TransportError.fromTransfer(ETIMEDOUT, device: "d", operation: "write")
+            == .timedOut(device: "d", operation: "sending (the printer stopped taking data)", milliseconds: 10_000))
     }
 
     @Test("every message names the device and the next step", arguments: [
