@@ -128,7 +128,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             case .unknownUser, .invalid, .paymentsDoNotCover, .refundExceedsSale: return 31
             case .sessionAlreadyOpen, .noOpenSession, .sessionClosed, .parkedReceiptsBlockClose, .paymentInProgress, .shiftState, .sessionManagementOff, .unpostedShifts: return 32
             case .differenceNeedsApproval: return 33
-            case .copyAlreadyPrinted, .staleVersion, .parkedLeased: return 34
+            case .copyAlreadyPrinted, .staleVersion, .parkedLeased, .originalAlreadyPrinted: return 34
             case .wrongTerminal: return 35
             case .idempotencyConflict: return 40
             case .notFound, .noTerminal: return 36
@@ -193,6 +193,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             case .unpostedShifts: return "UNPOSTED_SHIFTS"
             case .differenceNeedsApproval: return "DIFFERENCE_NEEDS_APPROVAL"
             case .copyAlreadyPrinted: return "COPY_ALREADY_PRINTED"
+            case .originalAlreadyPrinted: return "ORIGINAL_ALREADY_PRINTED"
             case .staleVersion: return "STALE_VERSION"
             case .parkedLeased: return "PARKED_LEASED"
             case .wrongTerminal: return "WRONG_TERMINAL"

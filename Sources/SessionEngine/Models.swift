@@ -311,6 +311,9 @@ public struct ReceiptRecord: Sendable, Equatable, Codable {
     /// The fiscal profile's code (RKSV signature, Swedish control code), when a profile is on.
     public var fiscalCode: FiscalCode? = nil
     public var isCopy: Bool = false
+    /// True when the command id had been seen: the stored receipt is returned, and nothing may print or open the drawer
+    /// again for it (decision 0017).
+    public var replayed: Bool = false
     /// The fiscal module's signature counter of the journal entry that recorded this receipt (or this copy), printed on
     /// it: the number an auditor holds against the module's own counter. Nil when not known (a stored receipt read back).
     public var signatureCounter: Int64? = nil

@@ -377,6 +377,19 @@ enum Schema {
         migrator.registerMigration("v16-journal-state", foreignKeyChecks: .immediate) { db in
             try db.execute(sql: "ALTER TABLE journal ADD COLUMN state TEXT")
         }
+        // What became of printing a receipt's original and its one copy: claimed (`printing`) before the first byte
+        // goes out, then `confirmed`, `sent` (nothing could confirm it) or `failed`. A failed print may be tried again;
+        // any other state keeps the right used (decision 0017). Not a fiscal fact: the copy and a late original are
+        // journaled by their own entries.
+        migrator.registerMigration("v17-print-state", foreignKeyChecks: .immediate) { db in
+            try db.execute(sql: """
+                CREATE TABLE print_state (
+                  receipt_id TEXT NOT NULL REFERENCES receipt(id), form TEXT NOT NULL CHECK (form IN ('original', 'copy')),
+                  state TEXT NOT NULL CHECK (state IN ('printing', 'confirmed', 'sent', 'failed')), updated_at TEXT NOT NULL,
+                  PRIMARY KEY (receipt_id, form)) WITHOUT ROWID;
+                ALTER TABLE copy_print ADD COLUMN fiscal_code_json TEXT;
+                """)
+        }
         return migrator
     }
 

@@ -479,11 +479,23 @@ extension SessionEngine {
                 SELECT id FROM receipt WHERE terminal_id = ? AND receipt_no = ? AND kind != 'training'
                 """), arguments: [self.terminalID, number])
             else { throw SessionError.notFound("Receipt \(number) on this terminal") }
-            guard try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM copy_print WHERE receipt_id = ?"), arguments: [id]) == nil else {
-                throw SessionError.copyAlreadyPrinted(receiptNumber: number)
+            if let recorded = try Row.fetchOne(db.cachedStatement(sql: "SELECT fiscal_code_json FROM copy_print WHERE receipt_id = ?"), arguments: [id]) {
+                // The copy was recorded; it is printed again only when its print failed (the right is used by a print that
+                // reached the paper, decision 0017), as the same copy: same code, same journal entry. A copy
+                // without a print state (recorded before they were kept) counts as printed.
+                let state = try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM print_state WHERE receipt_id = ? AND form = 'copy'"),
+                                                arguments: [id])
+                guard state == PrintState.failed.rawValue else { throw SessionError.copyAlreadyPrinted(receiptNumber: number) }
+                try self.claimPrint(.copy, receipt: id, number: number, now: now, db)
+                var record = try self.receipt(id: id, db)
+                if let json: String = recorded[0], let code = try? JSONDecoder().decode(FiscalCode.self, from: Data(json.utf8)) {
+                    record.fiscalCode = code
+                }
+                record.isCopy = true
+                if let signed = try self.journalSignature(kind: "copy", ref: id, db) { (record.signatureCounter, record.signedBy) = (signed.counter, signed.module) }
+                return record
             }
             guard let session = try self.openShiftID(db) else { throw SessionError.noOpenSession }
-            try db.cachedStatement(sql: "INSERT INTO copy_print (receipt_id, session_id, user_id, created_at) VALUES (?, ?, ?, ?)").execute(arguments: [id, session, user, Self.timestamp(now)])
             var record = try self.receipt(id: id, db)
             try self.addTotal(session, "copies", amount: record.total, db)
             let settings = try Settings.load(db)
@@ -501,6 +513,11 @@ extension SessionEngine {
                 "receipt": .string(id), "number": .int(number), "session": .string(session), "user": .string(user),
                 "total": .int(record.total), "created_at": .string(Self.timestamp(now)), "fiscal_code": (record.fiscalCode?.code).canonical,
             ]), shift: session, now: now, db)
+            // The copy's code (its own under a profile that registers copies) is kept, so that a failed print can be repeated.
+            let codeJSON = try record.fiscalCode.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+            try db.cachedStatement(sql: "INSERT INTO copy_print (receipt_id, session_id, user_id, created_at, fiscal_code_json) VALUES (?, ?, ?, ?, ?)")
+                .execute(arguments: [id, session, user, Self.timestamp(now), codeJSON])
+            try self.claimPrint(.copy, receipt: id, number: number, now: now, db)
             record.isCopy = true
             record.signatureCounter = self.lastSignedCounter.withLock { $0 }
             record.signedBy = self.fiscalModule?.serial

@@ -302,6 +302,7 @@ public final class SessionEngine: Sendable {
             try RequestDigest.check(commandID, stored: (used[2] as Data?).map(Array.init), replay: request)
             // A replay answers as the first call did, with the entry's signature counter (a recent entry: found from the end).
             var record = try receipt(id: commandID, db)
+            record.replayed = true
             if let signed = try journalSignature(kind: kind == "sale" ? "receipt" : kind, ref: commandID, db) {
                 (record.signatureCounter, record.signedBy) = (signed.counter, signed.module)
             }

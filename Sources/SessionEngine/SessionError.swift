@@ -22,6 +22,9 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
     case paymentsDoNotCover(total: Int64, paid: Int64)
     case refundExceedsSale(line: Int, sold: Int64, alreadyReturned: Int64, requested: Int64)
     case copyAlreadyPrinted(receiptNumber: Int64)
+    /// The receipt's original was printed (or its print's outcome is unknown), or the fiscal profile allows no late
+    /// original; `reason` says which.
+    case originalAlreadyPrinted(receiptNumber: Int64, reason: String)
     case staleVersion(current: Int)
     case sessionManagementOff
     /// Closed shifts wait to be posted (handed to accounting), as many as the `max-unposted-shifts` setting allows;
@@ -80,6 +83,7 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
         case .refundExceedsSale(let line, let sold, let returned, let requested):
             return "Line \(line) sold \(sold) (in thousandths), \(returned) already returned; \(requested) more cannot be refunded."
         case .copyAlreadyPrinted(let number): return "Receipt \(number) already has its one copy."
+        case .originalAlreadyPrinted(let number, let reason): return "The original of receipt \(number) cannot be printed: \(reason)."
         case .staleVersion(let current): return "The receipt changed meanwhile (now version \(current)); reload it and try again."
         case .sessionManagementOff: return "Session management is off in the settings."
         case .parkedLeased(let id, let holder, let until):

@@ -283,6 +283,8 @@ public struct VirtualPrinter: Sendable {
         case 0x70:
             let pin = bytes[2] % 0x30 == 0 ? 2 : 5
             elements.append(.drawerPulse(pin: pin, onMilliseconds: Int(bytes[3]) * 2, offMilliseconds: Int(bytes[4]) * 2))
+            // The simulated drawer springs open: its switch now reads high (DLE EOT 1, bit 2).
+            simulatedStatus[.printer] = (simulatedStatus[.printer] ?? 0x12) | 0x04
         case 0x2A: notes.append("ESC * column image printed as blank space (preview draws GS v 0 raster images only)")
         case 0x24:
             // ESC $: absolute position. The preview fills the skipped columns with spaces.

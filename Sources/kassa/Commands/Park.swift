@@ -208,7 +208,7 @@ extension Kassa {
                     let receipt = try session { () throws(SessionError) in
                         try engine.finalizeParked(id: parked, user: user, payments: payments.isEmpty ? nil : payments)
                     }
-                    Receipt.finish(receipt, headline: Sale.headline(receipt), environment: environment, target: target, print: !noPrint,
+                    Receipt.finish(receipt, headline: Sale.headline(receipt), engine: engine, environment: environment, target: target, print: !noPrint,
                                    json: global.json, settings: try? engine.settings())
                 }
             }

@@ -5,32 +5,94 @@ import SessionEngine
 
 extension Kassa {
     struct Receipt: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a receipt, or print its one copy.", subcommands: [Show.self, Copy.self])
+        static let configuration = CommandConfiguration(abstract: "Show a receipt, or print its one copy.", subcommands: [Show.self, Copy.self, PrintOriginal.self])
 
-        /// Prints after the commit; a failure is reported, never undoes the receipt. Cash opens the drawer.
-        static func printReceipt(_ receipt: ReceiptRecord, environment: KassaEnvironment, target: DeviceOptions, enabled: Bool,
-                                 settings: Settings? = nil) -> (PrintOutcome?, String?)
+        /// What printing a recorded receipt did: the print's outcome or why it failed, the drawer, and notes.
+        struct Printing {
+            var outcome: PrintOutcome?
+            var error: String?
+            var drawer: DrawerReport?
+            var notes: [String] = []
+        }
+
+        /// Whether the drawer opened for a cash receipt: `opened` (read back where the printer reports the drawer signal),
+        /// `pulsed` (sent, no read-back), or `failed` with the reason.
+        struct DrawerReport: Encodable {
+            var result: String
+            var detail: String?
+        }
+
+        /// Prints after the commit; a failure is reported, never undoes the receipt (decision 0017):
+        ///
+        /// - a replayed command prints nothing and opens no drawer: its receipt was printed (or tried) the first time;
+        /// - the original's or the copy's print is claimed first, and recorded as confirmed, sent or failed; only a
+        ///   failed one may be tried again;
+        /// - a cash receipt's drawer pulse is its own job, sent even when the receipt could not print.
+        static func printReceipt(_ receipt: ReceiptRecord, form: PrintedForm, engine: SessionEngine, environment: KassaEnvironment,
+                                 target: DeviceOptions, enabled: Bool, opensDrawer: Bool = true, settings: Settings? = nil) -> Printing
         {
-            guard enabled else { return (nil, nil) }
-            do {
-                let device = try target.resolve(in: environment)
-                let outcome = try environment.printDocument(environment.receiptDocument(receipt, settings: settings), on: device)
-                KassaEnvironment.faultPoint(.printed)
-                if receipt.payments.contains(where: \.isCash), !receipt.isCopy, receipt.kind != "training", device.profile.features.drawerPulse {
-                    _ = try? environment.openDrawer(device, pin: nil, onMilliseconds: nil, offMilliseconds: nil)
-                }
-                return (outcome, nil)
-            } catch {
-                return (nil, "\(error) Receipt \(receipt.number) is saved; print it with `kassa receipt copy \(receipt.number)`.")
+            var result = Printing()
+            guard enabled else { return result }
+            if receipt.replayed {
+                let state = try? engine.printState(.original, receiptID: receipt.id)
+                result.notes.append("receipt \(receipt.number) was already recorded under this id: nothing was printed and the drawer "
+                    + "did not open again" + (state == .failed || state == nil
+                        ? "; its original did not print: print it with `kassa receipt print \(receipt.number)`" : ""))
+                return result
             }
+            // The first print of a new receipt's original is claimed here; a copy or a late original was claimed with it.
+            if form == .original, !receipt.isCopy, (try? engine.printState(.original, receiptID: receipt.id)) != .printing {
+                guard (try? engine.beginOriginalPrint(receiptID: receipt.id)) == true else {
+                    result.notes.append("receipt \(receipt.number)'s original was being printed by another command: not printed again")
+                    return result
+                }
+            }
+            let device: ResolvedDevice
+            do {
+                device = try target.resolve(in: environment)
+            } catch {
+                try? engine.endPrint(form, receiptID: receipt.id, .failed)
+                result.error = "\(error) " + retryAdvice(receipt, form: form)
+                return result
+            }
+            do {
+                let outcome = try environment.printDocument(environment.receiptDocument(receipt, settings: settings), on: device)
+                try? engine.endPrint(form, receiptID: receipt.id, outcome.delivery == "confirmed" ? .confirmed : .sent)
+                KassaEnvironment.faultPoint(.printed)
+                result.outcome = outcome
+            } catch {
+                try? engine.endPrint(form, receiptID: receipt.id, .failed)
+                result.error = "\(error) " + retryAdvice(receipt, form: form)
+            }
+            if opensDrawer, receipt.payments.contains(where: \.isCash), !receipt.isCopy, form == .original, receipt.kind != "training",
+               device.profile.features.drawerPulse {
+                do {
+                    let drawer = try environment.openDrawer(device, pin: nil, onMilliseconds: nil, offMilliseconds: nil)
+                    result.drawer = DrawerReport(result: drawer.drawerOpen == true ? "opened" : drawer.drawerOpen == false ? "failed" : "pulsed",
+                                                 detail: drawer.drawerOpen == false ? "the pulse was sent but the drawer signal says it is closed" : drawer.note)
+                } catch {
+                    result.drawer = DrawerReport(result: "failed", detail: "\(error)")
+                }
+            }
+            return result
+        }
+
+        static func retryAdvice(_ receipt: ReceiptRecord, form: PrintedForm) -> String {
+            if receipt.isCopy { return "The copy of receipt \(receipt.number) is kept: print it again with `kassa receipt copy \(receipt.number)`." }
+            return "Receipt \(receipt.number) is saved; print its original with `kassa receipt print \(receipt.number)`, or its copy with "
+                + "`kassa receipt copy \(receipt.number)`."
         }
 
         /// After a receipt is committed: print it (and open the drawer for cash), then report it — JSON with any print
-        /// error, or a line of text starting with `headline`. Used by `sale`, `refund` and `park finalize`.
-        static func finish(_ receipt: ReceiptRecord, headline: String, environment: KassaEnvironment, target: DeviceOptions,
-                           print enabled: Bool, json: Bool, settings: Settings? = nil) {
-            let (printed, printError) = printReceipt(receipt, environment: environment, target: target, enabled: enabled, settings: settings)
-            reportRecorded(receipt, as: "receipt", printed: printed, printError: printError, json: json, headline: headline)
+        /// error, or a line of text starting with `headline`. Used by `sale`, `refund`, `park finalize`, `receipt copy` and
+        /// `receipt print`.
+        static func finish(_ receipt: ReceiptRecord, form: PrintedForm = .original, headline: String, engine: SessionEngine,
+                           environment: KassaEnvironment, target: DeviceOptions, print enabled: Bool, opensDrawer: Bool = true, json: Bool,
+                           settings: Settings? = nil) {
+            let printing = printReceipt(receipt, form: form, engine: engine, environment: environment, target: target, enabled: enabled,
+                                        opensDrawer: opensDrawer, settings: settings)
+            reportRecorded(receipt, as: "receipt", printed: printing.outcome, printError: printing.error, drawer: printing.drawer,
+                           notes: printing.notes, json: json, headline: headline)
         }
 
         struct Show: ParsableCommand {
@@ -69,9 +131,32 @@ extension Kassa {
                     let engine = try options.engine(environment)
                     let user = try options.actor()
                     let copy = try session { () throws(SessionError) in try engine.copy(number: number, user: user) }
-                    // The copy is recorded before it prints; a failed print is a warning, as for every recorded fact.
-                    Receipt.finish(copy, headline: "Printed the copy of receipt \(number).", environment: environment, target: target,
-                                   print: true, json: global.json, settings: try? engine.settings())
+                    // The copy is recorded before it prints; a failed print is a warning, and the same copy can be printed again.
+                    Receipt.finish(copy, form: .copy, headline: "The copy of receipt \(number).", engine: engine, environment: environment,
+                                   target: target, print: true, json: global.json, settings: try? engine.settings())
+                }
+            }
+        }
+
+        struct PrintOriginal: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "print",
+                abstract: "Print the original of a receipt whose original never reached the paper (once, while its shift is open; journaled).")
+            @OptionGroup var global: GlobalOptions
+            @OptionGroup var options: SessionOptions
+            @OptionGroup var target: DeviceOptions
+            @Argument(help: "Receipt number.") var number: Int64
+
+            func run() throws {
+                try runReporting(json: global.json) { () throws(RuntimeError) in
+                    let environment = try global.environment()
+                    let engine = try options.engine(environment)
+                    let user = try options.actor()
+                    let original = try session { () throws(SessionError) in try engine.printOriginal(number: number, user: user) }
+                    // The drawer opened (or was tried) when the sale was made: a late original does not open it again.
+                    Receipt.finish(original, form: .original, headline: "The original of receipt \(number), printed late.", engine: engine,
+                                   environment: environment, target: target, print: true, opensDrawer: false, json: global.json,
+                                   settings: try? engine.settings())
                 }
             }
         }

@@ -32,7 +32,7 @@ extension Kassa {
                 let engine = try options.engine(environment)
                 let user = try options.actor()
                 let receipt = try session { () throws(SessionError) in try engine.finalizeSale(request, user: user) }
-                Receipt.finish(receipt, headline: Sale.headline(receipt), environment: environment, target: target, print: !noPrint,
+                Receipt.finish(receipt, headline: Sale.headline(receipt), engine: engine, environment: environment, target: target, print: !noPrint,
                                json: global.json, settings: try? engine.settings())
             }
         }
@@ -69,7 +69,7 @@ extension Kassa {
                 let request = RefundRequest(id: options.command, receiptNumber: receipt, lines: lines, method: method)
                 let record = try session { () throws(SessionError) in try engine.refund(request, user: user) }
                 Receipt.finish(record, headline: "Refund receipt \(record.number) for receipt \(receipt): \(record.total).",
-                               environment: environment, target: target, print: !noPrint, json: global.json,
+                               engine: engine, environment: environment, target: target, print: !noPrint, json: global.json,
                                settings: try? engine.settings())
             }
         }

@@ -41,12 +41,16 @@ func printJSON<T: Encodable>(_ value: T) {
 /// What a command reports for a fact it recorded and then printed (`sale`, `refund`, `park finalize`, `park proforma`,
 /// `session close`): JSON `{KEY: fact, "printed": …, "printError": …}`, or `headline`, the preview's path and a warning
 /// when the print failed — a failed print never undoes what was recorded.
-func reportRecorded<Fact: Encodable>(_ fact: Fact, as key: String, printed: PrintOutcome?, printError: String?, json: Bool, headline: String) {
+func reportRecorded<Fact: Encodable>(_ fact: Fact, as key: String, printed: PrintOutcome?, printError: String?,
+                                     drawer: Kassa.Receipt.DrawerReport? = nil, notes: [String] = [], json: Bool, headline: String) {
     if json {
-        printJSON(Recorded(key: key, fact: fact, printed: printed, printError: printError))
+        printJSON(Recorded(key: key, fact: fact, printed: printed, printError: printError, drawer: drawer, notes: notes))
     } else {
         print(headline)
         if let png = printed?.previewPNG { print("Preview: \(png)") }
+        if let delivery = printed?.delivery, delivery != "confirmed" { print("note: sent, not confirmed by the printer") }
+        if let drawer { print("Drawer: \(drawer.result)" + (drawer.detail.map { " (\($0))" } ?? "")) }
+        for note in notes { print("note: \(note)") }
         if let printError { print("warning: \(printError)") }
     }
 }
@@ -57,6 +61,8 @@ private struct Recorded<Fact: Encodable>: Encodable {
     let fact: Fact
     let printed: PrintOutcome?
     let printError: String?
+    let drawer: Kassa.Receipt.DrawerReport?
+    let notes: [String]
 
     struct Key: CodingKey {
         let stringValue: String
@@ -71,5 +77,7 @@ private struct Recorded<Fact: Encodable>: Encodable {
         try container.encode(fact, forKey: Key(key))
         try container.encodeIfPresent(printed, forKey: Key("printed"))
         try container.encodeIfPresent(printError, forKey: Key("printError"))
+        try container.encodeIfPresent(drawer, forKey: Key("drawer"))
+        if !notes.isEmpty { try container.encode(notes, forKey: Key("notes")) }
     }
 }
