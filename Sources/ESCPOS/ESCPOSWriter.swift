@@ -30,6 +30,8 @@ public struct ESCPOSWriter: Sendable {
     private var style = TextStyle.normal
     private var alignment = Alignment.left
     private var atLineStart = true
+    /// `bytes.count` right after the last cut: a cut with nothing printed since would cut a blank slip.
+    private var lastCutEnd: Int?
     /// Resolved once from the profile: used on every line.
     private let canJump: Bool
     private let cellWidths: (a: Int, b: Int)
@@ -209,6 +211,8 @@ public struct ESCPOSWriter: Sendable {
     /// Feeds the paper past the cutter and cuts, falling back to the other cut kind, or only feeding when the
     /// printer has no cutter (tear-off models).
     public mutating func cut(_ kind: CutKind = .partial) {
+        // Nothing printed since the last cut (a document's own cut block and its default cut): one cut is enough.
+        if lastCutEnd == bytes.count { return }
         if !atLineStart { newline() }
         let features = profile.features
         let chosen: CutKind?
@@ -222,6 +226,7 @@ public struct ESCPOSWriter: Sendable {
             feed(lines: 4)
         }
         atLineStart = true
+        lastCutEnd = bytes.count
     }
 
     /// `ESC B n t`. Throws when the profile has no beeper.
@@ -304,7 +309,10 @@ public struct ESCPOSWriter: Sendable {
             throw .qrCodeTooLong(bytes: data.count)
         }
         if !atLineStart { newline() }
-        if profile.features.nativeQR {
+        // Data holding DLE EOT, DLE ENQ or DLE DC4 would be taken as a real-time command inside GS ( k (DLE DC4 1 pulses
+        // the drawer): such a symbol is sent as an image instead, whose bytes are scrubbed.
+        let realtimeRisk = zip(data, data.dropFirst()).contains { $0 == 0x10 && ($1 == 0x04 || $1 == 0x05 || $1 == 0x14) }
+        if profile.features.nativeQR, !realtimeRisk {
             // The printer draws the symbol itself and drops one wider than its paper: refuse it here, with the size that fits.
             let modules = 17 + 4 * version
             guard modules * moduleSize <= profile.paper.dots else {
@@ -331,7 +339,9 @@ public struct ESCPOSWriter: Sendable {
         var size = moduleSize
         while (symbol.size + 8) * size > profile.paper.dots && size > 1 { size -= 1 }
         warnings.append(EncodingWarning(
-            kind: .fallback, message: "profile '\(profile.id)' has no native QR; the QR code was printed as an image"))
+            kind: .fallback, message: realtimeRisk
+                ? "the QR data holds bytes a printer would take as a real-time command (DLE EOT/ENQ/DC4); the QR code was printed as an image"
+                : "profile '\(profile.id)' has no native QR; the QR code was printed as an image"))
         try image(Self.rasterize(symbol, moduleSize: size))
     }
 

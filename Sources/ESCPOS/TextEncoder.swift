@@ -64,10 +64,10 @@ public struct TextEncoder: Sendable {
         // Fast path: printable ASCII is the same byte on every code page.
         if Self.appendIfPrintableASCII(text, to: &out) { return text.utf8.count }
         if Self.needsComposition(text) {
-            return encodeScalars(text.precomposedStringWithCanonicalMapping.unicodeScalars, into: &out)
+            return encodeCharacters(text.precomposedStringWithCanonicalMapping, into: &out)
         }
         if let columns = encodeTwoByteLatin(text, into: &out) { return columns }
-        return encodeScalars(text.unicodeScalars, into: &out)
+        return encodeCharacters(text, into: &out)
     }
 
     /// The usual non-ASCII case — printable ASCII plus two-byte UTF-8 letters (Latin, Greek, Cyrillic) that the
@@ -101,50 +101,75 @@ public struct TextEncoder: Sendable {
         return out.count - start
     }
 
-    private mutating func encodeScalars(_ view: String.UnicodeScalarView, into out: inout [UInt8]) -> Int {
+    /// One printed cell per character (grapheme cluster), as the layout counts columns: a character's first scalar is
+    /// encoded, and the scalars that extend it (combining marks NFC could not fold, ZWJ sequences, variation selectors,
+    /// skin tones) are not printed — with a warning of their own unless the whole character became '?'. So a family
+    /// emoji prints one '?', not one per code point.
+    private mutating func encodeCharacters(_ text: String, into out: inout [UInt8]) -> Int {
+        let view = text.unicodeScalars
         let start = out.count
         var commandBytes = 0
         var index = view.startIndex
         while index != view.endIndex {
+            let characterStart = index
+            let end = text.index(after: index)
             let scalar = view[index]
             view.formIndex(after: &index)
-            if scalar.value >= 0x20 && scalar.value < 0x7F {
-                out.append(UInt8(scalar.value))
-                continue
-            }
-            if scalar == "\t" {
-                out.append(0x20)
-                continue
-            }
-            if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value) {
-                out.append(replacement)
+            let before = out.count
+            let warningsBefore = warnings.count
+            commandBytes += encodeScalar(scalar, lookahead: view[index...], into: &out)
+            guard index < end else { continue }
+            let character = String(text[characterStart..<end])
+            if out.count == before + 1, out.last == replacement, warnings.count > warningsBefore {
+                warnings[warnings.count - 1].message = "'\(character)' is in none of the printer's code pages; printed as one '?'"
+            } else {
                 warnings.append(EncodingWarning(
                     kind: .unprintableCharacter,
-                    message: "control character U+\(hex(scalar.value)) in text was printed as '?'"))
-                continue
+                    message: "'\(character)': the marks joined to '\(Character(scalar))' cannot be printed and were left out"))
             }
-            if let page = currentPage, let byte = page.byte(for: scalar) {
-                out.append(byte)
-                continue
-            }
-            if let (slot, page) = choosePage(for: scalar, lookahead: view[index...]) {
-                let before = out.count
-                select(slot, into: &out)
-                commandBytes += out.count - before
-                out.append(page.byte(for: scalar)!)
-                continue
-            }
-            if let substitute = Self.substitutes[scalar.value] {
-                out.append(contentsOf: substitute.utf8)
-                continue
-            }
+            index = end
+        }
+        return out.count - start - commandBytes
+    }
+
+    /// Encodes one scalar (selecting a code page when needed); returns the bytes of page-selection commands written.
+    private mutating func encodeScalar(_ scalar: Unicode.Scalar, lookahead: Substring.UnicodeScalarView, into out: inout [UInt8]) -> Int {
+        if scalar.value >= 0x20 && scalar.value < 0x7F {
+            out.append(UInt8(scalar.value))
+            return 0
+        }
+        if scalar == "\t" {
+            out.append(0x20)
+            return 0
+        }
+        if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value) {
             out.append(replacement)
             warnings.append(EncodingWarning(
                 kind: .unprintableCharacter,
-                message: "'\(Character(scalar))' (U+\(hex(scalar.value))) is in none of the printer's code pages "
-                    + "(\(pages.map(\.page.name).joined(separator: ", "))); printed as '?'"))
+                message: "control character U+\(hex(scalar.value)) in text was printed as '?'"))
+            return 0
         }
-        return out.count - start - commandBytes
+        if let page = currentPage, let byte = page.byte(for: scalar) {
+            out.append(byte)
+            return 0
+        }
+        if let (slot, page) = choosePage(for: scalar, lookahead: lookahead) {
+            let before = out.count
+            select(slot, into: &out)
+            let commandBytes = out.count - before
+            out.append(page.byte(for: scalar)!)
+            return commandBytes
+        }
+        if let substitute = Self.substitutes[scalar.value] {
+            out.append(contentsOf: substitute.utf8)
+            return 0
+        }
+        out.append(replacement)
+        warnings.append(EncodingWarning(
+            kind: .unprintableCharacter,
+            message: "'\(Character(scalar))' (U+\(hex(scalar.value))) is in none of the printer's code pages "
+                + "(\(pages.map(\.page.name).joined(separator: ", "))); printed as '?'"))
+        return 0
     }
 
     /// Appends the text's bytes when they are all printable ASCII; returns false (appending nothing) otherwise.

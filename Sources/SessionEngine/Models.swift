@@ -313,7 +313,7 @@ public struct ReceiptRecord: Sendable, Equatable, Codable {
     public var isCopy: Bool = false
     /// True when the command id had been seen: the stored receipt is returned, and nothing may print or open the drawer
     /// again for it (decision 0017).
-    public var replayed: Bool = false
+    public var replayed: Bool? = nil
     /// The fiscal module's signature counter of the journal entry that recorded this receipt (or this copy), printed on
     /// it: the number an auditor holds against the module's own counter. Nil when not known (a stored receipt read back).
     public var signatureCounter: Int64? = nil

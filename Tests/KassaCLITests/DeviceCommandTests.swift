@@ -33,10 +33,11 @@ struct DeviceCommandTests {
         let printed = try KassaProcess.run(["print", "-", "--device", "serial://\(printer.slavePath)?baud=115200"],
                                            stdin: Array("Hej\n".utf8), home: home)
         #expect(printed.status == 0, "\(printed.stderr)")
-        // Four more status requests, then the job: ESC @, "Hej", LF, feed-and-cut.
-        let bytes = printer.waitForBytes(24 + 10)
+        // Four more status requests, the job (ESC @, "Hej", LF, feed-and-cut), then the four that confirm it.
+        let bytes = printer.waitForBytes(24 + 10 + 12)
         #expect(Array(bytes[12..<24]) == [0x10, 0x04, 1, 0x10, 0x04, 2, 0x10, 0x04, 3, 0x10, 0x04, 4])
-        #expect(Array(bytes[24...]) == [0x1B, 0x40, 0x48, 0x65, 0x6A, 0x0A, 0x1D, 0x56, 0x42, 0x03])
+        #expect(Array(bytes[24..<34]) == [0x1B, 0x40, 0x48, 0x65, 0x6A, 0x0A, 0x1D, 0x56, 0x42, 0x03])
+        #expect(Array(bytes[34...]) == [0x10, 0x04, 1, 0x10, 0x04, 2, 0x10, 0x04, 3, 0x10, 0x04, 4])
     }
 
     @Test("a printer that never answers status still prints, with a note")

@@ -33,7 +33,7 @@ extension Kassa {
         {
             var result = Printing()
             guard enabled else { return result }
-            if receipt.replayed {
+            if receipt.replayed == true {
                 let state = try? engine.printState(.original, receiptID: receipt.id)
                 result.notes.append("receipt \(receipt.number) was already recorded under this id: nothing was printed and the drawer "
                     + "did not open again" + (state == .failed || state == nil

@@ -1,0 +1,57 @@
+import ESCPOS
+import Foundation
+import ReceiptLayout
+import Testing
+import TestSupport
+import VirtualPrinter
+
+/// Issue 13, section 4: the bytes a printer should get.
+@Suite("Bytes a printer should get")
+struct PrintBytesTests {
+    func render(_ document: Document, profile: String = "generic-80mm") throws -> LayoutResult {
+        try ReceiptLayout(profile: TestSupport.profile(profile)).render(document, loadImage: LayoutTests.noImages)
+    }
+
+    func count(_ needle: [UInt8], in bytes: [UInt8]) -> Int {
+        guard bytes.count >= needle.count else { return 0 }
+        return (0...(bytes.count - needle.count)).filter { Array(bytes[$0..<($0 + needle.count)]) == needle }.count
+    }
+
+    @Test("a trailing cut block and the default cut make one cut, not a blank slip")
+    func oneCut() throws {
+        let result = try render(Document(currency: "EUR", blocks: [.text(TextBlock("Tack!")), .cut(CutBlock(kind: "partial"))]))
+        // GS V 66 n: feed and partial cut.
+        #expect(count([0x1D, 0x56, 0x42], in: result.bytes) == 1, "\(result.bytes)")
+        var twice = Document(currency: "EUR", blocks: [.text(TextBlock("a")), .cut(CutBlock()), .text(TextBlock("b"))])
+        twice.cut = true
+        #expect(count([0x1D, 0x56, 0x42], in: try render(twice).bytes) == 2)
+    }
+
+    @Test("QR data holding DLE DC4 or DLE EOT never reaches the printer as a real-time command")
+    func qrScrubbed() throws {
+        let data = "A\u{10}\u{14}\u{01}\u{00}\u{05}B\u{10}\u{04}\u{01}"
+        let result = try render(Document(currency: "EUR", blocks: [.qr(QRBlock(data: data))]))
+        #expect(count([0x1D, 0x28, 0x6B], in: result.bytes) == 0, "no native GS ( k with this data")
+        #expect(count([0x10, 0x14], in: result.bytes) == 0 && count([0x10, 0x04], in: result.bytes) == 0 && count([0x10, 0x05], in: result.bytes) == 0)
+        #expect(count([0x1D, 0x76, 0x30], in: result.bytes) >= 1, "printed as an image")
+        #expect(result.warnings.contains { $0.message.contains("real-time command") })
+        // Plain data still goes native.
+        let plain = try render(Document(currency: "EUR", blocks: [.qr(QRBlock(data: "https://example.com/r/1"))]))
+        #expect(count([0x1D, 0x28, 0x6B], in: plain.bytes) > 0)
+    }
+
+    @Test("an emoji prints one '?' per character, not per code point, and the amount stays in its column")
+    func emojiColumns() throws {
+        let family = "👨‍👩‍👧‍👦"
+        var encoder = TextEncoder(profile: TestSupport.profile("generic-80mm"))
+        var out: [UInt8] = []
+        let columns = encoder.encode(String(repeating: family, count: 12), into: &out)
+        #expect(out == [UInt8](repeating: 0x3F, count: 12) && columns == 12, "\(out)")
+        #expect(encoder.warnings.contains { $0.message.contains("printed as one '?'") })
+        let document = Document(currency: "EUR", blocks: [.items([Item(name: String(repeating: family, count: 12) + " Kaffe", unitPrice: 350)])])
+        let result = try render(document, profile: "generic-58mm")
+        let printer = TestSupport.print(result.bytes, profile: TestSupport.profile("generic-58mm"), fonts: nil)
+        let line = try #require(printer.elements.compactMap(\.text).first { $0.contains("3,50") })
+        #expect(line.count <= 32 && line.hasSuffix("3,50"), "'\(line)' (\(line.count) columns)")
+    }
+}
