@@ -387,22 +387,30 @@ public struct ReceiptLayout: Sendable {
         for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
             let indent = String(paragraph.prefix { $0 == " " }.prefix(width / 2))
             var current = indent
+            // Lengths are kept as counts, never recounted: one unbroken 1 MB word is cut in linear time.
+            var currentCount = indent.count
             var hasWord = false
             for piece in paragraph.split(separator: " ") {
                 var word = Substring(piece)
-                if hasWord, current.count + 1 + word.count > width {
+                var wordCount = word.count
+                if hasWord, currentCount + 1 + wordCount > width {
                     lines.append(current)
                     current = ""
+                    currentCount = 0
                     hasWord = false
                 }
-                while !hasWord, current.count + word.count > width {
-                    let room = width - current.count
-                    lines.append(current + word.prefix(room))
-                    word = word.dropFirst(room)
+                while !hasWord, currentCount + wordCount > width {
+                    let room = width - currentCount
+                    let cut = word.index(word.startIndex, offsetBy: room)
+                    lines.append(current + word[..<cut])
+                    word = word[cut...]
+                    wordCount -= room
                     current = ""
+                    currentCount = 0
                 }
                 if !word.isEmpty {
                     current += hasWord ? " " + word : word
+                    currentCount += hasWord ? 1 + wordCount : wordCount
                     hasWord = true
                 }
             }

@@ -478,6 +478,8 @@ public struct VirtualPrinter: Sendable {
         let cellW = cellWidth(style.font) * style.width
         let cellH = cellHeight(style.font) * style.height
         canvas.ensureHeight(top + cellH)
+        // Below the paper's cap nothing is drawn: a glyph there costs nothing.
+        guard !canvas.storesDots || top < canvas.maxHeight else { return }
         if style.reverse { canvas.fill(x: x, y: top, width: cellW, height: cellH) }
         let ink = !style.reverse
         guard let fonts else { return }
