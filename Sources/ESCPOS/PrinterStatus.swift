@@ -10,7 +10,9 @@ public enum StatusQuery: UInt8, Sendable, CaseIterable, Codable {
 public struct PrinterStatus: Sendable, Equatable, Codable {
     public enum Paper: String, Sendable, Codable { case ok, nearEnd = "near-end", out }
     public enum ErrorKind: String, Sendable, Codable, CaseIterable, Comparable {
-        case recoverable, unrecoverable, autoCutter = "auto-cutter"
+        /// `recoverable`: a mechanical error cleared by removing its cause (DLE EOT 3 bit 2); `autoRecoverable`: one that
+        /// clears by itself, such as a print head too hot (bit 6).
+        case recoverable, autoRecoverable = "auto-recoverable", unrecoverable, autoCutter = "auto-cutter"
         public static func < (a: ErrorKind, b: ErrorKind) -> Bool { a.rawValue < b.rawValue }
     }
 
@@ -48,7 +50,7 @@ public struct PrinterStatus: Sendable, Equatable, Codable {
             if bit(2) { kinds.append(.recoverable) }
             if bit(3) { kinds.append(.autoCutter) }
             if bit(5) { kinds.append(.unrecoverable) }
-            if bit(6), !kinds.contains(.recoverable) { kinds.append(.recoverable) }
+            if bit(6) { kinds.append(.autoRecoverable) }
             errors = kinds.sorted()
         case .rollPaper:
             if byte & 0x60 == 0x60 {
@@ -69,13 +71,24 @@ public struct PrinterStatus: Sendable, Equatable, Codable {
 
     /// Why printing now would fail, or nil when nothing known blocks it.
     public var blockingProblem: String? {
-        if coverOpen == true { return "the printer cover is open: close it" }
-        if paper == .out || stoppedByPaperEnd == true { return "the printer is out of paper: load a new roll" }
-        if let errors, errors.contains(.unrecoverable) {
-            return "the printer reports an unrecoverable error: switch it off and on, then call service if it persists"
+        // Every condition that stops printing, in one message: a cashier who closes the cover should not then learn
+        // that the paper is out too.
+        var problems: [String] = []
+        if coverOpen == true { problems.append("the printer cover is open: close it") }
+        if paper == .out || stoppedByPaperEnd == true { problems.append("the printer is out of paper: load a new roll") }
+        if let errors {
+            if errors.contains(.unrecoverable) {
+                problems.append("the printer reports an unrecoverable error: switch it off and on, then call service if it persists")
+            }
+            if errors.contains(.autoCutter) { problems.append("the auto-cutter is jammed: open the cover and clear it") }
+            if errors.contains(.recoverable) {
+                problems.append("the printer reports a recoverable error: remove the cause (a paper jam), then switch it off and on")
+            }
+            if errors.contains(.autoRecoverable) {
+                problems.append("the printer paused on an auto-recoverable error (the print head is too hot): it resumes by itself; wait a moment")
+            }
         }
-        if let errors, errors.contains(.autoCutter) { return "the auto-cutter is jammed: open the cover and clear it" }
-        if online == false { return "the printer is offline: check the cover, the paper and the power switch" }
-        return nil
+        if problems.isEmpty, online == false { problems.append("the printer is offline: check the cover, the paper and the power switch") }
+        return problems.isEmpty ? nil : problems.joined(separator: "; ")
     }
 }

@@ -36,8 +36,25 @@ struct StatusTests {
         #expect(try PrinterStatus.parse(0x16, for: .errorCause).errors == [.recoverable])
         #expect(try PrinterStatus.parse(0x1A, for: .errorCause).errors == [.autoCutter])
         #expect(try PrinterStatus.parse(0x32, for: .errorCause).errors == [.unrecoverable])
-        #expect(try PrinterStatus.parse(0x52, for: .errorCause).errors == [.recoverable])
+        #expect(try PrinterStatus.parse(0x52, for: .errorCause).errors == [.autoRecoverable])
         #expect(try PrinterStatus.parse(0x3A, for: .errorCause).errors == [.autoCutter, .unrecoverable])
+        // A recoverable error is named as such, not as "offline".
+        var recoverable = try PrinterStatus.parse(0x1A, for: .printer)
+        try recoverable.apply(0x16, for: .errorCause)
+        #expect(recoverable.blockingProblem?.contains("recoverable error") == true && recoverable.blockingProblem?.contains("offline") == false)
+        var hot = try PrinterStatus.parse(0x1A, for: .printer)
+        try hot.apply(0x52, for: .errorCause)
+        #expect(hot.blockingProblem?.contains("auto-recoverable") == true, "\(hot.blockingProblem ?? "")")
+    }
+
+    @Test("one message lists every blocking condition")
+    func allConditions() throws {
+        var status = try PrinterStatus.parse(0x1A, for: .printer)
+        try status.apply(0x36, for: .offlineCause)  // cover open and stopped by paper end
+        try status.apply(0x72, for: .rollPaper)
+        try status.apply(0x1A, for: .errorCause)  // auto-cutter
+        let message = try #require(status.blockingProblem)
+        #expect(message.contains("cover is open") && message.contains("out of paper") && message.contains("auto-cutter"), "\(message)")
     }
 
     @Test("roll paper: ok, near end, end")
