@@ -58,9 +58,11 @@ extension KassaEnvironment {
         } catch {
             throw RuntimeError(error)
         }
+        // What the printer does: ESC p counts in 2 ms steps, and an off time shorter than the on time is the on time.
+        let sentOn = on / 2 * 2, sentOff = max(on, off) / 2 * 2
         var outcome = DrawerOutcome(
-            device: device.url.description, pin: pinNumber, onMilliseconds: on, offMilliseconds: off, drawerOpen: nil,
-            note: nil)
+            device: device.url.description, pin: pinNumber, onMilliseconds: sentOn, offMilliseconds: sentOff, drawerOpen: nil,
+            note: sentOff != off ? "the off time was \(off) ms; the printer keeps the pulse off for at least its on time, so \(sentOff) ms was sent" : nil)
         if printer.transport.canRead {
             do {
                 let status = try printer.status([.printer])

@@ -20,8 +20,24 @@ struct Kassa: ParsableCommand {
             handler.logLevel = level ?? .warning
             return handler
         }
+        let arguments = Self.globalOptionsAfterSubcommand(Array(CommandLine.arguments.dropFirst()))
+        var command: any ParsableCommand
         do {
-            var command = try parseAsRoot(Self.globalOptionsAfterSubcommand(Array(CommandLine.arguments.dropFirst())))
+            command = try parseAsRoot(arguments)
+        } catch {
+            // With --json, a wrong argument is the JSON error envelope too (code INVALID_ARGUMENTS, exit 64), not usage text;
+            // --help and --version still print their text.
+            let code = exitCode(for: error)
+            if arguments.contains("--json"), code != .success {
+                let object: [String: Any] = ["ok": false, "error": ["code": "INVALID_ARGUMENTS", "message": message(for: error)]]
+                if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted]) {
+                    FileHandle.standardOutput.write(data + Data("\n".utf8))
+                }
+                Foundation.exit(code.rawValue)
+            }
+            exit(withError: error)
+        }
+        do {
             try command.run()
         } catch {
             exit(withError: error)

@@ -93,6 +93,20 @@ struct DeviceCommandTests {
         #expect(result.status == 6)
         #expect(result.stderr.contains(expected), "\(result.stderr)")
     }
+    @Test("drawer times are reported as sent (off never shorter than on); a wrong pin and --json argument errors are exit 64")
+    func drawerArguments() throws {
+        let pulse = try KassaProcess.run(["drawer", "open", "--off", "2", "--on", "510", "--json"], home: home)
+        #expect(pulse.status == 0 && pulse.json?["onMilliseconds"] as? Int == 510 && pulse.json?["offMilliseconds"] as? Int == 510, "\(pulse.stdout)")
+        #expect((pulse.json?["note"] as? String)?.contains("off time was 2 ms") == true)
+        let pin = try KassaProcess.run(["drawer", "open", "--pin", "3"], home: home)
+        #expect(pin.status == 64 && pin.stderr.contains("--pin is 2 or 5"), "\(pin.stderr)")
+        for arguments in [["print", "--demo", "--copies", "0", "--json"], ["drawer", "open", "--pin", "3", "--json"], ["--json", "print", "--nonsense"]] {
+            let result = try KassaProcess.run(arguments, home: home)
+            let error = result.json?["error"] as? [String: Any]
+            #expect(result.status == 64 && error?["code"] as? String == "INVALID_ARGUMENTS" && result.json?["ok"] as? Bool == false,
+                    "\(arguments): \(result.stdout)")
+        }
+    }
 }
 
 @Suite("Configuration parser")
@@ -119,4 +133,5 @@ struct ConfigTests {
     @Test func comments() {
         #expect(KassaConfig.stripComment(#"url = "tcp://a#b" # comment"#) == #"url = "tcp://a#b" "#)
     }
+
 }

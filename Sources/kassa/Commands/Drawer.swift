@@ -24,8 +24,14 @@ extension Kassa {
             @Option(name: .long, help: "Pulse on time in ms (2-510).")
             var on: Int?
 
-            @Option(name: .long, help: "Pulse off time in ms (2-510).")
+            @Option(name: .long, help: "Pulse off time in ms (2-510; never shorter than the on time).")
             var off: Int?
+
+            func validate() throws {
+                if let pin, pin != 2, pin != 5 { throw ValidationError("--pin is 2 or 5 (the drawer connector's pins), not \(pin).") }
+                if let on, !(2...510).contains(on) { throw ValidationError("--on is 2 to 510 ms, not \(on).") }
+                if let off, !(2...510).contains(off) { throw ValidationError("--off is 2 to 510 ms, not \(off).") }
+            }
 
             func run() throws {
                 do {
