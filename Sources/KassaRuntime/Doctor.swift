@@ -49,7 +49,16 @@ extension KassaEnvironment {
         let installed = rulesDirectory.appendingPathComponent(UdevRules.fileName)
         if let shipped = try? loadUdevRules().text {
             if let present = FileManager.default.contents(atPath: installed.path) {
-                if String(decoding: present, as: UTF8.self) == shipped {
+                let text = String(decoding: present, as: UTF8.self)
+                // A rule that makes device nodes writable by every local user lets anyone print or open the drawer.
+                let worldWritable = text.split(separator: "\n").filter { line in
+                    !line.hasPrefix("#") && Self.ruleModes(line).contains { $0 & 0o002 != 0 }
+                }
+                if !worldWritable.isEmpty {
+                    add("udev rules", .fail, "\(installed.path) makes devices world-writable (\(worldWritable.count) rule(s) with a MODE "
+                        + "others may write, e.g. \(worldWritable[0].trimmingCharacters(in: .whitespaces).prefix(80))): any local user could print "
+                        + "or open the drawer", fix: "sudo kassa udev install (0660, group kassa)")
+                } else if text == shipped {
                     add("udev rules", .pass, "\(installed.path) is installed and current")
                 } else {
                     add("udev rules", .warn, "\(installed.path) differs from this version's rules", fix: "sudo kassa udev install")
@@ -65,7 +74,9 @@ extension KassaEnvironment {
         // Group membership.
         let groups = Self.currentGroups()
         if getuid() == 0 {
-            add("groups", .pass, "running as root (a till should run as a normal user in the 'kassa' group)")
+            add("groups", .warn, "running as root: a till should run as a normal user in the 'kassa' group (root can also "
+                + "roll back the journal's files, and files it creates are root's)", fix: "run kassa as the till's user; "
+                + "sudo usermod -aG kassa USER")
         } else if let member = ["kassa", "lp", "dialout"].first(where: groups.contains) {
             add("groups", .pass, "this user is in the '\(member)' group (all: \(groups.sorted().joined(separator: ", ")))")
         } else {
@@ -98,6 +109,10 @@ extension KassaEnvironment {
                         add(label, .warn, "open in \(processes); Kassa cannot use it while they hold it",
                             fix: "stop those programs (for CUPS: remove the printer queue or set usb-no-reattach)")
                     }
+                } else if device.kind == .serialPort {
+                    // A built-in UART is not hot-plugged and not matched by Kassa's rules: its node belongs to 'dialout'.
+                    add(label, .fail, "no read/write access to \(node) (\(String(cString: strerror(errno))))",
+                        fix: "sudo usermod -aG dialout $USER, then log in again")
                 } else {
                     add(label, .fail, "no read/write access to \(node) (\(String(cString: strerror(errno))))",
                         fix: "sudo kassa udev install; sudo usermod -aG kassa $USER; then replug the device")
@@ -188,5 +203,19 @@ extension KassaEnvironment {
         var document = Document(currency: "EUR", blocks: blocks)
         document.cut = false
         return document
+    }
+
+    /// The octal modes a udev rule line assigns (`MODE="0666"`, `MODE:="666"`).
+    static func ruleModes(_ line: Substring) -> [Int] {
+        var modes: [Int] = []
+        var rest = line[...]
+        while let range = rest.range(of: "MODE") {
+            rest = rest[range.upperBound...]
+            let assignment = rest.drop { $0 == ":" || $0 == "=" || $0 == " " }
+            guard assignment.first == "\"" else { continue }
+            let digits = assignment.dropFirst().prefix { $0 != "\"" }
+            if let mode = Int(digits, radix: 8) { modes.append(mode) }
+        }
+        return modes
     }
 }

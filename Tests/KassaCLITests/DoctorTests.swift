@@ -22,6 +22,21 @@ struct DoctorTests {
         #expect(checks(installed).first { $0["name"] as? String == "udev rules" }?["result"] as? String == "pass")
     }
 
+    @Test("an installed rules file with MODE=\"0666\" is flagged as world-writable; running as root is not a PASS")
+    func worldWritableAndRoot() throws {
+        let rules = home.appendingPathComponent("rules.d")
+        try FileManager.default.createDirectory(at: rules, withIntermediateDirectories: true)
+        try Data(#"SUBSYSTEM=="usb", ATTR{idVendor}=="04b8", MODE="0666", GROUP="kassa"\n"#.utf8)
+            .write(to: rules.appendingPathComponent("60-kassa.rules"))
+        let result = try KassaProcess.run(["doctor", "--json", "--rules-dir", rules.path], home: home)
+        let rule = try #require(checks(result).first { $0["name"] as? String == "udev rules" })
+        #expect(rule["result"] as? String == "fail" && (rule["detail"] as? String ?? rule["message"] as? String ?? "").contains("world-writable"), "\(rule)")
+        if getuid() == 0 {
+            let groups = try #require(checks(result).first { $0["name"] as? String == "groups" })
+            #expect(groups["result"] as? String == "warn", "\(groups)")
+        }
+    }
+
     @Test("configured devices are opened and asked for status and paper; drawer settings are checked")
     func devices() throws {
         let rules = home.appendingPathComponent("rules.d")
