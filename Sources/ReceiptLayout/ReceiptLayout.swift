@@ -323,7 +323,15 @@ public struct ReceiptLayout: Sendable {
                 cell(&writer, from: &column, index: index, text: title)
             }
         }
+        let titles = [labels["net"] ?? "Net", labels["vat"] ?? "Tax", labels["gross"] ?? "Gross"]
         for entry in rows {
+            let amounts = [entry.net, entry.vat, entry.gross]
+            // An amount wider than its column is never cut: such a row is printed as a label line and one line per amount.
+            if amounts.contains(where: { ESCPOSWriter.columnCount(money.format($0)) > rest - 1 }) {
+                writer.line(entry.rate)
+                for (title, amount) in zip(titles, amounts) { Self.emitColumns(&writer, "  " + title, money.format(amount), width: width) }
+                continue
+            }
             row(entry.rate) { writer, start in
                 var column = start
                 for (index, amount) in [entry.net, entry.vat, entry.gross].enumerated() {

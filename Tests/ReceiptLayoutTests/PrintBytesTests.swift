@@ -54,4 +54,17 @@ struct PrintBytesTests {
         let line = try #require(printer.elements.compactMap(\.text).first { $0.contains("3,50") })
         #expect(line.count <= 32 && line.hasSuffix("3,50"), "'\(line)' (\(line.count) columns)")
     }
+
+    @Test("a VAT amount wider than its column is printed whole on a line of its own, never cut", arguments: ["generic-58mm", "generic-80mm"])
+    func vatColumns(profile: String) throws {
+        let document = Document(currency: "EUR", blocks: [.vat([VATRow(rate: "20%", net: 91_666_665, vat: 18_333_333, gross: 109_999_998),
+                                                                 VATRow(rate: "10%", net: 1000, vat: 100, gross: 1100)])])
+        let result = try render(document, profile: profile)
+        let printer = TestSupport.print(result.bytes, profile: TestSupport.profile(profile), fonts: nil)
+        let text = printer.elements.compactMap(\.text)
+        #expect(text.contains { $0.hasSuffix("1.099.999,98") || $0.hasSuffix("1 099 999,98") || $0.hasSuffix("1,099,999.98") }, "\(text)")
+        #expect(text.contains { $0.contains("916.666,65") || $0.contains("916 666,65") || $0.contains("916,666.65") }, "\(text)")
+        // The small row still uses the table's columns.
+        #expect(text.contains { $0.hasPrefix("10%") && $0.hasSuffix("11,00") || $0.hasPrefix("10%") && $0.hasSuffix("11.00") }, "\(text)")
+    }
 }
