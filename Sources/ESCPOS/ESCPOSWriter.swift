@@ -32,6 +32,8 @@ public struct ESCPOSWriter: Sendable {
     private var atLineStart = true
     /// `bytes.count` right after the last cut: a cut with nothing printed since would cut a blank slip.
     private var lastCutEnd: Int?
+    /// The barcode settings last sent (`GS h`, `GS w`, `GS f`, `GS H`): only changes are sent again. Reset by `ESC @`.
+    private var barcodeSettings: (height: Int, moduleWidth: Int, font: TextStyle.Font, hri: BarcodeOptions.HRIPosition)?
     /// Resolved once from the profile: used on every line.
     private let canJump: Bool
     private let cellWidths: (a: Int, b: Int)
@@ -56,6 +58,7 @@ public struct ESCPOSWriter: Sendable {
         style = .normal
         alignment = .left
         atLineStart = true
+        barcodeSettings = nil
         encoder.reset()
     }
 
@@ -285,10 +288,11 @@ public struct ESCPOSWriter: Sendable {
             throw .notSupported(feature: "barcodes (GS k)", profile: profile.id)
         }
         if !atLineStart { newline() }
-        append(.barcodeHeight(UInt8(options.height)))
-        append(.barcodeModuleWidth(UInt8(moduleWidth)))
-        append(.barcodeHRIFont(options.hriFont))
-        append(.barcodeHRIPosition(options.hri))
+        if barcodeSettings?.height != options.height { append(.barcodeHeight(UInt8(options.height))) }
+        if barcodeSettings?.moduleWidth != moduleWidth { append(.barcodeModuleWidth(UInt8(moduleWidth))) }
+        if barcodeSettings?.font != options.hriFont { append(.barcodeHRIFont(options.hriFont)) }
+        if barcodeSettings?.hri != options.hri { append(.barcodeHRIPosition(options.hri)) }
+        barcodeSettings = (options.height, moduleWidth, options.hriFont, options.hri)
         if useB {
             bytes += [0x1D, 0x6B, symbology.functionB, UInt8(payload.count)] + payload
         } else {

@@ -84,9 +84,11 @@ public struct ReceiptLayout: Sendable {
                     writer.setStyle(style)
                     let lineWidth = max(1, profile.columns(font: style.font) / style.width)
                     for line in Self.wrap(text.text, width: lineWidth) { writer.line(line) }
-                    writer.setStyle(body)
+                    // The style stays until the next block sets its own: consecutive blocks of one style send nothing
+                    // between them (decision 0004: only changes).
                 case .separator(let separator):
                     writer.setAlignment(.left)
+                    writer.setStyle(body)
                     let character = separator.character?.first ?? "-"
                     if let ascii = character.asciiValue, ascii >= 0x20, ascii < 0x7F {
                         writer.appendPrintableASCII { $0.append(contentsOf: repeatElement(ascii, count: width)) }
@@ -104,9 +106,9 @@ public struct ReceiptLayout: Sendable {
                     } else {
                         Self.emitColumns(&writer, pair.label, pair.value ?? "", width: width)
                     }
-                    writer.setStyle(body)
                 case .items(let items):
                     writer.setAlignment(.left)
+                    writer.setStyle(body)
                     let discountLabel = label("discount", "Discount")
                     for index in items.indices {
                         emitItem(items[index], into: &writer, money: money, asciiMoney: asciiMoney, width: width,
@@ -114,6 +116,7 @@ public struct ReceiptLayout: Sendable {
                     }
                 case .totals(let totals):
                     writer.setAlignment(.left)
+                    writer.setStyle(body)
                     for line in totals.lines ?? [] {
                         emitAmountLine(line.label, line.amount, symbol: false, into: &writer, money: money, fast: asciiMoney,
                                        width: width)
@@ -124,13 +127,14 @@ public struct ReceiptLayout: Sendable {
                     writer.setStyle(style)
                     emitAmountLine(totals.label ?? label("total", "TOTAL"), totals.total, symbol: true, into: &writer, money: money,
                                    fast: asciiMoney, width: width)
-                    writer.setStyle(body)
                 case .vat(let rows):
                     writer.setAlignment(.left)
+                    writer.setStyle(body)
                     emitVATTable(rows, into: &writer, money: money, asciiMoney: asciiMoney, width: width,
                                  labels: labels)
                 case .payments(let payments):
                     writer.setAlignment(.left)
+                    writer.setStyle(body)
                     for payment in payments {
                         emitAmountLine(payment.method, payment.amount, symbol: false, into: &writer, money: money,
                                        fast: asciiMoney, width: width)
@@ -156,6 +160,7 @@ public struct ReceiptLayout: Sendable {
                     try printImage(image, writer: &writer, loadImage: loadImage)
                     writer.setAlignment(.left)
                 case .feed(let feed):
+                    writer.setStyle(body)
                     writer.feed(lines: feed.lines)
                 case .cut(let cut):
                     writer.cut(cut.kind == "full" ? .full : .partial)

@@ -67,4 +67,20 @@ struct PrintBytesTests {
         // The small row still uses the table's columns.
         #expect(text.contains { $0.hasPrefix("10%") && $0.hasSuffix("11,00") || $0.hasPrefix("10%") && $0.hasSuffix("11.00") }, "\(text)")
     }
+
+    @Test("consecutive blocks of one style send no off/on pair between them; a second barcode resends no settings")
+    func onlyChanges() throws {
+        var document = Document(currency: "EUR", blocks: [.text(TextBlock("Kafé", bold: true)), .text(TextBlock("Ängen", bold: true)),
+                                                         .text(TextBlock("plain"))])
+        document.cut = false
+        let bytes = try render(document).bytes
+        #expect(count([0x1B, 0x45, 0x01], in: bytes) == 1 && count([0x1B, 0x45, 0x00], in: bytes) == 1, "\(bytes)")
+        let codes = Document(currency: "EUR", blocks: [.barcode(BarcodeBlock(symbology: .ean13, data: "4006381333931")),
+                                                       .barcode(BarcodeBlock(symbology: .ean13, data: "4006381333931"))])
+        let twice = try render(codes).bytes
+        for setting: UInt8 in [0x68, 0x77, 0x66, 0x48] {  // GS h, GS w, GS f, GS H
+            #expect(count([0x1D, setting], in: twice) == 1, "GS 0x\(String(setting, radix: 16)) sent \(count([0x1D, setting], in: twice)) times")
+        }
+        #expect(count([0x1D, 0x6B], in: twice) == 2)
+    }
 }
