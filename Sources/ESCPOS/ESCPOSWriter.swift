@@ -52,6 +52,10 @@ public struct ESCPOSWriter: Sendable {
     }
 
     /// `ESC @` (plus `FS .` where the profile asks for it). Resets the writer's idea of the printer state.
+    /// The whole text a run of lines comes from (a block of several lines), so that the code page is chosen for all of
+    /// it; nil when done.
+    public mutating func hintText(_ text: String?) { encoder.setHint(text) }
+
     public mutating func initialize() {
         append(.initialize)
         if profile.features.cancelKanjiMode { append(.cancelKanjiMode) }

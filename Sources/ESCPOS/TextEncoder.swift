@@ -51,6 +51,19 @@ public struct TextEncoder: Sendable {
         currentPage = nil
     }
 
+    /// The non-ASCII characters of the text around the run being encoded (a block's other lines), at most 64: a page is
+    /// then chosen for the whole block, not line by line.
+    public private(set) var hint: [Unicode.Scalar] = []
+
+    public mutating func setHint(_ text: String?) {
+        hint.removeAll(keepingCapacity: true)
+        guard let text else { return }
+        for scalar in text.unicodeScalars where scalar.value >= 0x80 {
+            hint.append(scalar)
+            if hint.count == 64 { break }
+        }
+    }
+
     /// Typographic characters that have a faithful ASCII spelling when no page has them.
     static let substitutes: [UInt32: String] = [
         0x2018: "'", 0x2019: "'", 0x201A: ",", 0x201C: "\"", 0x201D: "\"", 0x201E: "\"", 0x2013: "-", 0x2014: "-",
@@ -225,6 +238,7 @@ public struct TextEncoder: Sendable {
             upcoming.append(next)
             if upcoming.count == 32 { break }
         }
+        upcoming += hint
         for (slot, page) in pages where page.byte(for: scalar) != nil {
             var run = 0
             for next in upcoming {

@@ -151,6 +151,7 @@ public struct KassaEnvironment: Sendable {
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         if lines.last == "" { lines.removeLast() }
         let width = profile.columns(font: font)
+        writer.hintText(text)
         for line in lines {
             for wrapped in ReceiptLayout.wrap(String(line).replacingOccurrences(of: "\r", with: ""), width: width) {
                 writer.line(wrapped)

@@ -83,7 +83,9 @@ public struct ReceiptLayout: Sendable {
                     writer.setAlignment(text.align ?? .left)
                     writer.setStyle(style)
                     let lineWidth = max(1, profile.columns(font: style.font) / style.width)
+                    writer.hintText(text.text)
                     for line in Self.wrap(text.text, width: lineWidth) { writer.line(line) }
+                    writer.hintText(nil)
                     // The style stays until the next block sets its own: consecutive blocks of one style send nothing
                     // between them (decision 0004: only changes).
                 case .separator(let separator):

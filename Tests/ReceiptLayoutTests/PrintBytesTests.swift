@@ -83,4 +83,15 @@ struct PrintBytesTests {
         }
         #expect(count([0x1D, 0x6B], in: twice) == 2)
     }
+
+    @Test("a block's lines share one code page when one page covers them all")
+    func onePagePerBlock() throws {
+        var document = Document(currency: "EUR", blocks: [.text(TextBlock("Съешь ещё\nі ї є ґ"))])
+        document.cut = false
+        let result = try render(document)
+        #expect(count([0x1B, 0x74], in: result.bytes) == 1, "\(result.bytes)")
+        #expect(result.warnings.isEmpty, "\(result.warnings)")
+        let printer = TestSupport.print(result.bytes, profile: TestSupport.profile("generic-80mm"), fonts: nil)
+        #expect(printer.elements.compactMap(\.text) == ["Съешь ещё", "і ї є ґ"])
+    }
 }
