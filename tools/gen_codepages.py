@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Generate Sources/ESCPOS/Generated/CodePageTables.swift from escpos-printer-db encodings.
 
-Each single-byte encoding that Python can decode (or that the database defines with an explicit
-`data` table) becomes a 128-scalar table for bytes 0x80-0xFF. Undefined bytes map to U+FFFD.
+Each single-byte encoding that Python or iconv can decode (or that the database defines with an explicit
+`data` table) becomes a 128-scalar table for bytes 0x80-0xFF; CP932 contributes its single-byte half-width katakana.
+Undefined bytes map to U+FFFD.
 Run: python3 tools/gen_codepages.py ../shared/data/escpos-printer-db/capabilities.json
 """
-import codecs, json, sys, os
+import codecs, json, os, subprocess, sys
 
 src = sys.argv[1]
 out = os.path.join(os.path.dirname(__file__), "..", "Sources", "ESCPOS", "Generated", "CodePageTables.swift")
@@ -18,13 +19,25 @@ for name, enc in sorted(db["encodings"].items()):
         joined = "".join(rows)
         if len(joined) == 128:
             scalars = [ord(c) if c not in ("\u0000",) else 0xFFFD for c in joined]
+    elif name == "CP932":
+        # Double-byte Shift-JIS; its single bytes 0xA1-0xDF are the half-width katakana (JIS X 0201), U+FF61-U+FF9F.
+        # Only those are usable one byte at a time; the lead bytes stay undefined.
+        scalars = [0xFF61 + b - 0xA1 if 0xA1 <= b <= 0xDF else 0xFFFD for b in range(0x80, 0x100)]
+    elif enc.get("iconv") and not enc.get("python_encode"):
+        # Python has no codec for these (CP772, CP774, RK1048): iconv decodes each byte.
+        scalars = []
+        for b in range(0x80, 0x100):
+            result = subprocess.run(["iconv", "-f", enc["iconv"], "-t", "UTF-8"], input=bytes([b]), capture_output=True)
+            text = result.stdout.decode("utf-8") if result.returncode == 0 else ""
+            scalars.append(ord(text) if len(text) == 1 else 0xFFFD)
+        # An EBCDIC page (CP871) puts ASCII letters in the upper half: not an ESC/POS code page table; left out.
+        if all(v == 0xFFFD for v in scalars) or any(0x61 <= v <= 0x7A for v in scalars):
+            continue
     elif enc.get("python_encode"):
         try:
             codec = codecs.lookup(enc["python_encode"])
         except LookupError:
             continue
-        if name in ("CP932",):
-            continue  # double-byte
         scalars = []
         for b in range(0x80, 0x100):
             try:

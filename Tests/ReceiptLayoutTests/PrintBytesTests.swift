@@ -94,4 +94,18 @@ struct PrintBytesTests {
         let printer = TestSupport.print(result.bytes, profile: TestSupport.profile("generic-80mm"), fonts: nil)
         #expect(printer.elements.compactMap(\.text) == ["Съешь ещё", "і ї є ґ"])
     }
+
+    @Test("half-width katakana print from a CP932 slot; CP772 and RK1048 come from iconv's tables",
+          arguments: [("CT-S651", "ｶﾀｶﾅ", "CP932"), ("TM-L90", "Қазақстан", "RK1048"), ("KR-306", "Ąčęėįšųūž", "CP772")])
+    func morePages(profileID: String, text: String, page: String) throws {
+        let profile = TestSupport.profile(profileID)
+        #expect(profile.codePages.values.contains(page), "\(profileID) has \(page)")
+        var encoder = TextEncoder(profile: profile)
+        var out: [UInt8] = []
+        encoder.encode(text, into: &out)
+        #expect(encoder.warnings.isEmpty && !out.contains(0x3F), "\(encoder.warnings)")
+        // Read back through the virtual printer: the same text.
+        let printer = TestSupport.print([0x1B, 0x40] + out + [0x0A], profile: profile, fonts: nil)
+        #expect(printer.elements.compactMap(\.text) == [text])
+    }
 }
