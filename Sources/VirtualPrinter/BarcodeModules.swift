@@ -101,6 +101,8 @@ enum BarcodeModules {
                 values.append(Int(byte))
                 text += (byte < 10 ? "0" : "") + String(byte)
             case 0x41:
+                // Set A holds 0x00-0x5F only (found by the interpreter fuzz target: 0xF1 indexed past the table).
+                guard byte < 0x60 else { return nil }
                 values.append(byte < 0x20 ? Int(byte) + 64 : Int(byte) - 32)
                 text.append(Character(Unicode.Scalar(byte)))
             default:

@@ -37,7 +37,9 @@ struct SerialTransportTests {
         defer { printer.close() }
         let status = try printer.status()
         #expect(status.online == false && status.drawerSignalHigh == true && status.coverOpen == true && status.paper == .out)
-        #expect(throws: ReceiptPrinterError.notReady(device: "serial://\(fake.slavePath)", problem: "the printer cover is open: close it")) {
+        // Every blocking condition in one message.
+        #expect(throws: ReceiptPrinterError.notReady(device: "serial://\(fake.slavePath)",
+                                                     problem: "the printer cover is open: close it; the printer is out of paper: load a new roll")) {
             try printer.preflight()
         }
     }

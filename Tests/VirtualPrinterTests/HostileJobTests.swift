@@ -78,6 +78,13 @@ struct HostileJobTests {
         #expect(printer.notes.contains { $0.contains("longer than the preview's 50000 dot rows (6250 mm") }, "\(printer.notes)")
         #expect(printer.textPreview().contains("the end"))
     }
+
+    @Test("found by the fuzz target: CODE128 set A with a byte above 0x5F is not drawn, never indexes past the table")
+    func code128SetA() throws {
+        let crash = try #require(Data(base64Encoded: "HR1QaHcGHWtJPntBQUFDQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB8UFBWFhYSFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWCVYWFhYWFhYWFhYWFhY/////////1hYWFhY"))
+        let printer = TestSupport.print([UInt8](crash), profile: TestSupport.profile("generic-80mm"), fonts: nil)
+        #expect(printer.notes.contains { $0.contains("CODE128") && $0.contains("could not be drawn") }, "\(printer.notes)")
+    }
 }
 
 /// A small seeded generator, so that a failing mix can be replayed.
