@@ -45,13 +45,17 @@ public struct PrinterProfile: Sendable, Codable, Equatable {
         public var storedLogo: Bool
         /// `ESC $` (absolute print position) moves to a column; used instead of runs of padding spaces.
         public var absolutePosition: Bool
+        /// The printer answers Epson's process-ID request (`GS ( H` fn 48) once everything before it has been printed:
+        /// a job is then confirmed as printed, not only as received. The printer database does not say which models
+        /// have it; a user profile turns it on (decision 0017).
+        public var processIDResponse: Bool
 
         public init(
             nativeQR: Bool = false, fullCut: Bool = false, partialCut: Bool = false, rasterImage: Bool = true,
             graphics: Bool = false, drawerPulse: Bool = true, drawerPulseBel: Bool = false, barcodeA: Bool = false,
             barcodeB: Bool = false, starCommands: Bool = false, beeper: Bool = false,
             disableRealtimeCommands: Bool = false, cancelKanjiMode: Bool = false, storedLogo: Bool = false,
-            absolutePosition: Bool = true
+            absolutePosition: Bool = true, processIDResponse: Bool = false
         ) {
             self.nativeQR = nativeQR
             self.fullCut = fullCut
@@ -68,11 +72,12 @@ public struct PrinterProfile: Sendable, Codable, Equatable {
             self.cancelKanjiMode = cancelKanjiMode
             self.storedLogo = storedLogo
             self.absolutePosition = absolutePosition
+            self.processIDResponse = processIDResponse
         }
 
         enum CodingKeys: String, CodingKey {
             case nativeQR, fullCut, partialCut, rasterImage, graphics, drawerPulse, drawerPulseBel, barcodeA, barcodeB
-            case starCommands, beeper, disableRealtimeCommands, cancelKanjiMode, storedLogo, absolutePosition
+            case starCommands, beeper, disableRealtimeCommands, cancelKanjiMode, storedLogo, absolutePosition, processIDResponse
         }
 
         public init(from decoder: any Decoder) throws {
@@ -88,7 +93,8 @@ public struct PrinterProfile: Sendable, Codable, Equatable {
                 barcodeB: try flag(.barcodeB, false), starCommands: try flag(.starCommands, false),
                 beeper: try flag(.beeper, false), disableRealtimeCommands: try flag(.disableRealtimeCommands, false),
                 cancelKanjiMode: try flag(.cancelKanjiMode, false), storedLogo: try flag(.storedLogo, false),
-                absolutePosition: try flag(.absolutePosition, !(try flag(.starCommands, false)))
+                absolutePosition: try flag(.absolutePosition, !(try flag(.starCommands, false))),
+                processIDResponse: try flag(.processIDResponse, false)
             )
         }
     }

@@ -132,7 +132,42 @@ public final class ReceiptPrinter {
         if let problem = status.blockingProblem {
             throw .unconfirmed(device: transport.name, reason: "after the job the printer reports \(problem), so it may not have printed all of it")
         }
+        if profile.features.processIDResponse { try awaitProcessID(deadline: deadline) }
         return .confirmed
+    }
+
+    /// The process ID last asked for; four ASCII digits go out per request.
+    private var processID = 0
+
+    /// Epson's process-ID request (`GS ( H 6 0 48 48 d1 d2 d3 d4`): the printer answers `0x37 0x22 d1 d2 d3 d4 0x00` only
+    /// once it has processed — printed — everything before it. Other bytes meanwhile (automatic status) are skipped.
+    func awaitProcessID(deadline: Duration) throws(ReceiptPrinterError) {
+        processID = (processID + 1) % 10_000
+        let digits = Array(String(format: "%04d", processID).utf8)
+        let expected: [UInt8] = [0x37, 0x22] + digits + [0x00]
+        do {
+            try transport.write([0x1D, 0x28, 0x48, 0x06, 0x00, 0x30, 0x30] + digits, timeout: .seconds(2))
+        } catch {
+            throw .transport(error)
+        }
+        var received: [UInt8] = []
+        let clock = ContinuousClock()
+        let end = clock.now + deadline
+        while clock.now < end {
+            do {
+                received += try transport.read(maxCount: 64, timeout: end - clock.now)
+            } catch {
+                if case .timedOut = error { break }
+                throw .transport(error)
+            }
+            if received.count >= expected.count,
+               (0...(received.count - expected.count)).contains(where: { Array(received[$0..<($0 + expected.count)]) == expected }) {
+                return
+            }
+            if received.count > 4096 { received.removeFirst(received.count - 64) }
+        }
+        throw .unconfirmed(device: transport.name, reason: "the printer received the job but did not report it printed "
+            + "(no answer to the process-ID request GS ( H within \(deadline.milliseconds) ms)")
     }
 
     public enum Preflight: Sendable, Equatable {

@@ -84,4 +84,37 @@ struct PrintedMeansPrintedTests {
         let message = (result.json?["error"] as? [String: Any])?["message"] as? String ?? ""
         #expect(result.status == 24 && code(result) == "UNCONFIRMED" && message.contains("paper"), "\(result.stdout)")
     }
+
+    /// A user profile like generic-80mm whose printer answers Epson's process-ID request.
+    func processIDProfile() throws {
+        let source = TestSupport.hardware.appendingPathComponent("profiles/generic-80mm.json")
+        var profile = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: source)) as? [String: Any])
+        profile["id"] = "pid-80mm"
+        var features = profile["features"] as? [String: Any] ?? [:]
+        features["processIDResponse"] = true
+        profile["features"] = features
+        let folder = home.appendingPathComponent("profiles")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: profile).write(to: folder.appendingPathComponent("pid-80mm.json"))
+    }
+
+    @Test("with a profile that has the process-ID response, a job counts once the printer reports it printed (GS ( H)")
+    func processID() throws {
+        try processIDProfile()
+        let answering = try FakeTCPPrinter(.normal, processID: true)
+        defer { answering.shutdown() }
+        let printed = try KassaProcess.run(["print", "--raw", try job(2000), "--device", answering.url, "--profile", "pid-80mm", "--json"],
+                                           home: home, extraEnvironment: ["KASSA_CONFIRM_TIMEOUT_MS": "1500"])
+        #expect(printed.status == 0 && printed.json?["delivery"] as? String == "confirmed", "\(printed.stdout)")
+        let request: [UInt8] = [0x1D, 0x28, 0x48, 0x06, 0x00, 0x30, 0x30]
+        let sent = answering.received()
+        #expect((0...(sent.count - 7)).contains { Array(sent[$0..<($0 + 7)]) == request }, "the process-ID request was sent")
+        // A printer that takes the job and answers status but never reports it printed: UNCONFIRMED.
+        let silent = try FakeTCPPrinter(.normal, processID: false)
+        defer { silent.shutdown() }
+        let unconfirmed = try KassaProcess.run(["print", "--raw", try job(2000), "--device", silent.url, "--profile", "pid-80mm", "--json"],
+                                               home: home, extraEnvironment: ["KASSA_CONFIRM_TIMEOUT_MS": "800"])
+        let message = (unconfirmed.json?["error"] as? [String: Any])?["message"] as? String ?? ""
+        #expect(unconfirmed.status == 24 && message.contains("did not report it printed"), "\(unconfirmed.stdout)")
+    }
 }

@@ -22,6 +22,8 @@ public final class FakeTCPPrinter: @unchecked Sendable {
     private let after: Int
     private let status: [UInt8: UInt8]
     private let statusAfter: [UInt8: UInt8]?
+    private let processID: Bool
+    private var answeredProcessIDs = 0
     private let lock = NSLock()
     private var captured: [UInt8] = []
     private let done = DispatchSemaphore(value: 0)
@@ -29,8 +31,11 @@ public final class FakeTCPPrinter: @unchecked Sendable {
 
     /// `status` answers `DLE EOT n` by n (0x12, "all well", for any n not given); `statusAfter`, when given, replaces it
     /// once `after` bytes have arrived (a printer that ran out of paper during the job).
-    public init(_ behaviour: Behaviour = .normal, after: Int = 0, status: [UInt8: UInt8] = [:], statusAfter: [UInt8: UInt8]? = nil) throws {
+    /// `processID`: answers Epson's process-ID request (`GS ( H` fn 48) as a printer does once it has printed.
+    public init(_ behaviour: Behaviour = .normal, after: Int = 0, status: [UInt8: UInt8] = [:], statusAfter: [UInt8: UInt8]? = nil,
+                processID: Bool = false) throws {
         self.behaviour = behaviour
+        self.processID = processID
         self.after = after
         self.status = status
         self.statusAfter = statusAfter
@@ -101,11 +106,33 @@ public final class FakeTCPPrinter: @unchecked Sendable {
                 pendingQuery = false
                 if byte == 0x04, position > 0, previous(position) == 0x10 { pendingQuery = true }
             }
+            if processID { answerProcessIDs(client) }
         }
         Glibc.close(client)
     }
 
     private func previous(_ position: Int) -> UInt8 { lock.withLock { captured[position - 1] } }
+
+    /// Answers each complete `GS ( H 6 0 48 48 d1 d2 d3 d4` not answered yet with `0x37 0x22 d1 d2 d3 d4 0x00`.
+    private func answerProcessIDs(_ client: Int32) {
+        let request: [UInt8] = [0x1D, 0x28, 0x48, 0x06, 0x00, 0x30, 0x30]
+        let bytes = received()
+        var found: [[UInt8]] = []
+        var index = 0
+        while index + 11 <= bytes.count {
+            if Array(bytes[index..<(index + 7)]) == request {
+                found.append(Array(bytes[(index + 7)..<(index + 11)]))
+                index += 11
+            } else {
+                index += 1
+            }
+        }
+        while answeredProcessIDs < found.count {
+            var answer: [UInt8] = [0x37, 0x22] + found[answeredProcessIDs] + [0x00]
+            _ = send(client, &answer, answer.count, Int32(MSG_NOSIGNAL))
+            answeredProcessIDs += 1
+        }
+    }
 
     /// Stops serving and closes the port (the serving thread holds the printer until then).
     public func shutdown() {
