@@ -39,6 +39,15 @@ extension SessionEngine {
             """).execute(arguments: [id, form.rawValue, Self.timestamp(now)])
     }
 
+    /// The id of this terminal's receipt `number` (sales and refunds; training receipts have their own series).
+    func receiptID(number: Int64, _ db: Database) throws -> String {
+        guard let id = try String.fetchOne(db.cachedStatement(sql: """
+            SELECT id FROM receipt WHERE terminal_id = ? AND receipt_no = ? AND kind != 'training'
+            """), arguments: [terminalID, number])
+        else { throw SessionError.notFound("Receipt \(number) on this terminal") }
+        return id
+    }
+
     /// Before a new receipt's original is printed: claims it. False when it was claimed before (a replay, or another
     /// process): then nothing may print.
     public func beginOriginalPrint(receiptID: String) throws(SessionError) -> Bool {
@@ -77,10 +86,7 @@ extension SessionEngine {
         let now = clock.now()
         return try journaled { db in
             try self.require(.printCopy, user: user, db)
-            guard let id = try String.fetchOne(db.cachedStatement(sql: """
-                SELECT id FROM receipt WHERE terminal_id = ? AND receipt_no = ? AND kind != 'training'
-                """), arguments: [self.terminalID, number])
-            else { throw SessionError.notFound("Receipt \(number) on this terminal") }
+            let id = try self.receiptID(number: number, db)
             let settings = try Settings.load(db)
             if settings.fiscalProfile == "se" {
                 throw SessionError.originalAlreadyPrinted(receiptNumber: number, reason: "under the Swedish profile a receipt prints as "

@@ -475,10 +475,7 @@ extension SessionEngine {
         let now = clock.now()
         return try journaled { db in
             try self.require(.printCopy, user: user, db)
-            guard let id = try String.fetchOne(db.cachedStatement(sql: """
-                SELECT id FROM receipt WHERE terminal_id = ? AND receipt_no = ? AND kind != 'training'
-                """), arguments: [self.terminalID, number])
-            else { throw SessionError.notFound("Receipt \(number) on this terminal") }
+            let id = try self.receiptID(number: number, db)
             if let recorded = try Row.fetchOne(db.cachedStatement(sql: "SELECT fiscal_code_json FROM copy_print WHERE receipt_id = ?"), arguments: [id]) {
                 // The copy was recorded; it is printed again only when its print failed (the right is used by a print that
                 // reached the paper, decision 0017), as the same copy: same code, same journal entry. A copy

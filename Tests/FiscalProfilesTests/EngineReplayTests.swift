@@ -88,14 +88,7 @@ struct EngineReplayTests {
     func automaticRecovery() throws {
         let module = SwitchableModule()
         let aesKey = [UInt8](repeating: 7, count: 32)
-        let engine = try SessionEngine(store: SessionStore.inMemory(), identity: FixedIdentity("0123456789abcdef0123456789abcdef"),
-                                       clock: ManualClock(Date(timeIntervalSince1970: 1_795_000_000)), fiscalModule: module,
-                                       profiles: [AustrianProfile(aesKey: aesKey)])
-        _ = try engine.addUser(id: "maria", name: "Maria", role: "manager", by: nil)
-        for (key, value) in [("cash-control", "off"), ("fiscal-profile", "at"), ("at-company-id", "U:ATU12345678")] {
-            try engine.setSetting(key, value, by: "maria")
-        }
-        _ = try engine.openShift(commandID: "open", user: "maria", countedFloat: 0)
+        let engine = try Self.austrianTill(module: module, aesKey: aesKey)
         let coffee = [SaleLineRequest(name: "Kaffee", unitPrice: 320, vatRate: VATRate(basisPoints: 1000))]
         #expect(throws: SessionError.self) { try engine.finalizeSale(SaleRequest(id: "s0", lines: coffee), user: "maria") }  // no start yet
         _ = try engine.finalizeSale(SaleRequest(id: "start", lines: [SaleLineRequest(name: "Start", unitPrice: 0, vatRate: VATRate(basisPoints: 0))],
@@ -122,14 +115,7 @@ struct EngineReplayTests {
     func swappedCodes() throws {
         let module = SwitchableModule()
         let aesKey = [UInt8](repeating: 9, count: 32)
-        let engine = try SessionEngine(store: SessionStore.inMemory(), identity: FixedIdentity("0123456789abcdef0123456789abcdef"),
-                                       clock: ManualClock(Date(timeIntervalSince1970: 1_795_000_000)), fiscalModule: module,
-                                       profiles: [AustrianProfile(aesKey: aesKey)])
-        _ = try engine.addUser(id: "maria", name: "Maria", role: "manager", by: nil)
-        for (key, value) in [("cash-control", "off"), ("fiscal-profile", "at"), ("at-company-id", "U:ATU12345678")] {
-            try engine.setSetting(key, value, by: "maria")
-        }
-        _ = try engine.openShift(commandID: "open", user: "maria", countedFloat: 0)
+        let engine = try Self.austrianTill(module: module, aesKey: aesKey)
         _ = try engine.finalizeSale(SaleRequest(id: "start", lines: [SaleLineRequest(name: "Start", unitPrice: 0, vatRate: VATRate(basisPoints: 0))],
                                                 fiscalType: "start"), user: "maria")
         for (id, price) in [("s1", 320), ("s2", 450)] {
@@ -150,5 +136,18 @@ struct EngineReplayTests {
         let codes = try engine.fiscalCodes(profile: "at")
         let container = try RKSVExport.container(aesKey: aesKey, publicKeys: ["U:ATU12345678-\(module.serial)": module.publicKey])
         #expect(RKSVVerifier.verify(dep: RKSVExport.dep(RKSVExport.groups(codes.map(\.code))), container: container).problem != nil)
+    }
+
+    /// A till on the Austrian profile with a manager, cash control off and an open shift.
+    static func austrianTill(module: SwitchableModule, aesKey: [UInt8]) throws -> SessionEngine {
+        let engine = try SessionEngine(store: SessionStore.inMemory(), identity: FixedIdentity("0123456789abcdef0123456789abcdef"),
+                                       clock: ManualClock(Date(timeIntervalSince1970: 1_795_000_000)), fiscalModule: module,
+                                       profiles: [AustrianProfile(aesKey: aesKey)])
+        _ = try engine.addUser(id: "maria", name: "Maria", role: "manager", by: nil)
+        for (key, value) in [("cash-control", "off"), ("fiscal-profile", "at"), ("at-company-id", "U:ATU12345678")] {
+            try engine.setSetting(key, value, by: "maria")
+        }
+        _ = try engine.openShift(commandID: "open", user: "maria", countedFloat: 0)
+        return engine
     }
 }

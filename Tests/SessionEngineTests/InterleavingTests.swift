@@ -4,6 +4,7 @@ import GRDB
 import SoftwareFiscalModule
 import Synchronization
 import Testing
+import TestSupport
 
 /// The reference's edge case 24: random interleavings of finalize, refund, park/void, open and close over several
 /// connections to one database file. Whatever the order, numbers stay unique and contiguous across Z boundaries, every
@@ -131,18 +132,5 @@ struct InterleavingTests {
         }
         let verdict = try engines[0].verifyJournal()
         #expect(verdict.ok, "\(String(describing: verdict.problem))")
-    }
-}
-
-/// SplitMix64: the same interleaving choices for the same seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
     }
 }

@@ -4,6 +4,7 @@ import PowerCutVFS
 @testable import SessionEngine
 import SoftwareFiscalModule
 import Testing
+import TestSupport
 
 /// The reference's edge case 27: power cuts. The database is opened through the power-cut VFS, which keeps what a
 /// disk would hold after a cut at any write call — what was synced, plus any subset of what was not — and takes such

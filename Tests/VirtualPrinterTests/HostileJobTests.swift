@@ -34,7 +34,7 @@ struct HostileJobTests {
 
     @Test("random command mixes never trap (seeded; the fuzz target runs millions)")
     func randomMixes() {
-        var generator = SplitMix(seed: 13)
+        var generator = SeededGenerator(seed: 13)
         let profile = TestSupport.profile("generic-80mm")
         for _ in 0..<40 {
             var job: [UInt8] = [0x1B, 0x40]
@@ -84,18 +84,5 @@ struct HostileJobTests {
         let crash = try #require(Data(base64Encoded: "HR1QaHcGHWtJPntBQUFDQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB8UFBWFhYSFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWCVYWFhYWFhYWFhYWFhY/////////1hYWFhY"))
         let printer = TestSupport.print([UInt8](crash), profile: TestSupport.profile("generic-80mm"), fonts: nil)
         #expect(printer.notes.contains { $0.contains("CODE128") && $0.contains("could not be drawn") }, "\(printer.notes)")
-    }
-}
-
-/// A small seeded generator, so that a failing mix can be replayed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -77,6 +77,19 @@ extension Kassa {
             return result
         }
 
+        /// `receipt copy` and `receipt print`: records the form with `record`, then prints and reports it.
+        static func printRecorded(global: GlobalOptions, options: SessionOptions, target: DeviceOptions, form: PrintedForm, headline: String,
+                                  opensDrawer: Bool = true, _ record: (SessionEngine, String) throws(SessionError) -> ReceiptRecord) throws {
+            try runReporting(json: global.json) { () throws(RuntimeError) in
+                let environment = try global.environment()
+                let engine = try options.engine(environment)
+                let user = try options.actor()
+                let receipt = try session { () throws(SessionError) in try record(engine, user) }
+                finish(receipt, form: form, headline: headline, engine: engine, environment: environment, target: target, print: true,
+                       opensDrawer: opensDrawer, json: global.json, settings: try? engine.settings())
+            }
+        }
+
         static func retryAdvice(_ receipt: ReceiptRecord, form: PrintedForm) -> String {
             if receipt.isCopy { return "The copy of receipt \(receipt.number) is kept: print it again with `kassa receipt copy \(receipt.number)`." }
             return "Receipt \(receipt.number) is saved; print its original with `kassa receipt print \(receipt.number)`, or its copy with "
@@ -126,14 +139,10 @@ extension Kassa {
             @Argument(help: "Receipt number.") var number: Int64
 
             func run() throws {
-                try runReporting(json: global.json) { () throws(RuntimeError) in
-                    let environment = try global.environment()
-                    let engine = try options.engine(environment)
-                    let user = try options.actor()
-                    let copy = try session { () throws(SessionError) in try engine.copy(number: number, user: user) }
-                    // The copy is recorded before it prints; a failed print is a warning, and the same copy can be printed again.
-                    Receipt.finish(copy, form: .copy, headline: "The copy of receipt \(number).", engine: engine, environment: environment,
-                                   target: target, print: true, json: global.json, settings: try? engine.settings())
+                // The copy is recorded before it prints; a failed print is a warning, and the same copy can be printed again.
+                try Receipt.printRecorded(global: global, options: options, target: target, form: .copy,
+                                          headline: "The copy of receipt \(number).") { engine, user throws(SessionError) in
+                    try engine.copy(number: number, user: user)
                 }
             }
         }
@@ -148,15 +157,10 @@ extension Kassa {
             @Argument(help: "Receipt number.") var number: Int64
 
             func run() throws {
-                try runReporting(json: global.json) { () throws(RuntimeError) in
-                    let environment = try global.environment()
-                    let engine = try options.engine(environment)
-                    let user = try options.actor()
-                    let original = try session { () throws(SessionError) in try engine.printOriginal(number: number, user: user) }
-                    // The drawer opened (or was tried) when the sale was made: a late original does not open it again.
-                    Receipt.finish(original, form: .original, headline: "The original of receipt \(number), printed late.", engine: engine,
-                                   environment: environment, target: target, print: true, opensDrawer: false, json: global.json,
-                                   settings: try? engine.settings())
+                // The drawer opened (or was tried) when the sale was made: a late original does not open it again.
+                try Receipt.printRecorded(global: global, options: options, target: target, form: .original,
+                                          headline: "The original of receipt \(number), printed late.", opensDrawer: false) { engine, user throws(SessionError) in
+                    try engine.printOriginal(number: number, user: user)
                 }
             }
         }
