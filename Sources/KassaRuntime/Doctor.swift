@@ -109,13 +109,8 @@ extension KassaEnvironment {
                         add(label, .warn, "open in \(processes); Kassa cannot use it while they hold it",
                             fix: "stop those programs (for CUPS: remove the printer queue or set usb-no-reattach)")
                     }
-                } else if device.kind == .serialPort {
-                    // A built-in UART is not hot-plugged and not matched by Kassa's rules: its node belongs to 'dialout'.
-                    add(label, .fail, "no read/write access to \(node) (\(String(cString: strerror(errno))))",
-                        fix: "sudo usermod -aG dialout $USER, then log in again")
                 } else {
-                    add(label, .fail, "no read/write access to \(node) (\(String(cString: strerror(errno))))",
-                        fix: "sudo kassa udev install; sudo usermod -aG kassa $USER; then replug the device")
+                    add(label, .fail, "no read/write access to \(node) (\(String(cString: strerror(errno))))", fix: Self.accessFix(device.kind))
                 }
             }
             if device.kind == .usbPrinter, device.driver == "usblp" {
@@ -217,5 +212,12 @@ extension KassaEnvironment {
             if let mode = Int(digits, radix: 8) { modes.append(mode) }
         }
         return modes
+    }
+
+    /// What gives this user access to a device node: a built-in UART is not hot-plugged and not matched by Kassa's rules
+    /// (its node belongs to the 'dialout' group); USB devices get Kassa's rules, the 'kassa' group and a replug.
+    public static func accessFix(_ kind: DiscoveredDevice.Kind) -> String {
+        kind == .serialPort ? "sudo usermod -aG dialout $USER, then log in again"
+            : "sudo kassa udev install; sudo usermod -aG kassa $USER; then replug the device"
     }
 }

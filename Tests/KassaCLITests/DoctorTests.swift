@@ -1,4 +1,5 @@
 import Foundation
+import KassaRuntime
 import Testing
 import TestSupport
 
@@ -35,6 +36,12 @@ struct DoctorTests {
             let groups = try #require(checks(result).first { $0["name"] as? String == "groups" })
             #expect(groups["result"] as? String == "warn", "\(groups)")
         }
+    }
+
+    @Test("a built-in UART without access is fixed by the dialout group, a USB device by the rules and a replug")
+    func accessFixes() {
+        #expect(KassaEnvironment.accessFix(.serialPort).contains("dialout") && !KassaEnvironment.accessFix(.serialPort).contains("replug"))
+        #expect(KassaEnvironment.accessFix(.usbSerial).contains("udev install") && KassaEnvironment.accessFix(.usbPrinter).contains("replug"))
     }
 
     @Test("configured devices are opened and asked for status and paper; drawer settings are checked")
