@@ -29,7 +29,8 @@ extension Kassa {
         ///   failed one may be tried again;
         /// - a cash receipt's drawer pulse is its own job, sent even when the receipt could not print.
         static func printReceipt(_ receipt: ReceiptRecord, form: PrintedForm, engine: SessionEngine, environment: KassaEnvironment,
-                                 target: DeviceOptions, enabled: Bool, opensDrawer: Bool = true, settings: Settings? = nil) -> Printing
+                                 target: DeviceOptions, enabled: Bool, opensDrawer: Bool = true, claimed: Bool = false,
+                                 settings: Settings? = nil) -> Printing
         {
             var result = Printing()
             guard enabled else { return result }
@@ -40,8 +41,9 @@ extension Kassa {
                         ? "; its original did not print: print it with `kassa receipt print \(receipt.number)`" : ""))
                 return result
             }
-            // The first print of a new receipt's original is claimed here; a copy or a late original was claimed with it.
-            if form == .original, !receipt.isCopy, (try? engine.printState(.original, receiptID: receipt.id)) != .printing {
+            // The first print of a new receipt's original is claimed here; a copy or a late original (`claimed`) was claimed
+            // in the transaction that recorded it.
+            if !claimed {
                 guard (try? engine.beginOriginalPrint(receiptID: receipt.id)) == true else {
                     result.notes.append("receipt \(receipt.number)'s original was being printed by another command: not printed again")
                     return result
@@ -86,7 +88,7 @@ extension Kassa {
                 let user = try options.actor()
                 let receipt = try session { () throws(SessionError) in try record(engine, user) }
                 finish(receipt, form: form, headline: headline, engine: engine, environment: environment, target: target, print: true,
-                       opensDrawer: opensDrawer, json: global.json, settings: try? engine.settings())
+                       opensDrawer: opensDrawer, claimed: true, json: global.json, settings: try? engine.settings())
             }
         }
 
@@ -100,10 +102,10 @@ extension Kassa {
         /// error, or a line of text starting with `headline`. Used by `sale`, `refund`, `park finalize`, `receipt copy` and
         /// `receipt print`.
         static func finish(_ receipt: ReceiptRecord, form: PrintedForm = .original, headline: String, engine: SessionEngine,
-                           environment: KassaEnvironment, target: DeviceOptions, print enabled: Bool, opensDrawer: Bool = true, json: Bool,
-                           settings: Settings? = nil) {
+                           environment: KassaEnvironment, target: DeviceOptions, print enabled: Bool, opensDrawer: Bool = true, claimed: Bool = false,
+                           json: Bool, settings: Settings? = nil) {
             let printing = printReceipt(receipt, form: form, engine: engine, environment: environment, target: target, enabled: enabled,
-                                        opensDrawer: opensDrawer, settings: settings)
+                                        opensDrawer: opensDrawer, claimed: claimed, settings: settings)
             reportRecorded(receipt, as: "receipt", printed: printing.outcome, printError: printing.error, drawer: printing.drawer,
                            notes: printing.notes, json: json, headline: headline)
         }
