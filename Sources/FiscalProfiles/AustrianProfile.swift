@@ -1,4 +1,5 @@
 import PrivateFiles
+@preconcurrency import Crypto
 import Foundation
 import RKSV
 import SessionEngine
@@ -11,7 +12,8 @@ import Glibc
 /// The `at` fiscal profile: every receipt carries its RKSV code (suite R1-AT0, closed system), signed by the terminal's
 /// fiscal module and chained to the previous one; the QR representation is printed (Docs/fiscal-at.md).
 ///
-/// - The Kassen-ID is `at-cashbox-id` (default: the Terminal-ID); the key id is `<at-company-id>-<module serial>`.
+/// - The Kassen-ID is `at-cashbox-id` (default: the Terminal-ID); the key id is `<at-company-id>-K<n>`, n the terminal's
+///   n-th registered fiscal module.
 /// - The receipt id (Belegnummer) is the receipt number; training receipts, numbered in their own series, are `T<n>`.
 /// - The turnover counter is the terminal's grand total net, so the profile starts on a terminal with none yet: its
 ///   first receipt is the signed start receipt (`fiscalType: start`).
@@ -33,13 +35,33 @@ public final class AustrianProfile: FiscalProfile {
         self.keyPath = keyPath
     }
 
-    /// The register's AES key (loaded or made on first use).
-    public func aesKey() throws(SessionError) -> [UInt8] {
-        if let known = key.withLock({ $0 }) { return known }
-        guard let keyPath else { throw .invalid("The Austrian profile has no AES key.") }
-        let loaded = try Self.loadKey(path: keyPath)
-        key.withLock { $0 = loaded }
-        return loaded
+    /// The setting that keeps the AES key's fingerprint (hex SHA-256 of the 32 bytes), recorded with the first Austrian
+    /// receipt: afterwards a missing or other key is refused.
+    public static let fingerprintSetting = "at-aes-key-sha256"
+
+    /// The register's AES key as the file holds it now, checked against `fingerprint` when one was recorded. It is made
+    /// only when `mayCreate` (no Austrian receipt exists yet); afterwards a missing key is refused with what to do.
+    public func aesKey(mayCreate: Bool, fingerprint: String?) throws(SessionError) -> [UInt8] {
+        let known: [UInt8]
+        if let cached = key.withLock({ $0 }) {
+            known = cached
+        } else {
+            guard let keyPath else { throw .invalid("The Austrian profile has no AES key.") }
+            known = try Self.loadKey(path: keyPath, mayCreate: mayCreate)
+            key.withLock { $0 = known }
+        }
+        if let fingerprint, !fingerprint.isEmpty, Self.fingerprint(known) != fingerprint {
+            key.withLock { $0 = nil }
+            throw .invalid("\(keyPath ?? "The AES key") is not the register's AES key (its SHA-256 is \(Self.fingerprint(known).prefix(16))…, the "
+                + "register's is \(fingerprint.prefix(16))…): every turnover counter is encrypted with the registered key. Restore it with "
+                + "`kassa fiscal at-key restore FILE` from the backup (the one registered with FinanzOnline); nothing was recorded.")
+        }
+        return known
+    }
+
+    /// The hex SHA-256 of a key.
+    public static func fingerprint(_ key: [UInt8]) -> String {
+        SHA256.hash(data: key).map { String(format: "%02x", $0) }.joined()
     }
 
     public func code(for receipt: ProfileReceipt, previous: FiscalCode?, module: (any FiscalModule)?, settings: Settings) throws(SessionError) -> FiscalCode {
@@ -57,7 +79,13 @@ public final class AustrianProfile: FiscalProfile {
         default: type = .standard
         }
         if previous == nil, type != .start {
-            throw .invalid("The Austrian register starts with its signed start receipt: make one first (kassa sale --start).")
+            throw .invalid("The Austrian register starts with its signed start receipt: make one first "
+                + "(kassa sale FILE --fiscal-type start, with one line at price 0).")
+        }
+        if let previous, let last = try? RKSVReceipt(jws: previous.code), receipt.localTime < last.time {
+            throw .invalid("The clock reads \(receipt.localTime) (\(settings.timeZone)), before the last RKSV receipt's \(last.time): RKSV receipt "
+                + "dates never go back. Set the clock (enable NTP; check the RTC battery) and the time-zone setting, then sell again; "
+                + "nothing was recorded.")
         }
         if previous != nil, type == .start { throw .invalid("This register has its start receipt already.") }
         if type == .start, receipt.turnoverAfter != 0 {
@@ -71,13 +99,15 @@ public final class AustrianProfile: FiscalProfile {
             }
             amounts[keyPath: bucket] += gross
         }
-        let register = RKSVRegister(cashBoxID: cashBox, aesKey: try aesKey())
+        let recorded = settings.regime[Self.fingerprintSetting].flatMap { $0.isEmpty ? nil : $0 }
+        let aes = try aesKey(mayCreate: previous == nil, fingerprint: recorded)
+        let register = RKSVRegister(cashBoxID: cashBox, aesKey: aes)
         var failure: FiscalModuleError?
         let jws: String
         do {
             jws = try register.receipt(
                 type: type, receiptID: receipt.kind == "training" ? "T\(receipt.number)" : "\(receipt.number)", time: receipt.localTime,
-                amounts: amounts, turnover: receipt.turnoverAfter, keyID: "\(company)-\(module.serial)", previousJWS: previous?.code,
+                amounts: amounts, turnover: receipt.turnoverAfter, keyID: Self.keyID(company: company, module: receipt.moduleNumber), previousJWS: previous?.code,
                 sign: { input in
                     do { return try module.signRaw(input) } catch {
                         failure = (error as? FiscalModuleError) ?? FiscalModuleError(code: -1, message: "\(error)")
@@ -93,12 +123,16 @@ public final class AustrianProfile: FiscalProfile {
         let qr: String
         do { qr = try RKSV.qrCode(jws: jws) } catch { throw .invalid("RKSV: \(error)") }
         return FiscalCode(profile: name, code: jws, qr: qr, lines: failure == nil ? [] : ["Sicherheitseinrichtung ausgefallen"],
-                          signatureFailed: failure != nil)
+                          signatureFailed: failure != nil, fiscalType: type == .start ? "start" : type == .null ? "null" : type == .storno ? "storno" : nil,
+                          keep: recorded == nil ? [Self.fingerprintSetting: Self.fingerprint(aes)] : nil)
     }
 
-    /// The register's AES-256 key (registered with FinanzOnline): read from `path`, or made on first use (32 random bytes,
-    /// base64, mode 0600, written whole and fsynced before it is used).
-    public static func loadKey(path: String) throws(SessionError) -> [UInt8] {
+    /// A closed system's key id: `<company id>-K<n>`, n the terminal's n-th registered signature device.
+    public static func keyID(company: String, module: Int) -> String { "\(company)-K\(module)" }
+
+    /// The register's AES-256 key (registered with FinanzOnline): read from `path`, or, before the first Austrian receipt
+    /// only (`mayCreate`), made there (32 random bytes, base64, mode 0600, written whole and fsynced before it is used).
+    public static func loadKey(path: String, mayCreate: Bool) throws(SessionError) -> [UInt8] {
         do {
             try PrivateFiles.checkSecret(path, what: "The RKSV AES key")
         } catch {
@@ -109,6 +143,10 @@ public final class AustrianProfile: FiscalProfile {
                   key.count == 32
             else { throw .invalid("\(path) is not a base64 AES-256 key (32 bytes); restore it from the backup registered with FinanzOnline.") }
             return [UInt8](key)
+        }
+        guard mayCreate else {
+            throw .invalid("\(path) is missing, and this register has signed RKSV receipts with it: without it no turnover counter can "
+                + "be read or continued. Restore it from the backup (kassa fiscal at-key restore FILE); nothing was recorded.")
         }
         var key = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()

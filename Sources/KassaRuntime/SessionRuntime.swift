@@ -56,7 +56,7 @@ extension KassaEnvironment {
     /// The marker beside a database that says a terminal was created in it (`kassa.sqlite.terminal`).
     public func terminalMarkerPath(_ database: String?) -> String { databasePath(database) + ".terminal" }
 
-    public func sessionEngine(database: String?, readOnly: Bool = false) throws(RuntimeError) -> SessionEngine {
+    public func sessionEngine(database: String?, readOnly: Bool = false, replacingModule: Bool = false) throws(RuntimeError) -> SessionEngine {
         try home.ensure(home.root)
         let path = databasePath(database)
         let marker = terminalMarkerPath(database)
@@ -83,9 +83,14 @@ extension KassaEnvironment {
             var faultPoint: (@Sendable (FinalizeStep) -> Void)?
             if Self.crashStep != nil { faultPoint = { @Sendable step in KassaEnvironment.faultPoint(step) } }
             // The software fiscal module signs the journal; its key lives beside the database (fiscal-module.key, 0600).
-            let module = readOnly ? nil : try SoftwareFiscalModule.load(path: fiscalKeyPath(database))
+            // On an existing terminal a missing key is refused (never made anew), and a key other than the registered
+            // module's is refused by the engine (decision 0018); `replace-module` puts a new one in service on purpose.
+            var module: (any FiscalModule)? = readOnly ? nil
+                : try SoftwareFiscalModule.load(path: fiscalKeyPath(database), mayCreate: witness == nil || replacingModule)
+            if let base = module, ProcessInfo.processInfo.environment["KASSA_SIGNATURE_DEVICE"] == "down" { module = SignatureDeviceDown(base) }
             let engine = try SessionEngine(store: store, readOnly: readOnly, logger: logger, fiscalModule: module,
-                                           profiles: fiscalProfiles(database), faultPoint: faultPoint, createTerminal: witness == nil)
+                                           profiles: fiscalProfiles(database), faultPoint: faultPoint, createTerminal: witness == nil,
+                                           acceptNewFiscalModule: witness == nil || replacingModule)
             if !FileManager.default.fileExists(atPath: marker), !readOnly {
                 // SQLite creates the database (and its -wal and -shm) 0644 less the umask; the terminal's history is
                 // the till user's alone, as the home folder is.
@@ -338,26 +343,39 @@ public struct RKSVExportFiles: Sendable, Encodable {
 
 extension KassaEnvironment {
     /// The DEP export and the cryptographic material container of this terminal's Austrian receipts (closed system:
-    /// key ids `<at-company-id>-<module serial>`, public keys instead of certificates; Docs/fiscal-at.md). Nil when the
-    /// terminal made none.
+    /// key ids `<at-company-id>-K<n>`, public keys instead of certificates, one DEP group; Docs/fiscal-at.md). The
+    /// container maps every key id the receipts name (and every registered module's) to its key. Nil when the terminal
+    /// made none.
     public func exportRKSV(engine: SessionEngine, database: String?, to directory: String) throws(RuntimeError) -> RKSVExportFiles? {
         let codes: [FiscalCode]
         let settings: Settings
-        let keys: [String: [UInt8]]
+        let modules: [(serial: String, publicKey: [UInt8])]
         let aesKey: [UInt8]
         do {
             codes = try engine.fiscalCodes(profile: "at")
             guard !codes.isEmpty, let profile = fiscalProfiles(database).compactMap({ $0 as? AustrianProfile }).first else { return nil }
             settings = try engine.settings()
-            keys = try engine.fiscalModuleKeys()
-            aesKey = try profile.aesKey()
+            modules = try engine.fiscalModulesInOrder()
+            aesKey = try profile.aesKey(mayCreate: false, fingerprint: settings.regime[AustrianProfile.fingerprintSetting])
         } catch {
             throw .session(error)
         }
         let company = settings.regime["at-company-id"] ?? ""
+        var publicKeys: [String: [UInt8]] = [:]
+        for (index, module) in modules.enumerated() { publicKeys[AustrianProfile.keyID(company: company, module: index + 1)] = module.publicKey }
+        // Key ids as the receipts name them: `…-K<n>`, or, before decision 0018, `…-<module serial>`.
+        for code in codes {
+            guard let keyID = try? RKSVReceipt(jws: code.code).keyID, publicKeys[keyID] == nil else { continue }
+            if let range = keyID.range(of: #"-K\d+$"#, options: .regularExpression), let number = Int(keyID[range].dropFirst(2)),
+               (1...modules.count).contains(number) {
+                publicKeys[keyID] = modules[number - 1].publicKey
+            } else if let module = modules.first(where: { keyID.hasSuffix("-" + $0.serial) }) {
+                publicKeys[keyID] = module.publicKey
+            }
+        }
         let container: Data
         do {
-            container = try RKSVExport.container(aesKey: aesKey, publicKeys: Dictionary(uniqueKeysWithValues: keys.map { ("\(company)-\($0.key)", $0.value) }))
+            container = try RKSVExport.container(aesKey: aesKey, publicKeys: publicKeys)
         } catch {
             throw .session(.invalid("RKSV: \(error)"))
         }

@@ -3,8 +3,9 @@ import Foundation
 
 /// The export formats of a register (shared/reference/fiscal.md §2.2): the DEP (Datenerfassungsprotokoll) and the
 /// cryptographic material container a verifier needs. Kassa runs as a closed system (`R1-AT0`): receipts name a
-/// company key id (`<company id>-<module serial>`) instead of a certificate, the DEP groups carry no certificate, and the
-/// container maps each key id to its public key (DER SubjectPublicKeyInfo, base64) with type `PUBLIC_KEY`.
+/// company key id (`<company id>-K<n>`, the terminal's n-th signature device) instead of a certificate, the DEP has one
+/// group without a certificate, and the container maps every key id the register ever used to its public key (DER
+/// SubjectPublicKeyInfo, base64) with type `PUBLIC_KEY`.
 public enum RKSVExport {
     public struct Group: Sendable {
         public var keyID: String
@@ -15,8 +16,7 @@ public enum RKSVExport {
         }
     }
 
-    /// `{"Belege-Gruppe": [{"Signaturzertifikat": "", "Zertifizierungsstellen": [], "Belege-kompakt": [...]}]}`; one group
-    /// per run of receipts signed under the same key id.
+    /// `{"Belege-Gruppe": [{"Signaturzertifikat": "", "Zertifizierungsstellen": [], "Belege-kompakt": [...]}]}`.
     public static func dep(_ groups: [Group]) -> Data {
         let object: [String: Any] = ["Belege-Gruppe": groups.map { group in
             ["Signaturzertifikat": "", "Zertifizierungsstellen": [String](), "Belege-kompakt": group.receipts] as [String: Any]
@@ -24,14 +24,18 @@ public enum RKSVExport {
         return (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
     }
 
-    /// Groups consecutive receipts by the key id in their payload.
+    /// The DEP groups of a closed system: one group holding every receipt in order, whatever key signed it (a group
+    /// stands for a certificate, and a closed system has none; the BMF reference's DEP export does the same, and
+    /// verifiers refuse several certificate-less groups). `keyID` is the first receipt's key id (informative).
     public static func groups(_ receipts: [String]) -> [Group] {
-        var groups: [Group] = []
-        for jws in receipts {
-            let keyID = (try? RKSVReceipt(jws: jws))?.keyID ?? ""
-            if groups.last?.keyID == keyID { groups[groups.count - 1].receipts.append(jws) } else { groups.append(Group(keyID: keyID, receipts: [jws])) }
-        }
-        return groups
+        guard let first = receipts.first else { return [] }
+        return [Group(keyID: (try? RKSVReceipt(jws: first))?.keyID ?? "", receipts: receipts)]
+    }
+
+    /// A closed system's key id: `<S|U|G>:<id>-<key>`, where neither the id nor the key holds `-` or `_`, as verifiers
+    /// parse it (the BMF reference writes `<company id>-K<n>`).
+    public static func isClosedSystemKeyID(_ keyID: String) -> Bool {
+        keyID.range(of: #"^[SUG]:[^-_]+-[^-_]+$"#, options: .regularExpression) != nil
     }
 
     /// `cryptographicMaterialContainer.json`: the AES key and each key id's public key (X9.63 in, DER SPKI out).

@@ -3,7 +3,11 @@ import Foundation
 
 /// Kassa's own RKSV verifier (the oracle of shared/reference/fiscal.md §2.4): checks a DEP export against its
 /// cryptographic material container — JWS structure, ES256 signatures (a failure marker is allowed), the chain,
-/// one register id, unique receipt ids, counter size, decryption and the running sum, and the receipt-type rules.
+/// one register id, unique receipt ids, counter size, decryption and the running sum, and the receipt-type rules:
+/// - a closed system's key ids have the form `<S|U|G>:<id>-<key>`;
+/// - receipt dates never go back;
+/// - a run of receipts signed with the failure marker ends with a signed null receipt (zero amounts), and the DEP does
+///   not end inside such a run.
 public enum RKSVVerifier {
     public struct Result: Sendable, Equatable {
         public var receipts: Int
@@ -40,6 +44,8 @@ public enum RKSVVerifier {
         var cashBoxID: String?
         var turnover: Int64 = 0
         var seenIDs = Set<String>()
+        var lastTime: String?
+        var failedSince: String?
         for (index, jws) in receipts.enumerated() {
             func fail(_ message: String) -> Result {
                 result.problem = (index, message)
@@ -52,6 +58,16 @@ public enum RKSVVerifier {
             }
             cashBoxID = receipt.cashBoxID
             guard seenIDs.insert(receipt.receiptID).inserted else { return fail("receipt id \(receipt.receiptID) is used twice") }
+            guard receipt.suite != "R1-AT0" || RKSVExport.isClosedSystemKeyID(receipt.keyID) else {
+                return fail("receipt \(receipt.receiptID): the key id \(receipt.keyID) is not <S|U|G>:<id>-<key id>")
+            }
+            guard receipt.time.range(of: #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$"#, options: .regularExpression) != nil else {
+                return fail("receipt \(receipt.receiptID): the date \(receipt.time) is not yyyy-MM-ddTHH:mm:ss")
+            }
+            if let lastTime, receipt.time < lastTime {
+                return fail("receipt \(receipt.receiptID): its date \(receipt.time) is before the previous receipt's \(lastTime)")
+            }
+            lastTime = receipt.time
             guard receipt.chain == RKSV.chainValue(previousJWS: previous, cashBoxID: receipt.cashBoxID) else {
                 return fail("receipt \(receipt.receiptID): the chain value does not match the previous receipt")
             }
@@ -85,6 +101,15 @@ public enum RKSVVerifier {
                 }
                 turnover = counter
             }
+            if receipt.isFailureSigned {
+                if failedSince == nil { failedSince = receipt.receiptID }
+            } else if let since = failedSince {
+                guard cents.allSatisfy({ $0 == 0 }), receipt.turnover != RKSV.trainingMarker, receipt.turnover != RKSV.stornoMarker else {
+                    return fail("receipt \(receipt.receiptID): after the signature device failed (from receipt \(since)) the first signed "
+                        + "receipt must be a null receipt (Sammelbeleg)")
+                }
+                failedSince = nil
+            }
             if index == 0, previous == nil {
                 guard cents.allSatisfy({ $0 == 0 }), receipt.turnover != RKSV.trainingMarker, receipt.turnover != RKSV.stornoMarker else {
                     return fail("the first receipt must be a start receipt with zero amounts")
@@ -92,6 +117,10 @@ public enum RKSVVerifier {
             }
             previous = jws
             result.receipts += 1
+        }
+        if let since = failedSince {
+            result.problem = (receipts.count - 1, "the signature device failed from receipt \(since) on, and no signed null receipt "
+                + "(Sammelbeleg) follows: the DEP ends during the outage")
         }
         return result
     }

@@ -86,6 +86,8 @@ public struct ProfileReceipt: Sendable, Equatable {
     /// The terminal's grand total net after this receipt (unchanged by training receipts).
     public var turnoverAfter: Int64
     public var isCopy: Bool
+    /// The signing module's place among the fiscal modules this terminal registered, from 1 (RKSV's key id `K<n>`).
+    public var moduleNumber: Int = 1
 }
 
 /// A receipt's code under a fiscal profile, as stored and printed.
@@ -99,8 +101,18 @@ public struct FiscalCode: Sendable, Equatable, Codable {
     public var lines: [String]
     /// The signature device failed: the code carries the regime's failure marker.
     public var signatureFailed: Bool
+    /// The regime's receipt type when it is a special one (`start`, `null`, `storno`), for the receipt's headline.
+    public var fiscalType: String?
+    /// Facts the profile asks the engine to keep as read-only regime settings with the receipt (Austria: the AES key's
+    /// fingerprint, `at-aes-key-sha256`, with the first receipt). Not stored with the code.
+    public var keep: [String: String]?
 
-    public init(profile: String, code: String, qr: String = "", lines: [String] = [], signatureFailed: Bool = false) {
+    enum CodingKeys: String, CodingKey { case profile, code, qr, lines, signatureFailed, fiscalType }
+
+    public init(profile: String, code: String, qr: String = "", lines: [String] = [], signatureFailed: Bool = false,
+                fiscalType: String? = nil, keep: [String: String]? = nil) {
+        self.fiscalType = fiscalType
+        self.keep = keep
         self.profile = profile
         self.code = code
         self.qr = qr

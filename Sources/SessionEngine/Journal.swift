@@ -343,7 +343,9 @@ extension SessionEngine {
 
     /// Registers the module: its public key goes into the database (and the journal), so the journal can be verified
     /// without the module.
-    func registerFiscalModule(now: Date) throws(SessionError) {
+    /// `acceptNew` false: a module this database does not know is refused when it knows others (the key file was
+    /// replaced); the terminal's own command for a replacement passes true.
+    func registerFiscalModule(now: Date, acceptNew: Bool = true) throws(SessionError) {
         guard let module = fiscalModule else { return }
         // Start-up reads; only a module new to this database takes a write (and rechecks under the lock).
         func registered(_ db: Database) throws -> Bool {
@@ -357,6 +359,13 @@ extension SessionEngine {
             return true
         }
         if try store.read(registered) { return }
+        if !acceptNew, let known = try store.read({ db in
+            try String.fetchOne(db, sql: "SELECT serial FROM fiscal_module ORDER BY rowid DESC LIMIT 1")
+        }) {
+            throw SessionError.fiscalModuleFailed(serial: module.serial, code: 8, message: "the key file holds module \(module.serial), but this "
+                + "terminal's module is \(known): the key file was replaced. Restore \(known)'s key from the backup; if it is lost for good, "
+                + "put a new module in service with `kassa fiscal replace-module --reason TEXT --user MANAGER` (it is journaled)")
+        }
         try journaled { db in
             guard try !registered(db) else { return }
             try db.cachedStatement(sql: "INSERT INTO fiscal_module (serial, algorithm, public_key, registered_at) VALUES (?, ?, ?, ?)")

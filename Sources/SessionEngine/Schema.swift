@@ -390,6 +390,10 @@ enum Schema {
                 ALTER TABLE copy_print ADD COLUMN fiscal_code_json TEXT;
                 """)
         }
+        // Fiscal conformance (decision 0018): a receipt code keeps its regime type (start, null, storno) for its headline.
+        migrator.registerMigration("v18-fiscal-type", foreignKeyChecks: .immediate) { db in
+            try db.execute(sql: "ALTER TABLE receipt_code ADD COLUMN fiscal_type TEXT;")
+        }
         return migrator
     }
 

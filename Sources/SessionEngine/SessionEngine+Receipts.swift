@@ -46,9 +46,14 @@ extension SessionEngine {
                     guard settings.fiscalProfile != "none" else {
                         throw SessionError.invalid("A \(type) receipt belongs to a fiscal profile; set fiscal-profile first.")
                     }
-                    if type != "storno", total != 0 { throw SessionError.invalid("A \(type) receipt has a total of 0.") }
+                    if type != "storno", let line = lines.first(where: { $0.amount != 0 }) {
+                        // RKSV's start and null receipts carry no value at all: +5 at one rate and −5 at another would
+                        // give a zero total, yet a code that hides both amounts.
+                        throw SessionError.invalid("A \(type) receipt has no lines of value, but line \(line.lineNumber) (\(line.name)) comes to "
+                            + "\(line.amount); give it one line at price 0 (e.g. {\"name\":\"Nullbeleg\",\"quantity\":1,\"unitPrice\":0,\"vatRate\":\"0\"}).")
+                    }
                 }
-                let recovered = try self.recoverySignature(for: request, session: session, user: user, now: now, settings: settings, db)
+                let recovered = try self.recoverySignature(id: request.id, fiscalType: request.fiscalType, session: session, user: user, now: now, settings: settings, db)
                 return try self.insertReceipt(
                     kind: training ? "training" : "sale", id: request.id, session: session, origin: request.session, user: user, now: now, lines: lines,
                     payments: payments, total: total, vatTotal: vatTotal, vatLines: vatLines, change: change,
@@ -462,6 +467,8 @@ extension SessionEngine {
                 let total = try Checked.sum(lines.lazy.map(\.amount), "the refund's total")
                 let payments = [PaymentRequest(method: request.method ?? "cash", amount: total)]
                 let vatLines = try self.vatLines(lines, settings: settings)
+                // A storno after receipts signed with the failure marker is preceded by the Sammelbeleg too.
+                _ = try self.recoverySignature(id: request.id, fiscalType: "storno", session: session, user: user, now: now, settings: settings, db)
                 return try self.insertReceipt(
                     kind: "refund", id: request.id, session: session, user: user, now: now, lines: lines, payments: payments,
                     total: total, vatTotal: try Checked.sum(vatLines.lazy.map(\.vat), "the refund's VAT"), vatLines: vatLines, change: 0, discountTotal: 0,
@@ -527,7 +534,25 @@ extension SessionEngine {
     static func fiscalCode(row: Row) -> FiscalCode {
         FiscalCode(profile: row["profile"], code: row["code"], qr: row["qr"],
                    lines: (row["lines"] as String).split(separator: "\n", omittingEmptySubsequences: true).map(String.init),
-                   signatureFailed: row["signature_failed"])
+                   signatureFailed: row["signature_failed"], fiscalType: row["fiscal_type"])
+    }
+
+    /// The signing module's place among the terminal's registered modules, from 1 (RKSV key id `K<n>`).
+    func moduleNumber(_ db: Database) throws -> Int {
+        guard let serial = fiscalModule?.serial else { return 1 }
+        return try Int.fetchOne(db.cachedStatement(sql: """
+            SELECT COUNT(*) FROM fiscal_module WHERE rowid <= (SELECT rowid FROM fiscal_module WHERE serial = ?)
+            """), arguments: [serial]) ?? 1
+    }
+
+    /// Stores what a profile asked to keep (read-only regime settings such as the AES key's fingerprint), journaled as
+    /// settings by `kassa`.
+    func keepProfileFacts(_ code: FiscalCode, _ db: Database) throws {
+        for (key, value) in (code.keep ?? [:]).sorted(by: { $0.key < $1.key }) {
+            try db.cachedStatement(sql: "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+                .execute(arguments: [key, value])
+            try journal("setting", ref: key, body: .object(["key": .string(key), "value": .string(value), "by": .string("kassa")]), now: clock.now(), db)
+        }
     }
 
     func lastFiscalCode(_ profile: String, _ db: Database) throws -> FiscalCode? {
@@ -551,11 +576,16 @@ extension SessionEngine {
         let receipt = ProfileReceipt(
             id: record.id, kind: record.kind, fiscalType: fiscalType, number: record.number, terminal: terminalID, cashier: record.cashier,
             localTime: Self.localTime(now, timeZone: settings.timeZone), grossByRate: gross, vatByRate: vat, total: record.total,
-            negativeTotal: -record.lines.filter { $0.amount < 0 }.reduce(0) { $0 + $1.amount }, turnoverAfter: turnoverAfter, isCopy: false)
-        let code = try profile.code(for: receipt, previous: try lastFiscalCode(profile.name, db), module: fiscalModule, settings: settings)
+            negativeTotal: -record.lines.filter { $0.amount < 0 }.reduce(0) { $0 + $1.amount }, turnoverAfter: turnoverAfter, isCopy: false,
+            moduleNumber: try moduleNumber(db))
+        var code = try profile.code(for: receipt, previous: try lastFiscalCode(profile.name, db), module: fiscalModule, settings: settings)
+        if code.fiscalType == nil, let fiscalType { code.fiscalType = fiscalType }
+        if record.kind == "refund", profile.name == "at" { code.fiscalType = "storno" }
+        try keepProfileFacts(code, db)
         try db.cachedStatement(sql: """
-            INSERT INTO receipt_code (receipt_id, profile, code, qr, lines, signature_failed) VALUES (?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [record.id, code.profile, code.code, code.qr, code.lines.joined(separator: "\n"), code.signatureFailed])
+            INSERT INTO receipt_code (receipt_id, profile, code, qr, lines, signature_failed, fiscal_type) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [record.id, code.profile, code.code, code.qr, code.lines.joined(separator: "\n"), code.signatureFailed,
+                                     code.fiscalType])
         if code.signatureFailed {
             logger.error("receipt signed with the failure marker: the signature device failed", metadata: ["receipt.id": "\(record.id)"])
         }
@@ -565,8 +595,8 @@ extension SessionEngine {
     /// After receipts signed with the failure marker, RKSV wants a signed zero receipt (Sammelbeleg) once the device works
     /// again. Before the next sale, one is tried in a savepoint: kept when it could be signed, dropped when the device
     /// still fails. True when one was made (the counters moved).
-    func recoverySignature(for request: SaleRequest, session: String, user: String, now: Date, settings: Settings, _ db: Database) throws -> Bool {
-        guard settings.fiscalProfile == "at", request.fiscalType != "null", request.fiscalType != "start",
+    func recoverySignature(id: String, fiscalType: String?, session: String, user: String, now: Date, settings: Settings, _ db: Database) throws -> Bool {
+        guard settings.fiscalProfile == "at", fiscalType != "null", fiscalType != "start",
               let last = try lastFiscalCode("at", db), last.signatureFailed else { return false }
         var made = false
         try db.inSavepoint {
@@ -574,7 +604,7 @@ extension SessionEngine {
                                            priceOverrideReason: nil, discount: 0, discountReason: nil, amount: 0,
                                            vatRate: VATRate(basisPoints: 0), vat: 0, refundOfLine: nil)]
             let recovery = try insertReceipt(
-                kind: "sale", id: request.id + "-sammelbeleg", session: session, user: user, now: now, lines: zero,
+                kind: "sale", id: id + "-sammelbeleg", session: session, user: user, now: now, lines: zero,
                 payments: [PaymentRequest(method: "cash", amount: 0)], total: 0, vatTotal: 0,
                 vatLines: [ReceiptRecord.VATLine(rate: VATRate(basisPoints: 0), gross: 0, vat: 0)], change: 0, discountTotal: 0,
                 refundOf: nil, settings: settings, fiscalType: "null", db)
@@ -599,6 +629,15 @@ extension SessionEngine {
         try store.read { db in
             try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM receipt_code WHERE profile = ? ORDER BY seq"), arguments: [profile])
                 .map(Self.fiscalCode(row:))
+        }
+    }
+
+    /// The registered fiscal modules in the order they were registered (RKSV's `K1`, `K2`, …), with their public keys.
+    public func fiscalModulesInOrder() throws(SessionError) -> [(serial: String, publicKey: [UInt8])] {
+        try store.read { db in
+            try Row.fetchAll(db, sql: "SELECT serial, public_key FROM fiscal_module ORDER BY rowid").map { row in
+                (serial: row["serial"] as String, publicKey: [UInt8](row["public_key"] as Data))
+            }
         }
     }
 

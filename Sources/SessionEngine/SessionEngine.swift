@@ -34,7 +34,7 @@ public final class SessionEngine: Sendable {
         store: SessionStore, identity: any TerminalIdentitySource = MachineIdentity(), clock: any EngineClock = SystemClock(),
         currency: String = "SEK", readOnly: Bool = false, logger: Logger = Logger(label: "kassa.session"),
         fiscalModule: (any FiscalModule)? = nil, profiles: [any FiscalProfile] = [],
-        faultPoint: (@Sendable (FinalizeStep) -> Void)? = nil, createTerminal: Bool = true
+        faultPoint: (@Sendable (FinalizeStep) -> Void)? = nil, createTerminal: Bool = true, acceptNewFiscalModule: Bool = true
     ) throws(SessionError) {
         self.store = store
         self.profiles = Dictionary(profiles.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -68,7 +68,7 @@ public final class SessionEngine: Sendable {
         }
         terminalID = opened.0
         self.currency = opened.1
-        try registerFiscalModule(now: now)
+        try registerFiscalModule(now: now, acceptNew: acceptNewFiscalModule)
     }
 
     /// How far the clock may lag the last recorded fact before it is called behind (an NTP step of a few hundred
@@ -255,13 +255,71 @@ public final class SessionEngine: Sendable {
         try store.read { db in try Settings.load(db) }
     }
 
+    /// Every setting as stored (defaults for those never set), in the documented order: what `settings show` lists.
+    public func allSettings() throws(SessionError) -> [(key: String, value: String)] {
+        try store.read { db in
+            var values = Dictionary(uniqueKeysWithValues: Settings.defaults)
+            for row in try Row.fetchAll(db, sql: "SELECT key, value FROM setting") { values[row["key"]] = row["value"] }
+            return Settings.keys.map { (key: $0, value: values[$0] ?? "") }
+        }
+    }
+
+    /// Refuses unless `user` has `permission` (for commands whose effect is outside the database, checked first).
+    public func requirePermission(_ permission: Permission, user: String) throws(SessionError) {
+        try store.read { db in try self.require(permission, user: user, db) }
+    }
+
+    /// Journals that a new fiscal module was put in service in place of a lost one (`kassa fiscal replace-module`).
+    public func journalModuleReplacement(old: String?, reason: String, by user: String) throws(SessionError) {
+        try InputLimits.text(reason, field: "The reason", limit: 256)
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalid("Say why the module is replaced: --reason TEXT.") }
+        _ = try journaled { db in
+            try self.require(.manageSettings, user: user, db)
+            try self.journal("fiscal_module_replaced", ref: self.fiscalModule?.serial ?? "", body: .object([
+                "old": old.map(Canonical.string) ?? .null, "new": .string(self.fiscalModule?.serial ?? ""), "reason": .string(reason), "by": .string(user),
+            ]), now: self.clock.now(), db)
+        }
+    }
+
     public func setSetting(_ key: String, _ value: String, by user: String) throws(SessionError) {
         try Settings.validate(key, value)
         _ = try journaled { db in
             try self.require(.manageSettings, user: user, db)
+            try self.checkRegimeChange(key, value, db)
             try db.cachedStatement(sql: "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").execute(arguments: [key, value])
             try self.journal("setting", ref: key, body: .object(["key": .string(key), "value": .string(value), "by": .string(user)]),
                              now: self.clock.now(), db)
+        }
+    }
+
+    /// Settings a fiscal regime's records depend on stay as they were once the regime made receipts (decision 0018):
+    /// RKSV's Kassen-ID and company id are in every receipt's code and key id, and a profile turned off and on again
+    /// leaves receipts without codes in the middle of its chain. A new cash register is a new terminal (database).
+    func checkRegimeChange(_ key: String, _ value: String, _ db: Database) throws {
+        let current = try Settings.load(db)
+        func codes(_ profile: String) throws -> Int {
+            try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM receipt_code WHERE profile = ?"), arguments: [profile]) ?? 0
+        }
+        switch key {
+        case "at-cashbox-id", "at-company-id":
+            let old = current.regime[key] ?? ""
+            let count = try codes("at")
+            guard count == 0 || old == value else {
+                throw SessionError.invalid("\(key) is in every RKSV receipt this register signed (\(count) so far, under '\(old.isEmpty ? "the Terminal-ID" : old)'): "
+                    + "changing it would start another cash register in the middle of this one's DEP. A new cash register is a new terminal: "
+                    + "a new database, registered with FinanzOnline, that begins with its own start receipt (Docs/fiscal-at.md). Nothing was changed.")
+            }
+        case "fiscal-profile":
+            let old = current.fiscalProfile
+            guard old != value, old != "none" else { return }
+            let count = try codes(old)
+            guard count == 0 else {
+                throw SessionError.invalid("This terminal made \(count) receipts under the fiscal profile '\(old)': it stays on it for the life of "
+                    + "its database (receipts without codes would break the regime's chain and records). A terminal for another regime is a "
+                    + "new database (Docs/fiscal-at.md, Docs/fiscal-se.md). Nothing was changed.")
+            }
+        default:
+            break
         }
     }
 

@@ -46,7 +46,7 @@ public struct Settings: Sendable, Equatable, Codable {
         ("session-management", "on"), ("cash-control", "on"), ("max-difference", "500"), ("vat-rounding", "line"),
         ("default-float", "0"), ("history-since", ""), ("denominations", "100000,50000,20000,10000,5000,2000,1000,500,200,100"),
         ("time-zone", TimeZone.current.identifier), ("parking", "on"), ("parked-at-close", "defer"),
-        ("parked-visibility", "own"), ("store", "store-1"), ("fiscal-profile", "none"), ("company-name", "Kassa"), ("shop-address", ""), ("at-cashbox-id", ""), ("at-company-id", ""),
+        ("parked-visibility", "own"), ("store", "store-1"), ("fiscal-profile", "none"), ("company-name", "Kassa"), ("shop-address", ""), ("at-cashbox-id", ""), ("at-company-id", ""), ("at-aes-key-sha256", ""),
         ("se-org-number", ""), ("se-pos-id", ""), ("warn-open-hours", "24"), ("max-unposted-shifts", "unlimited"),
         ("parked-lease-seconds", "120"),
     ]
@@ -94,11 +94,24 @@ public struct Settings: Sendable, Equatable, Codable {
         case "at-cashbox-id":
             guard !value.isEmpty, !value.contains("_"), value.count <= 64 else { throw .invalid("at-cashbox-id is the Kassen-ID: no '_', at most 64 characters.") }
         case "at-company-id":
-            guard value.range(of: #"^(U:ATU\d{8}|S:\d+|G:\S+)$"#, options: .regularExpression) != nil else {
-                throw .invalid("at-company-id is the UID (U:ATU12345678), tax number (S:…) or GLN (G:…).")
+            // RKSV key ids are `<S|U|G>:<id>-<key id>`: the id holds no '-' or '_'.
+            guard value.range(of: #"^(U:ATU\d{8}|S:\d{9}|G:\d{13})$"#, options: .regularExpression) != nil else {
+                throw .invalid("at-company-id is the UID (U:ATU12345678), the 9-digit tax number (S:123456789) or the 13-digit GLN (G:…).")
             }
+        case "at-aes-key-sha256":
+            throw .invalid("at-aes-key-sha256 is the fingerprint of the register's AES key, recorded with its first RKSV receipt; it cannot be "
+                + "set. Restore a lost key with `kassa fiscal at-key restore FILE`.")
         case "se-org-number":
-            guard value.count == 10, value.allSatisfy(\.isNumber) else { throw .invalid("se-org-number is the 10-digit organisation number.") }
+            guard value.utf8.count == 10, value.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
+                throw .invalid("se-org-number is the 10-digit organisation number, in the digits 0–9 (no dash).")
+            }
+            // The last digit is a Luhn check digit over the first nine.
+            let digits = value.utf8.map { Int($0 - 0x30) }
+            let sum = digits.enumerated().reduce(0) { total, item in
+                let doubled = item.offset % 2 == 0 ? item.element * 2 : item.element
+                return total + (doubled > 9 ? doubled - 9 : doubled)
+            }
+            guard sum % 10 == 0 else { throw .invalid("se-org-number \(value) fails its check digit (Luhn); check the number on the registration.") }
         case "se-pos-id":
             guard !value.isEmpty, value.count <= 16, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
                 throw .invalid("se-pos-id is the register's id at the control unit: 1 to 16 letters or digits.")

@@ -89,7 +89,10 @@ public final class SoftwareFiscalModule: FiscalModule {
 
     /// Loads the key from `path`, or creates it (mode 0600, written to a temporary file, fsynced and renamed, so a power cut
     /// never leaves half a key). A key file readable by others is refused.
-    public static func load(path: String) throws(FiscalModuleError) -> SoftwareFiscalModule {
+    ///
+    /// `mayCreate` false (a terminal that already exists): a missing key file is refused, never made anew; a new key would
+    /// be another module, and the terminal's journal and RKSV receipts would name a module whose key is gone.
+    public static func load(path: String, mayCreate: Bool = true) throws(FiscalModuleError) -> SoftwareFiscalModule {
         var status = stat()
         if stat(path, &status) == 0 {
             guard status.st_mode & 0o077 == 0 else {
@@ -111,6 +114,11 @@ public final class SoftwareFiscalModule: FiscalModule {
         }
         guard errno == ENOENT else {
             throw FiscalModuleError(code: errno, message: "Cannot read the key file \(path): \(String(cString: strerror(errno))).")
+        }
+        guard mayCreate else {
+            throw FiscalModuleError(code: 7, message: "The fiscal module's key file \(path) is missing, and this terminal's journal is signed "
+                + "with it: restore it from the backup. A new key would be a new module; if the old one is lost for good, put a new one "
+                + "in service with `kassa fiscal replace-module --reason TEXT --user MANAGER` (it is journaled).")
         }
         let key = P256.Signing.PrivateKey()
         do {
@@ -167,4 +175,23 @@ public final class SoftwareFiscalModule: FiscalModule {
     public func resume(afterCounter last: Int64) {
         state.withLock { $0.counter = max($0.counter, last) }
     }
+}
+
+/// A documented fault switch around a fiscal module (`KASSA_SIGNATURE_DEVICE=down`, Docs/fiscal-at.md): the module's
+/// regime signatures (`signRaw`, RKSV's signature creation) fail with code 6, as a signature card that stopped answering,
+/// while the journal keeps being signed. It lets the failure path (the failure marker, the Sammelbeleg) be run from the
+/// CLI and in tests. Not a simulator: the wrapped module is the real one.
+public final class SignatureDeviceDown: FiscalModule {
+    let base: any FiscalModule
+    public init(_ base: any FiscalModule) { self.base = base }
+    public var serial: String { base.serial }
+    public var algorithm: String { base.algorithm }
+    public var publicKey: [UInt8] { base.publicKey }
+    public func sign(_ message: [UInt8]) throws(FiscalModuleError) -> (signature: [UInt8], counter: Int64) { try base.sign(message) }
+    public func signRaw(_ data: [UInt8]) throws(FiscalModuleError) -> [UInt8] {
+        throw FiscalModuleError(code: 6, message: "the signature device does not answer (KASSA_SIGNATURE_DEVICE=down)")
+    }
+    public func signatureCount() -> Int64 { base.signatureCount() }
+    public func resume(afterCounter counter: Int64) { base.resume(afterCounter: counter) }
+    public func committed(counter: Int64) { base.committed(counter: counter) }
 }

@@ -72,7 +72,8 @@ struct EngineReplayTests {
 
         let codes = try engine.fiscalCodes(profile: "at").map(\.code)
         let recoveries = try engine.fiscalCodes(profile: "at").count - scenario.cashBoxInstructionList.count
-        let keyID = "U:ATU12345678-\(module.serial)"
+        let keyID = AustrianProfile.keyID(company: "U:ATU12345678", module: 1)
+        #expect(RKSVExport.groups(codes).count == 1 && RKSVExport.isClosedSystemKeyID(keyID))
         let dep = RKSVExport.dep(RKSVExport.groups(codes))
         let container = try RKSVExport.container(aesKey: aesKey, publicKeys: [keyID: module.publicKey])
         let result = RKSVVerifier.verify(dep: dep, container: container)
@@ -103,7 +104,7 @@ struct EngineReplayTests {
         let fourth = try engine.receipt(number: 4)
         #expect(codes.count == 5 && after.number == 5 && !codes[3].signatureFailed && codes[3].code == fourth.fiscalCode?.code)
         #expect(try RKSVReceipt(jws: codes[3].code).cents() == [0, 0, 0, 0, 0])
-        let container = try RKSVExport.container(aesKey: aesKey, publicKeys: ["U:ATU12345678-\(module.serial)": module.publicKey])
+        let container = try RKSVExport.container(aesKey: aesKey, publicKeys: ["U:ATU12345678-K1": module.publicKey])
         let result = RKSVVerifier.verify(dep: RKSVExport.dep(RKSVExport.groups(codes.map(\.code))), container: container)
         #expect(result.problem == nil && result.failureSigned == 2, "\(String(describing: result.problem))")
         // Replaying the sale returns it; no second Sammelbeleg.
@@ -134,7 +135,7 @@ struct EngineReplayTests {
         let found = try #require(try engine.verifyJournal().problem)
         #expect(found.kind == .reordered && found.detail.contains("receipt 3 (s2)") && found.detail.contains("code rows were reordered"), "\(found.detail)")
         let codes = try engine.fiscalCodes(profile: "at")
-        let container = try RKSVExport.container(aesKey: aesKey, publicKeys: ["U:ATU12345678-\(module.serial)": module.publicKey])
+        let container = try RKSVExport.container(aesKey: aesKey, publicKeys: ["U:ATU12345678-K1": module.publicKey])
         #expect(RKSVVerifier.verify(dep: RKSVExport.dep(RKSVExport.groups(codes.map(\.code))), container: container).problem != nil)
     }
 

@@ -172,4 +172,47 @@ struct RKSVTests {
                                           keyID: "U:ATU1-K1", previousJWS: nil, sign: { try? [UInt8](forger.signature(for: $0).rawRepresentation) })
         #expect(check([forged])?.contains("signature does not verify") == true)
     }
+
+    @Test("the verifier rejects dates that go back, a failure run with no signed null receipt after it, and key ids not <S|U|G>:<id>-<key>")
+    func rejectsConformance() throws {
+        let key = P256.Signing.PrivateKey()
+        let register = RKSVRegister(cashBoxID: "K1", aesKey: aesKey)
+        func container(_ keyID: String) throws -> Data {
+            try RKSVExport.container(aesKey: aesKey, publicKeys: [keyID: [UInt8](key.publicKey.x963Representation)])
+        }
+        /// (type, amount, turnover after, time, device works)
+        func chain(_ steps: [(RKSV.ReceiptType, Int64, Int64, String, Bool)], keyID: String = "U:ATU12345678-K1") throws -> [String] {
+            var previous: String?
+            var out: [String] = []
+            for (index, step) in steps.enumerated() {
+                let jws = try register.receipt(type: step.0, receiptID: "\(index + 1)", time: step.3, amounts: RKSV.Amounts(normal: step.1),
+                                               turnover: step.2, keyID: keyID, previousJWS: previous,
+                                               sign: { input in step.4 ? try? [UInt8](key.signature(for: input).rawRepresentation) : nil })
+                out.append(jws)
+                previous = jws
+            }
+            return out
+        }
+        func check(_ list: [String], keyID: String = "U:ATU12345678-K1") throws -> String? {
+            RKSVVerifier.verify(dep: RKSVExport.dep(RKSVExport.groups(list)), container: try container(keyID)).problem?.message
+        }
+        let t1 = "2026-12-05T10:00:00", t2 = "2026-12-05T10:05:00", t0 = "2026-12-05T09:59:59"
+        #expect(try check(try chain([(.start, 0, 0, t1, true), (.standard, 100, 100, t2, true)])) == nil)
+        let back = try check(try chain([(.start, 0, 0, t1, true), (.standard, 100, 100, t0, true)]))
+        #expect(back?.contains("before the previous receipt's") == true, "\(String(describing: back))")
+        // A failure run, then a signed standard receipt: no Sammelbeleg in between.
+        let noNull = try check(try chain([(.start, 0, 0, t1, true), (.standard, 100, 100, t1, false), (.standard, 100, 200, t2, true)]))
+        #expect(noNull?.contains("null receipt") == true, "\(String(describing: noNull))")
+        // The DEP ends inside the run.
+        let open = try check(try chain([(.start, 0, 0, t1, true), (.standard, 100, 100, t1, false)]))
+        #expect(open?.contains("no signed null receipt") == true, "\(String(describing: open))")
+        // With the null receipt it verifies.
+        #expect(try check(try chain([(.start, 0, 0, t1, true), (.standard, 100, 100, t1, false), (.null, 0, 100, t2, true),
+                                     (.standard, 100, 200, t2, true)])) == nil)
+        // The key id form a verifier parses: no further '-' or '_'.
+        let serial = "U:ATU12345678-SW-0fa21fa8cda52781"
+        #expect(try check(try chain([(.start, 0, 0, t1, true)], keyID: serial), keyID: serial)?.contains("is not <S|U|G>") == true)
+        // Several receipts under different key ids are still one group (closed system, no certificates).
+        #expect(RKSVExport.groups(try chain([(.start, 0, 0, t1, true)], keyID: "U:ATU12345678-K1") + (try chain([(.start, 0, 0, t1, true)], keyID: "U:ATU12345678-K2"))).count == 1)
+    }
 }

@@ -6,7 +6,7 @@ import SessionEngine
 extension Kassa {
     struct JournalCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "journal", abstract: "The terminal's signed, hash-chained fiscal journal.", subcommands: [Verify.self, Export.self])
+            commandName: "journal", abstract: "The terminal's signed, hash-chained fiscal journal.", subcommands: [Verify.self, Export.self, VerifyDEP.self])
 
         struct Verify: ParsableCommand {
             static let configuration = CommandConfiguration(
@@ -42,6 +42,36 @@ extension Kassa {
                         print("Journal of terminal \(result.terminal): OK — \(result.entries) entries, \(result.receiptsChecked) receipts and "
                             + "\(result.zReportsChecked) Z reports match what was signed; modules \(result.modules.joined(separator: ", "))"
                             + (result.moduleFailures > 0 ? "; \(result.moduleFailures) recorded module failures (unsigned)." : "."))
+                    }
+                }
+                if failed { throw ExitCode(39) }
+            }
+        }
+
+        struct VerifyDEP: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "verify-dep",
+                abstract: "Check an RKSV DEP export and its key container with Kassa's RKSV verifier (exit 39 when it fails).")
+            @OptionGroup var global: GlobalOptions
+            @Argument(help: "The folder holding dep-export.json and cryptographicMaterialContainer.json (as `journal export` writes them).")
+            var directory: String
+            @Option(name: .long, help: "The DEP file, when it is not DIR/dep-export.json.")
+            var dep: String?
+            @Option(name: .long, help: "The container file, when it is not DIR/cryptographicMaterialContainer.json.")
+            var container: String?
+
+            func run() throws {
+                var failed = false
+                try runReporting(json: global.json) { () throws(RuntimeError) in
+                    let result = try global.environment().verifyDEP(directory: directory, dep: dep, container: container)
+                    failed = !result.ok
+                    if global.json {
+                        printJSON(result)
+                    } else if let problem = result.problem {
+                        print("DEP: FAILED at receipt \(result.receiptIndex ?? 0) — \(problem).")
+                    } else {
+                        print("DEP: OK — \(result.receipts) receipts, chain, signatures, turnover counter and receipt types check out"
+                            + (result.failureSigned > 0 ? "; \(result.failureSigned) signed with the failure marker, each run closed by a signed null receipt." : "."))
                     }
                 }
                 if failed { throw ExitCode(39) }

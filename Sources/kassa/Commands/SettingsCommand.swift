@@ -20,14 +20,10 @@ extension Kassa {
                     if global.json {
                         printJSON(settings)
                     } else {
-                        print("session-management \(settings.sessionManagement ? "on" : "off")")
-                        print("cash-control       \(settings.cashControl ? "on" : "off")")
-                        print("max-difference     \(settings.maxDifference.map(String.init) ?? "unlimited")")
-                        print("vat-rounding       \(settings.vatRounding)")
-                        print("default-float      \(settings.defaultFloat)")
-                        print("history-since      \(settings.historySince ?? "")")
-                        print("denominations      \(settings.denominations.map(String.init).joined(separator: ","))")
-                        print("time-zone          \(settings.timeZone)")
+                        // Every setting, the fiscal ones included, as stored.
+                        let all = try session { () throws(SessionError) in try engine.allSettings() }
+                        let width = all.map(\.key.count).max() ?? 0
+                        for (key, value) in all { print(key.padding(toLength: width + 1, withPad: " ", startingAt: 0) + value) }
                     }
                 }
             }
