@@ -39,6 +39,8 @@ let package = Package(
         .target(name: "Raster"),
         .target(name: "ESCPOS", dependencies: ["QRCode", "Raster"]),
         .target(name: "ReceiptLayout", dependencies: ["ESCPOS", "Raster"]),
+        // The words on receipts and reports: one table per language (sv, de, en, nb).
+        .target(name: "ReceiptText"),
         // Strict JSON decoding of every input: unknown fields, fractions for whole numbers and nulls are errors.
         .target(name: "StrictDecoding"),
         // Files for the till's user alone (keys, exports, previews): created with their final mode, folders 0700.
@@ -101,7 +103,7 @@ let package = Package(
             dependencies: [
                 "ESCPOS", "ReceiptLayout", "ImageCodec", "ProfileCatalog", "VirtualPrinter", "DeviceTransport",
                 "ReceiptPrinter", "DeviceDiscovery", "SessionEngine", "SoftwareFiscalModule", "FiscalProfiles", "RKSV",
-                "StrictDecoding", "PrivateFiles", .product(name: "Logging", package: "swift-log"),
+                "StrictDecoding", "PrivateFiles", "ReceiptText", .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -140,6 +142,6 @@ let package = Package(
         .testTarget(name: "FiscalProfilesTests", dependencies: ["RKSV", "SessionEngine", "SoftwareFiscalModule", "FiscalProfiles",
                                                       .product(name: "Crypto", package: "swift-crypto")],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "KassaCLITests", dependencies: ["kassa", "KassaRuntime", "TestSupport", "ESCPOS", "RKSV", "SessionEngine", "SoftwareFiscalModule", "ReceiptLayout"]),
+        .testTarget(name: "KassaCLITests", dependencies: ["kassa", "KassaRuntime", "TestSupport", "ESCPOS", "RKSV", "SessionEngine", "SoftwareFiscalModule", "ReceiptLayout", "ReceiptText", "VirtualPrinter", "ProfileCatalog"]),
     ]
 )

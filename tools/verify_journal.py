@@ -203,6 +203,13 @@ def main(folder):
                 add(body["session"], "cash_reversals", 1, body["amount"])
         elif kind in ("copy", "proforma"):
             add(body["session"], "copies" if kind == "copy" else "proforma", 1, body["total"])
+        elif kind == "parked_unfinished":
+            # A parked sale still open at a Z: an unfinished sale of that shift.
+            add(body["session"], "unfinished", 1, body["amount"])
+        elif kind == "parked_reduction":
+            # Lines taken off a parked sale: other reductions.
+            if body.get("session") is not None:
+                add(body["session"], "reductions", body["count"], body["amount"])
         elif kind == "void":
             if isinstance(body.get("unfinished"), dict):
                 add(body["unfinished"]["session"], "unfinished", 1, body["unfinished"]["amount"])

@@ -269,6 +269,16 @@ struct JournalCheck {
                 }
             }
             switch entry.kind {
+            case "parked_unfinished", "parked_reduction":
+                // A parked sale still open at a Z (unfinished), and lines taken off a parked sale (other reductions).
+                let body = try? JSONSerialization.jsonObject(with: Data(entry.body.utf8)) as? [String: Any]
+                if let session = body?["session"] as? String, let amount = (body?["amount"] as? NSNumber)?.int64Value {
+                    if entry.kind == "parked_unfinished" {
+                        add(session, "unfinished", 1, amount)
+                    } else if let count = (body?["count"] as? NSNumber)?.int64Value {
+                        add(session, "reductions", count, amount)
+                    }
+                }
             case "copy", "proforma", "void", "setting":
                 // What they add to a shift's running totals, and the VAT rounding the receipts after a setting use.
                 let body = try? JSONSerialization.jsonObject(with: Data(entry.body.utf8)) as? [String: Any]

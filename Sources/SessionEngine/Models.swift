@@ -381,3 +381,10 @@ public struct LongOpenShift: Sendable, Equatable {
     public var hours: Double
     public var limit: Int
 }
+
+/// A drawer opening outside a sale, as recorded: in `session` (counted there) or, with no shift open, only journaled.
+public struct DrawerOpening: Sendable, Equatable, Codable {
+    public var id: String
+    public var session: String?
+    public var user: String
+}

@@ -76,6 +76,8 @@ public struct ShiftReport: Sendable, Equatable, Codable {
     public var servicesSold: Int64 = 0
     /// Sales that were started and not finished (voided parked receipts), with their amount.
     public var unfinished: Amount = Amount(count: 0, amount: 0)
+    /// Lines removed or reduced on parked receipts before their sale ("other reductions"): lines and their gross.
+    public var reductions: Amount = Amount(count: 0, amount: 0)
     /// Pro-forma bills printed (EJ KVITTO), with the amount they showed.
     public var proForma: Amount = Amount(count: 0, amount: 0)
 }

@@ -392,7 +392,11 @@ enum Schema {
         }
         // Fiscal conformance (decision 0018): a receipt code keeps its regime type (start, null, storno) for its headline.
         migrator.registerMigration("v18-fiscal-type", foreignKeyChecks: .immediate) { db in
-            try db.execute(sql: "ALTER TABLE receipt_code ADD COLUMN fiscal_type TEXT;")
+            // A parked receipt still open at a Z is counted there as an unfinished sale once (`unfinished_in`: that shift).
+            try db.execute(sql: """
+                ALTER TABLE receipt_code ADD COLUMN fiscal_type TEXT;
+                ALTER TABLE parked_receipt ADD COLUMN unfinished_in TEXT;
+                """)
         }
         return migrator
     }

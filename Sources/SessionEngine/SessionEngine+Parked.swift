@@ -219,8 +219,53 @@ extension SessionEngine {
             try self.renewLease(parked, user: user, now: now, db)
             let content = String(decoding: try JSONEncoder().encode(ParkedContent(lines: lines, discount: discount)), as: UTF8.self)
             try db.cachedStatement(sql: "UPDATE parked_receipt SET content_json = ?, version = version + 1, updated_at = ? WHERE id = ?").execute(arguments: [content, Self.timestamp(now), id])
+            // Lines removed or reduced before the sale is finished are "other reductions" of the X and Z reports: counted
+            // in the active shift and journaled with what was taken away.
+            let reduced = try Self.reductions(from: parked.lines, to: lines)
+            if !reduced.isEmpty {
+                let session = try self.activeShiftID(db)
+                let amount = try Checked.sum(reduced.map(\.amount), "the reductions")
+                if let session { try self.addTotals(session, [("reductions", Int64(reduced.count), amount)], db) }
+                try self.journal("parked_reduction", ref: id, body: .object([
+                    "parked": .string(id), "version": .int(Int64(parked.version + 1)), "by": .string(user),
+                    "session": session.map(Canonical.string) ?? .null, "count": .int(Int64(reduced.count)), "amount": .int(amount),
+                    "lines": .array(reduced.map { .object(["name": .string($0.name), "quantity_milli": .int($0.quantityMilli), "amount": .int($0.amount)]) }),
+                ]), shift: session, now: now, db)
+            }
             return try self.parked(id, db)
         }
+    }
+
+    /// The gross of parked lines (quantity × price, before discounts), checked.
+    static func grossOf(_ lines: [SaleLineRequest]) throws -> Int64 {
+        var amount: Int64 = 0
+        for line in lines {
+            let gross = try Checked.mulDiv(line.quantity.milli, line.priceOverride?.price ?? line.unitPrice, 1000, "a parked line")
+            amount = try Checked.add(amount, gross, "the parked receipt's amount")
+        }
+        return amount
+    }
+
+    /// What an edit took away: per article (name, price, VAT rate), the quantity the new lines have less than the old.
+    static func reductions(from old: [SaleLineRequest], to new: [SaleLineRequest]) throws -> [(name: String, quantityMilli: Int64, amount: Int64)] {
+        struct Article: Hashable { var name: String; var price: Int64; var rate: Int64 }
+        func quantities(_ lines: [SaleLineRequest]) throws -> [Article: Int64] {
+            var result: [Article: Int64] = [:]
+            for line in lines where line.quantity.milli > 0 {
+                let article = Article(name: line.name, price: line.priceOverride?.price ?? line.unitPrice, rate: line.vatRate.basisPoints)
+                result[article] = try Checked.add(result[article] ?? 0, line.quantity.milli, "a parked quantity")
+            }
+            return result
+        }
+        let before = try quantities(old)
+        let after = try quantities(new)
+        var reduced: [(name: String, quantityMilli: Int64, amount: Int64)] = []
+        for (article, quantity) in before.sorted(by: { ($0.key.name, $0.key.price) < ($1.key.name, $1.key.price) }) {
+            let less = quantity - (after[article] ?? 0)
+            guard less > 0 else { continue }
+            reduced.append((article.name, less, try Checked.mulDiv(less, article.price, 1000, "a reduction")))
+        }
+        return reduced
     }
 
     /// Marks a payment as running (a card terminal is busy): the shift cannot close until it ends.
@@ -275,7 +320,9 @@ extension SessionEngine {
             try self.checkLease(parked, user: user, now: now)
             try db.cachedStatement(sql: "UPDATE parked_receipt SET state = 'voided', version = version + 1, lease_holder = NULL, lease_until = NULL WHERE id = ?").execute(arguments: [id])
             // An unfinished sale for the X and Z reports (Swedish item 19), in the shift it was voided in.
-            let session = try self.activeShiftID(db)
+            // Counted already at a Z while it stayed open (`unfinished_in`): not a second time.
+            let counted = try String.fetchOne(db.cachedStatement(sql: "SELECT unfinished_in FROM parked_receipt WHERE id = ?"), arguments: [id]) != nil
+            let session = counted ? nil : try self.activeShiftID(db)
             var amount: Int64 = 0
             if let session {
                 for line in parked.lines {
@@ -304,12 +351,27 @@ extension SessionEngine {
         }
     }
 
-    func handleParkedAtClose(_ session: String, _ db: Database) throws {
+    func handleParkedAtClose(_ session: String, now: Date, _ db: Database) throws {
         try refuseRunningPayments(session, db)
         let open = try Row.fetchAll(db.cachedStatement(sql: "SELECT label, state, id FROM parked_receipt WHERE session_id = ? AND state = 'parked'"), arguments: [session])
         guard !open.isEmpty else { return }
         if try Settings.load(db).parkedAtClose == "block" {
             throw SessionError.parkedReceiptsBlockClose(open.map { ($0["label"] as String?) ?? $0["id"] })
+        }
+        // A sale still open at the Z is an unfinished sale of this period (SKVFS 2014:9, X/Z item "ej slutförda köp"):
+        // counted here, once (a later void does not count it again), and journaled so verifiers can recompute it.
+        for row in open {
+            let id: String = row["id"]
+            guard try String.fetchOne(db.cachedStatement(sql: "SELECT unfinished_in FROM parked_receipt WHERE id = ?"), arguments: [id]) == nil else {
+                continue
+            }
+            let parked = try self.parked(id, db)
+            let amount = try Self.grossOf(parked.lines)
+            try addTotal(session, "unfinished", amount: amount, db)
+            try db.cachedStatement(sql: "UPDATE parked_receipt SET unfinished_in = ? WHERE id = ?").execute(arguments: [session, id])
+            try journal("parked_unfinished", ref: id, body: .object([
+                "parked": .string(id), "label": parked.label.map(Canonical.string) ?? .null, "session": .string(session), "amount": .int(amount),
+            ]), shift: session, now: now, db)
         }
         try db.cachedStatement(sql: "UPDATE parked_receipt SET session_id = NULL WHERE session_id = ? AND state = 'parked'").execute(arguments: [session])
     }
@@ -369,7 +431,7 @@ extension SessionEngine {
                 }
                 var record = ProFormaRecord(
                     id: commandID, terminal: self.terminalID, number: number, parked: parked.id, label: parked.label, version: parked.version, session: session, user: user,
-                    createdAt: now, currency: self.currency, lines: lines, vatLines: vatLines, total: total,
+                    createdAt: now, currency: settings.currency(terminal: self.currency), lines: lines, vatLines: vatLines, total: total,
                     vatTotal: vatLines.reduce(0) { $0 + $1.vat }, discountTotal: lines.reduce(0) { $0 + $1.discount }, fiscalCode: nil)
                 if let profile = self.profiles[settings.fiscalProfile], profile.registersProForma {
                     record.fiscalCode = try profile.code(for: ProfileReceipt(

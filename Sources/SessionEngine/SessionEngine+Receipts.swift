@@ -272,7 +272,7 @@ extension SessionEngine {
         else { throw SessionError.notFound("Shift \(session)") }
         var record = ReceiptRecord(
             id: id, kind: kind, terminal: terminalID, number: number, zPeriod: zPeriod, session: session, cashier: user,
-            createdAt: now, businessDate: businessDate, currency: currency,
+            createdAt: now, businessDate: businessDate, currency: settings.currency(terminal: currency),
             lines: lines, payments: payments, total: total, vatTotal: vatTotal, discountTotal: discountTotal, change: change,
             vatLines: vatLines, grandTotalSales: gtSales, grandTotalReturns: gtReturns, refundOf: refundOf?.number,
             originSession: origin == session ? nil : origin)

@@ -68,8 +68,11 @@ extension SessionEngine {
                 SELECT denomination, quantity FROM cash_count WHERE session_id = ? AND phase = ? ORDER BY denomination DESC
                 """), arguments: [session, phase]).map { DenominationCount(denomination: $0["denomination"], quantity: $0["quantity"]) }
         }
+        // The shift's currency: its receipts', else the one in use (it cannot change while a shift is open).
+        let shiftCurrency = try String.fetchOne(db.cachedStatement(sql: "SELECT currency FROM receipt WHERE session_id = ? LIMIT 1"),
+                                                arguments: [session]) ?? Settings.load(db).currency(terminal: currency)
         return ShiftReport(
-            kind: kind, terminal: terminalID, currency: currency,
+            kind: kind, terminal: terminalID, currency: shiftCurrency,
             session: session, sessionSequence: record.sequence, zNumber: record.zNumber, businessDate: record.businessDate,
             printedAt: now, openedBy: record.openedBy, participants: record.participants, closedBy: record.closedBy,
             forceClosed: record.forceClosed, openingFloat: record.openingExpected, openingCounted: record.openingCounted,
@@ -81,7 +84,7 @@ extension SessionEngine {
             countedCash: record.countedCash, difference: record.difference, cashLeft: record.cashLeft,
             differenceApprovedBy: record.differenceApprovedBy, firstReceipt: range?["first"], lastReceipt: range?["last"],
             receiptCount: range?["count"] ?? 0, openingCount: try count("open"), closingCount: try count("close"), isRescue: record.isRescue, grandTotalSales: try counter("gt_sales", db),
-            grandTotalReturns: try counter("gt_returns", db), goodsSold: totals["goods"]?.count ?? 0, servicesSold: totals["services"]?.count ?? 0, unfinished: amount("unfinished"),
+            grandTotalReturns: try counter("gt_returns", db), goodsSold: totals["goods"]?.count ?? 0, servicesSold: totals["services"]?.count ?? 0, unfinished: amount("unfinished"), reductions: amount("reductions"),
             proForma: amount("proforma"))
     }
 }

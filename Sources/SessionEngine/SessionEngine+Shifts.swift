@@ -315,6 +315,29 @@ extension SessionEngine {
         }
     }
 
+    /// A drawer opened outside a sale (`kassa drawer open` on a till): in the open shift it is a `no_sale` movement,
+    /// counted on the X and Z reports; with no shift open it is journaled as `drawer_open` (no shift's report covers it).
+    /// Needs `drawer.open_no_sale`. Recorded before the drawer opens.
+    public func recordDrawerOpening(commandID: String, user: String, reason: String?) throws(SessionError) -> DrawerOpening {
+        if let reason { try InputLimits.text(reason, field: "The reason", limit: InputLimits.maxReasonLength) }
+        let now = clock.now()
+        return try journaled { db in
+            try self.once(commandID, kind: "drawer.open", request: RequestDigest(["user": user, "reason": reason]), db) {
+                try self.require(.drawerNoSale, user: user, db)
+                if let session = try self.openShiftID(db) {
+                    let movement = try self.recordMovement(id: commandID, session: session, type: "no_sale", amount: 0, reason: reason, user: user,
+                                                           reverses: nil, now: now, db)
+                    return DrawerOpening(id: movement.id, session: movement.session, user: user)
+                }
+                try self.journal("drawer_open", ref: commandID, body: .object([
+                    "id": .string(commandID), "by": .string(user), "reason": reason.map(Canonical.string) ?? .null,
+                    "at": .string(Self.timestamp(now)),
+                ]), now: now, db)
+                return DrawerOpening(id: commandID, session: nil, user: user)
+            }
+        }
+    }
+
     /// Reverses a cash movement of the open shift that was entered by mistake: a new movement of the opposite type and
     /// the same amount that names the original (which stays as it was). One reversal per movement; a drawer opening
     /// without a sale moves no cash, and a closed shift's movements are final with its Z. Needs `cash.move`.
@@ -455,7 +478,7 @@ extension SessionEngine {
                     guard let approver = approvedBy else { throw SessionError.differenceNeedsApproval(difference: difference, limit: limit) }
                     try self.require(.cashApproveDifference, user: approver, db)
                 }
-                if !rescue { try self.handleParkedAtClose(session, db) }
+                if !rescue { try self.handleParkedAtClose(session, now: now, db) }
                 let left = rescue ? 0 : cashLeft ?? 0
                 if let counted, left > counted { throw SessionError.invalid("The float left (\(left)) exceeds the counted cash (\(counted)).") }
                 if !rescue { try self.storeCount(count, session: session, phase: "close", db) }

@@ -10,7 +10,8 @@ import Synchronization
 public final class SessionEngine: Sendable {
     public let store: SessionStore
     public let terminalID: String
-    /// The terminal's currency (ISO 4217), fixed when the terminal was created.
+    /// The currency the terminal was created with (ISO 4217); the `currency` setting and the fiscal profile decide the
+    /// one in use (`activeCurrency()`).
     public let currency: String
     let clock: any EngineClock
     let logger: Logger
@@ -255,6 +256,12 @@ public final class SessionEngine: Sendable {
         try store.read { db in try Settings.load(db) }
     }
 
+    /// The currency receipts, bills and reports are made in now (the `currency` setting, else the fiscal profile's, else
+    /// the terminal's).
+    public func activeCurrency() throws(SessionError) -> String {
+        try settings().currency(terminal: currency)
+    }
+
     /// Every setting as stored (defaults for those never set), in the documented order: what `settings show` lists.
     public func allSettings() throws(SessionError) -> [(key: String, value: String)] {
         try store.read { db in
@@ -309,7 +316,29 @@ public final class SessionEngine: Sendable {
                     + "changing it would start another cash register in the middle of this one's DEP. A new cash register is a new terminal: "
                     + "a new database, registered with FinanzOnline, that begins with its own start receipt (Docs/fiscal-at.md). Nothing was changed.")
             }
+        case "currency":
+            // A shift's totals are in one currency; a regime's amounts are in its own.
+            if let open = try openShiftID(db) {
+                throw SessionError.invalid("Shift \(open) is open: its totals are in \(current.currency(terminal: currency)). Change the currency "
+                    + "between shifts (after the Z report). Nothing was changed.")
+            }
+            let regime = ["at": "EUR", "se": "SEK"][current.fiscalProfile]
+            if let regime, !value.isEmpty, value != regime {
+                throw SessionError.invalid("The fiscal profile '\(current.fiscalProfile)' records amounts in \(regime); currency cannot be \(value). "
+                    + "Nothing was changed.")
+            }
         case "fiscal-profile":
+            let regime = ["at": "EUR", "se": "SEK"][value]
+            if let regime, !current.currencySetting.isEmpty, current.currencySetting != regime {
+                throw SessionError.invalid("The fiscal profile '\(value)' records amounts in \(regime), but currency is set to "
+                    + "\(current.currencySetting): set currency to \(regime) (or empty) first. Nothing was changed.")
+            }
+            if current.fiscalProfile != value, value != "none", let open = try openShiftID(db),
+               try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM receipt WHERE session_id = ?"), arguments: [open]) ?? 0 > 0,
+               current.currency(terminal: currency) != regime {
+                throw SessionError.invalid("Shift \(open) has receipts in \(current.currency(terminal: currency)); the fiscal profile '\(value)' "
+                    + "records \(regime ?? ""). Close the shift first. Nothing was changed.")
+            }
             let old = current.fiscalProfile
             guard old != value, old != "none" else { return }
             let count = try codes(old)

@@ -41,6 +41,26 @@ public struct Settings: Sendable, Equatable, Codable {
     public var maxUnpostedShifts: Int? = nil
     /// How long a parked receipt opened for editing (`park open`) stays leased to its user without an edit.
     public var parkedLeaseSeconds: Int = 120
+    /// The currency setting as stored (ISO 4217); empty: the fiscal profile's (at: EUR, se: SEK), else the terminal's.
+    public var currencySetting: String = ""
+    /// The language setting as stored (`sv`, `de`, `en`, `nb`); empty: the fiscal profile's (at: de, se: sv), else sv.
+    public var localeSetting: String = ""
+
+    /// The currency receipts, bills and reports are made in now.
+    public func currency(terminal: String) -> String {
+        if !currencySetting.isEmpty { return currencySetting }
+        switch fiscalProfile {
+        case "at": return "EUR"
+        case "se": return "SEK"
+        default: return terminal
+        }
+    }
+
+    /// The language receipts and reports are printed in.
+    public var locale: String {
+        if !localeSetting.isEmpty { return localeSetting }
+        return fiscalProfile == "at" ? "de" : "sv"
+    }
 
     static let defaults: [(String, String)] = [
         ("session-management", "on"), ("cash-control", "on"), ("max-difference", "500"), ("vat-rounding", "line"),
@@ -48,7 +68,7 @@ public struct Settings: Sendable, Equatable, Codable {
         ("time-zone", TimeZone.current.identifier), ("parking", "on"), ("parked-at-close", "defer"),
         ("parked-visibility", "own"), ("store", "store-1"), ("fiscal-profile", "none"), ("company-name", "Kassa"), ("shop-address", ""), ("at-cashbox-id", ""), ("at-company-id", ""), ("at-aes-key-sha256", ""),
         ("se-org-number", ""), ("se-pos-id", ""), ("warn-open-hours", "24"), ("max-unposted-shifts", "unlimited"),
-        ("parked-lease-seconds", "120"),
+        ("parked-lease-seconds", "120"), ("currency", ""), ("locale", ""),
     ]
 
     public static let keys = defaults.map(\.0)
@@ -120,6 +140,14 @@ public struct Settings: Sendable, Equatable, Codable {
             guard value == "off" || (Int(value).map { (1...720).contains($0) } ?? false) else {
                 throw .invalid("warn-open-hours is a number of hours from 1 to 720, or off.")
             }
+        case "currency":
+            guard value.isEmpty || (value.utf8.count == 3 && value.utf8.allSatisfy { (0x41...0x5A).contains($0) }) else {
+                throw .invalid("currency is an ISO 4217 code in capitals (EUR, SEK, NOK, …), or empty for the fiscal profile's.")
+            }
+        case "locale":
+            guard value.isEmpty || ["sv", "de", "en", "nb"].contains(value) else {
+                throw .invalid("locale is sv, de, en or nb (the language of receipts and reports), or empty for the fiscal profile's.")
+            }
         case "parked-lease-seconds":
             guard (Int(value).map { (10...3600).contains($0) } ?? false) else { throw .invalid("parked-lease-seconds is 10 to 3600 seconds.") }
         case "max-unposted-shifts":
@@ -150,7 +178,8 @@ public struct Settings: Sendable, Equatable, Codable {
             shopAddress: values["shop-address"] ?? "",
             warnOpenHours: values["warn-open-hours"] == "off" ? nil : Int(values["warn-open-hours"] ?? "") ?? 24,
             maxUnpostedShifts: Int(values["max-unposted-shifts"] ?? ""),
-            parkedLeaseSeconds: Int(values["parked-lease-seconds"] ?? "") ?? 120)
+            parkedLeaseSeconds: Int(values["parked-lease-seconds"] ?? "") ?? 120, currencySetting: values["currency"] ?? "",
+            localeSetting: values["locale"] ?? "")
     }
 
     /// The business date of `date` in the configured time zone.

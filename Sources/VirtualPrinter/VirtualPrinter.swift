@@ -643,6 +643,15 @@ public struct VirtualPrinter: Sendable {
     /// The paper as a greyscale image, exactly the profile's dot width.
     public func renderImage() -> GrayImage { canvas.gray() }
 
+    /// Each printed text line with its height in dots (the tallest run's character cell times its height multiplier), as
+    /// the paper shows it: what a rule about the size of a marking is measured on.
+    public func textLineHeights() -> [(text: String, heightDots: Int)] {
+        elements.compactMap { element in
+            guard case .line(let runs, _) = element else { return nil }
+            return (runs.map(\.text).joined(), runs.map { cellHeight($0.style.font) * $0.style.height }.max() ?? 0)
+        }
+    }
+
     /// A plain-text rendering for terminals.
     public func textPreview() -> String {
         let columns = profile.columns(font: .a)

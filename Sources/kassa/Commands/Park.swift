@@ -205,6 +205,7 @@ extension Kassa {
                         }
                         payments.append(PaymentRequest(method: pair.key, amount: amount))
                     }
+                    try refuseNoPrint(noPrint, engine: engine)
                     let receipt = try session { () throws(SessionError) in
                         try engine.finalizeParked(id: parked, user: user, payments: payments.isEmpty ? nil : payments)
                     }

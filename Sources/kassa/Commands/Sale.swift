@@ -31,6 +31,7 @@ extension Kassa {
                 if let fiscalType { request.fiscalType = fiscalType }
                 let engine = try options.engine(environment)
                 let user = try options.actor()
+                try refuseNoPrint(noPrint, engine: engine)
                 let receipt = try session { () throws(SessionError) in try engine.finalizeSale(request, user: user) }
                 Receipt.finish(receipt, headline: Sale.headline(receipt), engine: engine, environment: environment, target: target, print: !noPrint,
                                json: global.json, settings: try? engine.settings())
@@ -67,6 +68,7 @@ extension Kassa {
                     lines = original.lines.map { .init(line: $0.lineNumber, quantity: $0.quantity) }
                 }
                 let request = RefundRequest(id: options.command, receiptNumber: receipt, lines: lines, method: method)
+                try refuseNoPrint(noPrint, engine: engine)
                 let record = try session { () throws(SessionError) in try engine.refund(request, user: user) }
                 Receipt.finish(record, headline: "Refund receipt \(record.number) for receipt \(receipt): \(record.total).",
                                engine: engine, environment: environment, target: target, print: !noPrint, json: global.json,

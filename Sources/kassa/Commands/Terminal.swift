@@ -29,7 +29,7 @@ extension Kassa {
                         var openRescueShift: ShiftRecord?
                     }
                     let output = Output(terminal: engine.terminalID, database: environment.databasePath(options.database),
-                                        currency: engine.currency, counters: counters, openShift: shift, openRescueShift: rescue)
+                                        currency: (try? engine.activeCurrency()) ?? engine.currency, counters: counters, openShift: shift, openRescueShift: rescue)
                     if global.json {
                         printJSON(output)
                     } else {

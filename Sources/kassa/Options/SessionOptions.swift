@@ -42,6 +42,14 @@ struct SessionOptions: ParsableArguments {
     }
 }
 
+/// Under the Swedish profile a registered sale always produces its receipt (SKVFS 2014:9; Docs/fiscal-se.md): a sale,
+/// refund or parked receipt finalized with `--no-print` is refused before anything is recorded.
+func refuseNoPrint(_ noPrint: Bool, engine: SessionEngine) throws(RuntimeError) {
+    guard noPrint, (try? engine.settings())?.fiscalProfile == "se" else { return }
+    throw .session(.invalid("Under the Swedish profile every registered sale produces its receipt (SKVFS 2014:9): --no-print is refused. "
+        + "Nothing was recorded; finalize it without --no-print (a receipt that fails to print is kept and printed as its copy)."))
+}
+
 /// Runs a typed-throwing body and turns a failure into the documented exit code.
 func runReporting(json: Bool, _ body: () throws(RuntimeError) -> Void) throws {
     do {
