@@ -60,31 +60,62 @@ public struct ControlUnitError: Error, Equatable, Sendable, CustomStringConverti
     public var description: String { "control unit error \(code): \(message)" }
 }
 
+/// What the simulator registered, as a real unit keeps it in its memory: every registration under its kind and receipt
+/// id, the repeats it ignored, and any receipt id it was given twice with different content (which a real unit would
+/// then hold twice — what the engine's pending registrations exist to prevent).
+public struct ControlUnitMemory: Sendable, Equatable, Codable {
+    public struct Entry: Sendable, Equatable, Codable {
+        public var key: String
+        public var receipt: ControlUnitReceipt
+        public var controlCode: String
+        public var repeats: Int
+    }
+    public var entries: [Entry] = []
+    /// Keys registered a second time with other content.
+    public var conflicts: [String] = []
+    public init() {}
+}
+
 /// An in-process stand-in for a control unit, **not a certified unit**: its unit id starts with `SIMULATOR-` and its
 /// control codes are HMAC-SHA-256 over the receipt's fields with the simulator's own key (so they are checkable, and
-/// never mistaken for real ones). It keeps what it was sent, can be told to stop answering, and refuses receipts from
-/// a POS that was not registered (NAK 007), as a unit does.
+/// never mistaken for real ones). It keeps what it registered (in `memoryPath` when given, so its memory outlives the
+/// process as a unit's does), answers a repeat of the same request with the same code, can be told to stop answering,
+/// and refuses receipts from a POS that was not registered (NAK 007), as a unit does.
 public final class ControlUnitSimulator: ControlUnit {
     public let unitID: String
     private let key: SymmetricKey
+    private let memoryPath: String?
     private struct State {
         var answering = true
         var registered: Set<String> = []
         var received: [ControlUnitReceipt] = []
+        var memory = ControlUnitMemory()
     }
     private let state = Mutex(State())
 
-    public init(unitID: String = "SIMULATOR-0001", secret: [UInt8] = Array("kassa control unit simulator".utf8)) {
+    public init(unitID: String = "SIMULATOR-0001", secret: [UInt8] = Array("kassa control unit simulator".utf8), memoryPath: String? = nil) {
         self.unitID = unitID
         key = SymmetricKey(data: secret)
+        self.memoryPath = memoryPath
     }
 
     /// Off: every call fails as a unit that does not answer (cable pulled, unit powered off).
     public func setAnswering(_ answering: Bool) { state.withLock { $0.answering = answering } }
     /// A power cycle: the unit forgets which POS were registered (it keeps what it stored).
     public func restart() { state.withLock { $0.registered.removeAll() } }
-    /// The receipts the unit registered, in order.
+    /// The receipts the unit registered in this process, in order (repeats included).
     public var received: [ControlUnitReceipt] { state.withLock { $0.received } }
+
+    /// What the unit holds (read from `memoryPath` when there is one).
+    public func memory() -> ControlUnitMemory {
+        state.withLock { state in
+            if let memoryPath, let data = FileManager.default.contents(atPath: memoryPath),
+               let stored = try? JSONDecoder().decode(ControlUnitMemory.self, from: data) {
+                return stored
+            }
+            return state.memory
+        }
+    }
 
     public func checkStatus() throws(ControlUnitError) {
         guard state.withLock({ $0.answering }) else { throw .noAnswer }
@@ -92,7 +123,7 @@ public final class ControlUnitSimulator: ControlUnit {
 
     public func registerPOS(organisationNumber: String, posID: String) throws(ControlUnitError) {
         guard state.withLock({ $0.answering }) else { throw .noAnswer }
-        guard organisationNumber.count == 10, organisationNumber.allSatisfy(\.isNumber) else {
+        guard organisationNumber.utf8.count == 10, organisationNumber.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
             throw ControlUnitError(code: 3, message: "invalid data: the organisation number has 10 digits")
         }
         guard !posID.isEmpty, posID.count <= 16 else { throw ControlUnitError(code: 7, message: "invalid POS id") }
@@ -106,11 +137,26 @@ public final class ControlUnitSimulator: ControlUnit {
                 throw ControlUnitError(code: 7, message: "invalid POS id: register the POS first")
             }
             guard receipt.vat.count <= 4 else { throw ControlUnitError(code: 3, message: "invalid data: at most four VAT rates") }
+            if let memoryPath, let data = FileManager.default.contents(atPath: memoryPath),
+               let stored = try? JSONDecoder().decode(ControlUnitMemory.self, from: data) {
+                state.memory = stored
+            }
             state.received.append(receipt)
-            return ControlUnitReply(controlCode: Self.controlCode(receipt, unitID: unitID, key: key), unitID: unitID)
+            let key = receipt.kind.rawValue + ":" + receipt.receiptID
+            let code = Self.controlCode(receipt, unitID: unitID, key: self.key)
+            if let index = state.memory.entries.firstIndex(where: { $0.key == key && $0.receipt == receipt }) {
+                // A repeat (the register re-sent after a lost answer): ignored, answered with the same code.
+                state.memory.entries[index].repeats += 1
+            } else {
+                if state.memory.entries.contains(where: { $0.key == key }) { state.memory.conflicts.append(key) }
+                state.memory.entries.append(ControlUnitMemory.Entry(key: key, receipt: receipt, controlCode: code, repeats: 0))
+            }
+            if let memoryPath, let data = try? JSONEncoder().encode(state.memory) {
+                try? data.write(to: URL(fileURLWithPath: memoryPath), options: .atomic)
+            }
+            return ControlUnitReply(controlCode: code, unitID: unitID)
         }
     }
-
     /// The simulator's control code: the first 20 bytes of HMAC-SHA-256 over the fields, as 5 groups of 8 hex digits.
     static func controlCode(_ receipt: ControlUnitReceipt, unitID: String, key: SymmetricKey) -> String {
         let fields = [unitID, receipt.organisationNumber, receipt.posID, receipt.dateTime, receipt.receiptID, receipt.kind.rawValue,

@@ -25,7 +25,7 @@ public struct DoctorReport: Sendable, Codable {
 
 extension KassaEnvironment {
     /// Checks the whole chain: libraries, udev rules, permissions, configuration, every device, status and drawers.
-    public func doctor(rulesDirectory: URL = URL(fileURLWithPath: "/etc/udev/rules.d"), probeDevices: Bool = true)
+    public func doctor(rulesDirectory: URL = URL(fileURLWithPath: "/etc/udev/rules.d"), probeDevices: Bool = true, database: String? = nil)
         -> DoctorReport
     {
         var checks: [DoctorCheck] = []
@@ -156,6 +156,7 @@ extension KassaEnvironment {
                     + "open when the signal is \(drawer.openWhenHigh ? "high" : "low")")
             }
         }
+        checks += fiscalChecks(database: database)
         return DoctorReport(checks: checks)
     }
 

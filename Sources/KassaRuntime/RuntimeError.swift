@@ -133,7 +133,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             case .idempotencyConflict: return 40
             case .notFound, .noTerminal: return 36
             case .database, .databaseUnavailable: return 37
-            case .fiscalModuleFailed, .controlUnitFailed: return 38
+            case .fiscalModuleFailed, .controlUnitFailed, .registrationPending, .registrationNeeded, .registrationConflict: return 38
             case .stateTampered: return 39
             }
         case .transport(let error):
@@ -202,7 +202,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             case .database: return "DATABASE"
             case .databaseUnavailable: return "DATABASE_UNAVAILABLE"
             case .fiscalModuleFailed: return "FISCAL_MODULE"
-            case .controlUnitFailed: return "CONTROL_UNIT"
+            case .controlUnitFailed, .registrationPending, .registrationNeeded, .registrationConflict: return "CONTROL_UNIT"
             case .stateTampered: return "JOURNAL_BROKEN"
             }
         case .transport(let error):

@@ -21,7 +21,8 @@ extension KassaEnvironment {
     /// `KASSA_CONTROL_UNIT=down` makes it stop answering (tests, demos of the failure).
     public func fiscalProfiles(_ database: String?) -> [any FiscalProfile] {
         let folder = URL(fileURLWithPath: databasePath(database)).deletingLastPathComponent()
-        let unit = ControlUnitSimulator()
+        // The simulator keeps its memory beside the database, as a unit keeps it across power cycles.
+        let unit = ControlUnitSimulator(memoryPath: folder.appendingPathComponent("control-unit-simulator.json").path)
         if ProcessInfo.processInfo.environment["KASSA_CONTROL_UNIT"] == "down" { unit.setAnswering(false) }
         return [AustrianProfile(keyPath: folder.appendingPathComponent("rksv-aes.key").path), SwedishProfile(unit: unit)]
     }

@@ -58,11 +58,38 @@ public protocol FiscalProfile: Sendable {
     var registersCopies: Bool { get }
     /// Whether a pro-forma bill is registered (Sweden: `RECEIPT_PRO_FORMA`); its `ProfileReceipt.kind` is `proforma`.
     var registersProForma: Bool { get }
+    /// A profile whose code comes from a device outside the process returns the registration to make (built without
+    /// talking to the device); nil: `code(for:)` gives the code inside the transaction.
+    func registration(for receipt: ProfileReceipt, settings: Settings) throws(SessionError) -> ExternalRegistration?
+    /// Sends a registration to the device and returns the code it gave. The same registration sent again gets the same
+    /// answer (the device ignores a repeat). Called outside any transaction.
+    func send(_ registration: ExternalRegistration) throws(SessionError) -> FiscalCode
 }
 
 extension FiscalProfile {
     public var registersCopies: Bool { false }
     public var registersProForma: Bool { false }
+    public func registration(for receipt: ProfileReceipt, settings: Settings) throws(SessionError) -> ExternalRegistration? { nil }
+    public func send(_ registration: ExternalRegistration) throws(SessionError) -> FiscalCode {
+        throw .invalid("The fiscal profile \(name) registers nothing outside the process.")
+    }
+}
+
+/// A registration that a device outside the process must hold before the receipt is recorded (Sweden's control unit).
+/// The engine commits it as *pending* before it is sent, re-sends exactly the same request after a failure or a crash (a
+/// unit ignores a repeat), and never sends another request under the same key (decision 0018).
+public struct ExternalRegistration: Sendable, Equatable, Codable {
+    public var profile: String
+    /// Unique per registration in the device: the receipt kind and receipt id (`RECEIPT_NORMAL:12`).
+    public var key: String
+    /// The request exactly as sent (canonical JSON): a re-send is byte for byte the same.
+    public var payload: String
+
+    public init(profile: String, key: String, payload: String) {
+        self.profile = profile
+        self.key = key
+        self.payload = payload
+    }
 }
 
 /// What a profile sees of a receipt.

@@ -306,6 +306,23 @@ extension SessionEngine {
     /// A write transaction whose facts are journaled. When the fiscal module fails, the transaction is rolled back (the
     /// fact is not recorded) and the failure is journaled, unsigned, in a transaction of its own.
     func journaled<T>(_ body: (Database) throws -> T) throws(SessionError) -> T {
+        // A receipt whose control-unit registration must be sent first: the transaction rolled back, the registration
+        // is committed as pending and sent, then the same body runs again (its time captured once) and finds the answer.
+        var rounds = 0
+        while true {
+            do {
+                return try journaledOnce(body)
+            } catch .registrationNeeded(let registration) where rounds < 4 {
+                rounds += 1
+                try sendRegistration(registration)
+            } catch .registrationConflict(let registration) where rounds < 4 {
+                rounds += 1
+                try completeInterrupted(registration)
+            }
+        }
+    }
+
+    func journaledOnce<T>(_ body: (Database) throws -> T) throws(SessionError) -> T {
         do {
             guard let module = fiscalModule else { return try store.transaction(body) }
             var signed: Int64?

@@ -283,6 +283,12 @@ extension SessionEngine {
 
     /// Finalizes a parked receipt with its payments; the parked id is the command id, so a replay gives the same receipt.
     public func finalizeParked(id: String, user: String, payments: [PaymentRequest]?, training: Bool = false) throws(SessionError) -> ReceiptRecord {
+        try asCommand(PendingCommand(kind: "park", user: user, parked: id, payments: payments, training: training)) { () throws(SessionError) in
+            try finalizeParkedOnce(id: id, user: user, payments: payments, training: training)
+        }
+    }
+
+    func finalizeParkedOnce(id: String, user: String, payments: [PaymentRequest]?, training: Bool) throws(SessionError) -> ReceiptRecord {
         let parked = try parkedReceipt(id: id, user: user)
         let request = SaleRequest(id: id, lines: parked.lines, payments: payments, discount: parked.discount, training: training)
         // A finalized one is a replay: `finalizeSale` answers it from the receipt (the parked id is its command id), and
@@ -411,6 +417,12 @@ public struct ProFormaRecord: Sendable, Equatable, Codable {
 extension SessionEngine {
     /// Makes the pro-forma bill of a parked receipt the user may see. Replaying `commandID` returns the stored bill.
     public func proForma(commandID: String, parkedID: String, user: String) throws(SessionError) -> ProFormaRecord {
+        try asCommand(PendingCommand(kind: "proforma", user: user, parked: parkedID, commandID: commandID)) { () throws(SessionError) in
+            try proFormaOnce(commandID: commandID, parkedID: parkedID, user: user)
+        }
+    }
+
+    func proFormaOnce(commandID: String, parkedID: String, user: String) throws(SessionError) -> ProFormaRecord {
         let now = clock.now()
         return try journaled { db in
             try self.once(commandID, kind: "proforma", request: RequestDigest(["user": user, "parked": parkedID]), db) {
@@ -434,13 +446,13 @@ extension SessionEngine {
                     createdAt: now, currency: settings.currency(terminal: self.currency), lines: lines, vatLines: vatLines, total: total,
                     vatTotal: vatLines.reduce(0) { $0 + $1.vat }, discountTotal: lines.reduce(0) { $0 + $1.discount }, fiscalCode: nil)
                 if let profile = self.profiles[settings.fiscalProfile], profile.registersProForma {
-                    record.fiscalCode = try profile.code(for: ProfileReceipt(
+                    record.fiscalCode = try self.profileCode(profile, ProfileReceipt(
                         id: commandID, kind: "proforma", fiscalType: nil, number: number, terminal: self.terminalID, cashier: user,
                         localTime: Self.localTime(now, timeZone: settings.timeZone),
                         grossByRate: Dictionary(vatLines.map { ($0.rate.basisPoints, $0.gross) }, uniquingKeysWith: +),
                         vatByRate: Dictionary(vatLines.map { ($0.rate.basisPoints, $0.vat) }, uniquingKeysWith: +), total: total,
                         negativeTotal: -lines.filter { $0.amount < 0 }.reduce(0) { $0 + $1.amount }, turnoverAfter: 0, isCopy: false),
-                        previous: nil, module: self.fiscalModule, settings: settings)
+                        previous: nil, settings: settings, db)
                 }
                 try self.addTotal(session, "proforma", amount: total, db)
                 try self.journal("proforma", ref: commandID, body: .object([

@@ -5,7 +5,9 @@ extension SessionEngine {
     /// Finalizes a sale: computes lines, discounts and VAT, checks payments, takes the next receipt number (or the next
     /// training number), stamps Z period and grand totals, and commits — all in one transaction. Printing comes after.
     public func finalizeSale(_ request: SaleRequest, user: String) throws(SessionError) -> ReceiptRecord {
-        try finalizeSale(request, user: user, alsoInTransaction: nil)
+        try asCommand(PendingCommand(kind: "sale", user: user, sale: request)) { () throws(SessionError) in
+            try finalizeSale(request, user: user, alsoInTransaction: nil)
+        }
     }
 
     /// `alsoInTransaction` runs in the receipt's transaction after the receipt is written (or found, on a replay), so
@@ -428,6 +430,10 @@ extension SessionEngine {
 
     /// A refund of lines of an earlier receipt of this terminal; never more than was sold, across all refunds.
     public func refund(_ request: RefundRequest, user: String) throws(SessionError) -> ReceiptRecord {
+        try asCommand(PendingCommand(kind: "refund", user: user, refund: request)) { () throws(SessionError) in try refundOnce(request, user: user) }
+    }
+
+    func refundOnce(_ request: RefundRequest, user: String) throws(SessionError) -> ReceiptRecord {
         guard !request.lines.isEmpty else { throw .invalid("A refund needs at least one line.") }
         try InputLimits.refund(request)
         let digest = RequestDigest(["receipt": request.receiptNumber, "lines": request.lines, "method": request.method, "user": user])
@@ -479,6 +485,10 @@ extension SessionEngine {
 
     /// The one copy of a receipt, on the terminal that issued it; counted in the open shift's report.
     public func copy(number: Int64, user: String) throws(SessionError) -> ReceiptRecord {
+        try asCommand(PendingCommand(kind: "copy", user: user, number: number)) { () throws(SessionError) in try copyOnce(number: number, user: user) }
+    }
+
+    func copyOnce(number: Int64, user: String) throws(SessionError) -> ReceiptRecord {
         let now = clock.now()
         return try journaled { db in
             try self.require(.printCopy, user: user, db)
@@ -505,13 +515,13 @@ extension SessionEngine {
             let settings = try Settings.load(db)
             if let profile = self.profiles[settings.fiscalProfile], profile.registersCopies {
                 // The copy is registered as a copy (Sweden: RECEIPT_COPY) and printed with its own control code.
-                record.fiscalCode = try profile.code(for: ProfileReceipt(
+                record.fiscalCode = try self.profileCode(profile, ProfileReceipt(
                     id: id, kind: record.kind, fiscalType: nil, number: record.number, terminal: self.terminalID, cashier: user,
                     localTime: Self.localTime(now, timeZone: settings.timeZone),
                     grossByRate: Dictionary(record.vatLines.map { ($0.rate.basisPoints, $0.gross) }, uniquingKeysWith: +),
                     vatByRate: Dictionary(record.vatLines.map { ($0.rate.basisPoints, $0.vat) }, uniquingKeysWith: +), total: record.total,
                     negativeTotal: -record.lines.filter { $0.amount < 0 }.reduce(0) { $0 + $1.amount }, turnoverAfter: 0, isCopy: true),
-                    previous: nil, module: self.fiscalModule, settings: settings)
+                    previous: nil, settings: settings, db)
             }
             try self.journal("copy", ref: id, body: .object([
                 "receipt": .string(id), "number": .int(number), "session": .string(session), "user": .string(user),
@@ -578,7 +588,7 @@ extension SessionEngine {
             localTime: Self.localTime(now, timeZone: settings.timeZone), grossByRate: gross, vatByRate: vat, total: record.total,
             negativeTotal: -record.lines.filter { $0.amount < 0 }.reduce(0) { $0 + $1.amount }, turnoverAfter: turnoverAfter, isCopy: false,
             moduleNumber: try moduleNumber(db))
-        var code = try profile.code(for: receipt, previous: try lastFiscalCode(profile.name, db), module: fiscalModule, settings: settings)
+        var code = try profileCode(profile, receipt, previous: try lastFiscalCode(profile.name, db), settings: settings, db)
         if code.fiscalType == nil, let fiscalType { code.fiscalType = fiscalType }
         if record.kind == "refund", profile.name == "at" { code.fiscalType = "storno" }
         try keepProfileFacts(code, db)

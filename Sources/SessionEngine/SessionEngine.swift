@@ -41,7 +41,7 @@ public final class SessionEngine: Sendable {
         self.profiles = Dictionary(profiles.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.fiscalModule = readOnly ? nil : fiscalModule
         self.faultPoint = faultPoint
-        self.clock = clock
+        self.clock = PinnableClock(base: clock)
         self.logger = logger
         let machine = try identity.machineIdentity()
         let derived = Self.terminalID(for: machine)
@@ -491,6 +491,8 @@ public enum FinalizeStep: String, Sendable, CaseIterable {
     case committed
     /// The receipt has printed (the drawer has not opened yet).
     case printed
+    /// The control unit answered a registration that was committed as pending; its answer is not stored yet.
+    case registered
 }
 
 /// Settings and per-user permissions valid at one `config_rev`.

@@ -41,6 +41,14 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
     case fiscalModuleFailed(serial: String, code: Int32, message: String)
     /// The control unit (SE) refused or did not answer; the receipt was not recorded.
     case controlUnitFailed(code: Int32, message: String)
+    /// A registration committed as pending could not be resolved (its command cannot be completed); nothing new is
+    /// registered under its number until it is.
+    case registrationPending(key: String, message: String)
+    /// Internal: the receipt needs its registration sent first (the engine does so and runs the command again).
+    case registrationNeeded(ExternalRegistration)
+    /// Internal: a registration pending under this key holds other content (a command interrupted after it was sent);
+    /// the engine completes that command first.
+    case registrationConflict(ExternalRegistration)
     /// The terminal's counters are not where the last journal entry signed them: they were changed outside Kassa. Nothing
     /// is signed on them.
     case stateTampered(String)
@@ -113,6 +121,13 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
             return "The control unit did not register the receipt (\(code): \(message)); nothing was recorded. "
                 + "Check its cable and power (kassa doctor), then repeat the command with the same --id; "
                 + "if it stays down, follow the manufacturer's declaration for a control unit that is out of order."
+        case .registrationPending(let key, let message):
+            return "A control-unit registration (\(key)) is pending and could not be completed: \(message). Nothing new was registered "
+                + "under its number. Run `kassa doctor` for the pending registrations, fix the cause and repeat the command."
+        case .registrationNeeded(let registration):
+            return "The registration \(registration.key) must be sent to the control unit first."
+        case .registrationConflict(let registration):
+            return "A registration under \(registration.key) is pending with other content."
         case .stateTampered(let detail):
             return "The terminal's counters were changed outside Kassa: \(detail). Nothing was recorded, and nothing will be signed on "
                 + "them. Run `kassa journal verify` for the details, keep a copy of the database, and restore the last good backup."

@@ -135,8 +135,9 @@ public final class SoftwareFiscalModule: FiscalModule {
     private func attachAnchor(_ path: String) throws(FiscalModuleError) {
         if let anchor = try Self.readAnchor(path) {
             guard anchor.serial == serial else {
-                throw FiscalModuleError(code: 5, message: "The anchor \(path) belongs to module \(anchor.serial), not to \(serial): "
-                    + "restore the key that goes with it, or move both away together.")
+                throw FiscalModuleError(code: 5, message: "The key file was replaced: it holds module \(serial), but the anchor \(path) "
+                    + "belongs to module \(anchor.serial). Restore \(anchor.serial)'s key from the backup; if it is lost for good, put a new "
+                    + "module in service with `kassa fiscal replace-module --reason TEXT --user MANAGER` (it is journaled).")
             }
             self.anchor.withLock { $0.written = anchor.counter }
         }

@@ -19,12 +19,15 @@ extension Kassa {
 
         @OptionGroup var target: DeviceOptions
 
+        @Option(name: .long, help: "The terminal's database, for the fiscal checks (default HOME/kassa.sqlite).")
+        var database: String?
+
         func run() throws {
             let report: DoctorReport
             var testPageOutcome: PrintOutcome?
             do {
                 let environment = try global.environment()
-                report = environment.doctor(rulesDirectory: URL(fileURLWithPath: rulesDir))
+                report = environment.doctor(rulesDirectory: URL(fileURLWithPath: rulesDir), database: database)
                 if testPage {
                     let device = try target.resolve(in: environment)
                     let layout = try environment.layout(environment.testPage(for: device), profile: device.profile, baseDirectory: nil)

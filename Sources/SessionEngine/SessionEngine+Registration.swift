@@ -1,0 +1,196 @@
+import Foundation
+import GRDB
+
+/// What a command that registers with a device was, kept with its pending registration so that a command interrupted
+/// after the device answered (a crash, a power cut) can be completed exactly as it was asked (decision 0018).
+public struct PendingCommand: Sendable, Equatable, Codable {
+    /// `sale`, `refund`, `park`, `copy` or `proforma`.
+    public var kind: String
+    public var user: String
+    public var sale: SaleRequest?
+    public var refund: RefundRequest?
+    /// `park`: the parked receipt; `proforma`: the parked receipt and the command id; `copy`: the receipt number.
+    public var parked: String?
+    public var commandID: String?
+    public var number: Int64?
+    public var payments: [PaymentRequest]?
+    public var training: Bool?
+}
+
+/// The engine's clock, pinned to a command's original time while an interrupted command is completed.
+struct PinnableClock: EngineClock {
+    let base: any EngineClock
+    func now() -> Date { SessionEngine.pinnedNow ?? base.now() }
+}
+
+/// A pending registration, as `kassa doctor` lists it.
+public struct PendingRegistration: Sendable, Equatable, Codable {
+    public var key: String
+    public var profile: String
+    public var state: String
+    public var createdAt: String
+    public var sent: Int64
+    public var command: String?
+}
+
+extension SessionEngine {
+    @TaskLocal static var pinnedNow: Date?
+    @TaskLocal static var currentCommand: PendingCommand?
+
+    /// Runs a public command with `command` as the one a pending registration would complete.
+    func asCommand<T>(_ command: PendingCommand, _ body: () throws(SessionError) -> T) throws(SessionError) -> T {
+        do {
+            return try Self.$currentCommand.withValue(command) { try body() }
+        } catch let error as SessionError {
+            throw error
+        } catch {
+            throw .invalid("\(error)")
+        }
+    }
+
+    /// The code of a receipt under `profile`: inside the transaction for a profile that signs itself, or from the answer
+    /// of a registration committed earlier (throws `registrationNeeded` when it has not been sent, `registrationConflict`
+    /// when another request is pending under the same key). A consumed answer's row is deleted with the receipt's commit.
+    func profileCode(_ profile: any FiscalProfile, _ receipt: ProfileReceipt, previous: FiscalCode?, settings: Settings,
+                     _ db: Database) throws -> FiscalCode {
+        guard let registration = try profile.registration(for: receipt, settings: settings) else {
+            return try profile.code(for: receipt, previous: previous, module: fiscalModule, settings: settings)
+        }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT payload, state, reply_json FROM pending_registration WHERE key = ?"),
+                                         arguments: [registration.key])
+        else { throw SessionError.registrationNeeded(registration) }
+        guard row["payload"] as String == registration.payload else { throw SessionError.registrationConflict(registration) }
+        guard row["state"] as String == "answered", let reply: String = row["reply_json"],
+              let code = try? JSONDecoder().decode(FiscalCode.self, from: Data(reply.utf8))
+        else { throw SessionError.registrationNeeded(registration) }
+        try db.cachedStatement(sql: "DELETE FROM pending_registration WHERE key = ?").execute(arguments: [registration.key])
+        return code
+    }
+
+    /// Commits the registration as pending (with the command that asked for it), sends it, and stores the answer. A unit
+    /// that does not answer leaves it pending (it may have registered it): the next command under the same key re-sends
+    /// exactly the same request. A definite refusal (a NAK) removes it: the unit holds nothing under it. Either failure
+    /// is journaled.
+    func sendRegistration(_ registration: ExternalRegistration) throws(SessionError) {
+        guard let profile = profiles[registration.profile] else { throw .invalid("The fiscal profile \(registration.profile) is not available.") }
+        let now = clock.now()
+        let command = try? Self.currentCommand.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        try store.write { db in
+            try db.cachedStatement(sql: """
+                INSERT INTO pending_registration (key, profile, payload, command_json, state, created_at) VALUES (?, ?, ?, ?, 'pending', ?)
+                ON CONFLICT (key) DO NOTHING
+                """).execute(arguments: [registration.key, registration.profile, registration.payload, command, Self.timestamp(now)])
+            try db.cachedStatement(sql: "UPDATE pending_registration SET sent = sent + 1 WHERE key = ?").execute(arguments: [registration.key])
+        }
+        let code: FiscalCode
+        do {
+            code = try profile.send(registration)
+        } catch {
+            let definite: Bool
+            if case .controlUnitFailed(let unitCode, _) = error { definite = unitCode > 0 && unitCode != 5 } else { definite = false }
+            if definite {
+                _ = try? store.write { db in
+                    try db.cachedStatement(sql: "DELETE FROM pending_registration WHERE key = ?").execute(arguments: [registration.key])
+                }
+            }
+            journalOutage(registration, error: error, definite: definite)
+            throw error
+        }
+        faultPoint?(.registered)
+        let reply = String(decoding: (try? JSONEncoder().encode(code)) ?? Data(), as: UTF8.self)
+        try store.write { db in
+            try db.cachedStatement(sql: "UPDATE pending_registration SET state = 'answered', reply_json = ? WHERE key = ?")
+                .execute(arguments: [reply, registration.key])
+        }
+    }
+
+    /// Journals that the control unit refused or did not answer (`control_unit_failure`): what was asked, and the outcome.
+    func journalOutage(_ registration: ExternalRegistration, error: SessionError, definite: Bool) {
+        var code: Int64 = -1
+        var message = error.description
+        if case .controlUnitFailed(let unitCode, let unitMessage) = error { (code, message) = (Int64(unitCode), unitMessage) }
+        do {
+            _ = try journaledOnce { db in
+                try self.journal("control_unit_failure", ref: registration.key, body: .object([
+                    "key": .string(registration.key), "profile": .string(registration.profile), "code": .int(code), "message": .string(message),
+                    "outcome": .string(definite ? "refused" : "pending"),
+                ]), now: self.clock.now(), db)
+            }
+        } catch {
+            logger.error("the control unit failed and the failure could not be journaled", metadata: ["error": "\(error)"])
+        }
+        logger.error("control unit failed", metadata: ["key": "\(registration.key)", "code": "\(code)", "message": "\(message)"])
+    }
+
+    /// Another request is pending under this key: the command that committed it was interrupted after sending. It is
+    /// completed first, exactly as it was asked and at its own time, so the number carries the registration the unit
+    /// holds; then the current command goes on with the next number.
+    func completeInterrupted(_ registration: ExternalRegistration) throws(SessionError) {
+        guard let row = try store.read({ db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT command_json, created_at, payload FROM pending_registration WHERE key = ?"),
+                             arguments: [registration.key])
+        }) else { return }  // resolved meanwhile
+        guard let json: String = row["command_json"], let command = try? JSONDecoder().decode(PendingCommand.self, from: Data(json.utf8)),
+              let time = Self.date(row["created_at"])
+        else {
+            throw .registrationPending(key: registration.key, message: "the command that registered it is not known")
+        }
+        do {
+            try Self.$pinnedNow.withValue(time) {
+                try Self.$currentCommand.withValue(command) {
+                    try self.run(command)
+                }
+            }
+        } catch let error as SessionError {
+            throw .registrationPending(key: registration.key, message: "completing the interrupted \(command.kind) failed: \(error.description)")
+        } catch {
+            throw .registrationPending(key: registration.key, message: "\(error)")
+        }
+        let left = try store.read { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT payload FROM pending_registration WHERE key = ?"), arguments: [registration.key])
+        }
+        if left != nil {
+            throw .registrationPending(key: registration.key, message: "the interrupted \(command.kind) was completed, but its registration was not used")
+        }
+        logger.warning("an interrupted registration was completed", metadata: ["key": "\(registration.key)", "command": "\(command.kind)"])
+    }
+
+    /// Runs a stored command as it was asked.
+    private func run(_ command: PendingCommand) throws(SessionError) {
+        switch command.kind {
+        case "sale":
+            guard let sale = command.sale else { break }
+            _ = try finalizeSale(sale, user: command.user)
+            return
+        case "refund":
+            guard let refund = command.refund else { break }
+            _ = try self.refund(refund, user: command.user)
+            return
+        case "park":
+            guard let parked = command.parked else { break }
+            _ = try finalizeParked(id: parked, user: command.user, payments: command.payments, training: command.training ?? false)
+            return
+        case "copy":
+            guard let number = command.number else { break }
+            _ = try copy(number: number, user: command.user)
+            return
+        case "proforma":
+            guard let parked = command.parked, let id = command.commandID else { break }
+            _ = try proForma(commandID: id, parkedID: parked, user: command.user)
+            return
+        default:
+            break
+        }
+        throw .invalid("The stored \(command.kind) command is incomplete.")
+    }
+
+    /// The registrations committed as pending and not yet used (for `kassa doctor`).
+    public func pendingRegistrations() throws(SessionError) -> [PendingRegistration] {
+        try store.read { db in
+            try Row.fetchAll(db, sql: "SELECT key, profile, state, created_at, sent, command_json FROM pending_registration ORDER BY created_at").map { row in
+                PendingRegistration(key: row["key"], profile: row["profile"], state: row["state"], createdAt: row["created_at"], sent: row["sent"],
+                                    command: (row["command_json"] as String?).flatMap { try? JSONDecoder().decode(PendingCommand.self, from: Data($0.utf8)) }?.kind)
+            }
+        }
+    }
+}
