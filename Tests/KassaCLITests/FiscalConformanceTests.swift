@@ -174,6 +174,167 @@ struct FiscalConformanceTests {
     }
 }
 
+extension FiscalConformanceTests {
+    static let kaffe = #"{"name":"Kaffe","quantity":2,"unitPrice":3500,"vatRate":"12"},{"name":"Klippning","quantity":1,"unitPrice":25000,"vatRate":"25","service":true}"#
+
+    /// A Swedish till with a shift open.
+    func swedishTill(_ extra: [(String, String)] = []) throws {
+        try ok(["user", "add", "maria", "--role", "manager"])
+        for (key, value) in [("fiscal-profile", "se"), ("se-org-number", "5561234567"), ("se-pos-id", "KASSA1"), ("company-name", "Kaffebaren AB"),
+                             ("cash-control", "off")] + extra {
+            try ok(["settings", "set", key, value, "--user", "maria"])
+        }
+        try ok(["session", "open", "--user", "maria"])
+    }
+
+    func memory() throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: file("control-unit-simulator.json")))
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    func journalKinds() throws -> [String] {
+        let folder = file("journal-\(UUID().uuidString)")
+        try ok(["journal", "export", "--to", folder])
+        let script = TestSupport.repositoryRoot.appendingPathComponent("tools/verify_journal.py").path
+        let python = try TestSupport.run(URL(fileURLWithPath: "/usr/bin/env"), ["python3", script, folder])
+        #expect(python.status == 0, "\(python.stdout) \(python.stderr)")
+        let text = try String(contentsOfFile: folder + "/journal.jsonl", encoding: .utf8)
+        return text.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["kind"] as? String
+        }
+    }
+
+    @Test("Sweden: --no-print is refused before anything is recorded; a receipt with several rates prints its VAT total; one time zone")
+    func swedishReceipt() throws {
+        try swedishTill([("time-zone", "Pacific/Kiritimati")])
+        let refused = try kassa(["sale", "-", "--user", "maria", "--no-print"], stdin: Self.sale("s1", Self.kaffe))
+        #expect(refused.status == 31 && refused.stderr.contains("--no-print is refused") && refused.stderr.contains("Nothing was recorded"), "\(refused.stderr)")
+        #expect(try ok(["terminal", "show", "--json"]).json.flatMap { ($0["counters"] as? [String: Any])?["receiptNumber"] as? Int } == 0)
+        try ok(["park", "new", "-", "--id", "bord-1", "--user", "maria"], stdin: Self.sale("p1", Self.kaffe))
+        #expect(try kassa(["park", "finalize", "bord-1", "--user", "maria", "--no-print"]).status == 31)
+        let receipt = try previewText(try ok(["sale", "-", "--user", "maria"], stdin: Self.sale("s1", Self.kaffe)))
+        #expect(receipt.contains("Moms totalt") && receipt.contains("57,50"), "\(receipt)")  // 7,50 at 12 % + 50,00 at 25 %
+        // The printed time is the control unit's: both in the time-zone setting's zone (UTC+14), not the host's.
+        let entries = try #require(try memory()["entries"] as? [[String: Any]])
+        let sent = try #require((entries.last?["receipt"] as? [String: Any])?["dateTime"] as? String)
+        let printed = try #require(receipt.split(separator: "\n").first { $0.hasPrefix("Datum") }).filter(\.isNumber)
+        #expect(String(printed.prefix(12)) == sent, "printed \(printed), sent \(sent)")
+    }
+
+    @Test("Sweden: the organisation number is ten ASCII digits with a valid check digit")
+    func organisationNumber() throws {
+        try ok(["user", "add", "maria", "--role", "manager"])
+        for value in ["５５６１２３４５６７", "٥٥٦١٢٣٤٥٦٧", "5561234568", "556123-4567"] {
+            let refused = try kassa(["settings", "set", "se-org-number", value, "--user", "maria"])
+            #expect(refused.status == 31, "\(value): \(refused.stderr)")
+        }
+        try ok(["settings", "set", "se-org-number", "5561234567", "--user", "maria"])
+    }
+
+    @Test("Sweden: every drawer opening outside a sale is counted and journaled; unfinished sales at the Z and other reductions are reported")
+    func drawerUnfinishedReductions() throws {
+        try swedishTill()
+        let anonymous = try kassa(["drawer", "open"])
+        #expect(anonymous.status == 31 && anonymous.stderr.contains("--user"), "\(anonymous.stderr)")
+        try ok(["drawer", "open", "--user", "maria", "--reason", "växel"])
+        try ok(["session", "no-sale", "--user", "maria"])
+        // A parked sale loses a line and a cup: other reductions (1 line of 250,00 and 1 of 2 × 35,00).
+        try ok(["park", "new", "-", "--id", "bord-2", "--user", "maria"], stdin: Self.sale("p2", Self.kaffe))
+        try ok(["park", "update", "bord-2", "-", "--user", "maria", "--version", "1"],
+               stdin: Array(#"{"id":"u1","lines":[{"name":"Kaffe","quantity":1,"unitPrice":3500,"vatRate":"12"}]}"#.utf8))
+        let x = try previewText(try ok(["report", "x", "--user", "maria"]))
+        #expect(x.contains("Lådöppningar utan köp") && x.range(of: #"Lådöppningar utan köp\s+2"#, options: .regularExpression) != nil, "\(x)")
+        #expect(x.range(of: #"Andra reduceringar \(2\)\s+285,00"#, options: .regularExpression) != nil, "\(x)")
+        // Still open at the Z: an unfinished sale of this period, counted once.
+        let z = try previewText(try ok(["session", "close", "--user", "maria"]))
+        #expect(z.range(of: #"Ej slutförda köp \(1\)\s+35,00"#, options: .regularExpression) != nil, "\(z)")
+        try ok(["session", "open", "--user", "maria"])
+        try ok(["park", "void", "bord-2", "--user", "maria"])
+        let next = try previewText(try ok(["report", "x", "--user", "maria"]))
+        #expect(next.contains("Ej slutförda köp (0)"), "\(next)")
+        // With no shift open a drawer opening is journaled (no shift's report covers it).
+        try ok(["session", "close", "--user", "maria"])
+        try ok(["drawer", "open", "--user", "maria"])
+        let kinds = try journalKinds()
+        #expect(kinds.filter { $0 == "no_sale" }.count == 2 && kinds.contains("drawer_open") && kinds.contains("parked_reduction")
+                && kinds.contains("parked_unfinished"), "\(kinds)")
+        #expect(try ok(["journal", "verify"]).stdout.contains("OK"))
+    }
+
+    @Test("Sweden: an outage is journaled and doctor checks the control unit")
+    func outage() throws {
+        try swedishTill()
+        let down = ["KASSA_CONTROL_UNIT": "down"]
+        #expect(try kassa(["sale", "-", "--user", "maria"], stdin: Self.sale("s1", Self.kaffe), environment: down).status == 38)
+        let doctor = try kassa(["doctor", "--json"], environment: down)
+        let checks = try #require(doctor.json?["checks"] as? [[String: Any]])
+        #expect(checks.contains { $0["name"] as? String == "control unit" && $0["result"] as? String == "fail" }, "\(doctor.stdout)")
+        let healthy = try #require(try kassa(["doctor", "--json"]).json?["checks"] as? [[String: Any]])
+        #expect(healthy.contains { $0["name"] as? String == "control unit" && $0["result"] as? String == "pass" })
+        #expect(healthy.contains { $0["name"] as? String == "registrations" && $0["result"] as? String == "warn" }, "pending after the outage")
+        // The same command when the unit is back: the same registration is completed, once.
+        let sold = try ok(["sale", "-", "--user", "maria", "--json"], stdin: Self.sale("s1", Self.kaffe))
+        #expect((sold.json?["receipt"] as? [String: Any])?["number"] as? Int == 1)
+        #expect(try journalKinds().contains("control_unit_failure"))
+        #expect((try memory()["conflicts"] as? [Any])?.isEmpty == true)
+    }
+
+    @Test("Sweden: a crash after the unit answered never leaves two registrations under one receipt number")
+    func neverTwoRegistrations() throws {
+        try swedishTill()
+        let crashed = try kassa(["sale", "-", "--user", "maria"], stdin: Self.sale("s1", Self.kaffe), environment: ["KASSA_CRASH_AT": "registered"])
+        #expect(crashed.status != 0)
+        // The unit holds receipt 1; the terminal has not recorded it. The next sale, another one, resolves it first.
+        #expect((try memory()["entries"] as? [Any])?.count == 1)
+        let other = #"{"name":"Bulle","quantity":1,"unitPrice":2500,"vatRate":"12"}"#
+        let next = try ok(["sale", "-", "--user", "maria", "--json"], stdin: Self.sale("s2", other))
+        #expect((next.json?["receipt"] as? [String: Any])?["number"] as? Int == 2, "\(next.stdout)")
+        let first = try ok(["receipt", "show", "1", "--json"])
+        #expect(first.stdout.contains("Klippning"), "receipt 1 is the interrupted sale: \(first.stdout)")
+        // The client repeats the interrupted command: the same receipt, nothing new.
+        let replay = try ok(["sale", "-", "--user", "maria", "--json"], stdin: Self.sale("s1", Self.kaffe))
+        #expect((replay.json?["receipt"] as? [String: Any])?["number"] as? Int == 1)
+        let memory = try memory()
+        #expect((memory["conflicts"] as? [Any])?.isEmpty == true, "\(memory)")
+        let keys = (memory["entries"] as? [[String: Any]] ?? []).compactMap { $0["key"] as? String }
+        #expect(keys == ["RECEIPT_NORMAL:1", "RECEIPT_NORMAL:2"], "\(keys)")
+        #expect(try ok(["journal", "verify"]).stdout.contains("OK"))
+    }
+
+    @Test("currency and language: at prints German and EUR, se Swedish and SEK, locale en and nb; headlines name start and null receipts")
+    func currencyAndLanguage() throws {
+        try austrianTill()
+        let start = try previewText(try ok(["receipt", "copy", "1", "--user", "maria"]))
+        #expect(start.contains("Startbeleg 1") && start.contains("K O P I E"), "\(start)")
+        let sale = try previewText(try ok(["sale", "-", "--user", "maria"], stdin: Self.sale("a1")))
+        for word in ["Beleg 2", "SUMME", "€", "USt", "Kassier", "Bar"] { #expect(sale.contains(word), "\(word) in\n\(sale)") }
+        for word in ["Kvitto", "TOTALT", "kr", "Moms"] { #expect(!sale.contains(word), "\(word) in\n\(sale)") }
+        #expect(try kassa(["settings", "set", "currency", "SEK", "--user", "maria"]).status == 31)
+        try ok(["settings", "set", "locale", "en", "--user", "maria"])
+        let english = try previewText(try ok(["sale", "-", "--user", "maria"], stdin: Self.sale("a2")))
+        #expect(english.contains("Receipt 3") && english.contains("TOTAL") && english.contains("€"), "\(english)")
+        try ok(["settings", "set", "locale", "nb", "--user", "maria"])
+        let norwegian = try previewText(try ok(["report", "x", "--user", "maria"]))
+        #expect(norwegian.contains("X - R A P P O R T") && norwegian.contains("Totalt salg"), "\(norwegian)")
+        #expect(try ok(["terminal", "show", "--json"]).json?["currency"] as? String == "EUR")
+    }
+
+    @Test("currency on a terminal without a profile: changed between shifts only, used on receipts and exports")
+    func currencySetting() throws {
+        try ok(["user", "add", "maria", "--role", "manager"])
+        try ok(["settings", "set", "cash-control", "off", "--user", "maria"])
+        try ok(["settings", "set", "currency", "NOK", "--user", "maria"])
+        try ok(["session", "open", "--user", "maria"])
+        #expect(try kassa(["settings", "set", "currency", "DKK", "--user", "maria"]).status == 31)
+        #expect(try kassa(["settings", "set", "currency", "nok", "--user", "maria"]).status == 31)
+        let sold = try ok(["sale", "-", "--user", "maria", "--json"], stdin: Self.sale("n1", Self.kaffe))
+        #expect((sold.json?["receipt"] as? [String: Any])?["currency"] as? String == "NOK", "\(sold.stdout)")
+        let folder = file("nok-export")
+        try ok(["journal", "export", "--to", folder])
+        #expect(try String(contentsOfFile: folder + "/journal.jsonl", encoding: .utf8).contains(#"currency\":\"NOK"#), "the receipt's body, as signed")
+    }
+}
+
 /// Writes a file as an operator would (plain mode 0600), for the tests that put a wrong key in place.
 enum PrivateFilesProbe {
     static func write(_ text: String, to path: String) -> Bool {
