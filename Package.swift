@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "SessionEngine", targets: ["SessionEngine"]),
         .library(name: "SoftwareFiscalModule", targets: ["SoftwareFiscalModule"]),
         .library(name: "RKSV", targets: ["RKSV"]),
+        .library(name: "FiscalProfiles", targets: ["FiscalProfiles"]),
         .library(name: "StrictDecoding", targets: ["StrictDecoding"]),
     ],
     dependencies: [

@@ -25,6 +25,7 @@ let package = Package(
             name: "SessionBench",
             dependencies: [
                 .product(name: "SessionEngine", package: "Kassa"), .product(name: "SoftwareFiscalModule", package: "Kassa"),
+                .product(name: "FiscalProfiles", package: "Kassa"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]),
     ]

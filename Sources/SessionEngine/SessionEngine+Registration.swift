@@ -60,9 +60,15 @@ extension SessionEngine {
                                          arguments: [registration.key])
         else { throw SessionError.registrationNeeded(registration) }
         guard row["payload"] as String == registration.payload else { throw SessionError.registrationConflict(registration) }
-        guard row["state"] as String == "answered", let reply: String = row["reply_json"],
-              let code = try? JSONDecoder().decode(FiscalCode.self, from: Data(reply.utf8))
-        else { throw SessionError.registrationNeeded(registration) }
+        // The answer this process just got (held in memory: storing it would cost a third fsync per receipt, and a crash
+        // before the receipt commits only means the same request is re-sent, which the unit answers the same way), or
+        // one stored by an earlier version.
+        let answer = registrationAnswers.withLock { $0[registration.key] }
+        let stored = (row["reply_json"] as String?).flatMap { try? JSONDecoder().decode(FiscalCode.self, from: Data($0.utf8)) }
+        guard let code = answer?.payload == registration.payload ? answer?.code : stored else {
+            throw SessionError.registrationNeeded(registration)
+        }
+        _ = registrationAnswers.withLock { $0.removeValue(forKey: registration.key) }
         try db.cachedStatement(sql: "DELETE FROM pending_registration WHERE key = ?").execute(arguments: [registration.key])
         return code
     }
@@ -97,11 +103,7 @@ extension SessionEngine {
             throw error
         }
         faultPoint?(.registered)
-        let reply = String(decoding: (try? JSONEncoder().encode(code)) ?? Data(), as: UTF8.self)
-        try store.write { db in
-            try db.cachedStatement(sql: "UPDATE pending_registration SET state = 'answered', reply_json = ? WHERE key = ?")
-                .execute(arguments: [reply, registration.key])
-        }
+        registrationAnswers.withLock { $0[registration.key] = (registration.payload, code) }
     }
 
     /// Journals that the control unit refused or did not answer (`control_unit_failure`): what was asked, and the outcome.

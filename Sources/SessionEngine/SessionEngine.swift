@@ -28,6 +28,8 @@ public final class SessionEngine: Sendable {
     /// The last signature counter of the running write transaction's entries (the writer runs one at a time), for the
     /// module's anchor after the commit.
     let lastSignedCounter = Mutex<Int64?>(nil)
+    /// Control-unit answers of registrations committed as pending, by key, until the receipt that uses them commits.
+    let registrationAnswers = Mutex<[String: (payload: String, code: FiscalCode)]>([:])
 
     /// Opens the engine for the terminal this machine is. A database created on another device is refused:
     /// its counters never continue here. `readOnly` opens another device's history for reading.

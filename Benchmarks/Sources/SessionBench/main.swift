@@ -11,9 +11,14 @@
 //       Builds a terminal database with RECEIPTS receipts of history in closed shifts of 1,000 receipts each, through
 //       the engine (so every receipt takes the real path). Point DB at tmpfs and copy it to disk afterwards: the fill
 //       is set-up, not measurement.
+//   SessionBench controlunit DIR SECONDS
+//       Durable finalization under the Swedish profile (a registration committed as pending, sent to the in-process
+//       control-unit simulator, then the receipt) against the same engine without a profile, alternated in blocks of
+//       100 in one run, in DIR. The simulator answers at once: this is Kassa's own cost of the pending registration.
 //   SessionBench reports DB REPEATS
 //       Opens a filled database, sells 200 receipts in a new shift, then times the X report (REPEATS times) and a
 //       close with its Z report (5 shifts). Peak memory is this process's maximum RSS.
+import FiscalProfiles
 import Foundation
 import GRDBSQLite
 import Logging
@@ -460,6 +465,58 @@ func journalCost(directory: String, seconds: Double) throws {
           "cpuMicrosecondsWithJournal": Int(cpu[true]! / Double(count) * 1e6)])
 }
 
+/// Receipts per second with and without the Swedish profile's pending registrations (decision 0018).
+func controlUnitCost(directory: String, seconds: Double) throws {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    var tills: [Bool: SessionEngine] = [:]
+    var paths: [String] = []
+    let unit = ControlUnitSimulator()
+    for registered in [false, true] {
+        let path = directory + "/unit-\(registered).sqlite"
+        for suffix in ["", "-wal", "-shm", ".key", ".counter"] { unlink(path + suffix) }
+        paths.append(path)
+        let till = try SessionEngine(store: SessionStore.open(path: path), identity: identity,
+                                     fiscalModule: try SoftwareFiscalModule.load(path: path + ".key"), profiles: [SwedishProfile(unit: unit)])
+        _ = try till.addUser(id: "maria", name: "Maria", role: "manager", by: nil)
+        _ = try till.addUser(id: "anna", name: "Anna", role: "cashier", by: "maria")
+        try till.setSetting("cash-control", "off", by: "maria")
+        if registered {
+            for (key, value) in [("fiscal-profile", "se"), ("se-org-number", "5561234567"), ("se-pos-id", "KASSA1")] {
+                try till.setSetting(key, value, by: "maria")
+            }
+        }
+        _ = try till.openShift(commandID: "open", user: "anna", countedFloat: 0)
+        tills[registered] = till
+    }
+    let block = 100
+    var elapsed: [Bool: Double] = [true: 0, false: 0]
+    var ratios: [Double] = []
+    var count = 0
+    let start = monotonic()
+    var round = 0
+    while monotonic() - start < seconds {
+        var time: [Bool: Double] = [:]
+        for registered in round % 2 == 0 ? [false, true] : [true, false] {
+            let till = tills[registered]!
+            let blockStart = monotonic()
+            for index in count..<(count + block) { _ = try till.finalizeSale(sale("u-\(index)", index), user: "anna") }
+            time[registered] = monotonic() - blockStart
+            elapsed[registered]! += time[registered]!
+        }
+        ratios.append(time[true]! / time[false]!)
+        count += block
+        round += 1
+    }
+    guard try tills[true]!.verifyJournal().ok, try tills[true]!.pendingRegistrations().isEmpty else { fail("the Swedish till does not verify") }
+    guard unit.memory().conflicts.isEmpty, unit.memory().entries.count == count else { fail("the simulator holds \(unit.memory().entries.count) of \(count)") }
+    for path in paths { for suffix in ["", "-wal", "-shm", ".key", ".counter"] { unlink(path + suffix) } }
+    let sorted = ratios.sorted()
+    func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+    emit(["receiptsPerSecondWithoutProfile": Int(Double(count) / elapsed[false]!), "receiptsPerSecondSwedish": Int(Double(count) / elapsed[true]!),
+          "costRatio": rounded(sorted[sorted.count / 2]), "costRatioQuartiles": [rounded(sorted[sorted.count / 4]), rounded(sorted[3 * sorted.count / 4])],
+          "rounds": ratios.count, "receiptsPerRoundAndSide": block])
+}
+
 /// Times `verifyJournal` on a filled database (the history's journal).
 func verify(path: String) throws {
     let till = try SessionEngine(store: SessionStore.open(path: path), identity: identity, readOnly: true)
@@ -522,6 +579,8 @@ do {
         try durable(directory: arguments[2], seconds: Double(arguments[3]) ?? 10)
     case ("journal", 4):
         try journalCost(directory: arguments[2], seconds: Double(arguments[3]) ?? 10)
+    case ("controlunit", 4):
+        try controlUnitCost(directory: arguments[2], seconds: Double(arguments[3]) ?? 10)
     case ("verify", 3):
         try verify(path: arguments[2])
     case ("sign", 2):
