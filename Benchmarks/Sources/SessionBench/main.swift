@@ -432,28 +432,8 @@ func journalCost(directory: String, seconds: Double) throws {
         _ = try till.openShift(commandID: "open", user: "anna", countedFloat: 0)
         tills[journal] = till
     }
-    let block = 100
-    var elapsed: [Bool: Double] = [true: 0, false: 0]
-    var cpu: [Bool: Double] = [true: 0, false: 0]
-    var ratios: [Double] = []
-    var count = 0
-    let start = monotonic()
-    var round = 0
-    while monotonic() - start < seconds {
-        var time: [Bool: Double] = [:]
-        for journal in round % 2 == 0 ? [false, true] : [true, false] {
-            let till = tills[journal]!
-            let cpuStart = cpuSeconds()
-            let blockStart = monotonic()
-            for index in count..<(count + block) { _ = try till.finalizeSale(sale("c-\(index)", index), user: "anna") }
-            time[journal] = monotonic() - blockStart
-            cpu[journal]! += cpuSeconds() - cpuStart
-            elapsed[journal]! += time[journal]!
-        }
-        ratios.append(time[true]! / time[false]!)
-        count += block
-        round += 1
-    }
+    let run = try alternate(tills, seconds: seconds, prefix: "c")
+    let (block, elapsed, cpu, ratios, count) = (run.block, run.elapsed, run.cpu, run.ratios, run.count)
     guard try tills[true]!.verifyJournal().ok else { fail("the benchmark's journal does not verify") }
     for path in paths { for suffix in ["", "-wal", "-shm", ".key", ".counter"] { unlink(path + suffix) } }
     let sorted = ratios.sorted()
@@ -463,6 +443,36 @@ func journalCost(directory: String, seconds: Double) throws {
           "costRatioOfTotals": rounded(elapsed[true]! / elapsed[false]!), "rounds": ratios.count, "receiptsPerRoundAndSide": block,
           "cpuMicrosecondsWithoutJournal": Int(cpu[false]! / Double(count) * 1e6),
           "cpuMicrosecondsWithJournal": Int(cpu[true]! / Double(count) * 1e6)])
+}
+
+/// Sells blocks of 100 receipts on two tills (`false` and `true`), alternating which goes first, for `seconds`: the
+/// elapsed and CPU time of each side, and the ratio true/false of each round.
+func alternate(_ tills: [Bool: SessionEngine], seconds: Double, prefix: String) throws
+    -> (block: Int, elapsed: [Bool: Double], cpu: [Bool: Double], ratios: [Double], count: Int)
+{
+    let block = 100
+    var elapsed: [Bool: Double] = [true: 0, false: 0]
+    var cpu: [Bool: Double] = [true: 0, false: 0]
+    var ratios: [Double] = []
+    var count = 0
+    let start = monotonic()
+    var round = 0
+    while monotonic() - start < seconds {
+        var time: [Bool: Double] = [:]
+        for side in round % 2 == 0 ? [false, true] : [true, false] {
+            let till = tills[side]!
+            let cpuStart = cpuSeconds()
+            let blockStart = monotonic()
+            for index in count..<(count + block) { _ = try till.finalizeSale(sale("\(prefix)-\(index)", index), user: "anna") }
+            time[side] = monotonic() - blockStart
+            cpu[side]! += cpuSeconds() - cpuStart
+            elapsed[side]! += time[side]!
+        }
+        ratios.append(time[true]! / time[false]!)
+        count += block
+        round += 1
+    }
+    return (block, elapsed, cpu, ratios, count)
 }
 
 /// Receipts per second with and without the Swedish profile's pending registrations (decision 0018).
@@ -488,25 +498,8 @@ func controlUnitCost(directory: String, seconds: Double) throws {
         _ = try till.openShift(commandID: "open", user: "anna", countedFloat: 0)
         tills[registered] = till
     }
-    let block = 100
-    var elapsed: [Bool: Double] = [true: 0, false: 0]
-    var ratios: [Double] = []
-    var count = 0
-    let start = monotonic()
-    var round = 0
-    while monotonic() - start < seconds {
-        var time: [Bool: Double] = [:]
-        for registered in round % 2 == 0 ? [false, true] : [true, false] {
-            let till = tills[registered]!
-            let blockStart = monotonic()
-            for index in count..<(count + block) { _ = try till.finalizeSale(sale("u-\(index)", index), user: "anna") }
-            time[registered] = monotonic() - blockStart
-            elapsed[registered]! += time[registered]!
-        }
-        ratios.append(time[true]! / time[false]!)
-        count += block
-        round += 1
-    }
+    let run = try alternate(tills, seconds: seconds, prefix: "u")
+    let (block, elapsed, ratios, count) = (run.block, run.elapsed, run.ratios, run.count)
     guard try tills[true]!.verifyJournal().ok, try tills[true]!.pendingRegistrations().isEmpty else { fail("the Swedish till does not verify") }
     guard unit.memory().conflicts.isEmpty, unit.memory().entries.count == count else { fail("the simulator holds \(unit.memory().entries.count) of \(count)") }
     for path in paths { for suffix in ["", "-wal", "-shm", ".key", ".counter"] { unlink(path + suffix) } }
