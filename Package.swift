@@ -18,12 +18,16 @@ let package = Package(
         .library(name: "RKSV", targets: ["RKSV"]),
         .library(name: "FiscalProfiles", targets: ["FiscalProfiles"]),
         .library(name: "StrictDecoding", targets: ["StrictDecoding"]),
+        .library(name: "PrintSpool", targets: ["PrintSpool"]),
+        .library(name: "KassaService", targets: ["KassaService"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"4.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C libraries, each behind a small system-library target.
@@ -108,10 +112,26 @@ let package = Package(
             ]
         ),
 
+        // The durable print spool (HOME/spool.sqlite): jobs, idempotency keys, states. Knows nothing of HTTP or devices.
+        .target(name: "PrintSpool", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        // `kassa serve`: the device owners, the event stream and the HTTP API (Hummingbird 2, swift-service-lifecycle).
+        .target(
+            name: "KassaService",
+            dependencies: [
+                "KassaRuntime", "PrintSpool", "SessionEngine", "ReceiptLayout", "ESCPOS", "DeviceTransport", "DeviceDiscovery", "StrictDecoding",
+                "PrivateFiles",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("openapi.yaml"), .copy("status.html")]
+        ),
+
         .executableTarget(
             name: "kassa",
             dependencies: [
-                "KassaRuntime", "DeviceTransport", "ESCPOS", "ReceiptLayout", "ReceiptPrinter", "DeviceDiscovery", "SessionEngine",
+                "KassaRuntime", "DeviceTransport", "ESCPOS", "ReceiptLayout", "ReceiptPrinter", "DeviceDiscovery", "SessionEngine", "KassaService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

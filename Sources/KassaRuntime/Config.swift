@@ -34,6 +34,23 @@ public struct KassaConfig: Sendable, Equatable {
     }
 
     public var devices: [String: Device] = [:]
+    /// `[serve]`: the local service (`kassa serve`; Docs/CLI.md).
+    public struct Serve: Sendable, Equatable {
+        /// `HOST:PORT`; loopback by default.
+        public var listen: String = "127.0.0.1:8723"
+        /// Origins a browser may call the API from (`*`: any); comma-separated in the file.
+        public var allowedOrigins: [String] = []
+        public var bodyLimit: Int = 10 * 1024 * 1024
+        /// How often an idle device's status is read.
+        public var pollMilliseconds: Int = 2000
+        /// How long a print job may wait (held or queued) before it expires.
+        public var jobMaxAgeSeconds: Int = 3600
+        /// How long a drawer kick may wait: a drawer never opens long after the click.
+        public var drawerMaxAgeSeconds: Int = 12
+        /// How long an idle connection is kept.
+        public var idleTimeoutSeconds: Int = 60
+    }
+    public var serve = Serve()
 
     public init() {}
 
@@ -70,6 +87,7 @@ public struct KassaConfig: Sendable, Equatable {
                     throw .config(path: path, line: number, reason: "a table header is written [devices.NAME]")
                 }
                 table = line.dropFirst().dropLast().split(separator: ".").map { $0.trimmingCharacters(in: .whitespaces) }
+                if table == ["serve"] { continue }
                 guard table.count >= 2, table[0] == "devices", !table[1].isEmpty, table.count == 2 || (table.count == 3 && table[2] == "drawer") else {
                     throw .config(path: path, line: number, reason: "unknown table [\(table.joined(separator: "."))]; "
                         + "use [devices.NAME] and [devices.NAME.drawer]")
@@ -87,6 +105,10 @@ public struct KassaConfig: Sendable, Equatable {
             }
             seen.insert("\(table.joined(separator: ".")).\(key)")
             let value = try parseValue(line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces), path: path, line: number)
+            if table == ["serve"] {
+                try config.serve.set(key, value, path: path, line: number)
+                continue
+            }
             guard table.count >= 2, var device = config.devices[table[1]] else {
                 throw .config(path: path, line: number, reason: "'\(key)' must be inside a [devices.NAME] table")
             }
@@ -136,6 +158,38 @@ public struct KassaConfig: Sendable, Equatable {
     }
 
     enum Value { case string(String), integer(Int), bool(Bool) }
+}
+
+extension KassaConfig.Serve {
+    mutating func set(_ key: String, _ value: KassaConfig.Value, path: String, line: Int) throws(RuntimeError) {
+        func integer(_ range: ClosedRange<Int>) throws(RuntimeError) -> Int {
+            guard case .integer(let number) = value, range.contains(number) else {
+                throw .config(path: path, line: line, reason: "'\(key)' must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return number
+        }
+        func string() throws(RuntimeError) -> String {
+            guard case .string(let text) = value else { throw .config(path: path, line: line, reason: "'\(key)' must be a string") }
+            return text
+        }
+        switch key {
+        case "listen": listen = try string()
+        case "allowed-origins":
+            allowedOrigins = try string().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        case "body-limit": bodyLimit = try integer(1024...(256 * 1024 * 1024))
+        case "poll-ms": pollMilliseconds = try integer(100...600_000)
+        case "job-max-age": jobMaxAgeSeconds = try integer(1...604_800)
+        case "drawer-max-age": drawerMaxAgeSeconds = try integer(1...60)
+        case "idle-timeout": idleTimeoutSeconds = try integer(1...3600)
+        default:
+            let known: Set<String> = ["listen", "allowed-origins", "body-limit", "poll-ms", "job-max-age", "drawer-max-age", "idle-timeout"]
+            let hint = StrictJSONDecoder.closest(to: key, in: known).map { "; did you mean '\($0)'?" } ?? "; known keys: \(known.sorted().joined(separator: ", "))"
+            throw .config(path: path, line: line, reason: "unknown key '\(key)' in [serve]\(hint)")
+        }
+    }
+}
+
+extension KassaConfig {
 
     static func parseValue(_ text: String, path: String, line: Int) throws(RuntimeError) -> Value {
         if text == "true" { return .bool(true) }

@@ -31,6 +31,8 @@ public enum RuntimeError: Error, CustomStringConvertible {
     case session(SessionError)
     /// `journal export` on a journal that fails verification (without `--force`).
     case journalBroken(String)
+    /// `kassa serve` could not start or run (its configuration, token file or spool); the message says what to do.
+    case service(String)
     /// A job was sent but the printer did not confirm it.
     case unconfirmed(device: String, reason: String)
     /// The terminal's marker shows a terminal was created in this database, but the file is missing, empty or holds none.
@@ -90,6 +92,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             return "The job was sent to \(device) but the printer did not confirm it: \(reason). It may be missing or cut short: "
                 + "look at the printer before printing it again."
         case .session(let error): return error.description
+        case .service(let message): return message
         case .journalBroken(let detail):
             return "The journal does not verify (\(detail)); nothing was exported. Keep the database as it is and call support; "
                 + "`kassa journal export --force` writes the export marked as unverified, for the investigation."
@@ -121,6 +124,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
         case .discovery: return 7
         case .terminalDatabaseLost: return 37
         case .journalBroken: return 39
+        case .service: return 9
         case .unconfirmed: return 24
         case .session(let error):
             switch error {
@@ -154,6 +158,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
     /// A stable machine-readable name for `--json` output.
     public var code: String {
         switch self {
+        case .service: return "SERVICE"
         case .homeNotWritable: return "HOME_NOT_WRITABLE"
         case .hardwareDataMissing: return "HARDWARE_DATA_MISSING"
         case .inputUnreadable: return "INPUT_UNREADABLE"

@@ -10,7 +10,7 @@ struct Kassa: ParsableCommand {
         abstract: "Kassa: receipt printers, cash drawers and the till's session engine, from the command line.",
         discussion: "Exit codes are listed in Docs/CLI.md. Every command takes --json for machine-readable output.",
         version: KassaVersion.string,
-        subcommands: [Print.self, Status.self, Drawer.self, Devices.self, Doctor.self, Profiles.self, Logo.self, Udev.self, Terminal.self, User.self, SettingsCommand.self, Session.self, Sale.self, Park.self, Refund.self, Receipt.self, Report.self, JournalCommand.self, Fiscal.self, Version.self]
+        subcommands: [Print.self, Status.self, Drawer.self, Devices.self, Doctor.self, Profiles.self, Logo.self, Udev.self, Terminal.self, User.self, SettingsCommand.self, Session.self, Sale.self, Park.self, Refund.self, Receipt.self, Report.self, JournalCommand.self, Fiscal.self, Serve.self, Version.self]
     )
 
     static func main() {
@@ -72,6 +72,3 @@ extension Kassa {
     }
 }
 
-enum KassaVersion {
-    static let string = "0.1.0"
-}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DeviceTransport
+import KassaRuntime
 import Foundation
 
 extension Kassa {

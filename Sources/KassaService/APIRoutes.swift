@@ -1,0 +1,291 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KassaRuntime
+import NIOCore
+import PrintSpool
+import ReceiptLayout
+import StrictDecoding
+
+/// A print job's body: exactly one of a `kassa.document/1`, plain text, or raw ESC/POS in base64.
+struct JobRequest: Decodable, Sendable {
+    var document: Document?
+    var text: String?
+    var raw: String?
+}
+
+/// The simulated conditions of the virtual printer.
+struct SimulationRequest: Decodable, Sendable {
+    var paper: String?
+    var cover: String?
+    var drawer: String?
+    var offline: String?
+    var error: String?
+}
+
+/// The `/v1` API (Docs/openapi.yaml).
+struct APIRoutes: Sendable {
+    let server: KassaServer
+
+    func register(_ router: Router<ServiceContext>) {
+        router.get("/") { _, _ in try Self.resource("status", "html", type: "text/html; charset=utf-8") }
+        router.get("/v1/openapi.yaml") { _, _ in try Self.resource("openapi", "yaml", type: "application/yaml") }
+        router.get("/v1/health") { _, _ in try self.health() }
+        router.get("/v1/devices") { _, context in try await self.devices(context) }
+        router.get("/v1/devices/:name") { _, context in try await self.device(context) }
+        router.get("/v1/devices/:name/status") { _, context in try await self.status(context) }
+        router.post("/v1/devices/:name/jobs") { request, context in try await self.submit(request, context) }
+        router.post("/v1/devices/:name/drawer") { request, context in try await self.drawer(request, context) }
+        router.post("/v1/devices/:name/simulate") { request, context in try await self.simulate(request, context) }
+        router.get("/v1/jobs") { request, context in try self.recent(request, context) }
+        router.get("/v1/jobs/:id") { _, context in try self.job(context) }
+        router.get("/v1/jobs/:id/preview.png") { _, context in try self.preview(context) }
+        router.get("/v1/events") { request, context in try await self.events(request, context) }
+    }
+
+    static func resource(_ name: String, _ ext: String, type: String) throws -> Response {
+        guard let url = Bundle.module.url(forResource: name, withExtension: ext), let data = FileManager.default.contents(atPath: url.path) else {
+            throw APIError(.internalServerError, "RESOURCE_MISSING", "\(name).\(ext) is missing from this build; reinstall kassa.")
+        }
+        return Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-cache"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    struct Health: Encodable {
+        var ok = true
+        var version: String
+        var startedAt: Date
+        var uptimeSeconds: Int
+    }
+
+    func health() throws -> Response {
+        try APIJSON.response(Health(version: KassaVersion.string, startedAt: server.started, uptimeSeconds: Int(Date().timeIntervalSince(server.started))))
+    }
+
+    func owner(_ context: ServiceContext) throws -> DeviceOwner {
+        let name = context.parameters.get("name") ?? ""
+        guard let owner = server.owners[name] else {
+            throw APIError.notFound("There is no device '\(name)'; the devices are \(server.owners.keys.sorted().joined(separator: ", ")) (GET /v1/devices).")
+        }
+        return owner
+    }
+
+    func devices(_ context: ServiceContext) async throws -> Response {
+        _ = try context.require(.print)
+        var list: [DeviceInfo] = []
+        for name in server.owners.keys.sorted() { list.append(await server.owners[name]!.info()) }
+        struct Devices: Encodable { var devices: [DeviceInfo] }
+        return try APIJSON.response(Devices(devices: list))
+    }
+
+    func device(_ context: ServiceContext) async throws -> Response {
+        _ = try context.require(.print)
+        return try APIJSON.response(await owner(context).info())
+    }
+
+    func status(_ context: ServiceContext) async throws -> Response {
+        _ = try context.require(.print)
+        let owner = try owner(context)
+        _ = await owner.readStatus()
+        return try APIJSON.response(await owner.info())
+    }
+
+    /// The `Idempotency-Key` header: required, 1–128 printable ASCII characters.
+    func idempotencyKey(_ request: Request) throws -> String {
+        guard let key = request.headers[HTTPField.Name("Idempotency-Key")!], !key.isEmpty else {
+            throw APIError.badRequest("Send an Idempotency-Key header (a UUID made by the client): a retry with the same key never makes a "
+                + "second job.", code: "IDEMPOTENCY_KEY_REQUIRED")
+        }
+        guard key.utf8.count <= 128, key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            throw APIError.badRequest("The Idempotency-Key is 1 to 128 printable ASCII characters.", code: "IDEMPOTENCY_KEY_INVALID")
+        }
+        return key
+    }
+
+    /// The body as JSON, strictly: `application/json`, valid UTF-8, no unknown field.
+    func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: ServiceContext) async throws -> T {
+        let contentType = request.headers[.contentType] ?? ""
+        guard contentType.lowercased().hasPrefix("application/json") else {
+            throw APIError(.unsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "Send the body as Content-Type: application/json.")
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        } catch {
+            throw APIError(.contentTooLarge, "BODY_TOO_LARGE",
+                           "The request body is larger than the limit (\(context.maxUploadSize) bytes; [serve] body-limit in kassa.toml).")
+        }
+        let bytes = Array(buffer.readableBytesView)
+        do {
+            return try StrictJSONDecoder().decode(T.self, from: Data(bytes))
+        } catch {
+            throw APIError.badRequest("The body is not valid: \(error.description)" + (error.path.isEmpty ? "" : " (at \(error.path))"),
+                                      code: error.kind == .unknownField ? "UNKNOWN_FIELD" : "INVALID_JSON")
+        }
+    }
+
+    /// The bytes of a job, made with the device's profile.
+    func payload(_ job: JobRequest, owner: DeviceOwner) async throws -> [UInt8] {
+        let given = [job.document != nil, job.text != nil, job.raw != nil].filter { $0 }.count
+        guard given == 1 else {
+            throw APIError.badRequest("A job has exactly one of document, text or raw (given: \(given)).", code: "INVALID_JOB")
+        }
+        let profile = await owner.profile
+        do {
+            if let document = job.document {
+                if Self.referencesFiles(document) {
+                    throw APIError.badRequest("Images come as base64 over the API, never as a file path on this machine.", code: "INVALID_DOCUMENT")
+                }
+                return try server.environment.layout(document, profile: profile, baseDirectory: nil).bytes
+            }
+            if let text = job.text { return server.environment.textJob(text, profile: profile).bytes }
+            guard let raw = job.raw, let data = Data(base64Encoded: raw), !data.isEmpty else {
+                throw APIError.badRequest("raw is the job's bytes in base64, not empty.", code: "INVALID_JOB")
+            }
+            return [UInt8](data)
+        } catch let error as RuntimeError {
+            throw APIError(.unprocessableContent, error.code, error.description)
+        }
+    }
+
+    static func referencesFiles(_ document: Document) -> Bool {
+        if document.logo?.file != nil { return true }
+        for block in document.blocks ?? [] {
+            if case .image(let image) = block, image.file != nil { return true }
+        }
+        return false
+    }
+
+    static func digest(_ parts: [UInt8]...) -> [UInt8] {
+        var hasher = SHA256()
+        for part in parts {
+            hasher.update(data: Array(String(part.count).utf8) + [0x3A])
+            hasher.update(data: part)
+        }
+        return Array(hasher.finalize())
+    }
+
+    func accepted(_ job: SpoolJob, created: Bool, owner: DeviceOwner, request: Request) async throws -> Response {
+        if created { await server.bus.publish("job.state", JobView(job)) }
+        await owner.poke()
+        var answer = job
+        if let text = request.uri.queryParameters["wait"] {
+            guard let seconds = Double(text), seconds >= 0, seconds <= 60 else {
+                throw APIError.badRequest("wait is a number of seconds from 0 to 60.", code: "INVALID_WAIT")
+            }
+            do {
+                answer = try await owner.wait(for: job.id, seconds: seconds)
+            } catch {
+                throw APIError(.internalServerError, "SPOOL", error.description)
+            }
+        }
+        var response = try APIJSON.response(JobView(answer), status: answer.state.isFinal && request.uri.queryParameters["wait"] != nil ? .ok : .accepted)
+        response.headers[.location] = "/v1/jobs/\(job.id)"
+        if !created { response.headers[HTTPField.Name("Idempotent-Replay")!] = "true" }
+        return response
+    }
+
+    func submit(_ request: Request, _ context: ServiceContext) async throws -> Response {
+        _ = try context.require(.print)
+        let owner = try owner(context)
+        let key = try idempotencyKey(request)
+        let job = try await decode(JobRequest.self, request, context)
+        let bytes = try await payload(job, owner: owner)
+        let now = Date()
+        do {
+            let (spooled, created) = try server.spool.submit(
+                device: owner.name, kind: .print, idempotencyKey: key, digest: Self.digest(Array(owner.name.utf8), Array("print".utf8), bytes),
+                payload: bytes, expiresAt: now.addingTimeInterval(server.options.jobMaxAge), now: now)
+            return try await accepted(spooled, created: created, owner: owner, request: request)
+        } catch let error as SpoolError {
+            throw Self.apiError(error)
+        }
+    }
+
+    func drawer(_ request: Request, _ context: ServiceContext) async throws -> Response {
+        _ = try context.require(.drawer)
+        let owner = try owner(context)
+        let key = try idempotencyKey(request)
+        let now = Date()
+        do {
+            let (spooled, created) = try server.spool.submit(
+                device: owner.name, kind: .drawer, idempotencyKey: key, digest: Self.digest(Array(owner.name.utf8), Array("drawer".utf8)),
+                payload: [], expiresAt: now.addingTimeInterval(server.options.drawerMaxAge), now: now)
+            return try await accepted(spooled, created: created, owner: owner, request: request)
+        } catch let error as SpoolError {
+            throw Self.apiError(error)
+        }
+    }
+
+    func simulate(_ request: Request, _ context: ServiceContext) async throws -> Response {
+        _ = try context.require(.admin)
+        let owner = try owner(context)
+        let body = try await decode(SimulationRequest.self, request, context)
+        var conditions: [String: String] = [:]
+        for (key, value) in [("paper", body.paper), ("cover", body.cover), ("drawer", body.drawer), ("offline", body.offline), ("error", body.error)] {
+            if let value { conditions[key] = value }
+        }
+        _ = try await owner.setSimulation(conditions)
+        return try APIJSON.response(await owner.info())
+    }
+
+    static func apiError(_ error: SpoolError) -> APIError {
+        switch error {
+        case .idempotencyConflict: return APIError(.conflict, "IDEMPOTENCY_CONFLICT", error.description)
+        case .notFound: return APIError.notFound(error.description)
+        case .database: return APIError(.serviceUnavailable, "SPOOL", error.description)
+        }
+    }
+
+    func job(_ context: ServiceContext) throws -> Response {
+        _ = try context.require(.print)
+        let job: SpoolJob
+        do {
+            job = try server.spool.job(context.parameters.get("id") ?? "")
+        } catch {
+            throw Self.apiError(error)
+        }
+        return try APIJSON.response(JobView(job))
+    }
+
+    func recent(_ request: Request, _ context: ServiceContext) throws -> Response {
+        _ = try context.require(.print)
+        let limit = request.uri.queryParameters["limit"].flatMap { Int($0) }.map { min(max($0, 1), 500) } ?? 50
+        let jobs: [SpoolJob]
+        do {
+            jobs = try server.spool.recent(limit: limit)
+        } catch {
+            throw Self.apiError(error)
+        }
+        struct Jobs: Encodable { var jobs: [JobView] }
+        return try APIJSON.response(Jobs(jobs: jobs.map(JobView.init)))
+    }
+
+    func preview(_ context: ServiceContext) throws -> Response {
+        _ = try context.require(.print)
+        let job: SpoolJob
+        do {
+            job = try server.spool.job(context.parameters.get("id") ?? "")
+        } catch {
+            throw Self.apiError(error)
+        }
+        guard let path = job.preview, let data = FileManager.default.contents(atPath: path) else {
+            throw APIError.notFound("Job \(job.id) has no preview (only the virtual printer makes one, once the job is printed).")
+        }
+        return Response(status: .ok, headers: [.contentType: "image/png"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    func events(_ request: Request, _ context: ServiceContext) async throws -> Response {
+        _ = try context.require(.print)
+        let last = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { Int64($0) }
+        let stream = await server.bus.subscribe(after: last)
+        let body = ResponseBody { writer in
+            try await writer.write(ByteBuffer(string: ": kassa events\n\n"))
+            for await event in stream {
+                try await writer.write(ByteBuffer(string: event.wire))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+    }
+}

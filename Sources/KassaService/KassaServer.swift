@@ -1,0 +1,140 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KassaRuntime
+import Logging
+import NIOCore
+import PrintSpool
+import ServiceLifecycle
+
+/// How `kassa serve` runs: `[serve]` of kassa.toml, overridden by the command line.
+public struct ServeOptions: Sendable {
+    public var host: String
+    public var port: Int
+    public var allowedOrigins: [String]
+    public var bodyLimit: Int
+    public var poll: Duration
+    public var jobMaxAge: TimeInterval
+    public var drawerMaxAge: TimeInterval
+    public var idleTimeout: Int
+    /// Listening beyond loopback without TLS needs this, said out loud.
+    public var insecure: Bool
+
+    public init(config: KassaConfig.Serve, listen: String? = nil, insecure: Bool = false) throws(ServiceError) {
+        let text = listen ?? config.listen
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw .configuration("--listen takes HOST:PORT (e.g. 127.0.0.1:8723), not \(text).")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw .configuration("--listen needs a host: 127.0.0.1:\(port) for this machine only.") }
+        self.host = host
+        self.port = port
+        allowedOrigins = config.allowedOrigins
+        bodyLimit = config.bodyLimit
+        poll = .milliseconds(config.pollMilliseconds)
+        jobMaxAge = TimeInterval(config.jobMaxAgeSeconds)
+        drawerMaxAge = TimeInterval(config.drawerMaxAgeSeconds)
+        idleTimeout = config.idleTimeoutSeconds
+        self.insecure = insecure
+        if !Self.isLoopback(host), !insecure {
+            throw .configuration("Listening on \(host) would open the printers and the drawer to the network without TLS. Keep the "
+                + "default 127.0.0.1, or say --insecure on a network you trust (TLS is not built yet; Docs/CLI.md).")
+        }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}
+
+/// `kassa serve`: the device owners, the durable spool, the event stream and the HTTP API, run as one service group
+/// that drains on SIGTERM (the job being sent finishes; queued jobs stay in the spool).
+public final class KassaServer: Sendable {
+    public let environment: KassaEnvironment
+    public let options: ServeOptions
+    public let spool: SpoolStore
+    public let tokens: TokenStore
+    public let bus: EventBus
+    public let owners: [String: DeviceOwner]
+    let started = Date()
+    let logger: Logger
+
+    public init(environment: KassaEnvironment, options: ServeOptions, logger: Logger) throws(ServiceError) {
+        self.environment = environment
+        self.options = options
+        self.logger = logger
+        do {
+            try environment.home.ensure(environment.home.root)
+        } catch {
+            throw .configuration(error.description)
+        }
+        let root = environment.home.root
+        do {
+            spool = try SpoolStore.open(path: root.appendingPathComponent("spool.sqlite").path)
+        } catch {
+            throw .spool(error.description)
+        }
+        tokens = try TokenStore(path: root.appendingPathComponent("serve-tokens.json").path)
+        bus = EventBus()
+        var owners: [String: DeviceOwner] = [:]
+        let configured = environment.config.devices
+        let defaultName = environment.config.defaultDevice?.name
+        let names = configured.isEmpty ? ["virtual"] : configured.keys.sorted()
+        for name in names {
+            let device: ResolvedDevice
+            do {
+                device = try environment.resolveDevice(configured.isEmpty ? nil : name, profile: nil)
+            } catch {
+                throw .configuration("Device \(name): \(error.description)")
+            }
+            owners[name] = DeviceOwner(name: name, device: device, isDefault: configured.isEmpty || name == defaultName, environment: environment,
+                                       spool: spool, bus: bus, pollInterval: options.poll, logger: logger.with(["device": "\(name)"]))
+        }
+        self.owners = owners
+        ServiceContext.bodyLimit.withLock { $0 = options.bodyLimit }
+    }
+
+    /// Runs until SIGTERM or SIGINT. `onListening` gets the bound address (the port, when 0 was asked).
+    public func run(onListening: @escaping @Sendable (String, Int) -> Void) async throws {
+        let router = Router(context: ServiceContext.self)
+        router.middlewares.add(LocalCORSMiddleware(allowed: options.allowedOrigins))
+        router.middlewares.add(TokenMiddleware(tokens: tokens))
+        APIRoutes(server: self).register(router)
+        let app = Application(
+            router: router,
+            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(options.idleTimeout)))),
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "kassa"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                onListening(self.options.host, port)
+            },
+            logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            // Shut down in reverse order: the owners first (the job being sent finishes, the event streams end), then
+            // the HTTP server, which still spools what arrives meanwhile.
+            services: [.init(service: app), .init(service: OwnersService(server: self))],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+/// Starts the device owners and, at shutdown, lets each finish the job it is sending; queued jobs stay in the spool.
+struct OwnersService: Service {
+    let server: KassaServer
+
+    func run() async throws {
+        for owner in server.owners.values { await owner.start() }
+        try? await gracefulShutdown()
+        for owner in server.owners.values { await owner.stop() }
+        await server.bus.finish()
+    }
+}
+
+extension Logger {
+    func with(_ metadata: Logger.Metadata) -> Logger {
+        var copy = self
+        for (key, value) in metadata { copy[metadataKey: key] = value }
+        return copy
+    }
+}

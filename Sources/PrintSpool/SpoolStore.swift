@@ -1,0 +1,223 @@
+import Foundation
+import GRDB
+
+/// A job in the spool: what `kassa serve` accepted for a device, and what became of it.
+public struct SpoolJob: Sendable, Equatable, Codable {
+    public enum Kind: String, Sendable, Codable { case print, drawer }
+    /// `queued` → `sending` → `done` (the printer confirmed it), `unconfirmed` (sent, not confirmed) or `failed`;
+    /// `held` while the printer is not ready (paper out, cover open, offline); `expired` when it waited too long.
+    public enum State: String, Sendable, Codable, CaseIterable {
+        case queued, held, sending, done, unconfirmed, failed, expired
+        public var isFinal: Bool { [.done, .unconfirmed, .failed, .expired].contains(self) }
+    }
+
+    public var id: String
+    /// The spool's order: FIFO per device.
+    public var seq: Int64
+    public var device: String
+    public var kind: Kind
+    public var state: State
+    public var idempotencyKey: String
+    /// The bytes of the job (a print's ESC/POS; a drawer's pulse is made by the device's owner).
+    public var bytes: Int
+    public var attempts: Int
+    public var errorCode: String?
+    public var errorMessage: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var expiresAt: Date?
+    public var finishedAt: Date?
+    /// The virtual printer's preview of the printed job (a PNG path).
+    public var preview: String?
+    /// The till receipt this job prints, when it was made by `/v1/till`.
+    public var receipt: String?
+}
+
+/// Why the spool refused something. Nothing was changed.
+public enum SpoolError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The idempotency key was used for other content; `job` is the job it made.
+    case idempotencyConflict(key: String, job: String)
+    case notFound(String)
+    case database(code: Int32, message: String)
+
+    public var description: String {
+        switch self {
+        case .idempotencyConflict(let key, let job):
+            return "The Idempotency-Key \(key) was used for job \(job) with other content; use a new key for a new job."
+        case .notFound(let id): return "Job \(id) was not found."
+        case .database(let code, let message):
+            return "The spool database refused the change (SQLite \(code): \(message)); check HOME/spool.sqlite's disk and permissions."
+        }
+    }
+}
+
+/// The durable spool: `HOME/spool.sqlite` (WAL, `synchronous=FULL`, every write `BEGIN IMMEDIATE`). A job is committed
+/// before its submission is answered, so an accepted job survives kill -9 and a power cut. The same idempotency key
+/// never makes a second job: its repeat returns the first, and the same key with other content is refused.
+public final class SpoolStore: Sendable {
+    let writer: DatabasePool
+
+    public static func open(path: String) throws(SpoolError) -> SpoolStore {
+        do {
+            var configuration = Configuration()
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            configuration.busyMode = .timeout(5)
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            try migrator.migrate(pool)
+            return SpoolStore(writer: pool)
+        } catch {
+            throw Self.error(error)
+        }
+    }
+
+    init(writer: DatabasePool) { self.writer = writer }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-spool") { db in
+            try db.execute(sql: """
+                CREATE TABLE job (
+                  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, device TEXT NOT NULL,
+                  kind TEXT NOT NULL CHECK (kind IN ('print', 'drawer')),
+                  state TEXT NOT NULL CHECK (state IN ('queued', 'held', 'sending', 'done', 'unconfirmed', 'failed', 'expired')),
+                  idempotency_key TEXT NOT NULL UNIQUE, request_digest BLOB NOT NULL, payload BLOB NOT NULL, bytes INTEGER NOT NULL,
+                  attempts INTEGER NOT NULL DEFAULT 0, error_code TEXT, error_message TEXT, created_at REAL NOT NULL,
+                  updated_at REAL NOT NULL, expires_at REAL, finished_at REAL, preview TEXT, receipt TEXT);
+                CREATE INDEX job_pending ON job(device, seq) WHERE state IN ('queued', 'held', 'sending');
+                CREATE INDEX job_receipt ON job(receipt) WHERE receipt IS NOT NULL;
+                """)
+        }
+        return migrator
+    }
+
+    static func error(_ error: any Error) -> SpoolError {
+        if let error = error as? SpoolError { return error }
+        if let error = error as? DatabaseError { return .database(code: error.resultCode.rawValue, message: error.message ?? "\(error)") }
+        return .database(code: -1, message: "\(error)")
+    }
+
+    static let columns = "id, seq, device, kind, state, idempotency_key, bytes, attempts, error_code, error_message, created_at, updated_at, expires_at, finished_at, preview, receipt"
+
+    static func job(_ row: Row) -> SpoolJob {
+        SpoolJob(
+            id: row["id"], seq: row["seq"], device: row["device"], kind: SpoolJob.Kind(rawValue: row["kind"]) ?? .print,
+            state: SpoolJob.State(rawValue: row["state"]) ?? .failed, idempotencyKey: row["idempotency_key"], bytes: row["bytes"],
+            attempts: row["attempts"], errorCode: row["error_code"], errorMessage: row["error_message"],
+            createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"]),
+            expiresAt: (row["expires_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            finishedAt: (row["finished_at"] as Double?).map(Date.init(timeIntervalSince1970:)), preview: row["preview"], receipt: row["receipt"])
+    }
+
+    /// Accepts a job, durably, or returns the one its key made before (`created` false). The same key with another
+    /// digest is `idempotencyConflict`.
+    public func submit(device: String, kind: SpoolJob.Kind, idempotencyKey: String, digest: [UInt8], payload: [UInt8],
+                       expiresAt: Date?, receipt: String? = nil, now: Date) throws(SpoolError) -> (job: SpoolJob, created: Bool) {
+        do {
+            return try writer.write { db -> (job: SpoolJob, created: Bool) in
+                if let row = try Row.fetchOne(db, sql: "SELECT \(Self.columns), request_digest FROM job WHERE idempotency_key = ?",
+                                              arguments: [idempotencyKey]) {
+                    let job = Self.job(row)
+                    guard [UInt8](row["request_digest"] as Data) == digest else {
+                        throw SpoolError.idempotencyConflict(key: idempotencyKey, job: job.id)
+                    }
+                    return (job, false)
+                }
+                let id = "job-" + UUID().uuidString.lowercased().prefix(13).replacingOccurrences(of: "-", with: "")
+                try db.execute(sql: """
+                    INSERT INTO job (id, device, kind, state, idempotency_key, request_digest, payload, bytes, created_at, updated_at,
+                      expires_at, receipt)
+                    VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [id, device, kind.rawValue, idempotencyKey, Data(digest), Data(payload), payload.count,
+                                     now.timeIntervalSince1970, now.timeIntervalSince1970, expiresAt?.timeIntervalSince1970, receipt])
+                guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM job WHERE id = ?", arguments: [id]) else {
+                    throw SpoolError.notFound(id)
+                }
+                return (Self.job(row), true)
+            }
+        } catch {
+            throw Self.error(error)
+        }
+    }
+
+    public func job(_ id: String) throws(SpoolError) -> SpoolJob {
+        do {
+            guard let job = try writer.read({ db in
+                try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM job WHERE id = ?", arguments: [id]).map(Self.job)
+            }) else { throw SpoolError.notFound(id) }
+            return job
+        } catch {
+            throw Self.error(error)
+        }
+    }
+
+    public func payload(_ id: String) throws(SpoolError) -> [UInt8] {
+        do {
+            guard let data = try writer.read({ db in try Data.fetchOne(db, sql: "SELECT payload FROM job WHERE id = ?", arguments: [id]) }) else {
+                throw SpoolError.notFound(id)
+            }
+            return [UInt8](data)
+        } catch {
+            throw Self.error(error)
+        }
+    }
+
+    /// The device's next job to work on, in order: the oldest one not finished.
+    public func next(device: String) throws(SpoolError) -> SpoolJob? {
+        do {
+            return try writer.read { db in
+                try Row.fetchOne(db, sql: """
+                    SELECT \(Self.columns) FROM job WHERE device = ? AND state IN ('queued', 'held', 'sending') ORDER BY seq LIMIT 1
+                    """, arguments: [device]).map(Self.job)
+            }
+        } catch {
+            throw Self.error(error)
+        }
+    }
+
+    /// Moves a job to `state`; `attempt` counts a sending attempt. A job already final is left as it is.
+    @discardableResult
+    public func update(_ id: String, state: SpoolJob.State, attempt: Bool = false, errorCode: String? = nil, errorMessage: String? = nil,
+                       preview: String? = nil, now: Date) throws(SpoolError) -> SpoolJob {
+        do {
+            return try writer.write { db in
+                try db.execute(sql: """
+                    UPDATE job SET state = ?, attempts = attempts + ?, error_code = ?, error_message = ?, preview = coalesce(?, preview),
+                      updated_at = ?, finished_at = CASE WHEN ? THEN ? ELSE NULL END
+                    WHERE id = ? AND state NOT IN ('done', 'unconfirmed', 'failed', 'expired')
+                    """, arguments: [state.rawValue, attempt ? 1 : 0, errorCode, errorMessage, preview, now.timeIntervalSince1970,
+                                     state.isFinal, now.timeIntervalSince1970, id])
+                guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM job WHERE id = ?", arguments: [id]) else {
+                    throw SpoolError.notFound(id)
+                }
+                return Self.job(row)
+            }
+        } catch {
+            throw Self.error(error)
+        }
+    }
+
+    /// The most recent jobs (all devices, or one), newest first.
+    public func recent(device: String? = nil, limit: Int = 50) throws(SpoolError) -> [SpoolJob] {
+        do {
+            return try writer.read { db in
+                try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM job WHERE ?1 IS NULL OR device = ?1 ORDER BY seq DESC LIMIT ?2",
+                                 arguments: [device, limit]).map(Self.job)
+            }
+        } catch {
+            throw Self.error(error)
+        }
+    }
+
+    /// The job that prints a till receipt, if one was spooled.
+    public func job(forReceipt receipt: String) throws(SpoolError) -> SpoolJob? {
+        do {
+            return try writer.read { db in
+                try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM job WHERE receipt = ? ORDER BY seq LIMIT 1", arguments: [receipt]).map(Self.job)
+            }
+        } catch {
+            throw Self.error(error)
+        }
+    }
+}
