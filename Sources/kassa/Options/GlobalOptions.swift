@@ -29,10 +29,17 @@ func fail(_ error: RuntimeError, json: Bool) -> ExitCode {
     return ExitCode(error.exitCode)
 }
 
-/// Writes an Encodable as pretty JSON with sorted keys.
+/// Writes an Encodable as pretty JSON with sorted keys; dates as ISO 8601 with milliseconds and their offset (the same
+/// form as `kassa serve`'s API), never Foundation's reference-date numbers.
 func printJSON<T: Encodable>(_ value: T) {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .custom { date, encoder in
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var container = encoder.singleValueContainer()
+        try container.encode(formatter.string(from: date))
+    }
     if let data = try? encoder.encode(value) {
         FileHandle.standardOutput.write(data + Data("\n".utf8))
     }
