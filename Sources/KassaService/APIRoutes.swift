@@ -73,14 +73,14 @@ struct APIRoutes: Sendable {
     func devices(_ context: ServiceContext) async throws -> Response {
         _ = try context.require(.print)
         var list: [DeviceInfo] = []
-        for name in server.owners.keys.sorted() { list.append(await server.owners[name]!.info()) }
+        for name in server.owners.keys.sorted() { list.append(await server.owners[name]!.infoWithStatus()) }
         struct Devices: Encodable { var devices: [DeviceInfo] }
         return try APIJSON.response(Devices(devices: list))
     }
 
     func device(_ context: ServiceContext) async throws -> Response {
         _ = try context.require(.print)
-        return try APIJSON.response(await owner(context).info())
+        return try APIJSON.response(await owner(context).infoWithStatus())
     }
 
     func status(_ context: ServiceContext) async throws -> Response {
@@ -191,30 +191,30 @@ struct APIRoutes: Sendable {
         let key = try idempotencyKey(request)
         let job = try await decode(JobRequest.self, request, context)
         let bytes = try await payload(job, owner: owner)
+        return try await spool(owner: owner, kind: .print, key: key, payload: bytes, maxAge: server.options.jobMaxAge, request: request)
+    }
+
+    /// Commits a job (or finds the one its key made) and answers for it.
+    func spool(owner: DeviceOwner, kind: SpoolJob.Kind, key: String, payload: [UInt8], maxAge: TimeInterval, request: Request) async throws -> Response {
         let now = Date()
+        let spooled: SpoolJob
+        let created: Bool
         do {
-            let (spooled, created) = try server.spool.submit(
-                device: owner.name, kind: .print, idempotencyKey: key, digest: Self.digest(Array(owner.name.utf8), Array("print".utf8), bytes),
-                payload: bytes, expiresAt: now.addingTimeInterval(server.options.jobMaxAge), now: now)
-            return try await accepted(spooled, created: created, owner: owner, request: request)
+            (spooled, created) = try server.spool.submit(
+                device: owner.name, kind: kind, idempotencyKey: key,
+                digest: Self.digest(Array(owner.name.utf8), Array(kind.rawValue.utf8), payload), payload: payload,
+                expiresAt: now.addingTimeInterval(maxAge), now: now)
         } catch let error as SpoolError {
             throw Self.apiError(error)
         }
+        return try await accepted(spooled, created: created, owner: owner, request: request)
     }
 
     func drawer(_ request: Request, _ context: ServiceContext) async throws -> Response {
         _ = try context.require(.drawer)
         let owner = try owner(context)
         let key = try idempotencyKey(request)
-        let now = Date()
-        do {
-            let (spooled, created) = try server.spool.submit(
-                device: owner.name, kind: .drawer, idempotencyKey: key, digest: Self.digest(Array(owner.name.utf8), Array("drawer".utf8)),
-                payload: [], expiresAt: now.addingTimeInterval(server.options.drawerMaxAge), now: now)
-            return try await accepted(spooled, created: created, owner: owner, request: request)
-        } catch let error as SpoolError {
-            throw Self.apiError(error)
-        }
+        return try await spool(owner: owner, kind: .drawer, key: key, payload: [], maxAge: server.options.drawerMaxAge, request: request)
     }
 
     func simulate(_ request: Request, _ context: ServiceContext) async throws -> Response {

@@ -90,6 +90,12 @@ public actor DeviceOwner {
         DeviceInfo(name: name, url: base.url.description, profile: base.profile.id, connection: connection, isDefault: isDefault, status: status)
     }
 
+    /// The device with a status: read now when none was read yet (just after start).
+    public func infoWithStatus() async -> DeviceInfo {
+        if status == nil { _ = await readStatus() }
+        return info()
+    }
+
     public var profile: PrinterProfile { base.profile }
     public var isVirtual: Bool { if case .virtual = base.url { true } else { false } }
 
