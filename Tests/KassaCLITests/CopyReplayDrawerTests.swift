@@ -47,7 +47,7 @@ struct CopyReplayDrawerTests {
         }
         #expect(previews() == 1)
         let x = try kassa(["report", "x", "--user", "maria", "--no-print", "--json"])
-        #expect((x.json?["copies"] as? [String: Any])?["count"] as? Int ?? 0 == 0, "\(x.stdout)")
+        #expect(((x.json?["report"] as? [String: Any])?["copies"] as? [String: Any])?["count"] as? Int ?? 0 == 0, "\(x.stdout)")
     }
 
     @Test("a copy that fails on paper out can be printed again; once printed, the next is COPY_ALREADY_PRINTED")
@@ -65,7 +65,7 @@ struct CopyReplayDrawerTests {
         #expect(third.status == 34 && (third.json?["error"] as? [String: Any])?["code"] as? String == "COPY_ALREADY_PRINTED", "\(third.stdout)")
         // One copy recorded and journaled, however many attempts.
         let x = try kassa(["report", "x", "--user", "maria", "--no-print", "--json"])
-        #expect((x.json?["copies"] as? [String: Any])?["count"] as? Int == 1, "\(x.stdout)")
+        #expect(((x.json?["report"] as? [String: Any])?["copies"] as? [String: Any])?["count"] as? Int == 1, "\(x.stdout)")
         #expect(try kassa(["journal", "verify"]).status == 0)
     }
 

@@ -88,7 +88,7 @@ struct FiscalCLITests {
         let second = try ok(["park", "proforma", "bord-2", "--user", "maria", "--json", "--id", "bill-2"])
         #expect((second.json?["proForma"] as? [String: Any])?["number"] as? Int == 2 && second.json?["printed"] != nil)
         let x = try ok(["report", "x", "--user", "maria", "--json"])
-        #expect((x.json?["proForma"] as? [String: Any])?["count"] as? Int == 2, "\(x.stdout)")
+        #expect(((x.json?["report"] as? [String: Any])?["proForma"] as? [String: Any])?["count"] as? Int == 2, "\(x.stdout)")
         #expect(try ok(["journal", "verify", "--json"]).json?["problem"] == nil)
     }
 

@@ -328,7 +328,7 @@ struct JournalTamperCLITests {
         let closed = try kassa(["session", "close", "--counted", "3500", "--left", "0", "--user", "maria", "--json"])
         #expect(closed.status == 0, "\(closed.stderr)")
         let reprint = try kassa(["report", "z", "--user", "maria", "--json"])
-        #expect((reprint.json?["signatureCounter"] as? Int ?? 0) > counter && reprint.json?["signedBy"] as? String == module, "\(reprint.stdout)")
+        #expect(((reprint.json?["report"] as? [String: Any])?["signatureCounter"] as? Int ?? 0) > counter && (reprint.json?["report"] as? [String: Any])?["signedBy"] as? String == module, "\(reprint.stdout)")
         let z = try kassa(["report", "z", "--user", "maria"])
         let preview = try #require(z.stdout.split(separator: "\n").first { $0.hasPrefix("Preview: ") })
         let zText = try String(contentsOfFile: String(preview.dropFirst("Preview: ".count)).replacingOccurrences(of: ".png", with: ".txt"),

@@ -184,11 +184,11 @@ extension Kassa {
                     let engine = try options.engine(environment)
                     let user = try options.actor()
                     let report = try session { () throws(SessionError) in try engine.xReport(user: user) }
-                    let outcome = noPrint ? nil : try environment.printDocument(environment.reportDocument(report, settings: try? engine.settings()), on: try target.resolve(in: environment))
-                    if global.json { printJSON(report) } else {
-                        print("X report of \(report.session): sales \(report.sales.amount) in \(report.sales.count) receipts, expected cash \(report.expectedCash).")
-                        if let png = outcome?.previewPNG { print("Preview: \(png)") }
-                    }
+                    let (printed, printError) = Kassa.Report.printReport(report, noPrint: noPrint, engine: engine, environment: environment, target: target,
+                                                                 again: "kassa report x")
+                    // The same shape as `session close --json`: {"report", "printed", "printError"}.
+                    reportRecorded(report, as: "report", printed: printed, printError: printError, json: global.json,
+                                   headline: "X report of \(report.session): sales \(report.sales.amount) in \(report.sales.count) receipts, expected cash \(report.expectedCash).")
                 }
             }
         }
@@ -209,13 +209,25 @@ extension Kassa {
                     let user = try options.actor()
                     let last = try session { () throws(SessionError) in try engine.counters().zNumber }
                     let report = try session { () throws(SessionError) in try engine.zReport(number: number ?? last, user: user) }
-                    let outcome = noPrint ? nil : try environment.printDocument(environment.reportDocument(report, settings: try? engine.settings()), on: try target.resolve(in: environment))
-                    if global.json { printJSON(report) } else {
-                        print("Z report \(report.zNumber ?? 0) (copy): sales \(report.sales.amount), difference \(report.difference.map(String.init) ?? "-").")
-                        if let png = outcome?.previewPNG { print("Preview: \(png)") }
-                    }
+                    let (printed, printError) = Kassa.Report.printReport(report, noPrint: noPrint, engine: engine, environment: environment, target: target,
+                                                                 again: "kassa report z --number \(report.zNumber ?? 0)")
+                    reportRecorded(report, as: "report", printed: printed, printError: printError, json: global.json,
+                                   headline: "Z report \(report.zNumber ?? 0) (copy): sales \(report.sales.amount), difference \(report.difference.map(String.init) ?? "-").")
                 }
             }
+        }
+    }
+}
+
+extension Kassa.Report {
+    /// Prints a report after it was recorded; a failed print is a warning with how to print it again.
+    static func printReport(_ report: ShiftReport, noPrint: Bool, engine: SessionEngine, environment: KassaEnvironment, target: DeviceOptions,
+                            again: String) -> (PrintOutcome?, String?) {
+        guard !noPrint else { return (nil, nil) }
+        do {
+            return (try environment.printDocument(environment.reportDocument(report, settings: try? engine.settings()), on: try target.resolve(in: environment)), nil)
+        } catch {
+            return (nil, "\(error) The report is recorded; print it again with `\(again)`.")
         }
     }
 }
