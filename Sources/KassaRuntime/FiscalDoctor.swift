@@ -54,7 +54,7 @@ extension KassaEnvironment {
                 add("registrations", .pass, "no control-unit registration is pending")
             } else {
                 add("registrations", .warn, "\(pending.count) control-unit registration(s) pending: "
-                    + pending.map { "\($0.key) (\($0.state), sent \($0.sent)×, \($0.command ?? "?"))" }.joined(separator: ", "),
+                    + pending.map { "\($0.key) (sent \($0.sent)×, \($0.command ?? "?"))" }.joined(separator: ", "),
                     fix: "the next command under the same number re-sends and completes it; repeat the interrupted command with its --id")
             }
         case "at":

@@ -136,11 +136,3 @@ extension KassaEnvironment {
     }
 }
 
-/// Runs an engine call, its refusal as a runtime error.
-func session<T>(_ body: () throws(SessionError) -> T) throws(RuntimeError) -> T {
-    do {
-        return try body()
-    } catch {
-        throw .session(error)
-    }
-}

@@ -288,7 +288,8 @@ public struct KassaEnvironment: Sendable {
 }
 
 extension Logger {
-    func with(_ metadata: Logger.Metadata) -> Logger {
+    /// A copy with `metadata` added.
+    public func with(_ metadata: Logger.Metadata) -> Logger {
         var copy = self
         for (key, value) in metadata { copy[metadataKey: key] = value }
         return copy

@@ -227,3 +227,12 @@ public enum RuntimeError: Error, CustomStringConvertible {
         }
     }
 }
+
+/// Runs a session-engine call; its refusal becomes a runtime error (for the CLI and the runtime alike).
+public func session<T>(_ body: () throws(SessionError) -> T) throws(RuntimeError) -> T {
+    do {
+        return try body()
+    } catch {
+        throw .session(error)
+    }
+}

@@ -237,14 +237,18 @@ struct APIRoutes: Sendable {
         }
     }
 
-    func job(_ context: ServiceContext) throws -> Response {
-        _ = try context.require(.print)
-        let job: SpoolJob
+    /// The job named in the path.
+    func spooled(_ context: ServiceContext) throws -> SpoolJob {
         do {
-            job = try server.spool.job(context.parameters.get("id") ?? "")
+            return try server.spool.job(context.parameters.get("id") ?? "")
         } catch {
             throw Self.apiError(error)
         }
+    }
+
+    func job(_ context: ServiceContext) throws -> Response {
+        _ = try context.require(.print)
+        let job = try spooled(context)
         return try APIJSON.response(JobView(job))
     }
 
@@ -263,12 +267,7 @@ struct APIRoutes: Sendable {
 
     func preview(_ context: ServiceContext) throws -> Response {
         _ = try context.require(.print)
-        let job: SpoolJob
-        do {
-            job = try server.spool.job(context.parameters.get("id") ?? "")
-        } catch {
-            throw Self.apiError(error)
-        }
+        let job = try spooled(context)
         guard let path = job.preview, let data = FileManager.default.contents(atPath: path) else {
             throw APIError.notFound("Job \(job.id) has no preview (only the virtual printer makes one, once the job is printed).")
         }

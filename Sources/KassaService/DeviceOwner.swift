@@ -54,7 +54,6 @@ public actor DeviceOwner {
     private var running: Task<Void, Never>?
     private var waiters: [String: [(token: UUID, continuation: CheckedContinuation<SpoolJob?, Never>)]] = [:]
     private var stopping = false
-    private var busy = false
 
     public init(name: String, device: ResolvedDevice, isDefault: Bool, environment: KassaEnvironment, spool: SpoolStore, bus: EventBus,
                 pollInterval: Duration, logger: Logger) {
@@ -130,10 +129,9 @@ public actor DeviceOwner {
                 readable: true, online: status.online, cover: status.coverOpen.map { $0 ? "open" : "closed" }, paper: status.paper?.rawValue,
                 drawer: report.drawerOpen.map { $0 ? "open" : "closed" }, errors: (status.errors ?? []).map(\.rawValue),
                 problem: report.problem, ready: report.problem == nil, readAt: now)
-        case .failure(.statusUnavailable(_, let reason)):
+        case .failure(.statusUnavailable):
             // The connection cannot answer (a file, a printer without status): nothing blocks sending.
             fresh = DeviceStatus(readable: false, errors: [], problem: nil, ready: true, readAt: now)
-            _ = reason
         case .failure(let error):
             fresh = DeviceStatus(readable: false, online: false, errors: [], problem: "unreachable: \(error.description)", ready: false, readAt: now)
         }
@@ -257,8 +255,6 @@ public actor DeviceOwner {
         let payload = try spool.payload(job.id)
         let device = self.device
         let environment = self.environment
-        busy = true
-        defer { busy = false }
         let final: SpoolJob
         switch job.kind {
         case .print:

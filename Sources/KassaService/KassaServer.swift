@@ -131,10 +131,3 @@ struct OwnersService: Service {
     }
 }
 
-extension Logger {
-    func with(_ metadata: Logger.Metadata) -> Logger {
-        var copy = self
-        for (key, value) in metadata { copy[metadataKey: key] = value }
-        return copy
-    }
-}

@@ -398,8 +398,7 @@ enum Schema {
                 ALTER TABLE parked_receipt ADD COLUMN unfinished_in TEXT;
                 CREATE TABLE pending_registration (
                   key TEXT NOT NULL PRIMARY KEY, profile TEXT NOT NULL, payload TEXT NOT NULL, command_json TEXT,
-                  state TEXT NOT NULL CHECK (state IN ('pending', 'answered')), reply_json TEXT, created_at TEXT NOT NULL,
-                  sent INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+                  created_at TEXT NOT NULL, sent INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
                 """)
         }
         return migrator

@@ -548,11 +548,15 @@ extension SessionEngine {
     }
 
     /// The signing module's place among the terminal's registered modules, from 1 (RKSV key id `K<n>`).
+    /// The engine's module is fixed for its life, and its registration never changes: read once.
     func moduleNumber(_ db: Database) throws -> Int {
+        if let known = moduleNumberCache.withLock({ $0 }) { return known }
         guard let serial = fiscalModule?.serial else { return 1 }
-        return try Int.fetchOne(db.cachedStatement(sql: """
+        let number = try Int.fetchOne(db.cachedStatement(sql: """
             SELECT COUNT(*) FROM fiscal_module WHERE rowid <= (SELECT rowid FROM fiscal_module WHERE serial = ?)
             """), arguments: [serial]) ?? 1
+        moduleNumberCache.withLock { $0 = number }
+        return number
     }
 
     /// Stores what a profile asked to keep (read-only regime settings such as the AES key's fingerprint), journaled as

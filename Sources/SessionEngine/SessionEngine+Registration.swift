@@ -27,7 +27,6 @@ struct PinnableClock: EngineClock {
 public struct PendingRegistration: Sendable, Equatable, Codable {
     public var key: String
     public var profile: String
-    public var state: String
     public var createdAt: String
     public var sent: Int64
     public var command: String?
@@ -56,18 +55,16 @@ extension SessionEngine {
         guard let registration = try profile.registration(for: receipt, settings: settings) else {
             return try profile.code(for: receipt, previous: previous, module: fiscalModule, settings: settings)
         }
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT payload, state, reply_json FROM pending_registration WHERE key = ?"),
-                                         arguments: [registration.key])
+        guard let payload = try String.fetchOne(db.cachedStatement(sql: "SELECT payload FROM pending_registration WHERE key = ?"),
+                                                arguments: [registration.key])
         else { throw SessionError.registrationNeeded(registration) }
-        guard row["payload"] as String == registration.payload else { throw SessionError.registrationConflict(registration) }
-        // The answer this process just got (held in memory: storing it would cost a third fsync per receipt, and a crash
-        // before the receipt commits only means the same request is re-sent, which the unit answers the same way), or
-        // one stored by an earlier version.
-        let answer = registrationAnswers.withLock { $0[registration.key] }
-        let stored = (row["reply_json"] as String?).flatMap { try? JSONDecoder().decode(FiscalCode.self, from: Data($0.utf8)) }
-        guard let code = answer?.payload == registration.payload ? answer?.code : stored else {
+        guard payload == registration.payload else { throw SessionError.registrationConflict(registration) }
+        // The answer this process got is held in memory: storing it would cost a third fsync per receipt, and a crash
+        // before the receipt commits only means the same request is sent again, which the unit answers the same way.
+        guard let answer = registrationAnswers.withLock({ $0[registration.key] }), answer.payload == registration.payload else {
             throw SessionError.registrationNeeded(registration)
         }
+        let code = answer.code
         _ = registrationAnswers.withLock { $0.removeValue(forKey: registration.key) }
         try db.cachedStatement(sql: "DELETE FROM pending_registration WHERE key = ?").execute(arguments: [registration.key])
         return code
@@ -83,7 +80,7 @@ extension SessionEngine {
         let command = try? Self.currentCommand.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         try store.write { db in
             try db.cachedStatement(sql: """
-                INSERT INTO pending_registration (key, profile, payload, command_json, state, created_at) VALUES (?, ?, ?, ?, 'pending', ?)
+                INSERT INTO pending_registration (key, profile, payload, command_json, created_at) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (key) DO NOTHING
                 """).execute(arguments: [registration.key, registration.profile, registration.payload, command, Self.timestamp(now)])
             try db.cachedStatement(sql: "UPDATE pending_registration SET sent = sent + 1 WHERE key = ?").execute(arguments: [registration.key])
@@ -189,8 +186,8 @@ extension SessionEngine {
     /// The registrations committed as pending and not yet used (for `kassa doctor`).
     public func pendingRegistrations() throws(SessionError) -> [PendingRegistration] {
         try store.read { db in
-            try Row.fetchAll(db, sql: "SELECT key, profile, state, created_at, sent, command_json FROM pending_registration ORDER BY created_at").map { row in
-                PendingRegistration(key: row["key"], profile: row["profile"], state: row["state"], createdAt: row["created_at"], sent: row["sent"],
+            try Row.fetchAll(db, sql: "SELECT key, profile, created_at, sent, command_json FROM pending_registration ORDER BY created_at").map { row in
+                PendingRegistration(key: row["key"], profile: row["profile"], createdAt: row["created_at"], sent: row["sent"],
                                     command: (row["command_json"] as String?).flatMap { try? JSONDecoder().decode(PendingCommand.self, from: Data($0.utf8)) }?.kind)
             }
         }

@@ -30,6 +30,8 @@ public final class SessionEngine: Sendable {
     let lastSignedCounter = Mutex<Int64?>(nil)
     /// Control-unit answers of registrations committed as pending, by key, until the receipt that uses them commits.
     let registrationAnswers = Mutex<[String: (payload: String, code: FiscalCode)]>([:])
+    /// The place of this engine's fiscal module among the registered ones (RKSV's `K<n>`), once read.
+    let moduleNumberCache = Mutex<Int?>(nil)
 
     /// Opens the engine for the terminal this machine is. A database created on another device is refused:
     /// its counters never continue here. `readOnly` opens another device's history for reading.

@@ -2,6 +2,7 @@ import FiscalProfiles
 import Foundation
 @testable import SessionEngine
 import SoftwareFiscalModule
+import Synchronization
 import Testing
 
 @Suite("Swedish profile and control unit")
@@ -103,5 +104,50 @@ struct SwedishProfileTests {
         #expect(throws: SessionError.self) { try till.engine.finalizeSale(Self.sale("s1"), user: "maria") }
         #expect(try till.engine.counters().receiptNumber == 0)
         #expect(throws: SessionError.self) { try till.engine.setSetting("se-org-number", "55612", by: "maria") }
+    }
+
+    /// A unit that refuses every receipt with a NAK code, or answers through the simulator.
+    final class RefusingUnit: ControlUnit {
+        let base = ControlUnitSimulator()
+        let nak = Synchronization.Mutex<Int32?>(6)
+        func checkStatus() throws(ControlUnitError) { try base.checkStatus() }
+        func registerPOS(organisationNumber: String, posID: String) throws(ControlUnitError) {
+            try base.registerPOS(organisationNumber: organisationNumber, posID: posID)
+        }
+        func sendReceipt(_ receipt: ControlUnitReceipt) throws(ControlUnitError) -> ControlUnitReply {
+            if let code = nak.withLock({ $0 }) { throw ControlUnitError(code: code, message: "not operational") }
+            return try base.sendReceipt(receipt)
+        }
+    }
+
+    @Test("a NAK leaves nothing pending and is journaled as refused; no answer leaves the same request pending, re-sent unchanged")
+    func refusedAndPending() throws {
+        let unit = RefusingUnit()
+        let engine = try SessionEngine(store: SessionStore.inMemory(), identity: FixedIdentity("0123456789abcdef0123456789abcdef"),
+                                       clock: ManualClock(Date(timeIntervalSince1970: 1_795_000_000)), fiscalModule: SoftwareFiscalModule.ephemeral(),
+                                       profiles: [SwedishProfile(unit: unit)])
+        _ = try engine.addUser(id: "maria", name: "Maria", role: "manager", by: nil)
+        for (key, value) in [("cash-control", "off"), ("fiscal-profile", "se"), ("se-org-number", "5561234567"), ("se-pos-id", "KASSA1")] {
+            try engine.setSetting(key, value, by: "maria")
+        }
+        _ = try engine.openShift(commandID: "open", user: "maria", countedFloat: 0)
+        // A definite refusal: nothing recorded, nothing pending, the refusal journaled.
+        #expect(throws: SessionError.controlUnitFailed(code: 6, message: "not operational")) { try engine.finalizeSale(Self.sale("s1"), user: "maria") }
+        #expect(try engine.pendingRegistrations().isEmpty && engine.counters().receiptNumber == 0)
+        let failures = try engine.store.read { db in
+            try String.fetchAll(db, sql: "SELECT body FROM journal WHERE kind = 'control_unit_failure'")
+        }
+        #expect(failures.count == 1 && failures[0].contains("refused"), "\(failures)")
+        // No answer: the registration stays pending (the unit may hold it).
+        unit.nak.withLock { $0 = nil }
+        unit.base.setAnswering(false)
+        #expect(throws: SessionError.self) { try engine.finalizeSale(Self.sale("s1"), user: "maria") }
+        let pending = try engine.pendingRegistrations()
+        #expect(pending.count == 1 && pending[0].key == "RECEIPT_NORMAL:1" && pending[0].command == "sale")
+        // Back: the same command completes it with exactly the request that was sent before.
+        unit.base.setAnswering(true)
+        #expect(try engine.finalizeSale(Self.sale("s1"), user: "maria").number == 1)
+        #expect(try engine.pendingRegistrations().isEmpty)
+        #expect(unit.base.memory().entries.count == 1 && unit.base.memory().conflicts.isEmpty)
     }
 }

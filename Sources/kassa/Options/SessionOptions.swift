@@ -59,14 +59,6 @@ func runReporting(json: Bool, _ body: () throws(RuntimeError) -> Void) throws {
     }
 }
 
-/// Wraps session-engine errors for the runtime's reporting.
-func session<T>(_ body: () throws(SessionError) -> T) throws(RuntimeError) -> T {
-    do {
-        return try body()
-    } catch {
-        throw .session(error)
-    }
-}
 
 /// Splits `KEY=VALUE` (as in `--pay cash=5000`, `--line 1=2`, `--count 10000=2`); nil unless both sides are non-empty.
 func keyValue(_ item: String) -> (key: String, value: String)? {
