@@ -54,6 +54,10 @@ public actor DeviceOwner {
     private var running: Task<Void, Never>?
     private var waiters: [String: [(token: UUID, continuation: CheckedContinuation<SpoolJob?, Never>)]] = [:]
     private var stopping = false
+    /// Told of every job that reached a final state (the till records a receipt's print outcome).
+    private var onEnded: (@Sendable (SpoolJob) async -> Void)?
+
+    func setOnEnded(_ handler: @escaping @Sendable (SpoolJob) async -> Void) { onEnded = handler }
 
     public init(name: String, device: ResolvedDevice, isDefault: Bool, environment: KassaEnvironment, spool: SpoolStore, bus: EventBus,
                 pollInterval: Duration, logger: Logger) {
@@ -232,6 +236,17 @@ public actor DeviceOwner {
     /// Works on the device's first job. True when the job reached a final state (the next one may follow at once).
     private func process(_ job: SpoolJob) async throws -> Bool {
         let now = Date()
+        if job.state == .sending {
+            // Only this owner sends, and it finishes each job it starts: a job found `sending` was being sent when the
+            // previous process died. Its bytes may be on paper (or the drawer open), so it is never sent again
+            // (at most once; decision 0020): it ends `unconfirmed`, and a receipt's copy is the way to print it again.
+            let interrupted = try spool.update(job.id, state: .unconfirmed, errorCode: "INTERRUPTED",
+                                               errorMessage: "the service stopped while this job was being sent; it may be on paper, so it "
+                                                   + "was not sent again: check the printout, and submit it anew (a receipt: print its copy) if it is missing",
+                                               now: now)
+            await changed(interrupted)
+            return true
+        }
         if let expires = job.expiresAt, expires < now {
             let expired = try spool.update(job.id, state: .expired, errorCode: "EXPIRED",
                                            errorMessage: job.kind == .drawer ? "the drawer kick waited too long and was dropped: a drawer never opens late"
@@ -291,6 +306,7 @@ public actor DeviceOwner {
 
     private func changed(_ job: SpoolJob) async {
         await bus.publish("job.state", JobView(job))
+        if job.state.isFinal, let onEnded { await onEnded(job) }
         if job.state.isFinal, let list = waiters.removeValue(forKey: job.id) {
             for waiter in list { waiter.continuation.resume(returning: job) }
         }

@@ -57,6 +57,8 @@ public final class KassaServer: Sendable {
     public let tokens: TokenStore
     public let bus: EventBus
     public let owners: [String: DeviceOwner]
+    /// The terminal's session engine (`/v1/till`), opened on first use.
+    public let till: TillOwner
     let started = Date()
     let logger: Logger
 
@@ -92,6 +94,8 @@ public final class KassaServer: Sendable {
                                        spool: spool, bus: bus, pollInterval: options.poll, logger: logger.with(["device": "\(name)"]))
         }
         self.owners = owners
+        till = TillOwner(environment: environment, spool: spool, bus: bus, owners: owners, defaultOwner: owners.values.first(where: \.isDefault),
+                         jobMaxAge: options.jobMaxAge, drawerMaxAge: options.drawerMaxAge, logger: logger.with(["component": "till"]))
         ServiceContext.bodyLimit.withLock { $0 = options.bodyLimit }
     }
 
@@ -100,7 +104,9 @@ public final class KassaServer: Sendable {
         let router = Router(context: ServiceContext.self)
         router.middlewares.add(LocalCORSMiddleware(allowed: options.allowedOrigins))
         router.middlewares.add(TokenMiddleware(tokens: tokens))
-        APIRoutes(server: self).register(router)
+        let api = APIRoutes(server: self)
+        api.register(router)
+        TillRoutes(api: api).register(router)
         let app = Application(
             router: router,
             server: .http1(configuration: .init(idleTimeout: .seconds(Int64(options.idleTimeout)))),
@@ -124,6 +130,12 @@ struct OwnersService: Service {
     let server: KassaServer
 
     func run() async throws {
+        let till = server.till
+        for owner in server.owners.values {
+            await owner.setOnEnded { job in await till.jobEnded(job) }
+        }
+        // A receipt committed while its print job never reached the spool (a crash between the two) is spooled now.
+        _ = await till.repair()
         for owner in server.owners.values { await owner.start() }
         try? await gracefulShutdown()
         for owner in server.owners.values { await owner.stop() }

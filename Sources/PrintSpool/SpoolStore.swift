@@ -210,6 +210,17 @@ public final class SpoolStore: Sendable {
         }
     }
 
+    /// The job an idempotency key made, if any.
+    public func job(idempotencyKey key: String) throws(SpoolError) -> SpoolJob? {
+        do {
+            return try writer.read { db in
+                try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM job WHERE idempotency_key = ?", arguments: [key]).map(Self.job)
+            }
+        } catch {
+            throw Self.error(error)
+        }
+    }
+
     /// The job that prints a till receipt, if one was spooled.
     public func job(forReceipt receipt: String) throws(SpoolError) -> SpoolJob? {
         do {

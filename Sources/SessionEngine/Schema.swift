@@ -401,6 +401,20 @@ enum Schema {
                   created_at TEXT NOT NULL, sent INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
                 """)
         }
+        // `kassa serve` (decision 0020): a receipt made through the service has its print claimed as `queued` in the
+        // receipt's own transaction; the service's spool then holds its one print job, found again at start.
+        migrator.registerMigration("v19-print-queued", foreignKeyChecks: .immediate) { db in
+            try db.execute(sql: """
+                CREATE TABLE print_state_v19 (
+                  receipt_id TEXT NOT NULL REFERENCES receipt(id), form TEXT NOT NULL CHECK (form IN ('original', 'copy')),
+                  state TEXT NOT NULL CHECK (state IN ('queued', 'printing', 'confirmed', 'sent', 'failed')), updated_at TEXT NOT NULL,
+                  PRIMARY KEY (receipt_id, form)) WITHOUT ROWID;
+                INSERT INTO print_state_v19 SELECT receipt_id, form, state, updated_at FROM print_state;
+                DROP TABLE print_state;
+                ALTER TABLE print_state_v19 RENAME TO print_state;
+                CREATE INDEX print_state_queued ON print_state(state) WHERE state = 'queued';
+                """)
+        }
         return migrator
     }
 

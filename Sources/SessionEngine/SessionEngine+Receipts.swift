@@ -287,6 +287,7 @@ extension SessionEngine {
             """).execute(arguments: [id, terminalID, session, kind, number, zPeriod, user, createdAt, record.businessDate, total,
                              vatTotal, discountTotal, change, gtSales, gtReturns, refundOf?.id, record.currency,
                              origin == session ? nil : origin, requestDigest.map { Data($0.bytes) }])
+        try claimOriginalForSpool(receipt: id, now: now, db)
         // Lines and payments in one statement each (the SQL differs only by row count, so it stays cached).
         var lineArguments: StatementArguments = []
         for line in lines {

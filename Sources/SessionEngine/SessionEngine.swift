@@ -32,6 +32,8 @@ public final class SessionEngine: Sendable {
     let registrationAnswers = Mutex<[String: (payload: String, code: FiscalCode)]>([:])
     /// The place of this engine's fiscal module among the registered ones (RKSV's `K<n>`), once read.
     let moduleNumberCache = Mutex<Int?>(nil)
+    /// Set by `kassa serve` (decision 0020): the prints this engine claims are `queued` for the service's spool.
+    let printsThroughSpool = Mutex(false)
 
     /// Opens the engine for the terminal this machine is. A database created on another device is refused:
     /// its counters never continue here. `readOnly` opens another device's history for reading.

@@ -13,12 +13,13 @@ struct ServeTests {
         let port: Int
         let output = Pipe()
 
-        init(home: URL, listen: String = "127.0.0.1:0") throws {
+        init(home: URL, listen: String = "127.0.0.1:0", extra: [String: String] = [:]) throws {
             process.executableURL = TestSupport.kassaBinary
             process.arguments = ["--home", home.path, "serve", "--listen", listen]
             var environment = ProcessInfo.processInfo.environment
             environment["KASSA_HOME"] = home.path
             environment["KASSA_HARDWARE"] = TestSupport.hardware.path
+            environment.merge(extra) { _, new in new }
             process.environment = environment
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice
@@ -204,5 +205,108 @@ struct ServeTests {
         #expect(try kassa(["serve", "token", "add", "--user", "nobody", "--scope", "print"]).status == 31)
         let open = try kassa(["serve", "--listen", "0.0.0.0:0", "--json"])
         #expect(open.status == 9 && open.stdout.contains("--insecure"), "\(open.stdout)")
+    }
+
+    /// Polls a job until it is final (or 10 s pass).
+    func final(_ server: Server, _ id: String, token: String) throws -> [String: Any] {
+        var job = try call(server, "GET", "/v1/jobs/\(id)", token: token)
+        for _ in 0..<100 where !["done", "unconfirmed", "failed", "expired"].contains(job.json?["state"] as? String ?? "") {
+            Thread.sleep(forTimeInterval: 0.1)
+            job = try call(server, "GET", "/v1/jobs/\(id)", token: token)
+        }
+        return job.json ?? [:]
+    }
+
+    @Test("/v1/till: a shift, a cash sale printed once through the spool, replay, copy once, refusals, events, the Z")
+    func till() throws {
+        let till = try token("till,print")
+        let printOnly = try token("print")
+        try Data("[serve]\npoll-ms = 200\n".utf8).write(to: home.appendingPathComponent("kassa.toml"))
+        let server = try Server(home: home)
+        defer { _ = server.terminate() }
+        let opened = try call(server, "POST", "/v1/till/shift/open", token: till, key: "shift-1", body: #"{"float":0}"#)
+        #expect(opened.status == 201 && (opened.json?["shift"] as? [String: Any])?["state"] as? String == "open", "\(opened.body)")
+        let sale = #"{"lines":[{"name":"Kaffe","quantity":1,"unitPrice":3500,"vatRate":"12"}],"payments":[{"method":"cash","amount":5000}]}"#
+        let sold = try call(server, "POST", "/v1/till/sales", token: till, key: "sale-1", body: sale)
+        #expect(sold.status == 201, "\(sold.body)")
+        let receipt = try #require(sold.json?["receipt"] as? [String: Any])
+        #expect(receipt["number"] as? Int == 1 && receipt["change"] as? Int == 1500 && receipt["cashier"] as? String == "maria")
+        let printJob = try #require((sold.json?["print"] as? [String: Any])?["id"] as? String, "\(sold.body)")
+        #expect((sold.json?["drawer"] as? [String: Any])?["kind"] as? String == "drawer", "a cash sale kicks the drawer: \(sold.body)")
+        let printed = try final(server, printJob, token: till)
+        #expect(printed["state"] as? String == "done" && printed["receipt"] as? String == receipt["id"] as? String, "\(printed)")
+        // The same key again: the same receipt and the same print job, nothing printed twice, no second drawer kick.
+        let replay = try call(server, "POST", "/v1/till/sales", token: till, key: "sale-1", body: sale)
+        #expect(replay.status == 200 && (replay.json?["receipt"] as? [String: Any])?["number"] as? Int == 1
+                && (replay.json?["print"] as? [String: Any])?["id"] as? String == printJob && replay.json?["drawer"] == nil, "\(replay.body)")
+        // The printed original is not printed again; its one copy is, once.
+        let original = try call(server, "POST", "/v1/till/receipts/1/print", token: till, key: "again-1")
+        #expect(original.status == 409 && errorCode(original) == "ORIGINAL_ALREADY_PRINTED", "\(original.body)")
+        let copy = try call(server, "POST", "/v1/till/receipts/1/copy", token: till, key: "copy-1")
+        let copyJob = try #require((copy.json?["print"] as? [String: Any])?["id"] as? String, "\(copy.body)")
+        #expect(copy.status == 201 && (copy.json?["receipt"] as? [String: Any])?["isCopy"] as? Bool == true && copyJob != printJob)
+        #expect(try final(server, copyJob, token: till)["state"] as? String == "done")
+        let secondCopy = try call(server, "POST", "/v1/till/receipts/1/copy", token: till, key: "copy-2")
+        #expect(secondCopy.status == 409 && errorCode(secondCopy) == "COPY_ALREADY_PRINTED", "\(secondCopy.body)")
+        // Refusals, each with its status and the CLI's code; none makes a receipt.
+        for (answer, status, code) in [
+            (try call(server, "POST", "/v1/till/sales", token: printOnly, key: "sale-x", body: sale), 403, "FORBIDDEN"),
+            (try call(server, "POST", "/v1/till/sales", token: till, key: "sale-1", body: sale.replacingOccurrences(of: "3500", with: "3600")), 409,
+             "IDEMPOTENCY_CONFLICT"),
+            (try call(server, "POST", "/v1/till/sales", token: till, key: "sale-y", body: #"{"id":"x","lines":[]}"#), 400, "UNKNOWN_FIELD"),
+            (try call(server, "POST", "/v1/till/sales", token: till, body: sale), 400, "IDEMPOTENCY_KEY_REQUIRED"),
+            (try call(server, "POST", "/v1/till/sales", token: till, key: "kassa-receipt:1:original", body: sale), 400, "IDEMPOTENCY_KEY_INVALID"),
+            (try call(server, "POST", "/v1/till/sales", token: till, key: "sale-z",
+                      body: #"{"lines":[{"name":"K","quantity":1,"unitPrice":100,"vatRate":"12"}],"payments":[{"method":"card","amount":50}]}"#), 422, "INVALID"),
+            (try call(server, "POST", "/v1/till/refunds", token: till, key: "refund-x", body: #"{"receipt":1,"lines":[{"line":1,"quantity":2}]}"#), 422, "INVALID"),
+            (try call(server, "GET", "/v1/till/receipts/99", token: till), 404, "NOT_FOUND"),
+        ] {
+            #expect(answer.status == status && errorCode(answer) == code, "\(status) \(code): \(answer.status) \(answer.body.prefix(300))")
+        }
+        let terminal = try call(server, "GET", "/v1/till/terminal", token: till)
+        #expect((terminal.json?["counters"] as? [String: Any])?["receiptNumber"] as? Int == 1, "\(terminal.body)")
+        // Till facts arrive on the event stream.
+        let events = try TestSupport.run(URL(fileURLWithPath: "/usr/bin/curl"), [
+            "-s", "--max-time", "1", "http://127.0.0.1:\(server.port)/v1/events?token=\(till)", "-H", "Last-Event-ID: 0"]).stdout
+        #expect(events.contains("event: till.receipt") && events.contains("event: till.shift"), "\(events.prefix(600))")
+        // The Z: counted as expected (3,500 in cash), printed once, also when the close is repeated.
+        let closed = try call(server, "POST", "/v1/till/shift/close", token: till, key: "close-1", body: #"{"counted":3500,"left":0}"#)
+        #expect(closed.status == 201 && (closed.json?["report"] as? [String: Any])?["zNumber"] as? Int == 1, "\(closed.body)")
+        let zJob = try #require((closed.json?["print"] as? [String: Any])?["id"] as? String)
+        let again = try call(server, "POST", "/v1/till/shift/close", token: till, key: "close-1", body: #"{"counted":3500,"left":0}"#)
+        #expect((again.json?["print"] as? [String: Any])?["id"] as? String == zJob, "\(again.body)")
+    }
+
+    @Test("/v1/till: a sale committed when the service dies before spooling its print is printed once after the restart")
+    func tillRepair() throws {
+        let till = try token("till,print")
+        try Data("[serve]\npoll-ms = 200\n".utf8).write(to: home.appendingPathComponent("kassa.toml"))
+        var server = try Server(home: home)
+        #expect(try call(server, "POST", "/v1/till/shift/open", token: till, key: "shift-1", body: #"{"float":0}"#).status == 201)
+        _ = server.terminate()
+        // This service dies right after the receipt commits, before its print job is spooled.
+        server = try Server(home: home, extra: ["KASSA_CRASH_AT": "committed"])
+        let sale = #"{"lines":[{"name":"Bulle","quantity":2,"unitPrice":2500,"vatRate":"12"}],"payments":[{"method":"card","amount":5000}]}"#
+        let lost = try call(server, "POST", "/v1/till/sales", token: till, key: "sale-1", body: sale)
+        #expect(lost.status == 0, "the client got no answer: \(lost.status) \(lost.body)")
+        server.process.waitUntilExit()
+        #expect(server.process.terminationReason == .uncaughtSignal)
+        server = try Server(home: home)
+        defer { _ = server.terminate() }
+        // At start the service found the committed receipt without a job and spooled it.
+        var jobs = try call(server, "GET", "/v1/jobs", token: till).json?["jobs"] as? [[String: Any]] ?? []
+        let receiptJobs = jobs.filter { ($0["idempotencyKey"] as? String)?.hasPrefix("kassa-receipt:") == true }
+        #expect(receiptJobs.count == 1, "\(jobs)")
+        let id = try #require(receiptJobs.first?["id"] as? String)
+        #expect(try final(server, id, token: till)["state"] as? String == "done")
+        // The client's retry finds the receipt and that job: nothing new is printed.
+        let retry = try call(server, "POST", "/v1/till/sales", token: till, key: "sale-1", body: sale)
+        #expect(retry.status == 200 && (retry.json?["receipt"] as? [String: Any])?["number"] as? Int == 1
+                && (retry.json?["print"] as? [String: Any])?["id"] as? String == id, "\(retry.body)")
+        jobs = try call(server, "GET", "/v1/jobs", token: till).json?["jobs"] as? [[String: Any]] ?? []
+        #expect(jobs.count == 1, "one job in all: \(jobs)")
+        // The receipt's original is recorded as printed: asking for it again is refused.
+        let original = try call(server, "POST", "/v1/till/receipts/1/print", token: till, key: "again-1")
+        #expect(original.status == 409 && errorCode(original) == "ORIGINAL_ALREADY_PRINTED", "\(original.body)")
     }
 }
