@@ -46,7 +46,13 @@ extension KassaEnvironment {
         }
 
         // udev rules.
-        let installed = rulesDirectory.appendingPathComponent(UdevRules.fileName)
+        // `kassa udev install` writes /etc/udev/rules.d; `make install` writes <prefix>/lib/udev/rules.d, which udev reads too.
+        var ruleDirectories = [rulesDirectory]
+        if rulesDirectory.path == "/etc/udev/rules.d" {
+            ruleDirectories += ["/usr/local/lib/udev/rules.d", "/usr/lib/udev/rules.d", "/lib/udev/rules.d"].map { URL(fileURLWithPath: $0) }
+        }
+        let installed = ruleDirectories.map { $0.appendingPathComponent(UdevRules.fileName) }
+            .first { FileManager.default.fileExists(atPath: $0.path) } ?? rulesDirectory.appendingPathComponent(UdevRules.fileName)
         if let shipped = try? loadUdevRules().text {
             if let present = FileManager.default.contents(atPath: installed.path) {
                 let text = String(decoding: present, as: UTF8.self)
@@ -157,6 +163,7 @@ extension KassaEnvironment {
             }
         }
         checks += fiscalChecks(database: database)
+        checks += serviceChecks()
         return DoctorReport(checks: checks)
     }
 

@@ -35,6 +35,21 @@ public struct KassaHome: Sendable {
     }
 }
 
+/// Where the running binary is, and the data installed beside it (`make install`: `<prefix>/bin/kassa` with
+/// `<prefix>/share/kassa/`).
+public enum InstallLayout {
+    /// The running executable, from `/proc/self/exe` (argv[0] is only a name when the binary was found on PATH).
+    public static var executable: URL {
+        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return URL(fileURLWithPath: path) }
+        return URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath()
+    }
+
+    /// `<prefix>/share/kassa` of an installed binary.
+    public static var shareDirectory: URL {
+        executable.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("share/kassa", isDirectory: true)
+    }
+}
+
 /// Finds the `Hardware/` data folder (profiles, USB map, fonts).
 public enum HardwareLocator {
     /// `$KASSA_HARDWARE`, then `<prefix>/share/kassa/Hardware` next to an installed binary,
@@ -45,7 +60,7 @@ public enum HardwareLocator {
         if let explicit = environment["KASSA_HARDWARE"], !explicit.isEmpty {
             return URL(fileURLWithPath: explicit, isDirectory: true)
         }
-        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath()
+        let executable = InstallLayout.executable
         var candidates: [URL] = []
         let binDir = executable.deletingLastPathComponent()
         candidates.append(binDir.deletingLastPathComponent().appendingPathComponent("share/kassa/Hardware"))

@@ -44,9 +44,19 @@ struct APIRoutes: Sendable {
         router.get("/v1/events") { request, context in try await self.events(request, context) }
     }
 
+    /// The service's files (`openapi.yaml`, `status.html`): beside the binary in a build (`Kassa_KassaService.resources`),
+    /// or in `<prefix>/share/kassa/service` when installed (`make install`). Never `Bundle.module`, which traps when a
+    /// copied binary lacks its bundle.
     static func resource(_ name: String, _ ext: String, type: String) throws -> Response {
-        guard let url = Bundle.module.url(forResource: name, withExtension: ext), let data = FileManager.default.contents(atPath: url.path) else {
-            throw APIError(.internalServerError, "RESOURCE_MISSING", "\(name).\(ext) is missing from this build; reinstall kassa.")
+        let file = "\(name).\(ext)"
+        let binDirectory = InstallLayout.executable.deletingLastPathComponent()
+        let candidates = [
+            binDirectory.appendingPathComponent("Kassa_KassaService.resources/\(file)"),
+            InstallLayout.shareDirectory.appendingPathComponent("service/\(file)"),
+        ]
+        guard let data = candidates.lazy.compactMap({ FileManager.default.contents(atPath: $0.path) }).first else {
+            throw APIError(.internalServerError, "RESOURCE_MISSING", "\(file) is missing (looked in \(candidates.map(\.path).joined(separator: ", "))); "
+                + "reinstall kassa with `make install`.")
         }
         return Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-cache"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
@@ -204,7 +214,7 @@ struct APIRoutes: Sendable {
                 device: owner.name, kind: kind, idempotencyKey: key,
                 digest: Self.digest(Array(owner.name.utf8), Array(kind.rawValue.utf8), payload), payload: payload,
                 expiresAt: now.addingTimeInterval(maxAge), now: now)
-        } catch let error as SpoolError {
+        } catch {
             throw Self.apiError(error)
         }
         return try await accepted(spooled, created: created, owner: owner, request: request)
