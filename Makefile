@@ -6,7 +6,9 @@ DESTDIR ?=
 # release builds a binary that carries the Swift runtime (no toolchain needed where it is installed).
 CONFIG ?= release
 SWIFT_FLAGS ?= $(if $(filter release,$(CONFIG)),--static-swift-stdlib,)
-BINDIR = $(shell swift build -c $(CONFIG) --show-bin-path)
+# BINDIR: where the built kassa is (asked from SwiftPM unless given); NOBUILD=1 installs what is built already.
+BINDIR ?= $(shell swift build -c $(CONFIG) --show-bin-path)
+NOBUILD ?=
 
 demo:
 	bash .ci/demo
@@ -23,7 +25,7 @@ bench:
 # Installs the binary, its data (printer profiles, fonts, the service's files), the udev rules, the systemd unit
 # and the sysusers file that makes the kassa user. The installed binary finds its data with no environment variable.
 install:
-	swift build -c $(CONFIG) $(SWIFT_FLAGS) --product kassa
+	$(if $(NOBUILD),test -x $(BINDIR)/kassa,swift build -c $(CONFIG) $(SWIFT_FLAGS) --product kassa)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kassa/service $(DESTDIR)$(PREFIX)/share/doc/kassa \
 	  $(DESTDIR)$(PREFIX)/lib/udev/rules.d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d
 	install -m 0755 $(BINDIR)/kassa $(DESTDIR)$(PREFIX)/bin/kassa

@@ -13,13 +13,16 @@ struct ServeTests {
         let port: Int
         let output = Pipe()
 
-        init(home: URL, listen: String = "127.0.0.1:0", extra: [String: String] = [:]) throws {
-            process.executableURL = TestSupport.kassaBinary
+        init(home: URL, listen: String = "127.0.0.1:0", extra: [String: String] = [:], binary: URL = TestSupport.kassaBinary,
+             installed: Bool = false) throws {
+            process.executableURL = binary
             process.arguments = ["--home", home.path, "serve", "--listen", listen]
             var environment = ProcessInfo.processInfo.environment
             environment["KASSA_HOME"] = home.path
             environment["KASSA_HARDWARE"] = TestSupport.hardware.path
             environment.merge(extra) { _, new in new }
+            // An installed binary finds its data by itself: nothing points it there.
+            if installed { environment = ["PATH": "/usr/bin:/bin", "HOME": home.path] }
             process.environment = environment
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice
@@ -322,5 +325,77 @@ struct ServeTests {
         let result = try TestSupport.run(URL(fileURLWithPath: "/usr/bin/env"), [debian ? "/usr/bin/python3" : "python3", script,
                                                                                 "http://127.0.0.1:\(server.port)", admin])
         #expect(result.status == 0, "chromium and python3-selenium come from .ci/deps test: \(result.stdout) \(result.stderr)")
+    }
+
+    @Test("make install into a DESTDIR: the binary, its data, udev rules, a hardened systemd unit; the installed binary prints and serves with no environment")
+    func installed() throws {
+        let destination = home.appendingPathComponent("destdir")
+        let bin = TestSupport.kassaBinary.deletingLastPathComponent().path
+        let make = try TestSupport.run(URL(fileURLWithPath: "/usr/bin/make"), [
+            "-C", TestSupport.repositoryRoot.path, "install", "DESTDIR=\(destination.path)", "PREFIX=/usr/local", "BINDIR=\(bin)", "NOBUILD=1"])
+        #expect(make.status == 0, "\(make.stdout) \(make.stderr)")
+        let prefix = destination.appendingPathComponent("usr/local")
+        let binary = prefix.appendingPathComponent("bin/kassa")
+        for file in ["share/kassa/Hardware/profiles", "share/kassa/service/openapi.yaml", "share/kassa/service/status.html",
+                     "share/kassa/udev/60-kassa.rules", "lib/udev/rules.d/60-kassa.rules", "lib/sysusers.d/kassa.conf"] {
+            #expect(FileManager.default.fileExists(atPath: prefix.appendingPathComponent(file).path), "\(file) is installed")
+        }
+        let unit = try String(contentsOf: prefix.appendingPathComponent("lib/systemd/system/kassa.service"), encoding: .utf8)
+        for line in ["ExecStart=/usr/local/bin/kassa --home /var/lib/kassa serve", "User=kassa", "Group=kassa", "StateDirectory=kassa",
+                     "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "DevicePolicy=closed", "CapabilityBoundingSet="] {
+            #expect(unit.split(separator: "\n").contains(Substring(line)), "the unit has \(line)")
+        }
+        #expect(unit.contains("SupplementaryGroups") == false, "devices are reached through the udev group kassa only")
+        // The installed binary, run with no environment variable pointing at its data.
+        let data = home.appendingPathComponent("installed-home")
+        let example = TestSupport.repositoryRoot.appendingPathComponent("Docs/examples/receipt.json").path
+        let printed = try TestSupport.run(binary, ["--home", data.path, "print", example, "--json"], environment: ["PATH": "/usr/bin:/bin", "HOME": data.path])
+        #expect(printed.status == 0 && printed.stdout.contains(#""delivery" : "confirmed""#), "\(printed.stdout) \(printed.stderr)")
+        let server = try Server(home: data, binary: binary, installed: true)
+        defer { _ = server.terminate() }
+        let page = try call(server, "GET", "/")
+        #expect(page.status == 200 && page.body.contains("EventSource"), "\(page.body.prefix(200))")
+        #expect(try call(server, "GET", "/v1/openapi.yaml").body.hasPrefix("openapi: 3.1"))
+        // systemd's own check of the unit, where systemd-analyze exists: installed with the prefix it names.
+        let analyze = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
+        if FileManager.default.isExecutableFile(atPath: analyze.path) {
+            let direct = home.appendingPathComponent("direct")
+            _ = try TestSupport.run(URL(fileURLWithPath: "/usr/bin/make"), [
+                "-C", TestSupport.repositoryRoot.path, "install", "PREFIX=\(direct.path)", "BINDIR=\(bin)", "NOBUILD=1"])
+            let verified = try TestSupport.run(analyze, ["verify", direct.appendingPathComponent("lib/systemd/system/kassa.service").path])
+            #expect(verified.status == 0 && verified.stderr.isEmpty, "\(verified.stdout) \(verified.stderr)")
+        }
+    }
+
+    @Test("kassa doctor checks the service: the port (kassa serve or something else), the token file's mode, the unit")
+    func doctorChecksService() throws {
+        func checks() throws -> [String: [String: Any]] {
+            let result = try kassa(["doctor", "--json"])
+            let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            let list = json?["checks"] as? [[String: Any]] ?? []
+            return Dictionary(list.map { (($0["name"] as? String) ?? "", $0) }, uniquingKeysWith: { first, _ in first })
+        }
+        var found = try checks()
+        #expect(found["service tokens"]?["result"] as? String == "warn" && found["service unit"] != nil, "\(found)")
+        _ = try token("print")
+        let server = try Server(home: home)
+        defer { _ = server.terminate() }
+        try Data("[serve]\nlisten = \"127.0.0.1:\(server.port)\"\n".utf8).write(to: home.appendingPathComponent("kassa.toml"))
+        found = try checks()
+        #expect(found["service port"]?["result"] as? String == "pass" && found["service tokens"]?["result"] as? String == "pass", "\(found)")
+        chmod(home.appendingPathComponent("serve-tokens.json").path, 0o644)
+        // Something that is not kassa serve on the port.
+        let other = try Server(home: home.appendingPathComponent("other"))
+        _ = other.terminate()
+        let listener = Process()
+        listener.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        listener.arguments = ["python3", "-c", "import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+            + "s.bind(('127.0.0.1',\(other.port)))\ns.listen()\nc,_=s.accept()\nc.recv(100)\nc.sendall(b'HTTP/1.1 200 OK\\r\\n\\r\\nhello')\nc.close()\ntime.sleep(5)"]
+        try listener.run()
+        defer { listener.terminate() }
+        Thread.sleep(forTimeInterval: 0.5)
+        try Data("[serve]\nlisten = \"127.0.0.1:\(other.port)\"\n".utf8).write(to: home.appendingPathComponent("kassa.toml"))
+        found = try checks()
+        #expect(found["service port"]?["result"] as? String == "fail" && found["service tokens"]?["result"] as? String == "fail", "\(found)")
     }
 }
