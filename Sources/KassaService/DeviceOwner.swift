@@ -265,9 +265,11 @@ public actor DeviceOwner {
             }
             return false
         }
+        // The payload is read before the job is marked `sending`, so that the window in which a crash leaves a job
+        // interrupted (never resent) is as short as the send itself.
+        let payload = try spool.payload(job.id)
         let sending = try spool.update(job.id, state: .sending, attempt: true, now: Date())
         await changed(sending)
-        let payload = try spool.payload(job.id)
         let device = self.device
         let environment = self.environment
         let final: SpoolJob

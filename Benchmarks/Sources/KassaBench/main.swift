@@ -55,6 +55,14 @@ func document(withLogo: Bool, storedLogo: Bool = false) -> Document {
     return Document(currency: spec.currency, blocks: blocks)
 }
 
+// `--emit-document`: the text-only benchmark receipt as a kassa.document/1, for the service benchmark (serve-load).
+if arguments.contains("--emit-document") {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    FileHandle.standardOutput.write(try encoder.encode(document(withLogo: false)))
+    exit(0)
+}
+
 let profile = try JSONDecoder().decode(
     PrinterProfile.self,
     from: Data(contentsOf: URL(fileURLWithPath: arguments[1]).deletingLastPathComponent()
