@@ -32,7 +32,7 @@ install:
 	rm -rf $(DESTDIR)$(PREFIX)/share/kassa/Hardware
 	cp -R Hardware $(DESTDIR)$(PREFIX)/share/kassa/Hardware
 	chmod -R u=rwX,go=rX $(DESTDIR)$(PREFIX)/share/kassa/Hardware
-	install -m 0644 Sources/KassaService/openapi.yaml Sources/KassaService/status.html $(DESTDIR)$(PREFIX)/share/kassa/service/
+	install -m 0644 Sources/KassaService/openapi.yaml Sources/KassaService/status.html Sources/KassaService/document.schema.json $(DESTDIR)$(PREFIX)/share/kassa/service/
 	install -d $(DESTDIR)$(PREFIX)/share/kassa/udev
 	install -m 0644 udev/60-kassa.rules $(DESTDIR)$(PREFIX)/share/kassa/udev/60-kassa.rules
 	install -m 0644 udev/60-kassa.rules $(DESTDIR)$(PREFIX)/lib/udev/rules.d/60-kassa.rules

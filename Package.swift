@@ -125,7 +125,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            resources: [.copy("openapi.yaml"), .copy("status.html")]
+            resources: [.copy("openapi.yaml"), .copy("status.html"), .copy("document.schema.json")]
         ),
 
         .executableTarget(

@@ -31,6 +31,7 @@ struct APIRoutes: Sendable {
     func register(_ router: Router<ServiceContext>) {
         router.get("/") { _, _ in try Self.resource("status", "html", type: "text/html; charset=utf-8") }
         router.get("/v1/openapi.yaml") { _, _ in try Self.resource("openapi", "yaml", type: "application/yaml") }
+        router.get("/v1/document.schema.json") { _, _ in try Self.resource("document.schema", "json", type: "application/schema+json") }
         router.get("/v1/health") { _, _ in try self.health() }
         router.get("/v1/devices") { _, context in try await self.devices(context) }
         router.get("/v1/devices/:name") { _, context in try await self.device(context) }
@@ -109,6 +110,11 @@ struct APIRoutes: Sendable {
         guard key.utf8.count <= 128, key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
             throw APIError.badRequest("The Idempotency-Key is 1 to 128 printable ASCII characters.", code: "IDEMPOTENCY_KEY_INVALID")
         }
+        // The service keys its own jobs `kassa-…` (a receipt's print, a cash sale's drawer kick): a client's key never
+        // takes one of those places.
+        guard !key.hasPrefix("kassa-") else {
+            throw APIError.badRequest("Idempotency keys starting with kassa- are the service's own; use a UUID.", code: "IDEMPOTENCY_KEY_INVALID")
+        }
         return key
     }
 
@@ -129,8 +135,13 @@ struct APIRoutes: Sendable {
         do {
             return try StrictJSONDecoder().decode(T.self, from: Data(bytes))
         } catch {
-            throw APIError.badRequest("The body is not valid: \(error.description)" + (error.path.isEmpty ? "" : " (at \(error.path))"),
-                                      code: error.kind == .unknownField ? "UNKNOWN_FIELD" : "INVALID_JSON")
+            let message = "The body is not valid: \(error.description)" + (error.path.isEmpty ? "" : " (at \(error.path))")
+            // The request's own shape is a 400; a print document inside it that does not follow its format
+            // (Docs/document-format.md) is a well-formed request with an invalid document: 422, as the CLI's INVALID_DOCUMENT.
+            if error.path == "document" || error.path.hasPrefix("document.") || error.path.hasPrefix("document[") {
+                throw APIError(.unprocessableContent, "INVALID_DOCUMENT", message)
+            }
+            throw APIError.badRequest(message, code: error.kind == .unknownField ? "UNKNOWN_FIELD" : "INVALID_JSON")
         }
     }
 
@@ -144,7 +155,7 @@ struct APIRoutes: Sendable {
         do {
             if let document = job.document {
                 if Self.referencesFiles(document) {
-                    throw APIError.badRequest("Images come as base64 over the API, never as a file path on this machine.", code: "INVALID_DOCUMENT")
+                    throw APIError(.unprocessableContent, "INVALID_DOCUMENT", "Images come as base64 over the API, never as a file path on this machine.")
                 }
                 return try server.environment.layout(document, profile: profile, baseDirectory: nil).bytes
             }
@@ -264,7 +275,13 @@ struct APIRoutes: Sendable {
 
     func recent(_ request: Request, _ context: ServiceContext) throws -> Response {
         _ = try context.require(.print)
-        let limit = request.uri.queryParameters["limit"].flatMap { Int($0) }.map { min(max($0, 1), 500) } ?? 50
+        var limit = 50
+        if let text = request.uri.queryParameters["limit"] {
+            guard let value = Int(text), (1...500).contains(value), request.uri.queryParameters[values: "limit"].count == 1 else {
+                throw APIError.badRequest("limit is one whole number from 1 to 500.", code: "INVALID_LIMIT")
+            }
+            limit = value
+        }
         let jobs: [SpoolJob]
         do {
             jobs = try server.spool.recent(limit: limit)
@@ -286,7 +303,13 @@ struct APIRoutes: Sendable {
 
     func events(_ request: Request, _ context: ServiceContext) async throws -> Response {
         _ = try context.require(.print)
-        let last = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { Int64($0) }
+        var last: Int64?
+        if let text = request.headers[HTTPField.Name("Last-Event-ID")!] {
+            guard let value = Int64(text), value >= 0 else {
+                throw APIError.badRequest("Last-Event-ID is the id of the last event received, a whole number.", code: "INVALID_LAST_EVENT_ID")
+            }
+            last = value
+        }
         let stream = await server.bus.subscribe(after: last)
         let body = ResponseBody { writer in
             try await writer.write(ByteBuffer(string: ": kassa events\n\n"))

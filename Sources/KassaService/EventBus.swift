@@ -38,10 +38,17 @@ public actor EventBus {
         let id = UUID()
         let (stream, continuation) = AsyncStream<ServiceEvent>.makeStream(bufferingPolicy: .bufferingNewest(capacity))
         if let lastID {
-            if let first = buffer.first, first.id > lastID + 1 {
-                continuation.yield(ServiceEvent(id: first.id - 1, type: "resync", data: #"{"reason":"events were missed; read the state anew"}"#))
+            // An id this service never gave (it was restarted since: ids start at 1 each run) or one older than the
+            // buffer: the client missed events, so it reads the state anew; then it gets what is buffered.
+            if lastID >= nextID {
+                continuation.yield(ServiceEvent(id: 0, type: "resync", data: #"{"reason":"the service restarted; read the state anew"}"#))
+                for event in buffer { continuation.yield(event) }
+            } else {
+                if let first = buffer.first, first.id - 1 > lastID {
+                    continuation.yield(ServiceEvent(id: first.id - 1, type: "resync", data: #"{"reason":"events were missed; read the state anew"}"#))
+                }
+                for event in buffer where event.id > lastID { continuation.yield(event) }
             }
-            for event in buffer where event.id > lastID { continuation.yield(event) }
         }
         subscribers[id] = continuation
         continuation.onTermination = { [weak self] _ in

@@ -102,11 +102,13 @@ public final class KassaServer: Sendable {
     /// Runs until SIGTERM or SIGINT. `onListening` gets the bound address (the port, when 0 was asked).
     public func run(onListening: @escaping @Sendable (String, Int) -> Void) async throws {
         let router = Router(context: ServiceContext.self)
-        router.middlewares.add(LocalCORSMiddleware(allowed: options.allowedOrigins))
+        let routes = RouteTable()
+        router.middlewares.add(LocalCORSMiddleware(allowed: options.allowedOrigins, routes: routes))
         router.middlewares.add(TokenMiddleware(tokens: tokens))
         let api = APIRoutes(server: self)
         api.register(router)
         TillRoutes(api: api).register(router)
+        routes.fill(router.routes)
         let app = Application(
             router: router,
             server: .http1(configuration: .init(idleTimeout: .seconds(Int64(options.idleTimeout)))),

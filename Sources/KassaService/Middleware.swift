@@ -1,5 +1,33 @@
 import HTTPTypes
 import Hummingbird
+import Synchronization
+
+/// The routes the router has, by path pattern, so that a path served with other methods answers 405 with `Allow`
+/// instead of 404. Filled once the routes are registered.
+final class RouteTable: Sendable {
+    private let patterns = Mutex<[(components: [Substring], methods: [String])]>([])
+
+    func fill(_ routes: [Router<ServiceContext>.RouteDescription]) {
+        var table: [String: (components: [Substring], methods: [String])] = [:]
+        for route in routes {
+            let path = "\(route.path)"
+            table[path, default: (path.split(separator: "/"), [])].methods.append(route.method.rawValue)
+        }
+        patterns.withLock { $0 = Array(table.values) }
+    }
+
+    /// The methods served at `path`; empty when no route has it.
+    func methods(for path: String) -> [String] {
+        let parts = path.split(separator: "/")
+        return patterns.withLock { list in
+            list.filter { pattern in
+                pattern.components.count == parts.count && zip(pattern.components, parts).allSatisfy { pattern, part in
+                    pattern.hasPrefix(":") || pattern.hasPrefix("{") || pattern == part
+                }
+            }.flatMap(\.methods)
+        }.sorted()
+    }
+}
 
 /// CORS for browser front ends: an allowlist of origins (`*` allows any), preflights answered on every path (also
 /// ones without a route) with the requested headers mirrored and Chrome's private-network header when asked, and the
@@ -7,6 +35,7 @@ import Hummingbird
 struct LocalCORSMiddleware: RouterMiddleware {
     typealias Context = ServiceContext
     let allowed: [String]
+    let routes: RouteTable
 
     func allowOrigin(_ origin: String?) -> String? {
         guard let origin else { return nil }
@@ -26,7 +55,7 @@ struct LocalCORSMiddleware: RouterMiddleware {
             }
             var headers = HTTPFields()
             headers[.accessControlAllowOrigin] = allowedOrigin
-            headers[.accessControlAllowMethods] = "GET, POST, DELETE, OPTIONS"
+            headers[.accessControlAllowMethods] = "GET, POST, PUT, OPTIONS"
             headers[.accessControlAllowHeaders] = request.headers[.accessControlRequestHeaders]
                 ?? "Authorization, Content-Type, Idempotency-Key, Last-Event-ID, Accept, Origin, X-Requested-With"
             headers[.accessControlMaxAge] = "86400"
@@ -50,7 +79,13 @@ struct LocalCORSMiddleware: RouterMiddleware {
             if error.status == .contentTooLarge {
                 api.message = "The request body is larger than the limit (\(ServiceContext.bodyLimit.withLock { $0 }) bytes; [serve] body-limit)."
             } else if error.status == .notFound {
-                api.message = "There is no \(request.method) \(request.uri.path); the API is described at /v1/openapi.yaml."
+                let methods = routes.methods(for: request.uri.path)
+                if methods.isEmpty {
+                    api.message = "There is no \(request.method) \(request.uri.path); the API is described at /v1/openapi.yaml."
+                } else {
+                    api = APIError(.methodNotAllowed, "METHOD_NOT_ALLOWED", "\(request.uri.path) takes \(methods.joined(separator: ", ")), not \(request.method).")
+                    api.headers[.allow] = methods.joined(separator: ", ")
+                }
             }
             if let allowedOrigin { api.headers[.accessControlAllowOrigin] = allowedOrigin }
             throw api
@@ -73,7 +108,7 @@ struct LocalCORSMiddleware: RouterMiddleware {
 struct TokenMiddleware: RouterMiddleware {
     typealias Context = ServiceContext
     let tokens: TokenStore
-    static let open: Set<String> = ["/v1/health", "/v1/openapi.yaml", "/", "/status.html"]
+    static let open: Set<String> = ["/v1/health", "/v1/openapi.yaml", "/v1/document.schema.json", "/", "/status.html"]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path

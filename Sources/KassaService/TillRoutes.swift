@@ -153,14 +153,8 @@ struct TillRoutes: Sendable {
         return owner
     }
 
-    /// The command id of a fact-making request: its `Idempotency-Key` (keys starting `kassa-` are the service's own).
-    func commandID(_ request: Request) throws -> String {
-        let key = try api.idempotencyKey(request)
-        guard !key.hasPrefix("kassa-") else {
-            throw APIError.badRequest("Idempotency keys starting with kassa- are the service's own; use a UUID.", code: "IDEMPOTENCY_KEY_INVALID")
-        }
-        return key
-    }
+    /// The command id of a fact-making request: its `Idempotency-Key`.
+    func commandID(_ request: Request) throws -> String { try api.idempotencyKey(request) }
 
     func number(_ context: ServiceContext) throws -> Int64 {
         guard let text = context.parameters.get("number"), let number = Int64(text), number > 0 else {
