@@ -118,6 +118,12 @@ public final class KassaServer: Sendable {
                 onListening(self.options.host, port)
             },
             logger: logger)
+        // Before the first request: the owners report ended jobs to the till, and a receipt committed while its print
+        // job never reached the spool (a crash between the two) is spooled now.
+        for owner in owners.values {
+            await owner.setOnEnded { [till] job in await till.jobEnded(job) }
+        }
+        _ = await till.repair()
         let group = ServiceGroup(configuration: .init(
             // Shut down in reverse order: the owners first (the job being sent finishes, the event streams end), then
             // the HTTP server, which still spools what arrives meanwhile.
@@ -132,12 +138,6 @@ struct OwnersService: Service {
     let server: KassaServer
 
     func run() async throws {
-        let till = server.till
-        for owner in server.owners.values {
-            await owner.setOnEnded { job in await till.jobEnded(job) }
-        }
-        // A receipt committed while its print job never reached the spool (a crash between the two) is spooled now.
-        _ = await till.repair()
         for owner in server.owners.values { await owner.start() }
         try? await gracefulShutdown()
         for owner in server.owners.values { await owner.stop() }

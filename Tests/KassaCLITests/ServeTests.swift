@@ -389,11 +389,13 @@ struct ServeTests {
         _ = other.terminate()
         let listener = Process()
         listener.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        listener.arguments = ["python3", "-c", "import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
-            + "s.bind(('127.0.0.1',\(other.port)))\ns.listen()\nc,_=s.accept()\nc.recv(100)\nc.sendall(b'HTTP/1.1 200 OK\\r\\n\\r\\nhello')\nc.close()\ntime.sleep(5)"]
+        let ready = home.appendingPathComponent("listener.ready")
+        listener.arguments = ["python3", "-c", "import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+            + "s.bind(('127.0.0.1',\(other.port)))\ns.listen()\nopen('\(ready.path)','w').write('1')\nwhile True:\n c,_=s.accept()\n c.recv(100)\n"
+            + " c.sendall(b'HTTP/1.1 200 OK\\r\\n\\r\\nhello')\n c.close()"]
         try listener.run()
         defer { listener.terminate() }
-        Thread.sleep(forTimeInterval: 0.5)
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: ready.path) { Thread.sleep(forTimeInterval: 0.05) }
         try Data("[serve]\nlisten = \"127.0.0.1:\(other.port)\"\n".utf8).write(to: home.appendingPathComponent("kassa.toml"))
         found = try checks()
         #expect(found["service port"]?["result"] as? String == "fail" && found["service tokens"]?["result"] as? String == "fail", "\(found)")
