@@ -391,10 +391,14 @@ struct ServeTests {
         listener.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let ready = home.appendingPathComponent("listener.ready")
         listener.arguments = ["python3", "-c", "import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
-            + "s.bind(('127.0.0.1',\(other.port)))\ns.listen()\nopen('\(ready.path)','w').write('1')\nwhile True:\n c,_=s.accept()\n c.recv(100)\n"
+            + "s.bind(('127.0.0.1',\(other.port)))\ns.listen()\ns.settimeout(30)\nopen('\(ready.path)','w').write('1')\nwhile True:\n c,_=s.accept()\n c.recv(100)\n"
             + " c.sendall(b'HTTP/1.1 200 OK\\r\\n\\r\\nhello')\n c.close()"]
+        listener.standardOutput = FileHandle.nullDevice
+        listener.standardError = FileHandle.nullDevice
         try listener.run()
-        defer { listener.terminate() }
+        // SIGKILL: the test process may pass SIGTERM on as ignored; the listener also ends after 30 s without a client,
+        // so it can never hold the test runner's output open.
+        defer { Foundation.kill(listener.processIdentifier, SIGKILL); listener.waitUntilExit() }
         for _ in 0..<200 where !FileManager.default.fileExists(atPath: ready.path) { Thread.sleep(forTimeInterval: 0.05) }
         try Data("[serve]\nlisten = \"127.0.0.1:\(other.port)\"\n".utf8).write(to: home.appendingPathComponent("kassa.toml"))
         found = try checks()
