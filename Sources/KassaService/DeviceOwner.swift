@@ -263,6 +263,12 @@ public actor DeviceOwner {
                 let held = try spool.update(job.id, state: .held, errorCode: "HELD", errorMessage: status.problem, now: Date())
                 await changed(held)
             }
+            // The jobs behind it wait for the same reason, and say so: each is held too (and sent in order later). A
+            // drawer kick behind paper-out print jobs is held as well, since the order per device is kept.
+            for waiting in try spool.queued(device: name) {
+                let held = try spool.update(waiting.id, state: .held, errorCode: "HELD", errorMessage: status.problem, now: Date())
+                await changed(held)
+            }
             return false
         }
         // The payload is read before the job is marked `sending`, so that the window in which a crash leaves a job

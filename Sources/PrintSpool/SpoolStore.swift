@@ -176,6 +176,18 @@ public final class SpoolStore: Sendable {
         }
     }
 
+    /// The device's jobs still `queued` (not yet held or sending), in order.
+    public func queued(device: String) throws(SpoolError) -> [SpoolJob] {
+        do {
+            return try writer.read { db in
+                try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM job WHERE device = ? AND state = 'queued' ORDER BY seq",
+                                 arguments: [device]).map(Self.job)
+            }
+        } catch {
+            throw Self.error(error)
+        }
+    }
+
     /// Moves a job to `state`; `attempt` counts a sending attempt. A job already final is left as it is.
     @discardableResult
     public func update(_ id: String, state: SpoolJob.State, attempt: Bool = false, errorCode: String? = nil, errorMessage: String? = nil,

@@ -193,6 +193,58 @@ struct ServeTests {
         #expect(server.terminate() == 0)
     }
 
+    @Test("paper out with jobs queued: all held, then printed once each in order; a slow client is cut off; Last-Event-ID bounds")
+    func heldInOrderSlowClientEventBounds() throws {
+        let admin = try token("print,drawer,admin")
+        try Data("[serve]\npoll-ms = 200\nidle-timeout = 1\n".utf8).write(to: home.appendingPathComponent("kassa.toml"))
+        let server = try Server(home: home)
+        _ = try call(server, "POST", "/v1/devices/virtual/simulate", token: admin, body: #"{"paper":"out"}"#)
+        var ids: [String] = []
+        for n in 1...5 {
+            let job = try call(server, "POST", "/v1/devices/virtual/jobs", token: admin, key: "order-\(n)", body: #"{"text":"job \#(n)\n"}"#)
+            #expect(job.status == 202, "\(job.body)")
+            ids.append(try #require(job.json?["id"] as? String))
+        }
+        Thread.sleep(forTimeInterval: 0.6)
+        for id in ids {
+            let job = try call(server, "GET", "/v1/jobs/\(id)", token: admin)
+            #expect(job.json?["state"] as? String == "held", "\(job.body)")
+        }
+        _ = try call(server, "POST", "/v1/devices/virtual/simulate", token: admin, body: #"{"paper":"ok"}"#)
+        var finished: [String] = []
+        for id in ids {
+            var job = try call(server, "GET", "/v1/jobs/\(id)", token: admin)
+            for _ in 0..<100 where job.json?["state"] as? String != "done" {
+                Thread.sleep(forTimeInterval: 0.1)
+                job = try call(server, "GET", "/v1/jobs/\(id)", token: admin)
+            }
+            #expect(job.json?["state"] as? String == "done" && job.json?["attempts"] as? Int == 1, "\(job.body)")
+            finished.append(job.json?["finishedAt"] as? String ?? job.json?["finished_at"] as? String ?? "")
+        }
+        #expect(!finished.contains("") && finished == finished.sorted(), "finished in this order: \(finished)")
+        // A client that sends half a request and stalls is closed after the idle timeout; others are served meanwhile.
+        let slow = try TestSupport.run(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", """
+            import socket, time
+            s = socket.create_connection(('127.0.0.1', \(server.port)))
+            s.sendall(b'GET /v1/health HTTP/1.1\\r\\nHost: x\\r\\n')
+            s.settimeout(10)
+            t = time.monotonic()
+            data = s.recv(100)
+            print('closed' if data == b'' else 'answered', round(time.monotonic() - t))
+            """])
+        #expect(slow.stdout.hasPrefix("closed"), "\(slow.stdout) \(slow.stderr)")
+        #expect(try call(server, "GET", "/v1/health").status == 200)
+        // Last-Event-ID: not a number is 400 with its code; the largest id resynchronises instead of overflowing.
+        let bad = try call(server, "GET", "/v1/events", token: admin, headers: ["Last-Event-ID: x"])
+        #expect(bad.status == 400 && errorCode(bad) == "INVALID_LAST_EVENT_ID", "\(bad.body)")
+        let resync = try TestSupport.run(URL(fileURLWithPath: "/usr/bin/curl"), [
+            "-s", "-N", "--max-time", "2", "-H", "Authorization: Bearer \(admin)", "-H", "Last-Event-ID: \(Int64.max)",
+            "http://127.0.0.1:\(server.port)/v1/events"]).stdout
+        #expect(resync.contains("event: resync"), "\(resync)")
+        #expect(try call(server, "GET", "/v1/health").status == 200)
+        #expect(server.terminate() == 0)
+    }
+
     @Test("tokens: only a hash is stored (0600); list and revoke; listening beyond loopback needs --insecure")
     func tokensAndBinding() throws {
         let secret = try token("print")
