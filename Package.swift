@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "StrictDecoding", targets: ["StrictDecoding"]),
         .library(name: "PrintSpool", targets: ["PrintSpool"]),
         .library(name: "KassaService", targets: ["KassaService"]),
+        .library(name: "LocalCertificates", targets: ["LocalCertificates"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -28,6 +29,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"4.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // C libraries, each behind a small system-library target.
@@ -112,6 +116,15 @@ let package = Package(
             ]
         ),
 
+        // The till's own certificate authority and server certificates for `kassa serve` over HTTPS (decision 0021).
+        .target(
+            name: "LocalCertificates",
+            dependencies: [
+                "PrivateFiles", .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+
         // The durable print spool (HOME/spool.sqlite): jobs, idempotency keys, states. Knows nothing of HTTP or devices.
         .target(name: "PrintSpool", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // `kassa serve`: the device owners, the event stream and the HTTP API (Hummingbird 2, swift-service-lifecycle).
@@ -119,8 +132,11 @@ let package = Package(
             name: "KassaService",
             dependencies: [
                 "KassaRuntime", "PrintSpool", "SessionEngine", "ReceiptLayout", "ESCPOS", "DeviceTransport", "DeviceDiscovery", "StrictDecoding",
-                "PrivateFiles",
+                "PrivateFiles", "LocalCertificates",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -131,7 +147,7 @@ let package = Package(
         .executableTarget(
             name: "kassa",
             dependencies: [
-                "KassaRuntime", "DeviceTransport", "ESCPOS", "ReceiptLayout", "ReceiptPrinter", "DeviceDiscovery", "SessionEngine", "KassaService",
+                "KassaRuntime", "DeviceTransport", "ESCPOS", "ReceiptLayout", "ReceiptPrinter", "DeviceDiscovery", "SessionEngine", "KassaService", "LocalCertificates",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -145,6 +161,7 @@ let package = Package(
         .testTarget(name: "QRCodeTests", dependencies: ["QRCode", "TestSupport", "ESCPOS", "Raster"]),
         .testTarget(name: "ESCPOSTests", dependencies: ["ESCPOS", "Raster", "QRCode", "TestSupport"]),
         .testTarget(name: "StrictDecodingTests", dependencies: ["StrictDecoding"]),
+        .testTarget(name: "LocalCertificatesTests", dependencies: ["LocalCertificates", "TestSupport"]),
         .testTarget(name: "ImageCodecTests", dependencies: ["ImageCodec", "Raster"]),
         .testTarget(name: "ReceiptLayoutTests", dependencies: ["ReceiptLayout", "ESCPOS", "VirtualPrinter", "ProfileCatalog", "TestSupport", "StrictDecoding"]),
         .testTarget(name: "VirtualPrinterTests", dependencies: ["VirtualPrinter", "ESCPOS", "QRCode", "ProfileCatalog", "ImageCodec", "Raster", "TestSupport"]),

@@ -49,6 +49,10 @@ public struct KassaConfig: Sendable, Equatable {
         public var drawerMaxAgeSeconds: Int = 12
         /// How long an idle connection is kept.
         public var idleTimeoutSeconds: Int = 60
+        /// HTTPS: the server certificate chain (PEM) and its key (`kassa serve cert` makes both); relative paths
+        /// are taken from the Kassa home.
+        public var tlsCertificate: String?
+        public var tlsKey: String?
     }
     public var serve = Serve()
 
@@ -181,8 +185,11 @@ extension KassaConfig.Serve {
         case "job-max-age": jobMaxAgeSeconds = try integer(1...604_800)
         case "drawer-max-age": drawerMaxAgeSeconds = try integer(1...60)
         case "idle-timeout": idleTimeoutSeconds = try integer(1...3600)
+        case "tls-cert": tlsCertificate = try string()
+        case "tls-key": tlsKey = try string()
         default:
-            let known: Set<String> = ["listen", "allowed-origins", "body-limit", "poll-ms", "job-max-age", "drawer-max-age", "idle-timeout"]
+            let known: Set<String> = ["listen", "allowed-origins", "body-limit", "poll-ms", "job-max-age", "drawer-max-age", "idle-timeout",
+                                      "tls-cert", "tls-key"]
             let hint = StrictJSONDecoder.closest(to: key, in: known).map { "; did you mean '\($0)'?" } ?? "; known keys: \(known.sorted().joined(separator: ", "))"
             throw .config(path: path, line: line, reason: "unknown key '\(key)' in [serve]\(hint)")
         }

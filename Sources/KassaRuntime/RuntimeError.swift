@@ -33,6 +33,8 @@ public enum RuntimeError: Error, CustomStringConvertible {
     case journalBroken(String)
     /// `kassa serve` could not start or run (its configuration, token file or spool); the message says what to do.
     case service(String)
+    /// A TLS certificate or key cannot be made or used (`kassa serve cert`, `--tls-cert`); `code` is one of the `TLS_…` codes.
+    case tls(code: String, message: String)
     /// A job was sent but the printer did not confirm it.
     case unconfirmed(device: String, reason: String)
     /// The terminal's marker shows a terminal was created in this database, but the file is missing, empty or holds none.
@@ -93,6 +95,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
                 + "look at the printer before printing it again."
         case .session(let error): return error.description
         case .service(let message): return message
+        case .tls(_, let message): return message
         case .journalBroken(let detail):
             return "The journal does not verify (\(detail)); nothing was exported. Keep the database as it is and call support; "
                 + "`kassa journal export --force` writes the export marked as unverified, for the investigation."
@@ -124,7 +127,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
         case .discovery: return 7
         case .terminalDatabaseLost: return 37
         case .journalBroken: return 39
-        case .service: return 9
+        case .service, .tls: return 9
         case .unconfirmed: return 24
         case .session(let error):
             switch error {
@@ -159,6 +162,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
     public var code: String {
         switch self {
         case .service: return "SERVICE"
+        case .tls(let code, _): return code
         case .homeNotWritable: return "HOME_NOT_WRITABLE"
         case .hardwareDataMissing: return "HARDWARE_DATA_MISSING"
         case .inputUnreadable: return "INPUT_UNREADABLE"

@@ -1,6 +1,10 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import LocalCertificates
+import NIOSSL
 import KassaRuntime
 import Logging
 import NIOCore
@@ -19,8 +23,13 @@ public struct ServeOptions: Sendable {
     public var idleTimeout: Int
     /// Listening beyond loopback without TLS needs this, said out loud.
     public var insecure: Bool
+    /// HTTPS: the checked certificate chain and key (`--tls-cert`, `--tls-key` or `[serve] tls-cert`, `tls-key`).
+    public var tls: LocalCertificates.ServerIdentity?
+    public var scheme: String { tls == nil ? "http" : "https" }
 
-    public init(config: KassaConfig.Serve, listen: String? = nil, insecure: Bool = false) throws(ServiceError) {
+    /// `home` resolves relative certificate paths of kassa.toml; the command line's are taken as given.
+    public init(config: KassaConfig.Serve, listen: String? = nil, insecure: Bool = false, tlsCertificate: String? = nil, tlsKey: String? = nil,
+                home: URL? = nil, now: Date = Date()) throws(ServiceError) {
         let text = listen ?? config.listen
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
             throw .configuration("--listen takes HOST:PORT (e.g. 127.0.0.1:8723), not \(text).")
@@ -37,9 +46,29 @@ public struct ServeOptions: Sendable {
         drawerMaxAge = TimeInterval(config.drawerMaxAgeSeconds)
         idleTimeout = config.idleTimeoutSeconds
         self.insecure = insecure
-        if !Self.isLoopback(host), !insecure {
-            throw .configuration("Listening on \(host) would open the printers and the drawer to the network without TLS. Keep the "
-                + "default 127.0.0.1, or say --insecure on a network you trust (TLS is not built yet; Docs/CLI.md).")
+        func resolved(_ path: String?, fromFile: Bool) -> String? {
+            guard let path else { return nil }
+            guard fromFile, !path.hasPrefix("/"), let home else { return path }
+            return home.appendingPathComponent(path).path
+        }
+        let certificate = resolved(tlsCertificate, fromFile: false) ?? resolved(config.tlsCertificate, fromFile: true)
+        let key = resolved(tlsKey, fromFile: false) ?? resolved(config.tlsKey, fromFile: true)
+        switch (certificate, key) {
+        case (nil, nil):
+            tls = nil
+        case (let certificate?, let key?):
+            do {
+                tls = try LocalCertificates.loadServerIdentity(certificate: certificate, key: key, now: now)
+            } catch {
+                throw .tls(error)
+            }
+        default:
+            throw .configuration("HTTPS needs both --tls-cert and --tls-key (or tls-cert and tls-key in [serve]); kassa serve cert makes both.")
+        }
+        if !Self.isLoopback(host), !insecure, tls == nil {
+            throw .configuration("Listening on \(host) would open the printers and the drawer to the network without TLS. Give "
+                + "--tls-cert and --tls-key (kassa serve cert makes a local CA and a certificate), keep the default 127.0.0.1, or say "
+                + "--insecure on a network you trust.")
         }
     }
 
@@ -109,9 +138,24 @@ public final class KassaServer: Sendable {
         api.register(router)
         TillRoutes(api: api).register(router)
         routes.fill(router.routes)
+        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(Int64(options.idleTimeout))))
+        let server: HTTPServerBuilder
+        if let identity = options.tls {
+            let configuration: TLSConfiguration
+            do {
+                configuration = TLSConfiguration.makeServerConfiguration(
+                    certificateChain: try identity.certificatesPEM.map { .certificate(try NIOSSLCertificate(bytes: Array($0.utf8), format: .pem)) },
+                    privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(identity.keyPEM.utf8), format: .pem)))
+            } catch {
+                throw ServiceError.configuration("The TLS certificate or key cannot be used: \(error); make them again with kassa serve cert.")
+            }
+            server = try .tls(http1, tlsConfiguration: configuration)
+        } else {
+            server = http1
+        }
         let app = Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(options.idleTimeout)))),
+            server: server,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "kassa"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LocalCertificates
 import PrivateFiles
 import Synchronization
 
@@ -116,10 +117,13 @@ public enum ServiceError: Error, Sendable, CustomStringConvertible {
     case tokens(String)
     case configuration(String)
     case spool(String)
+    /// The TLS certificate or key cannot be used; the code (`TLS_…`) is documented in Docs/CLI.md.
+    case tls(LocalCertificateError)
 
     public var description: String {
         switch self {
         case .tokens(let message), .configuration(let message), .spool(let message): return message
+        case .tls(let error): return error.message
         }
     }
 }

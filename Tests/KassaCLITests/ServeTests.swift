@@ -14,9 +14,9 @@ struct ServeTests {
         let output = Pipe()
 
         init(home: URL, listen: String = "127.0.0.1:0", extra: [String: String] = [:], binary: URL = TestSupport.kassaBinary,
-             installed: Bool = false) throws {
+             installed: Bool = false, arguments: [String] = []) throws {
             process.executableURL = binary
-            process.arguments = ["--home", home.path, "serve", "--listen", listen]
+            process.arguments = ["--home", home.path, "serve", "--listen", listen] + arguments
             var environment = ProcessInfo.processInfo.environment
             environment["KASSA_HOME"] = home.path
             environment["KASSA_HARDWARE"] = TestSupport.hardware.path
@@ -36,7 +36,7 @@ struct ServeTests {
                 line.append(byte)
             }
             let text = String(decoding: line, as: UTF8.self)
-            guard let range = text.range(of: #"127\.0\.0\.1:(\d+)"#, options: .regularExpression),
+            guard let range = text.range(of: #"(127\.0\.0\.1|0\.0\.0\.0):(\d+)"#, options: .regularExpression),
                   let port = Int(text[range].split(separator: ":").last ?? "") else {
                 process.terminate()
                 throw ServeTestError.notListening(text)
@@ -259,7 +259,72 @@ struct ServeTests {
         #expect(try kassa(["serve", "token", "revoke", id]).status == 36)
         #expect(try kassa(["serve", "token", "add", "--user", "nobody", "--scope", "print"]).status == 31)
         let open = try kassa(["serve", "--listen", "0.0.0.0:0", "--json"])
-        #expect(open.status == 9 && open.stdout.contains("--insecure"), "\(open.stdout)")
+        #expect(open.status == 9 && open.stdout.contains("--insecure") && open.stdout.contains("--tls-cert"), "\(open.stdout)")
+    }
+
+    @Test("HTTPS: serve cert makes a name-constrained local CA (kept on renewal); serve --tls-cert answers curl that trusts only it, beyond loopback without --insecure; bad certificates are refused with their codes")
+    func tls() throws {
+        let made = try kassa(["serve", "cert", "--host", "till-7.lan", "--host", "192.168.77.5", "--json"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let issued = try #require(made.json, "\(made.stdout)")
+        let ca = try #require(issued["caCertificate"] as? String), certificate = try #require(issued["certificate"] as? String)
+        let key = try #require(issued["key"] as? String), caKey = try #require(issued["caKey"] as? String)
+        #expect(issued["caCreated"] as? Bool == true)
+        for secret in [key, caKey] {
+            #expect((try FileManager.default.attributesOfItem(atPath: secret)[.posixPermissions] as? Int) == 0o600, "\(secret)")
+        }
+        #expect((issued["names"] as? [String] ?? []).contains("localhost") && (issued["addresses"] as? [String] ?? []).contains("192.168.77.5"))
+
+        // OpenSSL, independently: the chain, the names, and the CA's name constraints.
+        let openssl = URL(fileURLWithPath: "/usr/bin/openssl")
+        func verify(_ extra: [String]) throws -> Int32 { try TestSupport.run(openssl, ["verify", "-CAfile", ca] + extra + [certificate]).status }
+        #expect(try verify([]) == 0)
+        #expect(try verify(["-verify_hostname", "till-7.lan"]) == 0)
+        #expect(try verify(["-verify_hostname", "localhost"]) == 0)
+        #expect(try verify(["-verify_ip", "192.168.77.5"]) == 0)
+        #expect(try verify(["-verify_hostname", "example.com"]) != 0)
+        #expect(try verify(["-verify_ip", "8.8.8.8"]) != 0)
+        let constraints = try TestSupport.run(openssl, ["x509", "-in", ca, "-noout", "-ext", "nameConstraints,basicConstraints"]).stdout
+        #expect(constraints.contains("DNS:localhost") && constraints.contains("IP:192.168.0.0/255.255.0.0") && constraints.contains("CA:TRUE"), "\(constraints)")
+
+        // Renewal keeps the CA, so the clients that trust it keep trusting.
+        let renewed = try kassa(["serve", "cert", "--host", "till-7.lan", "--json"])
+        #expect(renewed.json?["caCreated"] as? Bool == false && renewed.json?["caFingerprint"] as? String == issued["caFingerprint"] as? String)
+        // A public name is outside what the CA may vouch for: refused, and nothing is written.
+        let before = try Data(contentsOf: URL(fileURLWithPath: certificate))
+        let refused = try kassa(["serve", "cert", "--host", "example.com", "--json"])
+        #expect(refused.status == 9 && (refused.json?["error"] as? [String: Any])?["code"] as? String == "TLS_CA_CONSTRAINED", "\(refused.stdout)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: certificate)) == before)
+
+        // HTTPS beyond loopback, without --insecure; curl trusts only the local CA.
+        let server = try Server(home: home, listen: "0.0.0.0:0", arguments: ["--tls-cert", certificate, "--tls-key", key])
+        let curl = URL(fileURLWithPath: "/usr/bin/curl")
+        let health = try TestSupport.run(curl, ["-s", "--cacert", ca, "https://localhost:\(server.port)/v1/health"])
+        let healthy = health.stdout.contains("uptime")
+        #expect(health.status == 0 && healthy, "\(health.stdout)")
+        let byAddress = try TestSupport.run(curl, ["-s", "--cacert", ca, "https://127.0.0.1:\(server.port)/v1/health"])
+        #expect(byAddress.status == 0)
+        // Without the CA the certificate is not trusted (curl's exit 60), and plain HTTP gets no answer from the TLS port.
+        #expect(try TestSupport.run(curl, ["-s", "https://localhost:\(server.port)/v1/health"]).status == 60)
+        let plain = try TestSupport.run(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(server.port)/v1/health"])
+        #expect(plain.stdout != "200")
+        #expect(server.terminate() == 0)
+
+        // Refusals, each with its code, before anything listens.
+        func serveCode(_ arguments: [String]) throws -> String? {
+            let answer = try kassa(["serve", "--listen", "127.0.0.1:0", "--json"] + arguments)
+            #expect(answer.status == 9, "\(answer.stdout)")
+            return (answer.json?["error"] as? [String: Any])?["code"] as? String
+        }
+        #expect(try serveCode(["--tls-cert", certificate, "--tls-key", caKey]) == "TLS_KEY_MISMATCH")
+        #expect(try serveCode(["--tls-cert", certificate + ".missing", "--tls-key", key]) == "TLS_FILE")
+        #expect(try serveCode(["--tls-cert", certificate]) == "SERVICE")
+        let garbage = home.appendingPathComponent("garbage.pem")
+        try Data("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n".utf8).write(to: garbage)
+        #expect(try serveCode(["--tls-cert", garbage.path, "--tls-key", key]) == "TLS_PARSE")
+        chmod(key, 0o644)
+        #expect(try serveCode(["--tls-cert", certificate, "--tls-key", key]) == "TLS_FILE")
+        chmod(key, 0o600)
     }
 
     /// Polls a job until it is final (or 10 s pass).

@@ -12,10 +12,12 @@ extension Kassa {
             abstract: "Run the local print, drawer and status service for web front ends (Docs/CLI.md, Docs/openapi.yaml).",
             discussion: "Listens on 127.0.0.1:8723 unless --listen or [serve] listen says otherwise; SIGTERM drains it (the job being "
                 + "sent finishes, queued jobs stay in HOME/spool.sqlite). Prints one line when it listens.",
-            subcommands: [Token.self])
+            subcommands: [Token.self, Cert.self])
         @OptionGroup var global: GlobalOptions
         @Option(name: .long, help: "HOST:PORT to listen on (port 0: any free port, printed).") var listen: String?
         @Flag(name: .long, help: "Allow listening beyond loopback without TLS (only on a network you trust).") var insecure = false
+        @Option(name: .long, help: "Serve HTTPS with this certificate chain (PEM; kassa serve cert makes HOME/tls/server.pem).") var tlsCert: String?
+        @Option(name: .long, help: "The certificate's private key (PEM, mode 0600; HOME/tls/server.key).") var tlsKey: String?
 
         func run() throws {
             try runReporting(json: global.json) { () throws(RuntimeError) in
@@ -23,11 +25,15 @@ extension Kassa {
                 let server: KassaServer
                 do {
                     server = try KassaServer(environment: environment,
-                                             options: try ServeOptions(config: environment.config.serve, listen: listen, insecure: insecure),
+                                             options: try ServeOptions(config: environment.config.serve, listen: listen, insecure: insecure,
+                                                                       tlsCertificate: tlsCert, tlsKey: tlsKey, home: environment.home.root),
                                              logger: environment.logger)
+                } catch let ServiceError.tls(error) {
+                    throw .tls(code: error.code, message: error.message)
                 } catch {
                     throw .service("\(error)")
                 }
+                let scheme = server.options.scheme
                 let json = global.json
                 let failure = Mutex<String?>(nil)
                 let done = DispatchSemaphore(value: 0)
@@ -36,9 +42,9 @@ extension Kassa {
                         try await server.run { host, port in
                             let shown = host.contains(":") ? "[\(host)]" : host
                             if json {
-                                print(#"{"listening":"http://\#(shown):\#(port)","ok":true}"#)
+                                print(#"{"listening":"\#(scheme)://\#(shown):\#(port)","ok":true}"#)
                             } else {
-                                print("kassa serve: listening on http://\(shown):\(port) (devices: \(server.owners.keys.sorted().joined(separator: ", ")))")
+                                print("kassa serve: listening on \(scheme)://\(shown):\(port) (devices: \(server.owners.keys.sorted().joined(separator: ", ")))")
                             }
                             fflush(nil)
                         }
