@@ -183,6 +183,13 @@ public actor DeviceOwner {
         }
     }
 
+    /// udev saw the device come or go: read its status now (between jobs, as always) and wake the loop, so that held
+    /// jobs resume as soon as a printer is back, and a printer that left is reported at once.
+    public func hotplug() async {
+        _ = await readStatus()
+        poke()
+    }
+
     /// Stops after the job being sent (queued jobs stay in the spool).
     public func stop() async {
         stopping = true

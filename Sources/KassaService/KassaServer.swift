@@ -171,7 +171,8 @@ public final class KassaServer: Sendable {
         let group = ServiceGroup(configuration: .init(
             // Shut down in reverse order: the owners first (the job being sent finishes, the event streams end), then
             // the HTTP server, which still spools what arrives meanwhile.
-            services: [.init(service: app), .init(service: OwnersService(server: self))],
+            services: [.init(service: app), .init(service: OwnersService(server: self)),
+                       .init(service: HotplugService(server: self, logger: logger.with(["component": "hotplug"])))],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

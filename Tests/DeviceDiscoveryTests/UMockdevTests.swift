@@ -118,6 +118,71 @@ struct Discovery {
         #expect(process.terminationStatus == 0)
     }
 
+    @Test("kassa serve follows hot-plug: a configured USB printer attached and detached is announced on /v1/events by name, and its status is read at once")
+    func serveFollowsHotplug() throws {
+        let testbed = Testbed()
+        let home = TestSupport.temporaryDirectory()
+        var environment = ProcessInfo.processInfo.environment  // carries UMOCKDEV_DIR and LD_PRELOAD
+        environment["KASSA_HARDWARE"] = TestSupport.hardware.path
+        environment["KASSA_HOME"] = home.path
+        try Data("[serve]\npoll-ms = 60000\n\n[devices.counter]\nurl = \"usb://04b8:0202?serial=TEST0001\"\nprofile = \"TM-T88V\"\n".utf8)
+            .write(to: home.appendingPathComponent("kassa.toml"))
+        let binary = TestSupport.kassaBinary
+        #expect(try TestSupport.run(binary, ["--home", home.path, "user", "add", "ana", "--role", "manager"], environment: environment).status == 0)
+        let made = try TestSupport.run(binary, ["--home", home.path, "serve", "token", "add", "--user", "ana", "--scope", "print", "--json"],
+                                       environment: environment)
+        let token = try #require((try? JSONSerialization.jsonObject(with: Data(made.stdout.utf8)) as? [String: Any])?["token"] as? String, "\(made.stderr)")
+        let server = Process()
+        server.executableURL = binary
+        server.arguments = ["--home", home.path, "serve", "--listen", "127.0.0.1:0"]
+        server.environment = environment
+        let output = Pipe()
+        server.standardOutput = output
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        var line = Data()
+        while !line.contains(0x0A) {
+            let byte = output.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty { break }
+            line.append(byte)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        let port = try #require(text.range(of: #"127\.0\.0\.1:(\d+)"#, options: .regularExpression).flatMap { Int(text[$0].split(separator: ":")[1]) }, "\(text)")
+        // The event stream, read by curl for a few seconds while the printer comes and goes.
+        let events = Process()
+        events.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        events.arguments = ["-s", "-N", "--max-time", "6", "-H", "Authorization: Bearer \(token)", "http://127.0.0.1:\(port)/v1/events"]
+        let stream = Pipe()
+        events.standardOutput = stream
+        try events.run()
+        usleep(700_000)
+        let attachedAt = Date()
+        try testbed.add("printer.umockdev")
+        usleep(1_500_000)
+        testbed.uevent("/sys/devices/pci0000:00/0000:00:14.0/usb1/1-1", "remove")
+        events.waitUntilExit()
+        let received = String(decoding: stream.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let kinds = received.split(separator: "\n").filter { $0.hasPrefix("event: device.") }.map { String($0.dropFirst("event: ".count)) }
+        let hotplug = kinds.filter { $0 == "device.attached" || $0 == "device.detached" }
+        #expect(hotplug == ["device.attached", "device.detached"], "\(received)")
+        #expect(received.contains(#""name":"counter""#), "\(received)")
+        // Each event made the owner read the status at once (the poll interval is a minute, so only that can explain
+        // a status read after the printer was attached).
+        let device = try TestSupport.run(URL(fileURLWithPath: "/usr/bin/curl"),
+                                         ["-s", "-H", "Authorization: Bearer \(token)", "http://127.0.0.1:\(port)/v1/devices/counter"])
+        let status = (try? JSONSerialization.jsonObject(with: Data(device.stdout.utf8)) as? [String: Any])?["status"] as? [String: Any]
+        let readAt = try #require(status?["readAt"] as? String, "\(device.stdout)")
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let plain = ISO8601DateFormatter()
+        let read = try #require(formatter.date(from: readAt) ?? plain.date(from: readAt), "\(readAt)")
+        #expect(read > attachedAt, "status read at \(readAt), printer attached at \(attachedAt)")
+    }
+
     @Test("the same events as an async stream, for the service")
     func asyncEvents() async throws {
         let testbed = Testbed()

@@ -327,6 +327,64 @@ struct ServeTests {
         chmod(key, 0o600)
     }
 
+    @Test("real code paths without hardware: a serial printer on a pty and a TCP printer on loopback as devices; status read, paper out held then printed, drawer pulses")
+    func fakeSerialAndTCPPrinters() throws {
+        let serial = try FakeSerialPrinter()
+        let network = try FakeTCPPrinter()
+        defer { network.shutdown() }
+        try Data("""
+            [serve]
+            poll-ms = 200
+
+            [devices.counter]
+            url = "serial://\(serial.slavePath)?baud=19200"
+            profile = "TM-T20III"
+            default = true
+
+            [devices.network]
+            url = "\(network.url)"
+            profile = "TM-T20III"
+
+            """.utf8).write(to: home.appendingPathComponent("kassa.toml"))
+        let secret = try token("print,drawer")
+        let server = try Server(home: home)
+        defer { _ = server.terminate() }
+
+        let devices = try call(server, "GET", "/v1/devices", token: secret)
+        let listed = (devices.json?["devices"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }.sorted()
+        #expect(devices.status == 200 && listed == ["counter", "network"], "\(devices.body)")
+        for name in ["counter", "network"] {
+            let answer = try call(server, "GET", "/v1/devices/\(name)/status", token: secret)
+            let status = answer.json?["status"] as? [String: Any]
+            #expect(answer.status == 200 && status?["ready"] as? Bool == true && status?["paper"] as? String == "ok", "\(name): \(answer.body)")
+        }
+
+        // The TCP printer: a text job reaches it, confirmed; the drawer pulse (ESC p) follows.
+        let job = try call(server, "POST", "/v1/devices/network/jobs?wait=10", token: secret, key: "tcp-1", body: #"{"text":"OVER TCP\n"}"#)
+        #expect(job.status == 202 || job.status == 200, "\(job.body)")
+        #expect(job.json?["state"] as? String == "done", "\(job.body)")
+        #expect(String(decoding: network.received(), as: UTF8.self).contains("OVER TCP"))
+        let kick = try call(server, "POST", "/v1/devices/network/drawer?wait=10", token: secret, key: "tcp-drawer-1")
+        #expect(kick.json?["state"] as? String == "done", "\(kick.body)")
+        let bytes = network.received()
+        #expect(bytes.indices.dropLast().contains { bytes[$0] == 0x1B && bytes[$0 + 1] == 0x70 }, "ESC p reached the printer")
+
+        // The serial printer: paper out holds the job (nothing is sent), paper back prints it by itself, once.
+        serial.setStatus(4, 0x72)
+        let paperOut = try call(server, "GET", "/v1/devices/counter/status", token: secret)
+        let outStatus = paperOut.json?["status"] as? [String: Any]
+        #expect(outStatus?["ready"] as? Bool == false && outStatus?["paper"] as? String == "out", "\(paperOut.body)")
+        let held = try call(server, "POST", "/v1/devices/counter/jobs?wait=1", token: secret, key: "serial-1", body: #"{"text":"OVER SERIAL\n"}"#)
+        let id = try #require(held.json?["id"] as? String, "\(held.body)")
+        #expect(held.json?["state"] as? String == "held", "\(held.body)")
+        #expect(!String(decoding: serial.received, as: UTF8.self).contains("OVER SERIAL"))
+        serial.setStatus(4, 0x12)
+        let printed = try final(server, id, token: secret)
+        #expect(printed["state"] as? String == "done", "\(printed)")
+        let text = String(decoding: serial.received, as: UTF8.self)
+        #expect(text.components(separatedBy: "OVER SERIAL").count == 2, "printed once")
+    }
+
     /// Polls a job until it is final (or 10 s pass).
     func final(_ server: Server, _ id: String, token: String) throws -> [String: Any] {
         var job = try call(server, "GET", "/v1/jobs/\(id)", token: token)
