@@ -201,6 +201,18 @@ struct SessionCLITests {
         #expect(ztext.contains("1 × 10,00") && ztext.contains("1 × 2,00") && ztext.contains("-0,50"), "\(ztext)")
         let reprint = try kassa(["report", "z", "--user", "maria", "--json"], machine: "1111aaaa2222bbbb")
         #expect((reprint.json?["report"] as? [String: Any])?["isCopy"] as? Bool == true && (reprint.json?["report"] as? [String: Any])?["zNumber"] as? Int == 1)
+        // One record shape: `session close --json` and `report z --json` give the same report, key for key and value for
+        // value (only `isCopy` differs: the second is the copy).
+        var original = try #require(closed.json?["report"] as? [String: Any])
+        var copy = try #require(reprint.json?["report"] as? [String: Any])
+        #expect(Set(original.keys) == Set(copy.keys), "\(Set(original.keys).symmetricDifference(Set(copy.keys)))")
+        original["isCopy"] = nil
+        copy["isCopy"] = nil
+        let canonical = { (record: [String: Any]) in
+            String(decoding: (try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])) ?? Data(), as: UTF8.self)
+        }
+        #expect(!canonical(original).isEmpty && canonical(original) == canonical(copy))
+        #expect((original["printedAt"] as? String)?.hasSuffix("Z") == true, "ISO 8601 with offset, not a reference-date number")
     }
 
     @Test("park from the CLI: named, stale edit refused, close blocked while paying, finalized once")
