@@ -183,10 +183,9 @@ public actor DeviceOwner {
         }
     }
 
-    /// udev saw the device come or go: read its status now (between jobs, as always) and wake the loop, so that held
-    /// jobs resume as soon as a printer is back, and a printer that left is reported at once.
-    public func hotplug() async {
-        _ = await readStatus()
+    /// udev saw the device come or go: wake the loop, which reads the status at once (between jobs, as always), so that
+    /// held jobs resume as soon as a printer is back, and a printer that left is reported at once.
+    public func hotplug() {
         poke()
     }
 

@@ -32,6 +32,7 @@ public enum LocalCertificates {
     public struct Issued: Sendable, Equatable {
         public var directory: String
         public var caCertificate: String
+        public var caKey: String
         public var certificate: String
         public var key: String
         /// Whether a new CA was made (clients must trust it) or the existing one was kept.
@@ -165,7 +166,7 @@ public enum LocalCertificates {
         } catch {
             throw LocalCertificateError("TLS_FILE", error.message)
         }
-        return Issued(directory: directory, caCertificate: caCertPath, certificate: certPath, key: keyPath, caCreated: caCreated,
+        return Issued(directory: directory, caCertificate: caCertPath, caKey: caKeyPath, certificate: certPath, key: keyPath, caCreated: caCreated,
                       names: dnsNames, addresses: ipAddresses.map(\.text), notAfter: notAfter, caNotAfter: caCertificate.notValidAfter,
                       caFingerprint: fingerprint(caCertificate))
     }

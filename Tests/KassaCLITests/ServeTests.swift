@@ -325,6 +325,13 @@ struct ServeTests {
         chmod(key, 0o644)
         #expect(try serveCode(["--tls-cert", certificate, "--tls-key", key]) == "TLS_FILE")
         chmod(key, 0o600)
+
+        // The same from kassa.toml, with paths relative to the home.
+        try Data("[serve]\ntls-cert = \"tls/server.pem\"\ntls-key = \"tls/server.key\"\n".utf8).write(to: home.appendingPathComponent("kassa.toml"))
+        let configured = try Server(home: home)
+        let fromConfig = try TestSupport.run(curl, ["-s", "--cacert", ca, "https://localhost:\(configured.port)/v1/health"])
+        #expect(fromConfig.status == 0 && fromConfig.stdout.contains("uptime"), "\(fromConfig.stdout)")
+        #expect(configured.terminate() == 0)
     }
 
     @Test("real code paths without hardware: a serial printer on a pty and a TCP printer on loopback as devices; status read, paper out held then printed, drawer pulses")

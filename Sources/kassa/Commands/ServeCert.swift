@@ -43,7 +43,7 @@ extension Kassa.Serve {
                         var names, addresses: [String]
                         var notAfter, caNotAfter: Date
                     }
-                    printJSON(Output(caCertificate: issued.caCertificate, caKey: URL(fileURLWithPath: folder).appendingPathComponent(LocalCertificates.caKeyFile).path,
+                    printJSON(Output(caCertificate: issued.caCertificate, caKey: issued.caKey,
                                      certificate: issued.certificate, key: issued.key, caCreated: issued.caCreated, caFingerprint: issued.caFingerprint,
                                      names: issued.names, addresses: issued.addresses, notAfter: issued.notAfter, caNotAfter: issued.caNotAfter))
                     return
