@@ -131,7 +131,7 @@ let package = Package(
         .target(
             name: "KassaService",
             dependencies: [
-                "KassaRuntime", "PrintSpool", "SessionEngine", "ReceiptLayout", "ESCPOS", "DeviceTransport", "DeviceDiscovery", "StrictDecoding",
+                "KassaRuntime", "PrintSpool", "ReceiptPrinter", "SessionEngine", "ReceiptLayout", "ESCPOS", "DeviceTransport", "DeviceDiscovery", "StrictDecoding",
                 "PrivateFiles", "LocalCertificates",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

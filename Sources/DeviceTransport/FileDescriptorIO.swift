@@ -56,12 +56,16 @@ enum FileDescriptorIO {
 
     static func read(_ fd: Int32, maxCount: Int, timeout: Duration, device: String) throws(TransportError) -> [UInt8] {
         let deadline = ContinuousClock.now + timeout
+        // A zero timeout looks once without waiting (draining what is already there).
+        var once = timeout <= .zero
         while true {
             let remaining = deadline - ContinuousClock.now
-            guard remaining > .zero else {
+            guard remaining > .zero || once else {
                 throw .timedOut(device: device, operation: "waiting for an answer", milliseconds: timeout.milliseconds)
             }
-            switch pollFor(fd, events: Int16(POLLIN), timeoutMilliseconds: max(1, remaining.milliseconds)) {
+            let wait = once ? 0 : max(1, remaining.milliseconds)
+            once = false
+            switch pollFor(fd, events: Int16(POLLIN), timeoutMilliseconds: wait) {
             case .failed(let code): throw TransportError.fromTransfer(code, device: device, operation: "read")
             case .timedOut: continue
             case .ready: break

@@ -49,6 +49,12 @@ public struct KassaConfig: Sendable, Equatable {
         public var drawerMaxAgeSeconds: Int = 12
         /// How long an idle connection is kept.
         public var idleTimeoutSeconds: Int = 60
+        /// How many print jobs a device owner may have sent and not yet seen confirmed (printers that answer the
+        /// process-ID request); 1 sends each job only after the one before it printed (decision 0022).
+        public var pipeline: Int = 4
+        /// How long a device owner keeps the printer's connection open after its last job (network printers often
+        /// take one client at a time, so it is not held for ever).
+        public var lingerMilliseconds: Int = 2000
         /// HTTPS: the server certificate chain (PEM) and its key (`kassa serve cert` makes both); relative paths
         /// are taken from the Kassa home.
         public var tlsCertificate: String?
@@ -185,11 +191,13 @@ extension KassaConfig.Serve {
         case "job-max-age": jobMaxAgeSeconds = try integer(1...604_800)
         case "drawer-max-age": drawerMaxAgeSeconds = try integer(1...60)
         case "idle-timeout": idleTimeoutSeconds = try integer(1...3600)
+        case "pipeline": pipeline = try integer(1...32)
+        case "linger-ms": lingerMilliseconds = try integer(0...600_000)
         case "tls-cert": tlsCertificate = try string()
         case "tls-key": tlsKey = try string()
         default:
             let known: Set<String> = ["listen", "allowed-origins", "body-limit", "poll-ms", "job-max-age", "drawer-max-age", "idle-timeout",
-                                      "tls-cert", "tls-key"]
+                                      "tls-cert", "tls-key", "pipeline", "linger-ms"]
             let hint = StrictJSONDecoder.closest(to: key, in: known).map { "; did you mean '\($0)'?" } ?? "; known keys: \(known.sorted().joined(separator: ", "))"
             throw .config(path: path, line: line, reason: "unknown key '\(key)' in [serve]\(hint)")
         }

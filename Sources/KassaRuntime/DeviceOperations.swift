@@ -30,6 +30,11 @@ extension KassaEnvironment {
     public func status(of device: ResolvedDevice) throws(RuntimeError) -> StatusReport {
         let printer = try openPrinter(device)
         defer { printer.close() }
+        return try status(printer, device: device)
+    }
+
+    /// `status(of:)` on a connection that is already open (a device owner keeps one while it has work).
+    public func status(_ printer: ReceiptPrinter, device: ResolvedDevice) throws(RuntimeError) -> StatusReport {
         let status: PrinterStatus
         do {
             status = try printer.status()
@@ -49,10 +54,21 @@ extension KassaEnvironment {
         guard pinNumber == 2 || pinNumber == 5 else {
             throw .layout(.escpos(.parameterOutOfRange(name: "drawer pin", value: pinNumber, allowed: 2...5)))
         }
-        let on = onMilliseconds ?? device.drawer.onMilliseconds
-        let off = offMilliseconds ?? device.drawer.offMilliseconds
         let printer = try openPrinter(device)
         defer { printer.close() }
+        return try openDrawer(on: printer, device, pin: pinNumber, onMilliseconds: onMilliseconds, offMilliseconds: offMilliseconds)
+    }
+
+    /// `openDrawer` on a connection that is already open.
+    public func openDrawer(
+        on printer: ReceiptPrinter, _ device: ResolvedDevice, pin: Int?, onMilliseconds: Int?, offMilliseconds: Int?
+    ) throws(RuntimeError) -> DrawerOutcome {
+        let pinNumber = pin ?? device.drawer.pin
+        guard pinNumber == 2 || pinNumber == 5 else {
+            throw .layout(.escpos(.parameterOutOfRange(name: "drawer pin", value: pinNumber, allowed: 2...5)))
+        }
+        let on = onMilliseconds ?? device.drawer.onMilliseconds
+        let off = offMilliseconds ?? device.drawer.offMilliseconds
         do {
             try printer.pulseDrawer(pin: pinNumber == 2 ? .pin2 : .pin5, onMilliseconds: on, offMilliseconds: off)
         } catch {

@@ -249,7 +249,7 @@ public struct KassaEnvironment: Sendable {
 
     /// How long a printer may take to confirm a job: 5 s, plus 1 ms a byte (a printer takes a long job as it prints it).
     /// `KASSA_CONFIRM_TIMEOUT_MS` sets it (Docs/CLI.md).
-    static func confirmDeadline(bytes: Int) -> Duration {
+    public static func confirmDeadline(bytes: Int) -> Duration {
         if let text = ProcessInfo.processInfo.environment["KASSA_CONFIRM_TIMEOUT_MS"], let milliseconds = Int(text), milliseconds > 0 {
             return .milliseconds(milliseconds)
         }

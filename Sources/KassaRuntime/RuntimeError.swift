@@ -50,7 +50,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
     }
 
     /// Maps the printer driver's errors onto the runtime's.
-    init(_ error: ReceiptPrinterError) {
+    public init(_ error: ReceiptPrinterError) {
         switch error {
         case .transport(let transport): self = .transport(transport)
         case .statusUnavailable(let device, let reason): self = .statusUnavailable(device: device, reason: reason)

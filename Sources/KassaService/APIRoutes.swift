@@ -221,7 +221,7 @@ struct APIRoutes: Sendable {
         let spooled: SpoolJob
         let created: Bool
         do {
-            (spooled, created) = try server.spool.submit(
+            (spooled, created) = try await server.spool.accept(
                 device: owner.name, kind: kind, idempotencyKey: key,
                 digest: Self.digest(Array(owner.name.utf8), Array(kind.rawValue.utf8), payload), payload: payload,
                 expiresAt: now.addingTimeInterval(maxAge), now: now)

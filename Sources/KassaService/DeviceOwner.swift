@@ -4,6 +4,7 @@ import Foundation
 import KassaRuntime
 import Logging
 import PrintSpool
+import ReceiptPrinter
 
 /// A device's last status as the API reports it.
 public struct DeviceStatus: Sendable, Codable, Equatable {
@@ -52,6 +53,18 @@ public actor DeviceOwner {
     private var sleeper: CheckedContinuation<Void, Never>?
     private var sleepGeneration = 0
     private var running: Task<Void, Never>?
+    /// Print jobs sent and not yet confirmed, at most (`[serve] pipeline`; decision 0022).
+    let pipeline: Int
+    /// How long the connection stays open after the last job.
+    let linger: Duration
+    /// The connection kept open while there is work.
+    let link = DeviceLink()
+    /// When the last job went over the link.
+    private var lastJob: ContinuousClock.Instant = .now
+    /// When the printer last proved itself ready on the open link: a status read, or a run of jobs it confirmed.
+    private var provenReady: ContinuousClock.Instant?
+    /// A run of jobs is on the wire: their answers come on the link, so no status request may go between them.
+    private var busy = false
     private var waiters: [String: [(token: UUID, continuation: CheckedContinuation<SpoolJob?, Never>)]] = [:]
     private var stopping = false
     /// Told of every job that reached a final state (the till records a receipt's print outcome).
@@ -60,7 +73,9 @@ public actor DeviceOwner {
     func setOnEnded(_ handler: @escaping @Sendable (SpoolJob) async -> Void) { onEnded = handler }
 
     public init(name: String, device: ResolvedDevice, isDefault: Bool, environment: KassaEnvironment, spool: SpoolStore, bus: EventBus,
-                pollInterval: Duration, logger: Logger) {
+                pollInterval: Duration, pipeline: Int = 4, linger: Duration = .seconds(2), logger: Logger) {
+        self.pipeline = max(1, pipeline)
+        self.linger = linger
         self.name = name
         self.isDefault = isDefault
         self.environment = environment
@@ -117,13 +132,42 @@ public actor DeviceOwner {
         }
     }
 
+    /// Runs `body` on the device's queue, for work that mixes the spool and the device.
+    private func work<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async -> Result<T, any Error> {
+        await withCheckedContinuation { continuation in
+            queue.async {
+                do {
+                    continuation.resume(returning: .success(try body()))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+    }
+
     // MARK: Status
 
-    /// Reads a fresh status (between jobs: the owner never interleaves it with one).
+    /// Reads a fresh status (between jobs: the owner never interleaves it with one). While a run of jobs is on the wire,
+    /// their answers are awaited on the same connection, so the status read last (at most moments ago) is returned.
     public func readStatus() async -> DeviceStatus {
+        await readStatus(keep: false)
+    }
+
+    /// `keep`: read on the kept connection, opening it (before a run of jobs). Otherwise the kept connection is used when
+    /// it is open, and a connection of its own is opened and closed when it is not (an idle poll does not hold a network
+    /// printer that may take one client at a time).
+    private func readStatus(keep: Bool) async -> DeviceStatus {
+        if busy, let status { return status }
         let device = self.device
         let environment = self.environment
-        let result = await io { () throws(RuntimeError) -> StatusReport in try environment.status(of: device) }
+        let link = self.link
+        let isVirtual = self.isVirtual
+        let result = await io { () throws(RuntimeError) -> StatusReport in
+            if isVirtual || (link.printer == nil && !keep) { return try environment.status(of: device) }
+            return try link.use(environment: environment, device: device, retry: true) { printer throws(RuntimeError) in
+                try environment.status(printer, device: device)
+            }
+        }
         let now = Date()
         let fresh: DeviceStatus
         switch result {
@@ -139,15 +183,32 @@ public actor DeviceOwner {
         case .failure(let error):
             fresh = DeviceStatus(readable: false, online: false, errors: [], problem: "unreachable: \(error.description)", ready: false, readAt: now)
         }
-        if fresh.ready != status?.ready || fresh.problem != status?.problem || fresh.paper != status?.paper || fresh.cover != status?.cover
-            || fresh.drawer != status?.drawer || fresh.online != status?.online {
-            status = fresh
-            await bus.publish("device.status", info())
-        } else {
-            status = fresh
-        }
+        provenReady = fresh.ready && fresh.readable && !isVirtual ? ContinuousClock.now : nil
+        await record(fresh)
         return fresh
     }
+
+    /// Keeps `fresh` as the device's status; a change is an event.
+    private func record(_ fresh: DeviceStatus) async {
+        let previous = status
+        status = fresh
+        if fresh.ready != previous?.ready || fresh.problem != previous?.problem || fresh.paper != previous?.paper || fresh.cover != previous?.cover
+            || fresh.drawer != previous?.drawer || fresh.online != previous?.online {
+            await bus.publish("device.status", info())
+        }
+    }
+
+    /// The status to decide whether the next jobs may go: the printer proved itself ready on the open connection moments
+    /// ago (it answered status, or confirmed it had printed the job before), or a status read now.
+    private func readyStatus() async -> DeviceStatus {
+        if let status, status.ready, let provenReady, ContinuousClock.now - provenReady < Self.freshness, link.isOpen {
+            return status
+        }
+        return await readStatus(keep: true)
+    }
+
+    /// How long a ready status, read or proved by a confirmed job on the open connection, stands for the next job.
+    static let freshness: Duration = .milliseconds(500)
 
     /// Changes the virtual printer's simulated conditions (paper, cover, drawer, offline, error); refused for a real device.
     public func setSimulation(_ conditions: [String: String]) async throws(APIError) -> DeviceStatus {
@@ -184,8 +245,10 @@ public actor DeviceOwner {
     }
 
     /// udev saw the device come or go: wake the loop, which reads the status at once (between jobs, as always), so that
-    /// held jobs resume as soon as a printer is back, and a printer that left is reported at once.
+    /// held jobs resume as soon as a printer is back, and a printer that left is reported at once. A kept connection to a
+    /// device that left fails on its next use and is opened afresh.
     public func hotplug() {
+        provenReady = nil
         poke()
     }
 
@@ -224,23 +287,36 @@ public actor DeviceOwner {
         while !stopping {
             var worked = false
             do {
-                if let job = try spool.next(device: name) {
-                    worked = try await process(job)
-                }
+                let jobs = try spool.pending(device: name, limit: pipeline)
+                if !jobs.isEmpty { worked = try await process(jobs) }
             } catch {
                 logger.error("spool read failed", metadata: ["error": "\(error)"])
             }
             if stopping { break }
             if worked { continue }
-            // Idle, or the first job is held: wait for a poke or the poll interval, then read the status.
-            await nap(pollInterval)
+            // Idle, or the first job is held: wait for a poke or the poll interval, then read the status. The kept
+            // connection is closed once no job went over it for `linger`.
+            await closeIdleLink()
+            await nap(link.isOpen ? min(pollInterval, linger) : pollInterval)
             if stopping { break }
+            await closeIdleLink()
             _ = await readStatus()
         }
+        let link = self.link
+        _ = await io { () throws(RuntimeError) in link.close() }
     }
 
-    /// Works on the device's first job. True when the job reached a final state (the next one may follow at once).
-    private func process(_ job: SpoolJob) async throws -> Bool {
+    private func closeIdleLink() async {
+        guard link.isOpen, ContinuousClock.now - lastJob >= linger else { return }
+        let link = self.link
+        _ = await io { () throws(RuntimeError) in link.close() }
+        provenReady = nil
+    }
+
+    /// Works on the device's first jobs (up to `pipeline` of them). True when a job reached a final state (the next
+    /// ones may follow at once).
+    private func process(_ jobs: [SpoolJob]) async throws -> Bool {
+        let job = jobs[0]
         let now = Date()
         if job.state == .sending {
             // Only this owner sends, and it finishes each job it starts: a job found `sending` was being sent when the
@@ -262,7 +338,7 @@ public actor DeviceOwner {
         }
         // A job is only sent to a printer that is ready; otherwise it waits, held, and is sent by itself later.
         // A drawer kick needs no paper.
-        let status = await readStatus()
+        let status = await readyStatus()
         let blocking = job.kind == .drawer ? (status.problem.map { $0.hasPrefix("unreachable") } ?? false) : !status.ready
         if blocking {
             if job.state != .held {
@@ -277,41 +353,192 @@ public actor DeviceOwner {
             }
             return false
         }
-        // The payload is read before the job is marked `sending`, so that the window in which a crash leaves a job
-        // interrupted (never resent) is as short as the send itself.
+        if job.kind == .drawer { return try await kick(job) }
+        if isVirtual { return try await printVirtual(job) }
+        // A run of print jobs, in order, each marked `sending` durably right before its bytes leave, their confirmations
+        // awaited behind them (decision 0022).
+        var run: [SpoolJob] = []
+        for candidate in jobs {
+            guard candidate.kind == .print, candidate.state == .queued || candidate.state == .held,
+                  !(candidate.expiresAt.map { $0 < now } ?? false) else { break }
+            run.append(candidate)
+        }
+        return try await printRun(run)
+    }
+
+    /// What became of a job written in a run.
+    private enum Written: Sendable {
+        /// Its process-ID request went out behind it: its confirmation is awaited after the run is written.
+        case tracked(SpoolJob, ReceiptPrinter.TrackedJob)
+        /// Sent and confirmed (or not) by a status read behind it, or on a connection that cannot answer.
+        case delivered(SpoolJob, ReceiptPrinter.Delivery)
+    }
+
+    /// Sends `run` on the kept connection: each job marked `sending` (committed) and written; where the printer answers
+    /// the process-ID request, the jobs go back to back, each followed by its request, and their answers are awaited in
+    /// order; otherwise each is confirmed by a status read behind it. The outcomes are committed together.
+    private func printRun(_ run: [SpoolJob]) async throws -> Bool {
+        guard !run.isEmpty else { return false }
+        busy = true
+        defer { busy = false }
+        let device = self.device
+        let environment = self.environment
+        let link = self.link
+        let spool = self.spool
+        let tracks = base.profile.features.processIDResponse
+        var written: [Written] = []
+        var failed: [SpoolStore.Change] = []
+        sending: for job in run {
+            let result = await work { () throws -> Written in
+                let payload = try spool.payload(job.id)
+                let printer = try link.open(environment: environment, device: device)
+                // At most once (decision 0020): `sending` is durable before the first byte leaves.
+                let sending = try spool.update(job.id, state: .sending, attempt: true, now: Date())
+                do throws(ReceiptPrinterError) {
+                    let deadline = KassaEnvironment.confirmDeadline(bytes: payload.count)
+                    if tracks, printer.transport.canRead {
+                        let tracked = printer.tracked(payload, deadline: deadline)
+                        try printer.send(tracked.bytes)
+                        return .tracked(sending, tracked)
+                    }
+                    try printer.send(payload)
+                    return .delivered(sending, try printer.confirmDelivery(expectAnswer: printer.hasAnsweredStatus, deadline: deadline))
+                } catch {
+                    link.close()
+                    throw SentFailure(job: sending, error: RuntimeError(error))
+                }
+            }
+            lastJob = .now
+            switch result {
+            case .success(let outcome):
+                written.append(outcome)
+                switch outcome {
+                case .tracked(let sending, _), .delivered(let sending, _): await changed(sending)
+                }
+            case .failure(let failure as SentFailure):
+                // Sent, maybe in part: never sent again, and not reported as printed.
+                await changed(failure.job)
+                let message = failure.error.code == "UNCONFIRMED" ? failure.error.description
+                    : "the connection failed while the job was sent or confirmed (\(failure.error.description)); it may be on paper in part or whole: "
+                        + "check the printout"
+                failed.append(SpoolStore.Change(id: failure.job.id, state: .unconfirmed, errorCode: failure.error.code, errorMessage: message))
+                break sending
+            case .failure(let error):
+                // Nothing was sent (the spool or the connection could not be opened): the job stays as it was, and is
+                // sent or held on the next pass, after a status read that says why.
+                logger.error("job not started", metadata: ["job": "\(job.id)", "error": "\(error)"])
+                provenReady = nil
+                break sending
+            }
+        }
+        // The answers of the tracked jobs, in order; then every outcome in one commit.
+        let outcomes = written
+        let alreadyFailed = failed
+        let committed = await work { () throws -> (jobs: [SpoolJob], confirmedAll: Bool) in
+            var changes: [SpoolStore.Change] = []
+            var failure: String?
+            for item in outcomes {
+                switch item {
+                case .delivered(let job, let delivery):
+                    changes.append(delivery == .confirmed ? SpoolStore.Change(id: job.id, state: .done)
+                                   : SpoolStore.Change(id: job.id, state: .unconfirmed, errorCode: "UNCONFIRMED",
+                                                       errorMessage: "sent, not confirmed: the printer cannot report that it printed it"))
+                case .tracked(let job, let request):
+                    if let failure {
+                        changes.append(SpoolStore.Change(id: job.id, state: .unconfirmed, errorCode: "UNCONFIRMED",
+                                                         errorMessage: "sent behind a job the printer did not confirm (\(failure)); it may be on paper: "
+                                                             + "check the printout"))
+                        continue
+                    }
+                    do throws(ReceiptPrinterError) {
+                        guard let printer = link.printer else {
+                            throw .unconfirmed(device: device.url.description, reason: "the connection was closed before the printer answered")
+                        }
+                        try printer.awaitProcessID(request)
+                        changes.append(SpoolStore.Change(id: job.id, state: .done))
+                    } catch {
+                        let error = RuntimeError(error)
+                        failure = error.description
+                        link.close()
+                        changes.append(SpoolStore.Change(id: job.id, state: .unconfirmed, errorCode: error.code, errorMessage: error.description))
+                    }
+                }
+            }
+            return (try spool.update(changes + alreadyFailed, now: Date()), failure == nil && alreadyFailed.isEmpty)
+        }
+        lastJob = .now
+        switch committed {
+        case .success(let result):
+            provenReady = result.confirmedAll && result.jobs.allSatisfy({ $0.state == SpoolJob.State.done }) ? ContinuousClock.now : nil
+            for job in result.jobs { await changed(job) }
+            return !result.jobs.isEmpty
+        case .failure(let error):
+            logger.error("spool update failed", metadata: ["error": "\(error)"])
+            provenReady = nil
+            return false
+        }
+    }
+
+    /// A job whose bytes may have left when its connection failed.
+    private struct SentFailure: Error {
+        var job: SpoolJob
+        var error: RuntimeError
+    }
+
+    /// The virtual printer: one job at a time through the print service, which writes its preview.
+    private func printVirtual(_ job: SpoolJob) async throws -> Bool {
         let payload = try spool.payload(job.id)
         let sending = try spool.update(job.id, state: .sending, attempt: true, now: Date())
         await changed(sending)
         let device = self.device
         let environment = self.environment
+        let result = await io { () throws(RuntimeError) -> PrintOutcome in
+            try environment.send(payload, copies: 1, device: device, previewPath: nil, warnings: [], checkStatus: false)
+        }
         let final: SpoolJob
-        switch job.kind {
-        case .print:
-            let result = await io { () throws(RuntimeError) -> PrintOutcome in
-                try environment.send(payload, copies: 1, device: device, previewPath: nil, warnings: [], checkStatus: false)
+        switch result {
+        case .success(let outcome):
+            final = try spool.update(job.id, state: outcome.delivery == "confirmed" ? .done : .unconfirmed,
+                                     errorCode: outcome.delivery == "confirmed" ? nil : "UNCONFIRMED",
+                                     errorMessage: outcome.delivery == "confirmed" ? nil : outcome.notes.last, preview: outcome.previewPNG, now: Date())
+        case .failure(.unconfirmed(_, let reason)):
+            final = try spool.update(job.id, state: .unconfirmed, errorCode: "UNCONFIRMED", errorMessage: reason, now: Date())
+        case .failure(let error):
+            final = try spool.update(job.id, state: .failed, errorCode: error.code, errorMessage: error.description, now: Date())
+        }
+        await changed(final)
+        return true
+    }
+
+    /// A drawer kick, on the kept connection (the virtual printer: its own).
+    private func kick(_ job: SpoolJob) async throws -> Bool {
+        let sending = try spool.update(job.id, state: .sending, attempt: true, now: Date())
+        await changed(sending)
+        let final: SpoolJob
+        // The kick's age is checked again right before the pulse.
+        if let expires = job.expiresAt, expires < Date() {
+            final = try spool.update(job.id, state: .expired, errorCode: "EXPIRED", errorMessage: "the drawer kick waited too long", now: Date())
+        } else {
+            busy = true
+            defer { busy = false }
+            let device = self.device
+            let environment = self.environment
+            let link = self.link
+            let isVirtual = self.isVirtual
+            let result = await io { () throws(RuntimeError) -> DrawerOutcome in
+                if isVirtual { return try environment.openDrawer(device, pin: nil, onMilliseconds: nil, offMilliseconds: nil) }
+                let printer = try link.open(environment: environment, device: device)
+                do throws(RuntimeError) {
+                    return try environment.openDrawer(on: printer, device, pin: nil, onMilliseconds: nil, offMilliseconds: nil)
+                } catch {
+                    link.close()
+                    throw error
+                }
             }
+            lastJob = .now
             switch result {
-            case .success(let outcome):
-                final = try spool.update(job.id, state: outcome.delivery == "confirmed" ? .done : .unconfirmed,
-                                         errorCode: outcome.delivery == "confirmed" ? nil : "UNCONFIRMED",
-                                         errorMessage: outcome.delivery == "confirmed" ? nil : outcome.notes.last, preview: outcome.previewPNG, now: Date())
-            case .failure(.unconfirmed(_, let reason)):
-                final = try spool.update(job.id, state: .unconfirmed, errorCode: "UNCONFIRMED", errorMessage: reason, now: Date())
-            case .failure(let error):
-                final = try spool.update(job.id, state: .failed, errorCode: error.code, errorMessage: error.description, now: Date())
-            }
-        case .drawer:
-            // The kick's age is checked again right before the pulse.
-            if let expires = job.expiresAt, expires < Date() {
-                final = try spool.update(job.id, state: .expired, errorCode: "EXPIRED", errorMessage: "the drawer kick waited too long", now: Date())
-            } else {
-                let result = await io { () throws(RuntimeError) -> DrawerOutcome in
-                    try environment.openDrawer(device, pin: nil, onMilliseconds: nil, offMilliseconds: nil)
-                }
-                switch result {
-                case .success: final = try spool.update(job.id, state: .done, now: Date())
-                case .failure(let error): final = try spool.update(job.id, state: .failed, errorCode: error.code, errorMessage: error.description, now: Date())
-                }
+            case .success: final = try spool.update(job.id, state: .done, now: Date())
+            case .failure(let error): final = try spool.update(job.id, state: .failed, errorCode: error.code, errorMessage: error.description, now: Date())
             }
         }
         await changed(final)
@@ -388,5 +615,52 @@ public struct JobView: Sendable, Codable, Equatable {
         finishedAt = job.finishedAt
         preview = job.preview == nil ? nil : "/v1/jobs/\(job.id)/preview.png"
         receipt = job.receipt
+    }
+}
+
+/// The connection a device owner keeps open while it has work (decision 0022). Its printer is used only on the owner's
+/// serial queue; `isOpen` may be asked from anywhere.
+final class DeviceLink: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: ReceiptPrinter?
+
+    /// The open connection (on the owner's queue only).
+    var printer: ReceiptPrinter? { lock.withLock { current } }
+    var isOpen: Bool { lock.withLock { current != nil } }
+
+    /// The open connection, or a new one.
+    func open(environment: KassaEnvironment, device: ResolvedDevice) throws(RuntimeError) -> ReceiptPrinter {
+        if let printer { return printer }
+        let printer = try environment.openPrinter(device)
+        lock.withLock { current = printer }
+        return printer
+    }
+
+    func close() {
+        let printer = lock.withLock { () -> ReceiptPrinter? in
+            defer { current = nil }
+            return current
+        }
+        printer?.close()
+    }
+
+    /// Runs `body` on the connection. When a connection kept from before fails, it is closed, and with `retry` `body`
+    /// runs once more on a new one (a printer restarted meanwhile has dropped the old connection; only a request that
+    /// can be repeated, a status read, is retried). Any failure closes the connection, so the next use starts afresh.
+    func use<T>(environment: KassaEnvironment, device: ResolvedDevice, retry: Bool,
+                _ body: (ReceiptPrinter) throws(RuntimeError) -> T) throws(RuntimeError) -> T {
+        let reused = isOpen
+        do {
+            return try body(try open(environment: environment, device: device))
+        } catch {
+            close()
+            guard reused, retry else { throw error }
+        }
+        do {
+            return try body(try open(environment: environment, device: device))
+        } catch {
+            close()
+            throw error
+        }
     }
 }

@@ -21,6 +21,9 @@ public struct ServeOptions: Sendable {
     public var jobMaxAge: TimeInterval
     public var drawerMaxAge: TimeInterval
     public var idleTimeout: Int
+    /// Print jobs in flight per device (`[serve] pipeline`) and how long an idle device's connection stays open.
+    public var pipeline: Int
+    public var linger: Duration
     /// Listening beyond loopback without TLS needs this, said out loud.
     public var insecure: Bool
     /// HTTPS: the checked certificate chain and key (`--tls-cert`, `--tls-key` or `[serve] tls-cert`, `tls-key`).
@@ -45,6 +48,8 @@ public struct ServeOptions: Sendable {
         jobMaxAge = TimeInterval(config.jobMaxAgeSeconds)
         drawerMaxAge = TimeInterval(config.drawerMaxAgeSeconds)
         idleTimeout = config.idleTimeoutSeconds
+        pipeline = config.pipeline
+        linger = .milliseconds(config.lingerMilliseconds)
         self.insecure = insecure
         func resolved(_ path: String?, fromFile: Bool) -> String? {
             guard let path else { return nil }

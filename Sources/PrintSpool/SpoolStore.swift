@@ -115,30 +115,50 @@ public final class SpoolStore: Sendable {
     public func submit(device: String, kind: SpoolJob.Kind, idempotencyKey: String, digest: [UInt8], payload: [UInt8],
                        expiresAt: Date?, receipt: String? = nil, now: Date) throws(SpoolError) -> (job: SpoolJob, created: Bool) {
         do {
-            return try writer.write { db -> (job: SpoolJob, created: Bool) in
-                if let row = try Row.fetchOne(db, sql: "SELECT \(Self.columns), request_digest FROM job WHERE idempotency_key = ?",
-                                              arguments: [idempotencyKey]) {
-                    let job = Self.job(row)
-                    guard [UInt8](row["request_digest"] as Data) == digest else {
-                        throw SpoolError.idempotencyConflict(key: idempotencyKey, job: job.id)
-                    }
-                    return (job, false)
-                }
-                let id = "job-" + UUID().uuidString.lowercased().prefix(13).replacingOccurrences(of: "-", with: "")
-                try db.execute(sql: """
-                    INSERT INTO job (id, device, kind, state, idempotency_key, request_digest, payload, bytes, created_at, updated_at,
-                      expires_at, receipt)
-                    VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [id, device, kind.rawValue, idempotencyKey, Data(digest), Data(payload), payload.count,
-                                     now.timeIntervalSince1970, now.timeIntervalSince1970, expiresAt?.timeIntervalSince1970, receipt])
-                guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM job WHERE id = ?", arguments: [id]) else {
-                    throw SpoolError.notFound(id)
-                }
-                return (Self.job(row), true)
+            return try writer.write { db in
+                try Self.insert(db, device: device, kind: kind, idempotencyKey: idempotencyKey, digest: digest, payload: payload,
+                                expiresAt: expiresAt, receipt: receipt, now: now)
             }
         } catch {
             throw Self.error(error)
         }
+    }
+
+    /// `submit` for a request handler: the commit (and its fsync) runs on the database's writer queue while the calling
+    /// task is suspended, so a waiting submission never blocks one of the few threads that run the service's tasks.
+    public func accept(device: String, kind: SpoolJob.Kind, idempotencyKey: String, digest: [UInt8], payload: [UInt8],
+                       expiresAt: Date?, receipt: String? = nil, now: Date) async throws(SpoolError) -> (job: SpoolJob, created: Bool) {
+        do {
+            return try await writer.write { db in
+                try Self.insert(db, device: device, kind: kind, idempotencyKey: idempotencyKey, digest: digest, payload: payload,
+                                expiresAt: expiresAt, receipt: receipt, now: now)
+            }
+        } catch {
+            throw Self.error(error)
+        }
+    }
+
+    static func insert(_ db: Database, device: String, kind: SpoolJob.Kind, idempotencyKey: String, digest: [UInt8], payload: [UInt8],
+                       expiresAt: Date?, receipt: String?, now: Date) throws -> (job: SpoolJob, created: Bool) {
+        if let row = try Row.fetchOne(db, sql: "SELECT \(Self.columns), request_digest FROM job WHERE idempotency_key = ?",
+                                      arguments: [idempotencyKey]) {
+            let job = Self.job(row)
+            guard [UInt8](row["request_digest"] as Data) == digest else {
+                throw SpoolError.idempotencyConflict(key: idempotencyKey, job: job.id)
+            }
+            return (job, false)
+        }
+        let id = "job-" + UUID().uuidString.lowercased().prefix(13).replacingOccurrences(of: "-", with: "")
+        try db.execute(sql: """
+            INSERT INTO job (id, device, kind, state, idempotency_key, request_digest, payload, bytes, created_at, updated_at,
+              expires_at, receipt)
+            VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [id, device, kind.rawValue, idempotencyKey, Data(digest), Data(payload), payload.count,
+                             now.timeIntervalSince1970, now.timeIntervalSince1970, expiresAt?.timeIntervalSince1970, receipt])
+        guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM job WHERE id = ?", arguments: [id]) else {
+            throw SpoolError.notFound(id)
+        }
+        return (Self.job(row), true)
     }
 
     public func job(_ id: String) throws(SpoolError) -> SpoolJob {
@@ -176,6 +196,69 @@ public final class SpoolStore: Sendable {
         }
     }
 
+    /// The device's first `limit` jobs not finished, in order.
+    public func pending(device: String, limit: Int) throws(SpoolError) -> [SpoolJob] {
+        do {
+            return try writer.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT \(Self.columns) FROM job WHERE device = ? AND state IN ('queued', 'held', 'sending') ORDER BY seq LIMIT ?
+                    """, arguments: [device, max(1, limit)]).map(Self.job)
+            }
+        } catch {
+            throw Self.error(error)
+        }
+    }
+
+    /// A job's next state, for `update(_:now:)`.
+    public struct Change: Sendable, Equatable {
+        public var id: String
+        public var state: SpoolJob.State
+        public var errorCode: String?
+        public var errorMessage: String?
+        public var preview: String?
+
+        public init(id: String, state: SpoolJob.State, errorCode: String? = nil, errorMessage: String? = nil, preview: String? = nil) {
+            self.id = id
+            self.state = state
+            self.errorCode = errorCode
+            self.errorMessage = errorMessage
+            self.preview = preview
+        }
+    }
+
+    /// Several jobs' changes in one transaction (one fsync for a whole confirmed run of jobs). Jobs already final are
+    /// left as they are; the jobs come back as they are after it, in the order given.
+    @discardableResult
+    public func update(_ changes: [Change], now: Date) throws(SpoolError) -> [SpoolJob] {
+        guard !changes.isEmpty else { return [] }
+        do {
+            return try writer.write { db in
+                var jobs: [SpoolJob] = []
+                for change in changes {
+                    try Self.apply(db, id: change.id, state: change.state, attempt: false, errorCode: change.errorCode,
+                                   errorMessage: change.errorMessage, preview: change.preview, now: now)
+                    guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM job WHERE id = ?", arguments: [change.id]) else {
+                        throw SpoolError.notFound(change.id)
+                    }
+                    jobs.append(Self.job(row))
+                }
+                return jobs
+            }
+        } catch {
+            throw Self.error(error)
+        }
+    }
+
+    static func apply(_ db: Database, id: String, state: SpoolJob.State, attempt: Bool, errorCode: String?, errorMessage: String?,
+                      preview: String?, now: Date) throws {
+        try db.execute(sql: """
+            UPDATE job SET state = ?, attempts = attempts + ?, error_code = ?, error_message = ?, preview = coalesce(?, preview),
+              updated_at = ?, finished_at = CASE WHEN ? THEN ? ELSE NULL END
+            WHERE id = ? AND state NOT IN ('done', 'unconfirmed', 'failed', 'expired')
+            """, arguments: [state.rawValue, attempt ? 1 : 0, errorCode, errorMessage, preview, now.timeIntervalSince1970,
+                             state.isFinal, now.timeIntervalSince1970, id])
+    }
+
     /// The device's jobs still `queued` (not yet held or sending), in order.
     public func queued(device: String) throws(SpoolError) -> [SpoolJob] {
         do {
@@ -194,12 +277,7 @@ public final class SpoolStore: Sendable {
                        preview: String? = nil, now: Date) throws(SpoolError) -> SpoolJob {
         do {
             return try writer.write { db in
-                try db.execute(sql: """
-                    UPDATE job SET state = ?, attempts = attempts + ?, error_code = ?, error_message = ?, preview = coalesce(?, preview),
-                      updated_at = ?, finished_at = CASE WHEN ? THEN ? ELSE NULL END
-                    WHERE id = ? AND state NOT IN ('done', 'unconfirmed', 'failed', 'expired')
-                    """, arguments: [state.rawValue, attempt ? 1 : 0, errorCode, errorMessage, preview, now.timeIntervalSince1970,
-                                     state.isFinal, now.timeIntervalSince1970, id])
+                try Self.apply(db, id: id, state: state, attempt: attempt, errorCode: errorCode, errorMessage: errorMessage, preview: preview, now: now)
                 guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM job WHERE id = ?", arguments: [id]) else {
                     throw SpoolError.notFound(id)
                 }

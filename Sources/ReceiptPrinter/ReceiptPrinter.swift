@@ -93,8 +93,10 @@ public final class ReceiptPrinter {
 
     /// Reads and drops whatever the printer sent unasked (automatic status blocks, late answers).
     private func drainInput() {
+        pendingAnswers = []
         for _ in 0..<16 {
-            guard let stale = try? transport.read(maxCount: 256, timeout: .milliseconds(5)), !stale.isEmpty else { return }
+            // Only what is already there: a look without waiting (a drain that waited would cost every status read its wait).
+            guard let stale = try? transport.read(maxCount: 256, timeout: .zero), !stale.isEmpty else { return }
             logger.debug("dropped stale input", metadata: ["bytes": "\(stale.count)"])
         }
     }
@@ -138,36 +140,70 @@ public final class ReceiptPrinter {
 
     /// The process ID last asked for; four ASCII digits go out per request.
     private var processID = 0
+    /// Bytes read while waiting for one process ID that may belong to the next (pipelined jobs).
+    private var pendingAnswers: [UInt8] = []
+
+    /// A job followed by its process-ID request, to be written in one go, and the answer that confirms it.
+    public struct TrackedJob: Sendable, Equatable {
+        public var bytes: [UInt8]
+        public var answer: [UInt8]
+        /// How long the printer may take to print it (from when the job before it was confirmed).
+        public var deadline: Duration
+    }
+
+    /// `bytes` with a fresh process-ID request behind it. Several tracked jobs may be written back to back and their
+    /// answers awaited in order (`awaitProcessID(_:)`): the printer answers each once it has printed what came before.
+    public func tracked(_ bytes: [UInt8], deadline: Duration) -> TrackedJob {
+        processID = (processID + 1) % 10_000
+        var digits: [UInt8] = []
+        var rest = processID
+        for _ in 0..<4 {
+            digits.insert(0x30 + UInt8(rest % 10), at: 0)
+            rest /= 10
+        }
+        return TrackedJob(bytes: bytes + [0x1D, 0x28, 0x48, 0x06, 0x00, 0x30, 0x30] + digits, answer: [0x37, 0x22] + digits + [0x00],
+                          deadline: deadline)
+    }
 
     /// Epson's process-ID request (`GS ( H 6 0 48 48 d1 d2 d3 d4`): the printer answers `0x37 0x22 d1 d2 d3 d4 0x00` only
     /// once it has processed — printed — everything before it. Other bytes meanwhile (automatic status) are skipped.
     func awaitProcessID(deadline: Duration) throws(ReceiptPrinterError) {
-        processID = (processID + 1) % 10_000
-        let digits = Array(String(format: "%04d", processID).utf8)
-        let expected: [UInt8] = [0x37, 0x22] + digits + [0x00]
+        let job = tracked([], deadline: deadline)
         do {
-            try transport.write([0x1D, 0x28, 0x48, 0x06, 0x00, 0x30, 0x30] + digits, timeout: .seconds(2))
+            try transport.write(job.bytes, timeout: .seconds(2))
         } catch {
             throw .transport(error)
         }
-        var received: [UInt8] = []
+        try awaitProcessID(job)
+    }
+
+    /// Waits for `job`'s process-ID answer (written before, maybe with other jobs behind it). Bytes after the answer are
+    /// kept for the next job's wait.
+    public func awaitProcessID(_ job: TrackedJob) throws(ReceiptPrinterError) {
+        let expected = job.answer
+        var received = pendingAnswers
+        pendingAnswers = []
         let clock = ContinuousClock()
-        let end = clock.now + deadline
-        while clock.now < end {
+        let end = clock.now + job.deadline
+        while true {
+            if received.count >= expected.count,
+               let at = (0...(received.count - expected.count)).first(where: { received[$0..<($0 + expected.count)].elementsEqual(expected) }) {
+                pendingAnswers = Array(received[(at + expected.count)...])
+                hasAnsweredStatus = true
+                return
+            }
+            if received.count > 4096 { received.removeFirst(received.count - 64) }
+            guard clock.now < end else { break }
             do {
-                received += try transport.read(maxCount: 64, timeout: end - clock.now)
+                received += try transport.read(maxCount: 256, timeout: end - clock.now)
             } catch {
                 if case .timedOut = error { break }
                 throw .transport(error)
             }
-            if received.count >= expected.count,
-               (0...(received.count - expected.count)).contains(where: { Array(received[$0..<($0 + expected.count)]) == expected }) {
-                return
-            }
-            if received.count > 4096 { received.removeFirst(received.count - 64) }
         }
+        pendingAnswers = received.suffix(64)
         throw .unconfirmed(device: transport.name, reason: "the printer received the job but did not report it printed "
-            + "(no answer to the process-ID request GS ( H within \(deadline.milliseconds) ms)")
+            + "(no answer to the process-ID request GS ( H within \(job.deadline.milliseconds) ms)")
     }
 
     public enum Preflight: Sendable, Equatable {
