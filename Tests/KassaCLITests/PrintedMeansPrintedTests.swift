@@ -85,18 +85,7 @@ struct PrintedMeansPrintedTests {
         #expect(result.status == 24 && code(result) == "UNCONFIRMED" && message.contains("paper"), "\(result.stdout)")
     }
 
-    /// A user profile like generic-80mm whose printer answers Epson's process-ID request.
-    func processIDProfile() throws {
-        let source = TestSupport.hardware.appendingPathComponent("profiles/generic-80mm.json")
-        var profile = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: source)) as? [String: Any])
-        profile["id"] = "pid-80mm"
-        var features = profile["features"] as? [String: Any] ?? [:]
-        features["processIDResponse"] = true
-        profile["features"] = features
-        let folder = home.appendingPathComponent("profiles")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try JSONSerialization.data(withJSONObject: profile).write(to: folder.appendingPathComponent("pid-80mm.json"))
-    }
+    func processIDProfile() throws { try TestSupport.writeProcessIDProfile(home: home) }
 
     @Test("with a profile that has the process-ID response, a job counts once the printer reports it printed (GS ( H)")
     func processID() throws {

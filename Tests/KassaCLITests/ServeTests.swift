@@ -392,6 +392,66 @@ struct ServeTests {
         #expect(text.components(separatedBy: "OVER SERIAL").count == 2, "printed once")
     }
 
+    @Test("a printer that answers the process-ID request: held jobs go out in runs on one kept connection, each confirmed by its own answer; one the printer never confirms is unconfirmed with the jobs sent behind it, none resent")
+    func pipelinedRuns() throws {
+        try TestSupport.writeProcessIDProfile(home: home)
+        // It confirms the first 10 jobs it prints, then stops answering (a printer that stopped printing).
+        let printer = try FakeTCPPrinter(.normal, status: [4: 0x72], processID: true, processIDLimit: 10)
+        defer { printer.shutdown() }
+        try Data("""
+            [serve]
+            poll-ms = 200
+            pipeline = 4
+            linger-ms = 60000
+
+            [devices.fast]
+            url = "\(printer.url)"
+            profile = "pid-80mm"
+
+            """.utf8).write(to: home.appendingPathComponent("kassa.toml"))
+        let secret = try token("print")
+        let server = try Server(home: home, extra: ["KASSA_CONFIRM_TIMEOUT_MS": "1500"])
+        defer { _ = server.terminate() }
+
+        // Paper out: 13 jobs are accepted and held, nothing is sent.
+        var ids: [String] = []
+        for number in 1...13 {
+            let job = try call(server, "POST", "/v1/devices/fast/jobs", token: secret, key: "run-\(number)", body: #"{"text":"PIPE-\#(number)-END\n"}"#)
+            ids.append(try #require(job.json?["id"] as? String, "\(job.body)"))
+        }
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(!String(decoding: printer.received(), as: UTF8.self).contains("PIPE-"), "nothing is sent while the paper is out")
+        #expect(try call(server, "GET", "/v1/jobs/\(ids[12])", token: secret).json?["state"] as? String == "held")
+
+        // Paper back: runs of 4 (1–4, 5–8, 9–12, 13). Jobs 1–10 are confirmed; 11 is not, 12 was sent behind it, 13 is
+        // sent on a new connection after the failure and is not confirmed either.
+        printer.setStatus(4, 0x12)
+        let jobs = try ids.map { try final(server, $0, token: secret) }
+        let states = jobs.map { $0["state"] as? String ?? "?" }
+        #expect(states == Array(repeating: "done", count: 10) + Array(repeating: "unconfirmed", count: 3), "\(jobs)")
+        let errors = jobs.map { ($0["error"] as? [String: Any])?["message"] as? String ?? "" }
+        #expect(errors[10].contains("did not report it printed") && errors[11].contains("sent behind a job the printer did not confirm"),
+                "\(errors[10...])")
+        #expect(jobs.allSatisfy { $0["attempts"] as? Int == 1 }, "none is sent twice")
+
+        // On the wire: each job once, in order, each followed by its own process-ID request; few connections.
+        let bytes = printer.received()
+        let text = String(decoding: bytes, as: UTF8.self)
+        var position = text.startIndex
+        for number in 1...13 {
+            #expect(text.components(separatedBy: "PIPE-\(number)-END").count == 2, "job \(number) sent once")
+            guard let found = text.range(of: "PIPE-\(number)-END", range: position..<text.endIndex) else {
+                Issue.record("job \(number) is out of order")
+                break
+            }
+            position = found.upperBound
+        }
+        let request: [UInt8] = [0x1D, 0x28, 0x48, 0x06, 0x00, 0x30, 0x30]
+        let requests = bytes.indices.filter { bytes[$0...].starts(with: request) }.count
+        #expect(requests == 13, "one process-ID request per job (\(requests))")
+        #expect(printer.connections <= 4, "the owner keeps its connection (\(printer.connections) connections for 13 jobs)")
+    }
+
     /// Polls a job until it is final (or 10 s pass).
     func final(_ server: Server, _ id: String, token: String) throws -> [String: Any] {
         var job = try call(server, "GET", "/v1/jobs/\(id)", token: token)

@@ -20,10 +20,12 @@ public final class FakeTCPPrinter: @unchecked Sendable {
     private let listener: Int32
     private let behaviour: Behaviour
     private let after: Int
-    private let status: [UInt8: UInt8]
+    private var status: [UInt8: UInt8]
     private let statusAfter: [UInt8: UInt8]?
     private let processID: Bool
+    private let processIDLimit: Int
     private var answeredProcessIDs = 0
+    private var accepted = 0
     private let lock = NSLock()
     private var captured: [UInt8] = []
     private let done = DispatchSemaphore(value: 0)
@@ -31,11 +33,13 @@ public final class FakeTCPPrinter: @unchecked Sendable {
 
     /// `status` answers `DLE EOT n` by n (0x12, "all well", for any n not given); `statusAfter`, when given, replaces it
     /// once `after` bytes have arrived (a printer that ran out of paper during the job).
-    /// `processID`: answers Epson's process-ID request (`GS ( H` fn 48) as a printer does once it has printed.
+    /// `processID`: answers Epson's process-ID request (`GS ( H` fn 48) as a printer does once it has printed, the first
+    /// `processIDLimit` of them (then it stays silent, as a printer that stopped printing).
     public init(_ behaviour: Behaviour = .normal, after: Int = 0, status: [UInt8: UInt8] = [:], statusAfter: [UInt8: UInt8]? = nil,
-                processID: Bool = false) throws {
+                processID: Bool = false, processIDLimit: Int = .max) throws {
         self.behaviour = behaviour
         self.processID = processID
+        self.processIDLimit = processIDLimit
         self.after = after
         self.status = status
         self.statusAfter = statusAfter
@@ -52,6 +56,12 @@ public final class FakeTCPPrinter: @unchecked Sendable {
     /// Everything received so far.
     public func received() -> [UInt8] { lock.withLock { captured } }
 
+    /// Changes the answer to `DLE EOT n` from now on (paper out, paper back).
+    public func setStatus(_ n: UInt8, _ byte: UInt8) { lock.withLock { status[n] = byte } }
+
+    /// How many connections it has accepted.
+    public var connections: Int { lock.withLock { accepted } }
+
     private func serve() {
         defer { done.signal() }
         while !lock.withLock({ stop }) {
@@ -59,6 +69,7 @@ public final class FakeTCPPrinter: @unchecked Sendable {
             guard poll(&poller, 1, 100) > 0 else { continue }
             let client = accept(listener, nil, nil)
             guard client >= 0 else { continue }
+            lock.withLock { accepted += 1 }
             if behaviour == .stall {
                 var small: Int32 = 4096
                 setsockopt(client, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
@@ -99,7 +110,7 @@ public final class FakeTCPPrinter: @unchecked Sendable {
                 let position = start + offset
                 let answers = behaviour == .normal || behaviour == .reset || behaviour == .stall || (behaviour == .silent && position < after)
                 if pendingQuery, (1...4).contains(byte), answers {
-                    let table = position >= after ? statusAfter ?? status : status
+                    let table = position >= after ? statusAfter ?? lock.withLock({ status }) : lock.withLock({ status })
                     var answer = table[byte] ?? 0x12
                     _ = send(client, &answer, 1, Int32(MSG_NOSIGNAL))
                 }
@@ -127,7 +138,7 @@ public final class FakeTCPPrinter: @unchecked Sendable {
                 index += 1
             }
         }
-        while answeredProcessIDs < found.count {
+        while answeredProcessIDs < min(found.count, processIDLimit) {
             var answer: [UInt8] = [0x37, 0x22] + found[answeredProcessIDs] + [0x00]
             _ = send(client, &answer, answer.count, Int32(MSG_NOSIGNAL))
             answeredProcessIDs += 1

@@ -16,6 +16,21 @@ public enum TestSupport {
 
     public static var hardware: URL { repositoryRoot.appendingPathComponent("Hardware") }
 
+    /// Writes `HOME/profiles/pid-80mm.json`: generic-80mm for a printer that answers Epson's process-ID request.
+    public static func writeProcessIDProfile(home: URL) throws {
+        let source = hardware.appendingPathComponent("profiles/generic-80mm.json")
+        guard var profile = try JSONSerialization.jsonObject(with: Data(contentsOf: source)) as? [String: Any] else {
+            throw CocoaError(.fileReadCorruptFile)
+        }
+        profile["id"] = "pid-80mm"
+        var features = profile["features"] as? [String: Any] ?? [:]
+        features["processIDResponse"] = true
+        profile["features"] = features
+        let folder = home.appendingPathComponent("profiles")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: profile).write(to: folder.appendingPathComponent("pid-80mm.json"))
+    }
+
     /// The `kassa` executable built beside the tests (or `$KASSA_BIN`).
     public static let kassaBinary: URL = {
         if let explicit = ProcessInfo.processInfo.environment["KASSA_BIN"] { return URL(fileURLWithPath: explicit) }
