@@ -160,7 +160,7 @@ let package = Package(
         ),
         .testTarget(name: "QRCodeTests", dependencies: ["QRCode", "TestSupport", "ESCPOS", "Raster"]),
         .testTarget(name: "ESCPOSTests", dependencies: ["ESCPOS", "Raster", "QRCode", "TestSupport"]),
-        .testTarget(name: "StrictDecodingTests", dependencies: ["StrictDecoding"]),
+        .testTarget(name: "StrictDecodingTests", dependencies: ["StrictDecoding", "TestSupport"]),
         .testTarget(name: "LocalCertificatesTests", dependencies: ["LocalCertificates", "TestSupport"]),
         .testTarget(name: "ImageCodecTests", dependencies: ["ImageCodec", "Raster"]),
         .testTarget(name: "ReceiptLayoutTests", dependencies: ["ReceiptLayout", "ESCPOS", "VirtualPrinter", "ProfileCatalog", "TestSupport", "StrictDecoding"]),

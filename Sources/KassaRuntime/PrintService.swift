@@ -80,10 +80,11 @@ public struct KassaEnvironment: Sendable {
     // MARK: Building jobs
 
     /// Lays out a document; image files are resolved relative to `baseDirectory`.
-    public func layout(_ document: Document, profile: PrinterProfile, font: TextStyle.Font = .a, baseDirectory: URL?)
-        throws(RuntimeError) -> LayoutResult
+    /// `imageCache`: a long-running service keeps its logos dithered (`ImageCache`); the CLI lays out once.
+    public func layout(_ document: Document, profile: PrinterProfile, font: TextStyle.Font = .a, baseDirectory: URL?,
+                       imageCache: ImageCache? = nil) throws(RuntimeError) -> LayoutResult
     {
-        let layout = ReceiptLayout(profile: profile, options: .init(font: font))
+        let layout = ReceiptLayout(profile: profile, options: .init(font: font, imageCache: imageCache))
         do {
             return try layout.render(document) { (block: ImageBlock) throws(LayoutError) -> GrayImage in
                 try Self.loadImage(block, baseDirectory: baseDirectory)
@@ -256,16 +257,27 @@ public struct KassaEnvironment: Sendable {
         return .milliseconds(5000 + bytes)
     }
 
+    /// `yyyyMMdd-HHmmss-SSS` in local time, for preview names (libc, not a DateFormatter: no ICU on the print path).
+    static func previewStamp(_ date: Date) -> String {
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        var seconds = time_t(milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000)
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        func digits(_ value: Int32, _ count: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, count - text.count)) + text
+        }
+        return digits(parts.tm_year + 1900, 4) + digits(parts.tm_mon + 1, 2) + digits(parts.tm_mday, 2) + "-" + digits(parts.tm_hour, 2)
+            + digits(parts.tm_min, 2) + digits(parts.tm_sec, 2) + "-" + digits(Int32(milliseconds - Int64(seconds) * 1000), 3)
+    }
+
     func writePreviews(_ printer: VirtualPrinter, explicitPNG: String?, into outcome: inout PrintOutcome) throws(RuntimeError) {
         let pngURL: URL
         if let explicitPNG {
             pngURL = URL(fileURLWithPath: explicitPNG)
         } else {
             try home.ensure(home.previews)
-            let formatter = DateFormatter()
-            formatter.locale = Locale(identifier: "en_US_POSIX")
-            formatter.dateFormat = "yyyyMMdd-HHmmss-SSS"
-            pngURL = home.previews.appendingPathComponent("receipt-\(formatter.string(from: Date())).png")
+            pngURL = home.previews.appendingPathComponent("receipt-\(Self.previewStamp(Date())).png")
         }
         let textURL = pngURL.deletingPathExtension().appendingPathExtension("txt")
         let text = printer.textPreview()

@@ -1,4 +1,5 @@
 import Foundation
+import SessionEngine
 import HTTPTypes
 import Hummingbird
 
@@ -41,11 +42,7 @@ enum APIJSON {
     }
 
     /// `2026-12-05T06:10:00.123Z`: ISO 8601 with milliseconds and its offset (UTC).
-    static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
-    }
+    static func timestamp(_ date: Date) -> String { SessionEngine.timestamp(date) }
 
     static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
         let data = try encoder().encode(value)

@@ -157,7 +157,7 @@ struct APIRoutes: Sendable {
                 if Self.referencesFiles(document) {
                     throw APIError(.unprocessableContent, "INVALID_DOCUMENT", "Images come as base64 over the API, never as a file path on this machine.")
                 }
-                return try server.environment.layout(document, profile: profile, baseDirectory: nil).bytes
+                return try server.environment.layout(document, profile: profile, baseDirectory: nil, imageCache: server.imageCache).bytes
             }
             if let text = job.text { return server.environment.textJob(text, profile: profile).bytes }
             guard let raw = job.raw, let data = Data(base64Encoded: raw), !data.isEmpty else {

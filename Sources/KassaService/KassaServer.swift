@@ -9,6 +9,7 @@ import KassaRuntime
 import Logging
 import NIOCore
 import PrintSpool
+import ReceiptLayout
 import ServiceLifecycle
 
 /// How `kassa serve` runs: `[serve]` of kassa.toml, overridden by the command line.
@@ -90,6 +91,8 @@ public final class KassaServer: Sendable {
     public let spool: SpoolStore
     public let tokens: TokenStore
     public let bus: EventBus
+    /// Logos of print documents, dithered once (keyed by their base64 text, compared exactly).
+    public let imageCache = ImageCache()
     public let owners: [String: DeviceOwner]
     /// The terminal's session engine (`/v1/till`), opened on first use.
     public let till: TillOwner

@@ -15,6 +15,10 @@ public final class ImageCache: Sendable {
 
     public init(limit: Int = 32) { self.limit = limit }
 
+    /// Sources longer than this (a base64 image of a request) are not kept: the key is the source itself, compared
+    /// exactly, so at most `limit` × this many bytes of keys stay in memory.
+    public static let maxSourceBytes = 256 * 1024
+
     func bitmap(for key: Key, make: () throws -> MonoBitmap) rethrows -> MonoBitmap {
         if let hit = storage.withLock({ $0[key] }) { return hit }
         let made = try make()

@@ -200,7 +200,7 @@ public struct ReceiptLayout: Sendable {
             return gray.scaled(toWidth: target).monochrome(dithering)
         }
         let bitmap: MonoBitmap
-        if let cache = options.imageCache, let source = block.file ?? block.base64 {
+        if let cache = options.imageCache, let source = block.file ?? block.base64, source.utf8.count <= ImageCache.maxSourceBytes {
             let key = ImageCache.Key(source: source, width: block.width ?? 0, dithering: dithering)
             bitmap = try cache.bitmap(for: key, make: rasterize)
         } else {

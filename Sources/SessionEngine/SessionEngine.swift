@@ -111,8 +111,9 @@ public final class SessionEngine: Sendable {
     }
 
     /// ISO 8601 with milliseconds, UTC (`2026-11-23T05:07:54.123Z`). Written by hand: Foundation's ISO8601DateFormatter is
-    /// not Sendable and building one per call cost a third of a receipt's CPU time (Docs/PERFORMANCE.md).
-    static func timestamp(_ date: Date) -> String {
+    /// not Sendable and building one per call cost a third of a receipt's CPU time (Docs/PERFORMANCE.md). The service's
+    /// API and the CLI's `--json` write their timestamps with it too.
+    public static func timestamp(_ date: Date) -> String {
         let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
         var seconds = time_t(milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000)
         var parts = tm()

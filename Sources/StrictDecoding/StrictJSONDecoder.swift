@@ -39,15 +39,13 @@ public struct StrictJSONDecoder: Sendable {
     public func decode<T: Decodable>(_ type: T.Type, from data: Data) throws(StrictDecodingError) -> T {
         let tree: JSONValue
         do {
-            tree = try JSONDecoder().decode(JSONValue.self, from: data)
+            tree = try JSONParser.parse(data)
         } catch {
-            let detail: String
-            if case DecodingError.dataCorrupted(let context) = error {
-                detail = (context.underlyingError as NSError?)?.localizedDescription ?? context.debugDescription
-            } else {
-                detail = "\(error)"
+            if let (field, path) = error.duplicate {
+                let at = path == "the top level" ? "" : " in \(path)"
+                throw StrictDecodingError(kind: .invalidValue, path: path, reason: "the field '\(field)' appears twice\(at); send it once", field: field)
             }
-            throw StrictDecodingError(kind: .notJSON, path: "the top level", reason: "it is not valid JSON (\(detail))")
+            throw StrictDecodingError(kind: .notJSON, path: "the top level", reason: "it is not valid JSON (\(error.message))")
         }
         let recorder = KeyRecorder()
         do {

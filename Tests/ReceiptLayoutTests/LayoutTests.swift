@@ -94,6 +94,32 @@ struct LayoutTests {
         #expect(result.bytes.count > 200)
     }
 
+    @Test("a service's image cache dithers a logo once and prints the same bytes; a source over the bound is not kept")
+    func imageCache() throws {
+        func document(_ base64: String) throws -> Document {
+            try JSONDecoder().decode(Document.self, from: Data(#"{"currency":"EUR","blocks":[{"type":"image","base64":"\#(base64)"}]}"#.utf8))
+        }
+        var loads = 0
+        func load(_ block: ImageBlock) throws(LayoutError) -> GrayImage {
+            loads += 1
+            // A gradient, so that dithering has something to do.
+            return GrayImage(width: 64, height: 16, pixels: (0..<(64 * 16)).map { UInt8(truncatingIfNeeded: $0 % 64 * 4) })
+        }
+        let profile = TestSupport.profile("generic-80mm")
+        let cache = ImageCache()
+        let cached = ReceiptLayout(profile: profile, options: .init(imageCache: cache))
+        let small = try document(String(repeating: "QUFB", count: 100))
+        let plain = try ReceiptLayout(profile: profile).render(small, loadImage: load).bytes
+        let first = try cached.render(small, loadImage: load).bytes
+        let second = try cached.render(small, loadImage: load).bytes
+        #expect(loads == 2 && cache.count == 1, "decoded for the plain render and once for the cache (\(loads))")
+        #expect(first == plain && second == plain)
+        let big = try document(String(repeating: "QUFB", count: ImageCache.maxSourceBytes / 4 + 1))
+        _ = try cached.render(big, loadImage: load)
+        _ = try cached.render(big, loadImage: load)
+        #expect(loads == 4 && cache.count == 1, "a source over \(ImageCache.maxSourceBytes) bytes is decoded each time, never kept")
+    }
+
     @Test("invalid documents fail with a reason", arguments: [
         #"{"currency":"EUR","blocks":[{"type":"hologram"}]}"#,
         #"{"currency":"EUR","items":[{"name":"x","quantity":0.5,"unitPrice":100}]}"#,

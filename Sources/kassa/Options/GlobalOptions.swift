@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KassaRuntime
+import SessionEngine
 
 /// Options every command takes.
 struct GlobalOptions: ParsableArguments {
@@ -35,10 +36,8 @@ func printJSON<T: Encodable>(_ value: T) {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     encoder.dateEncodingStrategy = .custom { date, encoder in
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         var container = encoder.singleValueContainer()
-        try container.encode(formatter.string(from: date))
+        try container.encode(SessionEngine.timestamp(date))
     }
     if let data = try? encoder.encode(value) {
         FileHandle.standardOutput.write(data + Data("\n".utf8))
