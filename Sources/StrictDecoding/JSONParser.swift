@@ -99,7 +99,7 @@ struct JSONParser {
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
             depth -= 1
-            return .object(members)
+            return .object(JSONObject(members))
         }
         while true {
             skipWhitespace()
@@ -127,7 +127,7 @@ struct JSONParser {
             guard bytes[index] == UInt8(ascii: "}") else { throw failure("',' or '}' was expected") }
             index += 1
             depth -= 1
-            return .object(members)
+            return .object(JSONObject(members))
         }
     }
 

@@ -1,8 +1,8 @@
 import Foundation
 
-/// A parsed JSON document. Foundation's parser reads the text (depth limit, UTF-8, escapes); this tree keeps what the
+/// A parsed JSON document (`JSONParser` reads the text: depth limit, UTF-8, escapes, duplicate fields); this tree keeps what the
 /// strict decoder needs to see: every key an object has, and whether a number was a whole number.
-indirect enum JSONValue: Sendable {
+indirect enum JSONValue {
     case null
     case bool(Bool)
     /// A number that is a whole number within Int64.
@@ -11,7 +11,7 @@ indirect enum JSONValue: Sendable {
     case number(Double)
     case string(String)
     case array([JSONValue])
-    case object([String: JSONValue])
+    case object(JSONObject)
 
     var kind: String {
         switch self {

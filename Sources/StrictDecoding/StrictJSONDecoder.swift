@@ -47,10 +47,9 @@ public struct StrictJSONDecoder: Sendable {
             }
             throw StrictDecodingError(kind: .notJSON, path: "the top level", reason: "it is not valid JSON (\(error.message))")
         }
-        let recorder = KeyRecorder()
         do {
-            let value = try T(from: TreeDecoder(value: tree, codingPath: [], recorder: recorder))
-            if let unknown = recorder.firstUnknown(in: tree) { throw unknown }
+            let value = try T(from: TreeDecoder(value: tree, path: nil))
+            if let unknown = JSONObject.firstUnknown(in: tree) { throw unknown }
             return value
         } catch let error as StrictDecodingError {
             throw error
@@ -72,13 +71,13 @@ public struct StrictJSONDecoder: Sendable {
         var value = root
         for key in codingPath {
             switch value {
-            case .object(let members): guard let next = members[key.stringValue] else { return nil }; value = next
+            case .object(let object): guard let next = object.members[key.stringValue] else { return nil }; value = next
             case .array(let items): guard let index = key.intValue, items.indices.contains(index) else { return nil }; value = items[index]
             default: return nil
             }
         }
-        guard case .object(let members) = value else { return nil }
-        let candidates = members.keys.filter { closest(to: $0, in: [field]) != nil }.sorted()
+        guard case .object(let object) = value else { return nil }
+        let candidates = object.members.keys.filter { closest(to: $0, in: [field]) != nil }.sorted()
         guard let name = candidates.first else { return nil }
         let path = path(codingPath)
         let at = codingPath.isEmpty ? "" : " in \(path)"
@@ -158,24 +157,42 @@ public struct StrictJSONDecoder: Sendable {
     }
 }
 
-/// The fields each object's decoder asked for, by the object's path.
-final class KeyRecorder {
-    var asked: [String: Set<String>] = [:]
-    /// Objects decoded as dictionaries (every key is data, none is a field).
-    var open: Set<String> = []
+/// A JSON object of the tree, with what decoding asked of it: the fields asked for (nil until a decoder read it as an
+/// object), or that it was read as a dictionary (every key is data, none is a field). Kept on the object itself, so
+/// recording a field costs no path; the tree lives for one `decode` call, on one thread.
+final class JSONObject {
+    let members: [String: JSONValue]
+    var asked: Set<String>?
+    var open = false
 
-    func ask(_ key: String, at path: String) { asked[path, default: []].insert(key) }
+    init(_ members: [String: JSONValue]) { self.members = members }
 
-    /// The first field (in document order of paths, then by name) that no decoder asked for.
-    func firstUnknown(in root: JSONValue) -> StrictDecodingError? {
+    /// Whether some object read as one has a field no decoder asked for.
+    static func hasUnknown(_ value: JSONValue) -> Bool {
+        switch value {
+        case .object(let object):
+            if let asked = object.asked, !object.open, object.members.keys.contains(where: { !asked.contains($0) }) { return true }
+            return object.members.values.contains(where: hasUnknown)
+        case .array(let items):
+            return items.contains(where: hasUnknown)
+        default:
+            return false
+        }
+    }
+
+    /// The first field (in document order of paths, then by name) that no decoder asked for. The ordered walk runs only
+    /// when there is one to report.
+    static func firstUnknown(in root: JSONValue) -> StrictDecodingError? {
+        guard hasUnknown(root) else { return nil }
         var found: StrictDecodingError?
-        func visit(_ value: JSONValue, _ codingPath: [AnyKey]) {
+        var codingPath: [any CodingKey] = []
+        func visit(_ value: JSONValue) {
             guard found == nil else { return }
             switch value {
-            case .object(let members):
-                let path = StrictJSONDecoder.path(codingPath)
-                if let known = asked[path], !open.contains(path) {
-                    for name in members.keys.sorted() where !known.contains(name) {
+            case .object(let object):
+                if let known = object.asked, !object.open {
+                    for name in object.members.keys.sorted() where !known.contains(name) {
+                        let path = StrictJSONDecoder.path(codingPath)
                         let suggestion = StrictJSONDecoder.closest(to: name, in: known)
                         let hint = suggestion.map { ". Did you mean '\($0)'?" }
                             ?? "; known fields: \(known.sorted().joined(separator: ", "))"
@@ -185,51 +202,80 @@ final class KeyRecorder {
                         return
                     }
                 }
-                for name in members.keys.sorted() { visit(members[name]!, codingPath + [AnyKey(stringValue: name)]) }
+                for name in object.members.keys.sorted() {
+                    codingPath.append(AnyKey(stringValue: name))
+                    visit(object.members[name] ?? .null)
+                    codingPath.removeLast()
+                }
             case .array(let items):
-                for (index, item) in items.enumerated() { visit(item, codingPath + [AnyKey(intValue: index)]) }
+                for (index, item) in items.enumerated() {
+                    codingPath.append(AnyKey(intValue: index))
+                    visit(item)
+                    codingPath.removeLast()
+                }
             default:
                 return
             }
         }
-        visit(root, [])
+        visit(root)
         return found
+    }
+}
+
+/// Where a value sits, as a chain to the root: the coding path is built only when someone asks (an error), not for
+/// every value decoded.
+final class PathLink {
+    let parent: PathLink?
+    let key: any CodingKey
+
+    init(_ parent: PathLink?, _ key: any CodingKey) {
+        self.parent = parent
+        self.key = key
+    }
+
+    static func codingPath(_ link: PathLink?) -> [any CodingKey] {
+        var keys: [any CodingKey] = []
+        var link = link
+        while let current = link {
+            keys.append(current.key)
+            link = current.parent
+        }
+        return keys.reversed()
     }
 }
 
 /// A `Decoder` over a parsed tree that records the fields it is asked for.
 struct TreeDecoder: Decoder {
     let value: JSONValue
-    let codingPath: [any CodingKey]
-    let recorder: KeyRecorder
+    let path: PathLink?
+    var codingPath: [any CodingKey] { PathLink.codingPath(path) }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        guard case .object(let members) = value else {
+        guard case .object(let object) = value else {
             throw DecodingError.typeMismatch([String: Any].self, .init(codingPath: codingPath, debugDescription: "found \(value.kind)"))
         }
-        let path = StrictJSONDecoder.path(codingPath)
-        if recorder.asked[path] == nil { recorder.asked[path] = [] }
-        return KeyedDecodingContainer(TreeKeyedContainer<Key>(members: members, codingPath: codingPath, path: path, recorder: recorder))
+        if object.asked == nil { object.asked = [] }
+        return KeyedDecodingContainer(TreeKeyedContainer<Key>(object: object, path: path))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
         guard case .array(let items) = value else {
             throw DecodingError.typeMismatch([Any].self, .init(codingPath: codingPath, debugDescription: "found \(value.kind)"))
         }
-        return TreeUnkeyedContainer(items: items, codingPath: codingPath, recorder: recorder)
+        return TreeUnkeyedContainer(items: items, path: path)
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer {
-        TreeSingleValue(value: value, codingPath: codingPath, recorder: recorder)
+        TreeSingleValue(value: value, path: path)
     }
 }
 
 /// Decoding one value of the tree; every type check is exact.
 struct TreeSingleValue: SingleValueDecodingContainer {
     let value: JSONValue
-    let codingPath: [any CodingKey]
-    let recorder: KeyRecorder
+    let path: PathLink?
+    var codingPath: [any CodingKey] { PathLink.codingPath(path) }
 
     func mismatch(_ type: Any.Type) -> DecodingError {
         .typeMismatch(type, .init(codingPath: codingPath, debugDescription: "found \(value.kind)"))
@@ -290,37 +336,39 @@ struct TreeSingleValue: SingleValueDecodingContainer {
     func decode(_ type: UInt64.Type) throws -> UInt64 { try integer(type) }
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try T(from: TreeDecoder(value: value, codingPath: codingPath, recorder: recorder))
+        try T(from: TreeDecoder(value: value, path: path))
     }
 }
 
 struct TreeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
-    let members: [String: JSONValue]
-    let codingPath: [any CodingKey]
-    let path: String
-    let recorder: KeyRecorder
+    let object: JSONObject
+    let path: PathLink?
+    var codingPath: [any CodingKey] { PathLink.codingPath(path) }
+    var members: [String: JSONValue] { object.members }
 
     var allKeys: [Key] {
         // Whoever lists the keys reads them as data (a dictionary): none of them is unknown.
-        recorder.open.insert(path)
+        object.open = true
         return members.keys.sorted().compactMap { Key(stringValue: $0) }
     }
 
+    func ask(_ key: Key) { object.asked?.insert(key.stringValue) }
+
     func contains(_ key: Key) -> Bool {
-        recorder.ask(key.stringValue, at: path)
+        ask(key)
         return members[key.stringValue] != nil
     }
 
     func child(_ key: Key) throws -> TreeSingleValue {
-        recorder.ask(key.stringValue, at: path)
+        ask(key)
         guard let value = members[key.stringValue] else {
             throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "missing"))
         }
-        return TreeSingleValue(value: value, codingPath: codingPath + [key], recorder: recorder)
+        return TreeSingleValue(value: value, path: PathLink(path, key))
     }
 
     func decodeNil(forKey key: Key) throws -> Bool {
-        recorder.ask(key.stringValue, at: path)
+        ask(key)
         guard let value = members[key.stringValue] else { return true }
         if case .null = value { return true }
         return false
@@ -344,34 +392,33 @@ struct TreeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
         let value = try child(key)
-        return try TreeDecoder(value: value.value, codingPath: value.codingPath, recorder: recorder).container(keyedBy: type)
+        return try TreeDecoder(value: value.value, path: value.path).container(keyedBy: type)
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
         let value = try child(key)
-        return try TreeDecoder(value: value.value, codingPath: value.codingPath, recorder: recorder).unkeyedContainer()
+        return try TreeDecoder(value: value.value, path: value.path).unkeyedContainer()
     }
 
     func superDecoder() throws -> any Decoder {
-        TreeDecoder(value: .object(members), codingPath: codingPath, recorder: recorder)
+        TreeDecoder(value: .object(object), path: path)
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
-        recorder.ask(key.stringValue, at: path)
-        return TreeDecoder(value: members[key.stringValue] ?? .null, codingPath: codingPath + [key], recorder: recorder)
+        ask(key)
+        return TreeDecoder(value: members[key.stringValue] ?? .null, path: PathLink(path, key))
     }
 }
 
 struct TreeUnkeyedContainer: UnkeyedDecodingContainer {
     let items: [JSONValue]
-    let codingPath: [any CodingKey]
-    let recorder: KeyRecorder
+    let path: PathLink?
+    var codingPath: [any CodingKey] { PathLink.codingPath(path) }
     var currentIndex = 0
 
-    init(items: [JSONValue], codingPath: [any CodingKey], recorder: KeyRecorder) {
+    init(items: [JSONValue], path: PathLink?) {
         self.items = items
-        self.codingPath = codingPath
-        self.recorder = recorder
+        self.path = path
     }
 
     var count: Int? { items.count }
@@ -382,7 +429,7 @@ struct TreeUnkeyedContainer: UnkeyedDecodingContainer {
             throw DecodingError.valueNotFound(type, .init(codingPath: codingPath + [AnyKey(intValue: currentIndex)],
                                                           debugDescription: "the list ends here"))
         }
-        let value = TreeSingleValue(value: items[currentIndex], codingPath: codingPath + [AnyKey(intValue: currentIndex)], recorder: recorder)
+        let value = TreeSingleValue(value: items[currentIndex], path: PathLink(path, AnyKey(intValue: currentIndex)))
         currentIndex += 1
         return value
     }
@@ -414,16 +461,16 @@ struct TreeUnkeyedContainer: UnkeyedDecodingContainer {
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
         let value = try next([String: Any].self)
-        return try TreeDecoder(value: value.value, codingPath: value.codingPath, recorder: recorder).container(keyedBy: type)
+        return try TreeDecoder(value: value.value, path: value.path).container(keyedBy: type)
     }
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
         let value = try next([Any].self)
-        return try TreeDecoder(value: value.value, codingPath: value.codingPath, recorder: recorder).unkeyedContainer()
+        return try TreeDecoder(value: value.value, path: value.path).unkeyedContainer()
     }
 
     mutating func superDecoder() throws -> any Decoder {
         let value = try next(Any.self)
-        return TreeDecoder(value: value.value, codingPath: value.codingPath, recorder: recorder)
+        return TreeDecoder(value: value.value, path: value.path)
     }
 }
