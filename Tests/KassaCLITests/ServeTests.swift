@@ -425,8 +425,13 @@ struct ServeTests {
 
         // Paper back: runs of 4 (1–4, 5–8, 9–12, 13). Jobs 1–10 are confirmed; 11 is not, 12 was sent behind it, 13 is
         // sent on a new connection after the failure and is not confirmed either.
+        let connectionsHeld = printer.connections
         printer.setStatus(4, 0x12)
-        let jobs = try ids.map { try final(server, $0, token: secret) }
+        let confirmed = try ids.prefix(10).map { try final(server, $0, token: secret) }
+        // Jobs 1–10 went over the connection opened (and kept) while they were held; a reconnection is allowed for a
+        // status read that timed out on a loaded machine. (Idle polls after the last job use connections of their own.)
+        #expect(printer.connections - connectionsHeld <= 1, "\(printer.connections - connectionsHeld) new connections for 10 jobs")
+        let jobs = try confirmed + ids.suffix(3).map { try final(server, $0, token: secret) }
         let states = jobs.map { $0["state"] as? String ?? "?" }
         #expect(states == Array(repeating: "done", count: 10) + Array(repeating: "unconfirmed", count: 3), "\(jobs)")
         let errors = jobs.map { ($0["error"] as? [String: Any])?["message"] as? String ?? "" }
@@ -449,7 +454,6 @@ struct ServeTests {
         let request: [UInt8] = [0x1D, 0x28, 0x48, 0x06, 0x00, 0x30, 0x30]
         let requests = bytes.indices.filter { bytes[$0...].starts(with: request) }.count
         #expect(requests == 13, "one process-ID request per job (\(requests))")
-        #expect(printer.connections <= 4, "the owner keeps its connection (\(printer.connections) connections for 13 jobs)")
     }
 
     /// Polls a job until it is final (or 10 s pass).
