@@ -140,7 +140,7 @@ public final class SpoolStore: Sendable {
 
     static func insert(_ db: Database, device: String, kind: SpoolJob.Kind, idempotencyKey: String, digest: [UInt8], payload: [UInt8],
                        expiresAt: Date?, receipt: String?, now: Date) throws -> (job: SpoolJob, created: Bool) {
-        if let row = try Row.fetchOne(db, sql: "SELECT \(Self.columns), request_digest FROM job WHERE idempotency_key = ?",
+        if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.columns), request_digest FROM job WHERE idempotency_key = ?"),
                                       arguments: [idempotencyKey]) {
             let job = Self.job(row)
             guard [UInt8](row["request_digest"] as Data) == digest else {
@@ -149,13 +149,13 @@ public final class SpoolStore: Sendable {
             return (job, false)
         }
         let id = "job-" + UUID().uuidString.lowercased().prefix(13).replacingOccurrences(of: "-", with: "")
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO job (id, device, kind, state, idempotency_key, request_digest, payload, bytes, created_at, updated_at,
               expires_at, receipt)
             VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [id, device, kind.rawValue, idempotencyKey, Data(digest), Data(payload), payload.count,
+            """).execute(arguments: [id, device, kind.rawValue, idempotencyKey, Data(digest), Data(payload), payload.count,
                              now.timeIntervalSince1970, now.timeIntervalSince1970, expiresAt?.timeIntervalSince1970, receipt])
-        guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM job WHERE id = ?", arguments: [id]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.columns) FROM job WHERE id = ?"), arguments: [id]) else {
             throw SpoolError.notFound(id)
         }
         return (Self.job(row), true)
@@ -164,7 +164,7 @@ public final class SpoolStore: Sendable {
     public func job(_ id: String) throws(SpoolError) -> SpoolJob {
         do {
             guard let job = try writer.read({ db in
-                try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM job WHERE id = ?", arguments: [id]).map(Self.job)
+                try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.columns) FROM job WHERE id = ?"), arguments: [id]).map(Self.job)
             }) else { throw SpoolError.notFound(id) }
             return job
         } catch {
@@ -174,7 +174,7 @@ public final class SpoolStore: Sendable {
 
     public func payload(_ id: String) throws(SpoolError) -> [UInt8] {
         do {
-            guard let data = try writer.read({ db in try Data.fetchOne(db, sql: "SELECT payload FROM job WHERE id = ?", arguments: [id]) }) else {
+            guard let data = try writer.read({ db in try Data.fetchOne(db.cachedStatement(sql: "SELECT payload FROM job WHERE id = ?"), arguments: [id]) }) else {
                 throw SpoolError.notFound(id)
             }
             return [UInt8](data)
@@ -187,9 +187,9 @@ public final class SpoolStore: Sendable {
     public func next(device: String) throws(SpoolError) -> SpoolJob? {
         do {
             return try writer.read { db in
-                try Row.fetchOne(db, sql: """
+                try Row.fetchOne(db.cachedStatement(sql: """
                     SELECT \(Self.columns) FROM job WHERE device = ? AND state IN ('queued', 'held', 'sending') ORDER BY seq LIMIT 1
-                    """, arguments: [device]).map(Self.job)
+                    """), arguments: [device]).map(Self.job)
             }
         } catch {
             throw Self.error(error)
@@ -200,9 +200,9 @@ public final class SpoolStore: Sendable {
     public func pending(device: String, limit: Int) throws(SpoolError) -> [SpoolJob] {
         do {
             return try writer.read { db in
-                try Row.fetchAll(db, sql: """
+                try Row.fetchAll(db.cachedStatement(sql: """
                     SELECT \(Self.columns) FROM job WHERE device = ? AND state IN ('queued', 'held', 'sending') ORDER BY seq LIMIT ?
-                    """, arguments: [device, max(1, limit)]).map(Self.job)
+                    """), arguments: [device, max(1, limit)]).map(Self.job)
             }
         } catch {
             throw Self.error(error)
@@ -237,7 +237,7 @@ public final class SpoolStore: Sendable {
                 for change in changes {
                     try Self.apply(db, id: change.id, state: change.state, attempt: false, errorCode: change.errorCode,
                                    errorMessage: change.errorMessage, preview: change.preview, now: now)
-                    guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM job WHERE id = ?", arguments: [change.id]) else {
+                    guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.columns) FROM job WHERE id = ?"), arguments: [change.id]) else {
                         throw SpoolError.notFound(change.id)
                     }
                     jobs.append(Self.job(row))
@@ -251,11 +251,11 @@ public final class SpoolStore: Sendable {
 
     static func apply(_ db: Database, id: String, state: SpoolJob.State, attempt: Bool, errorCode: String?, errorMessage: String?,
                       preview: String?, now: Date) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             UPDATE job SET state = ?, attempts = attempts + ?, error_code = ?, error_message = ?, preview = coalesce(?, preview),
               updated_at = ?, finished_at = CASE WHEN ? THEN ? ELSE NULL END
             WHERE id = ? AND state NOT IN ('done', 'unconfirmed', 'failed', 'expired')
-            """, arguments: [state.rawValue, attempt ? 1 : 0, errorCode, errorMessage, preview, now.timeIntervalSince1970,
+            """).execute(arguments: [state.rawValue, attempt ? 1 : 0, errorCode, errorMessage, preview, now.timeIntervalSince1970,
                              state.isFinal, now.timeIntervalSince1970, id])
     }
 
@@ -263,7 +263,7 @@ public final class SpoolStore: Sendable {
     public func queued(device: String) throws(SpoolError) -> [SpoolJob] {
         do {
             return try writer.read { db in
-                try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM job WHERE device = ? AND state = 'queued' ORDER BY seq",
+                try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Self.columns) FROM job WHERE device = ? AND state = 'queued' ORDER BY seq"),
                                  arguments: [device]).map(Self.job)
             }
         } catch {
@@ -278,7 +278,7 @@ public final class SpoolStore: Sendable {
         do {
             return try writer.write { db in
                 try Self.apply(db, id: id, state: state, attempt: attempt, errorCode: errorCode, errorMessage: errorMessage, preview: preview, now: now)
-                guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM job WHERE id = ?", arguments: [id]) else {
+                guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.columns) FROM job WHERE id = ?"), arguments: [id]) else {
                     throw SpoolError.notFound(id)
                 }
                 return Self.job(row)
@@ -292,7 +292,7 @@ public final class SpoolStore: Sendable {
     public func recent(device: String? = nil, limit: Int = 50) throws(SpoolError) -> [SpoolJob] {
         do {
             return try writer.read { db in
-                try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM job WHERE ?1 IS NULL OR device = ?1 ORDER BY seq DESC LIMIT ?2",
+                try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Self.columns) FROM job WHERE ?1 IS NULL OR device = ?1 ORDER BY seq DESC LIMIT ?2"),
                                  arguments: [device, limit]).map(Self.job)
             }
         } catch {
@@ -304,7 +304,7 @@ public final class SpoolStore: Sendable {
     public func job(idempotencyKey key: String) throws(SpoolError) -> SpoolJob? {
         do {
             return try writer.read { db in
-                try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM job WHERE idempotency_key = ?", arguments: [key]).map(Self.job)
+                try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.columns) FROM job WHERE idempotency_key = ?"), arguments: [key]).map(Self.job)
             }
         } catch {
             throw Self.error(error)
@@ -315,7 +315,7 @@ public final class SpoolStore: Sendable {
     public func job(forReceipt receipt: String) throws(SpoolError) -> SpoolJob? {
         do {
             return try writer.read { db in
-                try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM job WHERE receipt = ? ORDER BY seq LIMIT 1", arguments: [receipt]).map(Self.job)
+                try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.columns) FROM job WHERE receipt = ? ORDER BY seq LIMIT 1"), arguments: [receipt]).map(Self.job)
             }
         } catch {
             throw Self.error(error)
