@@ -160,6 +160,7 @@ let package = Package(
         ),
         .testTarget(name: "QRCodeTests", dependencies: ["QRCode", "TestSupport", "ESCPOS", "Raster"]),
         .testTarget(name: "ESCPOSTests", dependencies: ["ESCPOS", "Raster", "QRCode", "TestSupport"]),
+        .testTarget(name: "PrintSpoolTests", dependencies: ["PrintSpool"]),
         .testTarget(name: "StrictDecodingTests", dependencies: ["StrictDecoding", "TestSupport"]),
         .testTarget(name: "LocalCertificatesTests", dependencies: ["LocalCertificates", "TestSupport"]),
         .testTarget(name: "ImageCodecTests", dependencies: ["ImageCodec", "Raster"]),

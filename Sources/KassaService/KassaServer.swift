@@ -180,7 +180,8 @@ public final class KassaServer: Sendable {
             // Shut down in reverse order: the owners first (the job being sent finishes, the event streams end), then
             // the HTTP server, which still spools what arrives meanwhile.
             services: [.init(service: app), .init(service: OwnersService(server: self)),
-                       .init(service: HotplugService(server: self, logger: logger.with(["component": "hotplug"])))],
+                       .init(service: HotplugService(server: self, logger: logger.with(["component": "hotplug"]))),
+                       .init(service: SpoolCheckpoints(spool: spool, logger: logger.with(["component": "spool"])))],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
@@ -198,3 +199,30 @@ struct OwnersService: Service {
     }
 }
 
+/// Copies the spool's WAL into its database every second, beside the writer, so that no submission waits for a
+/// checkpoint inside its commit (decision 0022). The blocking call runs off the service's cooperative threads.
+struct SpoolCheckpoints: Service {
+    let spool: SpoolStore
+    let logger: Logger
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(1))
+                let spool = self.spool
+                let result: Result<(log: Int, copied: Int), SpoolError> = await withCheckedContinuation { continuation in
+                    DispatchQueue.global(qos: .utility).async {
+                        do throws(SpoolError) {
+                            continuation.resume(returning: .success(try spool.checkpoint()))
+                        } catch {
+                            continuation.resume(returning: .failure(error))
+                        }
+                    }
+                }
+                if case .failure(let error) = result {
+                    logger.warning("spool checkpoint failed; SQLite's own checkpoint still runs", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+}
