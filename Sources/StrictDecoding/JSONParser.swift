@@ -94,7 +94,7 @@ struct JSONParser {
     private mutating func object() throws(Failure) -> JSONValue {
         try enter()
         index += 1
-        var members: [String: JSONValue] = [:]
+        var members: [String: JSONObject.Member] = [:]
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -113,7 +113,7 @@ struct JSONParser {
             path.append(AnyKey(stringValue: key))
             let member = try value()
             path.removeLast()
-            if members.updateValue(member, forKey: key) != nil {
+            if members.updateValue(JSONObject.Member(value: member, index: members.count), forKey: key) != nil {
                 index = start
                 throw Failure(message: "the field '\(key)' appears twice in one object at byte \(start)",
                               duplicate: (key, StrictJSONDecoder.path(path)))

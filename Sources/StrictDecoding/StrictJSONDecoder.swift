@@ -157,22 +157,57 @@ public struct StrictJSONDecoder: Sendable {
     }
 }
 
-/// A JSON object of the tree, with what decoding asked of it: the fields asked for (nil until a decoder read it as an
-/// object), or that it was read as a dictionary (every key is data, none is a field). Kept on the object itself, so
-/// recording a field costs no path; the tree lives for one `decode` call, on one thread.
+/// A JSON object of the tree, with what decoding asked of it: whether a decoder read it as an object, which of its
+/// fields were asked for (a bit each), the absent fields asked for (for "did you mean"), and whether it was read as a
+/// dictionary (every key is data, none is a field). Kept on the object itself, so that recording a field is a bit set
+/// during the lookup the decoder makes anyway; the tree lives for one `decode` call, on one thread.
 final class JSONObject {
-    let members: [String: JSONValue]
-    var asked: Set<String>?
-    var open = false
+    struct Member {
+        let value: JSONValue
+        /// The field's place in the text: its bit in `askedBits`.
+        let index: Int
+    }
 
-    init(_ members: [String: JSONValue]) { self.members = members }
+    let slots: [String: Member]
+    var read = false
+    var open = false
+    private var askedBits: [UInt64]
+    private var askedAbsent: [String] = []
+
+    init(_ slots: [String: Member]) {
+        self.slots = slots
+        askedBits = Array(repeating: 0, count: (slots.count + 63) / 64)
+    }
+
+    var members: [String: JSONValue] { slots.mapValues(\.value) }
+
+    /// The field's value, recording that it was asked for.
+    func ask(_ name: String) -> JSONValue? {
+        guard let member = slots[name] else {
+            askedAbsent.append(name)
+            return nil
+        }
+        askedBits[member.index >> 6] |= 1 << UInt64(member.index & 63)
+        return member.value
+    }
+
+    private func wasAsked(_ member: Member) -> Bool { askedBits[member.index >> 6] & (1 << UInt64(member.index & 63)) != 0 }
+
+    /// Read as an object, and some field was never asked for.
+    var hasUnaskedField: Bool { read && !open && slots.values.contains { !wasAsked($0) } }
+
+    /// The fields never asked for, by name.
+    var unasked: [String] { slots.filter { !wasAsked($0.value) }.keys.sorted() }
+
+    /// The fields a decoder asked for, present or not.
+    var known: Set<String> { Set(slots.filter { wasAsked($0.value) }.keys).union(askedAbsent) }
 
     /// Whether some object read as one has a field no decoder asked for.
     static func hasUnknown(_ value: JSONValue) -> Bool {
         switch value {
         case .object(let object):
-            if let asked = object.asked, !object.open, object.members.keys.contains(where: { !asked.contains($0) }) { return true }
-            return object.members.values.contains(where: hasUnknown)
+            if object.hasUnaskedField { return true }
+            return object.slots.values.contains { hasUnknown($0.value) }
         case .array(let items):
             return items.contains(where: hasUnknown)
         default:
@@ -190,21 +225,20 @@ final class JSONObject {
             guard found == nil else { return }
             switch value {
             case .object(let object):
-                if let known = object.asked, !object.open {
-                    for name in object.members.keys.sorted() where !known.contains(name) {
-                        let path = StrictJSONDecoder.path(codingPath)
-                        let suggestion = StrictJSONDecoder.closest(to: name, in: known)
-                        let hint = suggestion.map { ". Did you mean '\($0)'?" }
-                            ?? "; known fields: \(known.sorted().joined(separator: ", "))"
-                        let at = codingPath.isEmpty ? "" : " in \(path)"
-                        found = StrictDecodingError(kind: .unknownField, path: path, reason: "unknown field '\(name)'\(at)\(hint)",
-                                                    field: name, suggestion: suggestion)
-                        return
-                    }
+                if object.read, !object.open, let name = object.unasked.first {
+                    let known = object.known
+                    let path = StrictJSONDecoder.path(codingPath)
+                    let suggestion = StrictJSONDecoder.closest(to: name, in: known)
+                    let hint = suggestion.map { ". Did you mean '\($0)'?" }
+                        ?? "; known fields: \(known.sorted().joined(separator: ", "))"
+                    let at = codingPath.isEmpty ? "" : " in \(path)"
+                    found = StrictDecodingError(kind: .unknownField, path: path, reason: "unknown field '\(name)'\(at)\(hint)",
+                                                field: name, suggestion: suggestion)
+                    return
                 }
-                for name in object.members.keys.sorted() {
+                for name in object.slots.keys.sorted() {
                     codingPath.append(AnyKey(stringValue: name))
-                    visit(object.members[name] ?? .null)
+                    visit(object.slots[name]?.value ?? .null)
                     codingPath.removeLast()
                 }
             case .array(let items):
@@ -255,7 +289,7 @@ struct TreeDecoder: Decoder {
         guard case .object(let object) = value else {
             throw DecodingError.typeMismatch([String: Any].self, .init(codingPath: codingPath, debugDescription: "found \(value.kind)"))
         }
-        if object.asked == nil { object.asked = [] }
+        object.read = true
         return KeyedDecodingContainer(TreeKeyedContainer<Key>(object: object, path: path))
     }
 
@@ -344,32 +378,26 @@ struct TreeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let object: JSONObject
     let path: PathLink?
     var codingPath: [any CodingKey] { PathLink.codingPath(path) }
-    var members: [String: JSONValue] { object.members }
 
     var allKeys: [Key] {
         // Whoever lists the keys reads them as data (a dictionary): none of them is unknown.
         object.open = true
-        return members.keys.sorted().compactMap { Key(stringValue: $0) }
+        return object.slots.keys.sorted().compactMap { Key(stringValue: $0) }
     }
 
-    func ask(_ key: Key) { object.asked?.insert(key.stringValue) }
+    func ask(_ key: Key) -> JSONValue? { object.ask(key.stringValue) }
 
-    func contains(_ key: Key) -> Bool {
-        ask(key)
-        return members[key.stringValue] != nil
-    }
+    func contains(_ key: Key) -> Bool { ask(key) != nil }
 
     func child(_ key: Key) throws -> TreeSingleValue {
-        ask(key)
-        guard let value = members[key.stringValue] else {
+        guard let value = ask(key) else {
             throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "missing"))
         }
         return TreeSingleValue(value: value, path: PathLink(path, key))
     }
 
     func decodeNil(forKey key: Key) throws -> Bool {
-        ask(key)
-        guard let value = members[key.stringValue] else { return true }
+        guard let value = ask(key) else { return true }
         if case .null = value { return true }
         return false
     }
@@ -393,8 +421,7 @@ struct TreeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     // `decodeIfPresent` in one step (the protocol's default asks `contains`, then `decodeNil`, then `decode`: three
     // lookups for every optional field).
     func present(_ key: Key) -> TreeSingleValue? {
-        ask(key)
-        guard let value = members[key.stringValue] else { return nil }
+        guard let value = ask(key) else { return nil }
         if case .null = value { return nil }
         return TreeSingleValue(value: value, path: PathLink(path, key))
     }
@@ -430,8 +457,7 @@ struct TreeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
-        ask(key)
-        return TreeDecoder(value: members[key.stringValue] ?? .null, path: PathLink(path, key))
+        return TreeDecoder(value: ask(key) ?? .null, path: PathLink(path, key))
     }
 }
 
