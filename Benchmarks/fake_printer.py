@@ -22,7 +22,10 @@ async def main() -> None:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         tail = b""
         while True:
-            chunk = await reader.read(65536)
+            try:
+                chunk = await reader.read(65536)
+            except ConnectionError:  # the service was killed mid-job (the kill loop): the connection is gone
+                break
             if not chunk:
                 break
             window = tail + chunk
