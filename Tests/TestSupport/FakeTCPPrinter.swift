@@ -26,6 +26,8 @@ public final class FakeTCPPrinter: @unchecked Sendable {
     private let processIDLimit: Int
     private var answeredProcessIDs = 0
     private var accepted = 0
+    /// Where each connection's bytes start in `captured`, in order: (offset, connection number from 1).
+    private var starts: [(offset: Int, connection: Int)] = []
     private let lock = NSLock()
     private var captured: [UInt8] = []
     private let done = DispatchSemaphore(value: 0)
@@ -59,6 +61,11 @@ public final class FakeTCPPrinter: @unchecked Sendable {
     /// Changes the answer to `DLE EOT n` from now on (paper out, paper back).
     public func setStatus(_ n: UInt8, _ byte: UInt8) { lock.withLock { status[n] = byte } }
 
+    /// The connection (numbered from 1, in the order accepted) whose bytes include `offset` of `received()`.
+    public func connection(at offset: Int) -> Int? {
+        lock.withLock { starts.last(where: { $0.offset <= offset })?.connection }
+    }
+
     /// How many connections it has accepted.
     public var connections: Int { lock.withLock { accepted } }
 
@@ -69,7 +76,10 @@ public final class FakeTCPPrinter: @unchecked Sendable {
             guard poll(&poller, 1, 100) > 0 else { continue }
             let client = accept(listener, nil, nil)
             guard client >= 0 else { continue }
-            lock.withLock { accepted += 1 }
+            lock.withLock {
+                accepted += 1
+                starts.append((captured.count, accepted))
+            }
             if behaviour == .stall {
                 var small: Int32 = 4096
                 setsockopt(client, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
