@@ -1,3 +1,4 @@
+import Synchronization
 /// What a printer model can do: paper, fonts, code-page slots and feature flags.
 ///
 /// Profiles are data (`Hardware/profiles/*.json`); this type is their in-memory form.
@@ -139,8 +140,21 @@ public struct PrinterProfile: Sendable, Codable, Equatable {
         max(1, paper.dots / max(1, columns(font: font)))
     }
 
-    /// The code-page slots this encoder can drive, in slot order, without duplicate encodings.
+    /// The code-page slots this encoder can drive, in slot order, without duplicate encodings. Every job's encoder asks
+    /// for it, so the answer is kept per code-page table (a pure function of it; at most 64 tables are kept).
     public var usableCodePages: [(slot: UInt8, page: CodePage)] {
+        if let known = Self.usableCache.withLock({ $0[codePages] }) { return known }
+        let result = Self.computeUsableCodePages(codePages)
+        Self.usableCache.withLock { cache in
+            if cache.count >= 64 { cache.removeAll() }
+            cache[codePages] = result
+        }
+        return result
+    }
+
+    private static let usableCache = Mutex<[[String: String]: [(slot: UInt8, page: CodePage)]]>([:])
+
+    private static func computeUsableCodePages(_ codePages: [String: String]) -> [(slot: UInt8, page: CodePage)] {
         var seen = Set<String>()
         var result: [(UInt8, CodePage)] = []
         for (slotText, name) in codePages.sorted(by: { (Int($0.key) ?? 999) < (Int($1.key) ?? 999) }) {

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// One server-sent event: an increasing id (for `Last-Event-ID`), a type and its JSON data.
 public struct ServiceEvent: Sendable, Equatable {
@@ -18,7 +19,8 @@ public struct ServiceEvent: Sendable, Equatable {
 /// that is older than the buffer, a `resync` event telling it to read the state anew).
 public actor EventBus {
     private var nextID: Int64 = 1
-    private var buffer: [ServiceEvent] = []
+    /// A ring: dropping the oldest event is O(1) (an array shifted all 1,000 on every event).
+    private var buffer = CircularBuffer<ServiceEvent>(initialCapacity: 1024)
     private var subscribers: [UUID: AsyncStream<ServiceEvent>.Continuation] = [:]
     private let capacity = 1000
 
@@ -29,7 +31,7 @@ public actor EventBus {
         let event = ServiceEvent(id: nextID, type: type, data: data)
         nextID += 1
         buffer.append(event)
-        if buffer.count > capacity { buffer.removeFirst(buffer.count - capacity) }
+        while buffer.count > capacity { buffer.removeFirst() }
         for continuation in subscribers.values { continuation.yield(event) }
     }
 

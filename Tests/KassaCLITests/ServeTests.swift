@@ -438,12 +438,13 @@ struct ServeTests {
         // On the wire: each job once, in order, each followed by its own process-ID request; few connections.
         let bytes = printer.received()
         let text = String(decoding: bytes, as: UTF8.self)
-        // Jobs 1–10 went over one connection, the one the owner opened (and kept) while they were held.
+        // Jobs 1–10 went over one connection, kept by the owner across its runs. (Which one depends on the machine's
+        // load: a status read that times out is retried on a new connection.)
         let carriers = (1...10).compactMap { number -> Int? in
             let marker = Array("PIPE-\(number)-END".utf8)
             return bytes.indices.first { bytes[$0...].starts(with: marker) }.flatMap { printer.connection(at: $0) }
         }
-        #expect(carriers.count == 10 && Set(carriers).count == 1 && carriers[0] <= connectionsHeld, "connections of jobs 1–10: \(carriers)")
+        #expect(carriers.count == 10 && Set(carriers).count == 1, "connections of jobs 1–10: \(carriers) (\(connectionsHeld) before the paper came back)")
         var position = text.startIndex
         for number in 1...13 {
             #expect(text.components(separatedBy: "PIPE-\(number)-END").count == 2, "job \(number) sent once")
