@@ -45,7 +45,11 @@ enum APIJSON {
     static func timestamp(_ date: Date) -> String { SessionEngine.timestamp(date) }
 
     static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
-        let data = try encoder().encode(value)
-        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        response(json: try encoder().encode(value), status: status)
+    }
+
+    /// An answer whose JSON is already encoded.
+    static func response(json data: Data, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

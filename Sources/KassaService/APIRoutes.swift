@@ -187,9 +187,17 @@ struct APIRoutes: Sendable {
     }
 
     func accepted(_ job: SpoolJob, created: Bool, owner: DeviceOwner, request: Request) async throws -> Response {
-        if created { await server.bus.publish("job.state", JobView(job)) }
+        // The job is encoded once: the same bytes are the `job.state` event and, without `wait`, the answer.
+        let encoded = try APIJSON.encoder().encode(JobView(job))
+        if created { await server.bus.publish("job.state", json: String(decoding: encoded, as: UTF8.self)) }
         await owner.poke()
         var answer = job
+        if request.uri.queryParameters["wait"] == nil {
+            var response = APIJSON.response(json: encoded, status: .accepted)
+            response.headers[.location] = "/v1/jobs/\(job.id)"
+            if !created { response.headers[HTTPField.Name("Idempotent-Replay")!] = "true" }
+            return response
+        }
         if let text = request.uri.queryParameters["wait"] {
             guard let seconds = Double(text), seconds >= 0, seconds <= 60 else {
                 throw APIError.badRequest("wait is a number of seconds from 0 to 60.", code: "INVALID_WAIT")

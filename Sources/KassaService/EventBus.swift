@@ -27,7 +27,11 @@ public actor EventBus {
     public init() {}
 
     public func publish(_ type: String, _ object: some Encodable) {
-        let data = (try? APIJSON.encoder().encode(object)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        publish(type, json: (try? APIJSON.encoder().encode(object)).map { String(decoding: $0, as: UTF8.self) } ?? "{}")
+    }
+
+    /// `publish` with the object already encoded (by `APIJSON`), when the same bytes also answer a request.
+    public func publish(_ type: String, json data: String) {
         let event = ServiceEvent(id: nextID, type: type, data: data)
         nextID += 1
         buffer.append(event)
