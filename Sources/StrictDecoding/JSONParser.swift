@@ -94,7 +94,8 @@ struct JSONParser {
     private mutating func object() throws(Failure) -> JSONValue {
         try enter()
         index += 1
-        var members: [String: JSONObject.Member] = [:]
+        // Room for a typical object (an item, a payment), so that it is not regrown three times on the way.
+        var members = [String: JSONObject.Member](minimumCapacity: 8)
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
