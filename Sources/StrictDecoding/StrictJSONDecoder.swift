@@ -256,22 +256,35 @@ final class JSONObject {
     }
 }
 
+/// One step down the tree: a field, or a place in a list (kept as its number, so no key is built until needed).
+enum PathStep {
+    case key(any CodingKey)
+    case index(Int)
+
+    var codingKey: any CodingKey {
+        switch self {
+        case .key(let key): return key
+        case .index(let index): return AnyKey(intValue: index)
+        }
+    }
+}
+
 /// Where a value sits, as a chain to the root: the coding path is built only when someone asks (an error), not for
-/// every value decoded.
+/// every value decoded; a leaf value (a string, a number) makes no link at all unless it fails.
 final class PathLink {
     let parent: PathLink?
-    let key: any CodingKey
+    let step: PathStep
 
-    init(_ parent: PathLink?, _ key: any CodingKey) {
+    init(_ parent: PathLink?, _ step: PathStep) {
         self.parent = parent
-        self.key = key
+        self.step = step
     }
 
     static func codingPath(_ link: PathLink?) -> [any CodingKey] {
         var keys: [any CodingKey] = []
         var link = link
         while let current = link {
-            keys.append(current.key)
+            keys.append(current.step.codingKey)
             link = current.parent
         }
         return keys.reversed()
@@ -301,14 +314,17 @@ struct TreeDecoder: Decoder {
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer {
-        TreeSingleValue(value: value, path: path)
+        TreeSingleValue(value: value, parent: path, step: nil)
     }
 }
 
 /// Decoding one value of the tree; every type check is exact.
 struct TreeSingleValue: SingleValueDecodingContainer {
     let value: JSONValue
-    let path: PathLink?
+    let parent: PathLink?
+    /// The step from `parent` to this value; nil when this is the parent's own value.
+    let step: PathStep?
+    var path: PathLink? { step.map { PathLink(parent, $0) } ?? parent }
     var codingPath: [any CodingKey] { PathLink.codingPath(path) }
 
     func mismatch(_ type: Any.Type) -> DecodingError {
@@ -393,7 +409,7 @@ struct TreeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         guard let value = ask(key) else {
             throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "missing"))
         }
-        return TreeSingleValue(value: value, path: PathLink(path, key))
+        return TreeSingleValue(value: value, parent: path, step: .key(key))
     }
 
     func decodeNil(forKey key: Key) throws -> Bool {
@@ -423,7 +439,7 @@ struct TreeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func present(_ key: Key) -> TreeSingleValue? {
         guard let value = ask(key) else { return nil }
         if case .null = value { return nil }
-        return TreeSingleValue(value: value, path: PathLink(path, key))
+        return TreeSingleValue(value: value, parent: path, step: .key(key))
     }
 
     func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try present(key)?.decode(type) }
@@ -457,7 +473,7 @@ struct TreeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
-        return TreeDecoder(value: ask(key) ?? .null, path: PathLink(path, key))
+        return TreeDecoder(value: ask(key) ?? .null, path: PathLink(path, .key(key)))
     }
 }
 
@@ -480,7 +496,7 @@ struct TreeUnkeyedContainer: UnkeyedDecodingContainer {
             throw DecodingError.valueNotFound(type, .init(codingPath: codingPath + [AnyKey(intValue: currentIndex)],
                                                           debugDescription: "the list ends here"))
         }
-        let value = TreeSingleValue(value: items[currentIndex], path: PathLink(path, AnyKey(intValue: currentIndex)))
+        let value = TreeSingleValue(value: items[currentIndex], parent: path, step: .index(currentIndex))
         currentIndex += 1
         return value
     }
