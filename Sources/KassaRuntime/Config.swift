@@ -55,6 +55,9 @@ public struct KassaConfig: Sendable, Equatable {
         /// How long a device owner keeps the printer's connection open after its last job (network printers often
         /// take one client at a time, so it is not held for ever).
         public var lingerMilliseconds: Int = 2000
+        /// How long a finished job stays in the spool (its state, error and payload; its idempotency key is
+        /// remembered that long).
+        public var keepDays: Int = 30
         /// HTTPS: the server certificate chain (PEM) and its key (`kassa serve cert` makes both); relative paths
         /// are taken from the Kassa home.
         public var tlsCertificate: String?
@@ -193,11 +196,12 @@ extension KassaConfig.Serve {
         case "idle-timeout": idleTimeoutSeconds = try integer(1...3600)
         case "pipeline": pipeline = try integer(1...32)
         case "linger-ms": lingerMilliseconds = try integer(0...600_000)
+        case "keep-days": keepDays = try integer(1...3650)
         case "tls-cert": tlsCertificate = try string()
         case "tls-key": tlsKey = try string()
         default:
             let known: Set<String> = ["listen", "allowed-origins", "body-limit", "poll-ms", "job-max-age", "drawer-max-age", "idle-timeout",
-                                      "tls-cert", "tls-key", "pipeline", "linger-ms"]
+                                      "tls-cert", "tls-key", "pipeline", "linger-ms", "keep-days"]
             let hint = StrictJSONDecoder.closest(to: key, in: known).map { "; did you mean '\($0)'?" } ?? "; known keys: \(known.sorted().joined(separator: ", "))"
             throw .config(path: path, line: line, reason: "unknown key '\(key)' in [serve]\(hint)")
         }

@@ -25,6 +25,8 @@ public struct ServeOptions: Sendable {
     /// Print jobs in flight per device (`[serve] pipeline`) and how long an idle device's connection stays open.
     public var pipeline: Int
     public var linger: Duration
+    /// How long finished jobs stay in the spool (`[serve] keep-days`).
+    public var keepFinished: TimeInterval
     /// Listening beyond loopback without TLS needs this, said out loud.
     public var insecure: Bool
     /// HTTPS: the checked certificate chain and key (`--tls-cert`, `--tls-key` or `[serve] tls-cert`, `tls-key`).
@@ -51,6 +53,7 @@ public struct ServeOptions: Sendable {
         idleTimeout = config.idleTimeoutSeconds
         pipeline = config.pipeline
         linger = .milliseconds(config.lingerMilliseconds)
+        keepFinished = TimeInterval(config.keepDays) * 86_400
         self.insecure = insecure
         func resolved(_ path: String?, fromFile: Bool) -> String? {
             guard let path else { return nil }
@@ -181,7 +184,7 @@ public final class KassaServer: Sendable {
             // the HTTP server, which still spools what arrives meanwhile.
             services: [.init(service: app), .init(service: OwnersService(server: self)),
                        .init(service: HotplugService(server: self, logger: logger.with(["component": "hotplug"]))),
-                       .init(service: SpoolCheckpoints(spool: spool, logger: logger.with(["component": "spool"])))],
+                       .init(service: SpoolCheckpoints(spool: spool, keepFinished: options.keepFinished, logger: logger.with(["component": "spool"])))],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
@@ -200,28 +203,39 @@ struct OwnersService: Service {
 }
 
 /// Copies the spool's WAL into its database every second, beside the writer, so that no submission waits for a
-/// checkpoint inside its commit (decision 0022). The blocking call runs off the service's cooperative threads.
+/// checkpoint inside its commit (decision 0022), and once an hour deletes the jobs that ended more than `[serve]
+/// keep-days` ago. The blocking calls run off the service's cooperative threads.
 struct SpoolCheckpoints: Service {
     let spool: SpoolStore
+    let keepFinished: TimeInterval
     let logger: Logger
 
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
+            var tick = 0
             while !Task.isCancelled {
-                try await Task.sleep(for: .seconds(1))
+                let prune = tick % 3600 == 0
+                tick += 1
                 let spool = self.spool
-                let result: Result<(log: Int, copied: Int), SpoolError> = await withCheckedContinuation { continuation in
+                let cutoff = Date().addingTimeInterval(-keepFinished)
+                let result: Result<Int, SpoolError> = await withCheckedContinuation { continuation in
                     DispatchQueue.global(qos: .utility).async {
                         do throws(SpoolError) {
-                            continuation.resume(returning: .success(try spool.checkpoint()))
+                            try spool.checkpoint()
+                            continuation.resume(returning: .success(prune ? try spool.prune(finishedBefore: cutoff) : 0))
                         } catch {
                             continuation.resume(returning: .failure(error))
                         }
                     }
                 }
-                if case .failure(let error) = result {
-                    logger.warning("spool checkpoint failed; SQLite's own checkpoint still runs", metadata: ["error": "\(error)"])
+                switch result {
+                case .success(let deleted) where deleted > 0:
+                    logger.info("finished jobs past their keeping time deleted", metadata: ["jobs": "\(deleted)"])
+                case .success: break
+                case .failure(let error):
+                    logger.warning("spool maintenance failed; SQLite's own checkpoint still runs", metadata: ["error": "\(error)"])
                 }
+                try await Task.sleep(for: .seconds(1))
             }
         }
     }

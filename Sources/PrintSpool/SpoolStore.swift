@@ -86,6 +86,23 @@ public final class SpoolStore: Sendable {
         self.checkpointer = checkpointer
     }
 
+    /// Deletes the jobs that ended before `cutoff` (done, unconfirmed, failed or expired); a job not finished is never
+    /// touched. Returns how many were deleted. Their idempotency keys are forgotten with them.
+    @discardableResult
+    public func prune(finishedBefore cutoff: Date) throws(SpoolError) -> Int {
+        do {
+            return try writer.write { db in
+                try db.execute(sql: """
+                    DELETE FROM job WHERE state IN ('done', 'unconfirmed', 'failed', 'expired') AND finished_at IS NOT NULL
+                      AND finished_at < ?
+                    """, arguments: [cutoff.timeIntervalSince1970])
+                return db.changesCount
+            }
+        } catch {
+            throw Self.error(error)
+        }
+    }
+
     /// Copies what the WAL holds into the database (a passive checkpoint: it never waits for, nor blocks, a writer).
     /// Returns the WAL's frames and how many of them are in the database now.
     @discardableResult
@@ -114,6 +131,10 @@ public final class SpoolStore: Sendable {
                 CREATE INDEX job_pending ON job(device, seq) WHERE state IN ('queued', 'held', 'sending');
                 CREATE INDEX job_receipt ON job(receipt) WHERE receipt IS NOT NULL;
                 """)
+        }
+        migrator.registerMigration("v2-finished-index") { db in
+            // Pruning finds the jobs that ended long ago without reading the others.
+            try db.execute(sql: "CREATE INDEX job_finished ON job(finished_at) WHERE finished_at IS NOT NULL")
         }
         return migrator
     }

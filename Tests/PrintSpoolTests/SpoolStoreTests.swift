@@ -47,6 +47,24 @@ struct SpoolStoreTests {
         }
     }
 
+    @Test("pruning deletes only jobs that ended before the cutoff; unfinished jobs stay whatever their age")
+    func prune() throws {
+        let spool = try SpoolStore.open(path: path)
+        let jobs = try (1...5).map { try submit(spool, $0) }
+        let longAgo = Date().addingTimeInterval(-40 * 86_400)
+        try spool.update([SpoolStore.Change(id: jobs[0].id, state: .done), SpoolStore.Change(id: jobs[1].id, state: .failed, errorCode: "X")],
+                         now: longAgo)
+        try spool.update([SpoolStore.Change(id: jobs[2].id, state: .done)], now: Date())
+        try spool.update(jobs[3].id, state: .held, errorCode: "HELD", now: longAgo)
+        #expect(try spool.prune(finishedBefore: Date().addingTimeInterval(-30 * 86_400)) == 2)
+        #expect(throws: SpoolError.self) { try spool.job(jobs[0].id) }
+        #expect(try spool.job(jobs[2].id).state == .done)
+        #expect(try spool.pending(device: "fast", limit: 10).map(\.id) == [jobs[3].id, jobs[4].id])
+        // The pruned key is forgotten: a new job may take it.
+        let again = try submit(spool, 1)
+        #expect(again.id != jobs[0].id)
+    }
+
     @Test("a checkpoint copies the whole WAL into the database, and the jobs read back after reopening")
     func checkpoint() throws {
         let spool = try SpoolStore.open(path: path)
