@@ -434,7 +434,7 @@ public actor DeviceOwner {
         // The answers of the tracked jobs, in order; then every outcome in one commit.
         let outcomes = written
         let alreadyFailed = failed
-        let committed = await work { () throws -> (jobs: [SpoolJob], confirmedAll: Bool) in
+        let committed = await work { () throws -> [SpoolJob] in
             var changes: [SpoolStore.Change] = []
             var failure: String?
             for item in outcomes {
@@ -464,14 +464,15 @@ public actor DeviceOwner {
                     }
                 }
             }
-            return (try spool.update(changes + alreadyFailed, now: Date()), failure == nil && alreadyFailed.isEmpty)
+            return try spool.update(changes + alreadyFailed, now: Date())
         }
         lastJob = .now
         switch committed {
-        case .success(let result):
-            provenReady = result.confirmedAll && result.jobs.allSatisfy({ $0.state == SpoolJob.State.done }) ? ContinuousClock.now : nil
-            for job in result.jobs { await changed(job) }
-            return !result.jobs.isEmpty
+        case .success(let jobs):
+            // Every job confirmed printed: the printer has just shown it is ready.
+            provenReady = jobs.allSatisfy({ $0.state == SpoolJob.State.done }) ? ContinuousClock.now : nil
+            for job in jobs { await changed(job) }
+            return !jobs.isEmpty
         case .failure(let error):
             logger.error("spool update failed", metadata: ["error": "\(error)"])
             provenReady = nil

@@ -230,19 +230,6 @@ public final class SpoolStore: Sendable {
         }
     }
 
-    /// The device's next job to work on, in order: the oldest one not finished.
-    public func next(device: String) throws(SpoolError) -> SpoolJob? {
-        do {
-            return try writer.read { db in
-                try Row.fetchOne(db.cachedStatement(sql: """
-                    SELECT \(Self.columns) FROM job WHERE device = ? AND state IN ('queued', 'held', 'sending') ORDER BY seq LIMIT 1
-                    """), arguments: [device]).map(Self.job)
-            }
-        } catch {
-            throw Self.error(error)
-        }
-    }
-
     /// The device's first `limit` jobs not finished, in order.
     public func pending(device: String, limit: Int) throws(SpoolError) -> [SpoolJob] {
         do {

@@ -459,6 +459,41 @@ struct ServeTests {
         #expect(requests == 13, "one process-ID request per job (\(requests))")
     }
 
+    @Test("a kept connection reset in the middle of a job: the job ends unconfirmed with the transport's code, is never sent again, and the next job is held while the printer cannot be reached")
+    func connectionResetMidJob() throws {
+        try TestSupport.writeProcessIDProfile(home: home)
+        // The printer resets the connection once it has read 1,000 bytes (a printer that rebooted), and every
+        // connection after that.
+        let printer = try FakeTCPPrinter(.reset, after: 1000, processID: true)
+        defer { printer.shutdown() }
+        try Data("""
+            [serve]
+            poll-ms = 5000
+
+            [devices.fast]
+            url = "\(printer.url)"
+            profile = "pid-80mm"
+
+            """.utf8).write(to: home.appendingPathComponent("kassa.toml"))
+        let secret = try token("print")
+        let server = try Server(home: home, extra: ["KASSA_CONFIRM_TIMEOUT_MS": "3000"])
+        defer { _ = server.terminate() }
+
+        let long = String(repeating: "RESET-LINE-0123456789\\n", count: 150)
+        let first = try call(server, "POST", "/v1/devices/fast/jobs?wait=10", token: secret, key: "reset-1", body: #"{"text":"\#(long)"}"#)
+        let cut = try final(server, try #require(first.json?["id"] as? String, "\(first.body)"), token: secret)
+        let error = cut["error"] as? [String: Any]
+        #expect(cut["state"] as? String == "unconfirmed" && cut["attempts"] as? Int == 1, "\(cut)")
+        #expect((error?["code"] as? String).map { !$0.isEmpty && $0 != "HELD" } == true && (error?["message"] as? String)?.isEmpty == false,
+                "\(cut)")
+        let second = try call(server, "POST", "/v1/devices/fast/jobs?wait=2", token: secret, key: "reset-2", body: #"{"text":"AFTER\n"}"#)
+        #expect(second.json?["state"] as? String == "held", "\(second.body)")
+        #expect(((second.json?["error"] as? [String: Any])?["message"] as? String)?.contains("unreachable") == true, "\(second.body)")
+        // The first job went out once (attempts 1 above, and it is final: the owner never takes it up again).
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(try call(server, "GET", "/v1/jobs/\(cut["id"] as? String ?? "")", token: secret).json?["attempts"] as? Int == 1)
+    }
+
     /// Polls a job until it is final (or 10 s pass).
     func final(_ server: Server, _ id: String, token: String) throws -> [String: Any] {
         var job = try call(server, "GET", "/v1/jobs/\(id)", token: token)
