@@ -118,6 +118,10 @@ public enum Command: Sendable, Equatable {
     case barcodeHeight(UInt8)
     /// `GS w n` — module width 2...6.
     case barcodeModuleWidth(UInt8)
+    /// `GS b n`: smoothing of enlarged characters on or off.
+    case smoothing(Bool)
+    /// `ESC { n`: upside-down (180°) printing on or off, from the next line.
+    case upsideDown(Bool)
     /// Raw bytes already encoded (text, image data).
     case raw([UInt8])
 
@@ -158,6 +162,8 @@ public enum Command: Sendable, Equatable {
         case .barcodeHRIFont(let font): out.put(0x1D, 0x66, font == .a ? 0 : 1)
         case .barcodeHeight(let dots): out.put(0x1D, 0x68, dots)
         case .barcodeModuleWidth(let width): out.put(0x1D, 0x77, width)
+        case .smoothing(let on): out.put(0x1D, 0x62, on ? 1 : 0)
+        case .upsideDown(let on): out.put(0x1B, 0x7B, on ? 1 : 0)
         case .raw(let bytes): out += bytes
         }
     }

@@ -211,6 +211,17 @@ public struct ESCPOSWriter: Sendable {
         atLineStart = true
     }
 
+    /// `ESC J n`: feeds `dots` dots (0–255), printing what the line holds first.
+    public mutating func feed(dots: Int) {
+        append(.feedDots(UInt8(min(255, max(0, dots)))))
+        atLineStart = true
+    }
+
+    /// Ends the line being written, if any (nothing at the start of a line).
+    public mutating func endLine() {
+        if !atLineStart { newline() }
+    }
+
     public mutating func lineSpacing(dots: Int?) {
         if let dots { append(.lineSpacing(UInt8(min(255, max(0, dots))))) } else { append(.defaultLineSpacing) }
     }
@@ -231,6 +242,21 @@ public struct ESCPOSWriter: Sendable {
             append(.feedAndCut(chosen, feed: options.feedBeforeCut))
         } else {
             feed(lines: 4)
+        }
+        atLineStart = true
+        lastCutEnd = bytes.count
+    }
+
+    /// Cuts where the paper is, without feeding it past the cutter first (`GS V m`); only feeds when the printer
+    /// has no cutter.
+    public mutating func cutWithoutFeed(_ kind: CutKind = .partial) {
+        if lastCutEnd == bytes.count { return }
+        if !atLineStart { newline() }
+        let features = profile.features
+        switch kind {
+        case .full where features.fullCut, .partial where !features.partialCut && features.fullCut: append(.cut(.full))
+        case .partial where features.partialCut, .full where !features.fullCut && features.partialCut: append(.cut(.partial))
+        default: feed(lines: 4)
         }
         atLineStart = true
         lastCutEnd = bytes.count

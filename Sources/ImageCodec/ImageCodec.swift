@@ -7,16 +7,20 @@ public enum ImageCodecError: Error, Equatable, Sendable, CustomStringConvertible
     case unknownFormat
     /// libpng refused the data; its message is kept.
     case png(String)
+    /// libjpeg-turbo refused the data (or warned: a damaged JPEG is not printed half); its message is kept.
+    case jpeg(String)
     case pbm(String)
     case tooLarge(width: Int, height: Int)
 
     public var description: String {
         switch self {
-        case .unknownFormat: return "not a PNG or PBM image; convert the logo to PNG"
+        case .unknownFormat: return "not a PNG, JPEG or PBM image; convert the logo to PNG"
         case .png(let message): return "the PNG image could not be read (\(message)); re-export it as an 8-bit PNG"
+        case .jpeg(let message): return "the JPEG image could not be read (\(message)); export it again as a baseline JPEG"
         case .pbm(let message): return "the PBM image could not be read: \(message)"
         case .tooLarge(let width, let height):
-            return "the image is \(width)×\(height) pixels, larger than Kassa accepts (16384×65535); scale it down"
+            return "the image is \(width)×\(height) pixels, larger than Kassa accepts (at most 16384 wide, 65535 high and "
+                + "\(ImageCodec.maxPixels / 1_048_576) Mpixels in all); scale it down"
         }
     }
 }
@@ -25,12 +29,21 @@ public enum ImageCodecError: Error, Equatable, Sendable, CustomStringConvertible
 public enum ImageCodec {
     static let maxWidth = 16_384
     static let maxHeight = 65_535
+    /// No image decodes to more than this many pixels (one byte each): a hostile header cannot make Kassa allocate
+    /// gigabytes. A 576-dot receipt image 58,000 rows (about 7 m of paper) still fits.
+    public static let maxPixels = 32 * 1_048_576
 
-    /// Decodes PNG or PBM (P1/P4) data. Transparent pixels become white (paper).
+    /// Whether a decoded image of this size is accepted.
+    static func acceptable(width: Int, height: Int) -> Bool {
+        width > 0 && height > 0 && width <= maxWidth && height <= maxHeight && width * height <= maxPixels
+    }
+
+    /// Decodes PNG, JPEG or PBM (P1/P4) data. Transparent pixels become white (paper).
     public static func decode(_ data: [UInt8]) throws(ImageCodecError) -> GrayImage {
         if data.count >= 8, data[0..<8].elementsEqual([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {
             return try decodePNG(data)
         }
+        if JPEG.isJPEG(data) { return try JPEG.decodeGray(data) }
         if data.count >= 2, data[0] == 0x50, data[1] == 0x31 || data[1] == 0x34 {
             return try PBM.decode(data)
         }
@@ -46,7 +59,7 @@ public enum ImageCodec {
         guard begun != 0 else { throw .png(message(of: &image)) }
         let width = Int(image.width)
         let height = Int(image.height)
-        guard width > 0, height > 0, width <= maxWidth, height <= maxHeight else {
+        guard acceptable(width: width, height: height) else {
             png_image_free(&image)
             throw .tooLarge(width: width, height: height)
         }

@@ -32,7 +32,7 @@ enum PBM {
         let width = try number()
         let height = try number()
         guard width > 0, height > 0 else { throw .pbm("the image is empty") }
-        guard width <= ImageCodec.maxWidth, height <= ImageCodec.maxHeight else {
+        guard ImageCodec.acceptable(width: width, height: height) else {
             throw .tooLarge(width: width, height: height)
         }
         var image = GrayImage(width: width, height: height)

@@ -62,6 +62,15 @@ public struct KassaConfig: Sendable, Equatable {
         /// are taken from the Kassa home.
         public var tlsCertificate: String?
         public var tlsKey: String?
+        /// The drop-in endpoints (Odoo `hw_proxy`, Epson ePOS-Print; Docs/compat.md): an extra listener for them alone
+        /// (`HOST:PORT`, e.g. 127.0.0.1:8069, Odoo's default port), the machines beyond loopback that may call them
+        /// (addresses or CIDR ranges), how long an identical receipt is answered from the job it made instead of printed
+        /// again, how long an Odoo print waits for its outcome, and whether ePOS `<command>` (raw bytes) is allowed.
+        public var odooListen: String?
+        public var compatClients: [String] = []
+        public var dedupeSeconds: Int = 10
+        public var odooTimeoutSeconds: Int = 30
+        public var eposCommand: Bool = false
     }
     public var serve = Serve()
 
@@ -199,9 +208,18 @@ extension KassaConfig.Serve {
         case "keep-days": keepDays = try integer(1...3650)
         case "tls-cert": tlsCertificate = try string()
         case "tls-key": tlsKey = try string()
+        case "odoo-listen": odooListen = try string()
+        case "compat-clients":
+            compatClients = try string().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        case "dedupe-seconds": dedupeSeconds = try integer(0...300)
+        case "odoo-timeout": odooTimeoutSeconds = try integer(1...300)
+        case "epos-command":
+            guard case .bool(let flag) = value else { throw .config(path: path, line: line, reason: "'epos-command' must be true or false") }
+            eposCommand = flag
         default:
             let known: Set<String> = ["listen", "allowed-origins", "body-limit", "poll-ms", "job-max-age", "drawer-max-age", "idle-timeout",
-                                      "tls-cert", "tls-key", "pipeline", "linger-ms", "keep-days"]
+                                      "tls-cert", "tls-key", "pipeline", "linger-ms", "keep-days", "odoo-listen", "compat-clients",
+                                      "dedupe-seconds", "odoo-timeout", "epos-command"]
             let hint = StrictJSONDecoder.closest(to: key, in: known).map { "; did you mean '\($0)'?" } ?? "; known keys: \(known.sorted().joined(separator: ", "))"
             throw .config(path: path, line: line, reason: "unknown key '\(key)' in [serve]\(hint)")
         }

@@ -339,7 +339,15 @@ public actor DeviceOwner {
         // A job is only sent to a printer that is ready; otherwise it waits, held, and is sent by itself later.
         // A drawer kick needs no paper.
         let status = await readyStatus()
-        let blocking = job.kind == .drawer ? (status.problem.map { $0.hasPrefix("unreachable") } ?? false) : !status.ready
+        let unreachable = status.problem.map { $0.hasPrefix("unreachable") } ?? false
+        let blocking = job.kind == .drawer || job.whenNotReady == .force ? unreachable : !status.ready
+        if blocking, job.whenNotReady == .fail {
+            // A drop-in endpoint's job: its client is told now and retries; it must never print later (decision 0024).
+            let failed = try spool.update(job.id, state: .failed, errorCode: "NOT_READY",
+                                          errorMessage: "the printer was not ready: \(status.problem ?? "unknown")", now: Date())
+            await changed(failed)
+            return true
+        }
         if blocking {
             if job.state != .held {
                 let held = try spool.update(job.id, state: .held, errorCode: "HELD", errorMessage: status.problem, now: Date())
@@ -348,8 +356,11 @@ public actor DeviceOwner {
             // The jobs behind it wait for the same reason, and say so: each is held too (and sent in order later). A
             // drawer kick behind paper-out print jobs is held as well, since the order per device is kept.
             for waiting in try spool.queued(device: name) {
-                let held = try spool.update(waiting.id, state: .held, errorCode: "HELD", errorMessage: status.problem, now: Date())
-                await changed(held)
+                let next = waiting.whenNotReady == .fail
+                    ? try spool.update(waiting.id, state: .failed, errorCode: "NOT_READY",
+                                       errorMessage: "the printer was not ready: \(status.problem ?? "unknown")", now: Date())
+                    : try spool.update(waiting.id, state: .held, errorCode: "HELD", errorMessage: status.problem, now: Date())
+                await changed(next)
             }
             return false
         }
@@ -526,11 +537,13 @@ public actor DeviceOwner {
             let environment = self.environment
             let link = self.link
             let isVirtual = self.isVirtual
+            // An empty payload kicks with the device's own settings; `ESC p m t1 t2` (an ePOS `<pulse>`) with its pin and time.
+            let pulse = Self.pulse(try spool.payload(job.id))
             let result = await io { () throws(RuntimeError) -> DrawerOutcome in
-                if isVirtual { return try environment.openDrawer(device, pin: nil, onMilliseconds: nil, offMilliseconds: nil) }
+                if isVirtual { return try environment.openDrawer(device, pin: pulse?.pin, onMilliseconds: pulse?.on, offMilliseconds: pulse?.off) }
                 let printer = try link.open(environment: environment, device: device)
                 do throws(RuntimeError) {
-                    return try environment.openDrawer(on: printer, device, pin: nil, onMilliseconds: nil, offMilliseconds: nil)
+                    return try environment.openDrawer(on: printer, device, pin: pulse?.pin, onMilliseconds: pulse?.on, offMilliseconds: pulse?.off)
                 } catch {
                     link.close()
                     throw error
@@ -544,6 +557,12 @@ public actor DeviceOwner {
         }
         await changed(final)
         return true
+    }
+
+    /// The pin and times of a drawer job's `ESC p m t1 t2` payload; nil for the device's own.
+    static func pulse(_ payload: [UInt8]) -> (pin: Int, on: Int, off: Int)? {
+        guard payload.count == 5, payload[0] == 0x1B, payload[1] == 0x70, payload[2] <= 1, payload[3] >= 1 else { return nil }
+        return (payload[2] == 0 ? 2 : 5, Int(payload[3]) * 2, Int(payload[4]) * 2)
     }
 
     private func changed(_ job: SpoolJob) async {

@@ -29,22 +29,28 @@ public struct ServeOptions: Sendable {
     public var keepFinished: TimeInterval
     /// Listening beyond loopback without TLS needs this, said out loud.
     public var insecure: Bool
+    /// The drop-in endpoints' own listener (`--odoo-listen`, `[serve] odoo-listen`), their clients beyond loopback,
+    /// the de-duplication window, an Odoo print's wait and the ePOS `<command>` switch (Docs/compat.md).
+    public var odooListener: (host: String, port: Int)?
+    public var compatClients: [String]
+    public var dedupeSeconds: Int
+    public var odooTimeout: Int
+    public var eposCommand: Bool
     /// HTTPS: the checked certificate chain and key (`--tls-cert`, `--tls-key` or `[serve] tls-cert`, `tls-key`).
     public var tls: LocalCertificates.ServerIdentity?
     public var scheme: String { tls == nil ? "http" : "https" }
 
     /// `home` resolves relative certificate paths of kassa.toml; the command line's are taken as given.
     public init(config: KassaConfig.Serve, listen: String? = nil, insecure: Bool = false, tlsCertificate: String? = nil, tlsKey: String? = nil,
-                home: URL? = nil, now: Date = Date()) throws(ServiceError) {
-        let text = listen ?? config.listen
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
-            throw .configuration("--listen takes HOST:PORT (e.g. 127.0.0.1:8723), not \(text).")
+                odooListen: String? = nil, home: URL? = nil, now: Date = Date()) throws(ServiceError) {
+        (host, port) = try Self.address(listen ?? config.listen, option: "--listen", example: "127.0.0.1:8723")
+        odooListener = try (odooListen ?? config.odooListen).map { text throws(ServiceError) in
+            try Self.address(text, option: "--odoo-listen", example: "127.0.0.1:8069")
         }
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { throw .configuration("--listen needs a host: 127.0.0.1:\(port) for this machine only.") }
-        self.host = host
-        self.port = port
+        compatClients = config.compatClients
+        dedupeSeconds = config.dedupeSeconds
+        odooTimeout = config.odooTimeoutSeconds
+        eposCommand = config.eposCommand
         allowedOrigins = config.allowedOrigins
         bodyLimit = config.bodyLimit
         poll = .milliseconds(config.pollMilliseconds)
@@ -79,6 +85,22 @@ public struct ServeOptions: Sendable {
                 + "--tls-cert and --tls-key (kassa serve cert makes a local CA and a certificate), keep the default 127.0.0.1, or say "
                 + "--insecure on a network you trust.")
         }
+        if let odoo = odooListener, !Self.isLoopback(odoo.host), !insecure, tls == nil {
+            throw .configuration("The Odoo listener on \(odoo.host) would take print jobs from the network without TLS. Odoo's POS calls "
+                + "plain HTTP on :8069: say --insecure on a network you trust (and list the POS machines in [serve] compat-clients), "
+                + "or keep it on 127.0.0.1.")
+        }
+    }
+
+    /// `HOST:PORT` (IPv6 in brackets).
+    static func address(_ text: String, option: String, example: String) throws(ServiceError) -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw .configuration("\(option) takes HOST:PORT (e.g. \(example)), not \(text).")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw .configuration("\(option) needs a host: 127.0.0.1:\(port) for this machine only.") }
+        return (host, port)
     }
 
     static func isLoopback(_ host: String) -> Bool {
@@ -99,6 +121,9 @@ public final class KassaServer: Sendable {
     public let owners: [String: DeviceOwner]
     /// The terminal's session engine (`/v1/till`), opened on first use.
     public let till: TillOwner
+    /// The device Odoo's `hw_proxy` and ePOS's `local_printer` print on: kassa.toml's default (or the virtual printer).
+    public var defaultOwner: DeviceOwner? { owners.values.first(where: \.isDefault) }
+    let compatAccess: CompatAccess
     let started = Date()
     let logger: Logger
 
@@ -137,10 +162,13 @@ public final class KassaServer: Sendable {
         till = TillOwner(environment: environment, spool: spool, bus: bus, owners: owners, defaultOwner: owners.values.first(where: \.isDefault),
                          jobMaxAge: options.jobMaxAge, drawerMaxAge: options.drawerMaxAge, logger: logger.with(["component": "till"]))
         ServiceContext.bodyLimit.withLock { $0 = options.bodyLimit }
+        compatAccess = try CompatAccess(clients: options.compatClients, origins: options.allowedOrigins)
     }
 
-    /// Runs until SIGTERM or SIGINT. `onListening` gets the bound address (the port, when 0 was asked).
-    public func run(onListening: @escaping @Sendable (String, Int) -> Void) async throws {
+    /// Runs until SIGTERM or SIGINT. `onListening` gets the bound address (the port, when 0 was asked); with an Odoo
+    /// listener, `onCompatListening` gets its address.
+    public func run(onListening: @escaping @Sendable (String, Int) -> Void,
+                    onCompatListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }) async throws {
         let router = Router(context: ServiceContext.self)
         let routes = RouteTable()
         router.middlewares.add(LocalCORSMiddleware(allowed: options.allowedOrigins, routes: routes))
@@ -148,6 +176,8 @@ public final class KassaServer: Sendable {
         let api = APIRoutes(server: self)
         api.register(router)
         TillRoutes(api: api).register(router)
+        let compat = CompatRoutes(server: self, access: compatAccess)
+        compat.register(router)
         routes.fill(router.routes)
         let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(Int64(options.idleTimeout))))
         let server: HTTPServerBuilder
@@ -179,10 +209,24 @@ public final class KassaServer: Sendable {
             await owner.setOnEnded { [till] job in await till.jobEnded(job) }
         }
         _ = await till.repair()
+        var listeners: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
+        if let odoo = options.odooListener {
+            // The drop-in endpoints alone, e.g. on :8069 where Odoo's POS looks for its IoT box.
+            let compatRouter = Router(context: ServiceContext.self)
+            let compatTable = RouteTable()
+            compatRouter.middlewares.add(LocalCORSMiddleware(allowed: options.allowedOrigins, routes: compatTable))
+            compat.register(compatRouter)
+            compatTable.fill(compatRouter.routes)
+            listeners.append(.init(service: Application(
+                router: compatRouter, server: server,
+                configuration: .init(address: .hostname(odoo.host, port: odoo.port), serverName: "kassa"),
+                onServerRunning: { channel in onCompatListening(odoo.host, channel.localAddress?.port ?? 0) },
+                logger: logger.with(["listener": "odoo"]))))
+        }
         let group = ServiceGroup(configuration: .init(
             // Shut down in reverse order: the owners first (the job being sent finishes, the event streams end), then
             // the HTTP server, which still spools what arrives meanwhile.
-            services: [.init(service: app), .init(service: OwnersService(server: self)),
+            services: listeners + [.init(service: OwnersService(server: self)),
                        .init(service: HotplugService(server: self, logger: logger.with(["component": "hotplug"]))),
                        .init(service: SpoolCheckpoints(spool: spool, keepFinished: options.keepFinished, logger: logger.with(["component": "spool"])))],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import Synchronization
 
 /// The request context of `kassa serve`: a 10 MiB body limit (a receipt image can be large; Hummingbird's default is
@@ -8,11 +9,14 @@ public struct ServiceContext: RequestContext {
     public var maxUploadSize: Int { ServiceContext.bodyLimit.withLock { $0 } }
     /// The token's user and scopes (nil before authentication, and on routes that need none).
     public var identity: TokenStore.Identity?
+    /// The peer's address (the drop-in endpoints are open to loopback and to `[serve] compat-clients` only).
+    public let remoteAddress: SocketAddress?
 
     /// The body limit, set from the configuration before the server starts.
     static let bodyLimit = Mutex<Int>(10 * 1024 * 1024)
 
     public init(source: Source) {
         coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
     }
 }

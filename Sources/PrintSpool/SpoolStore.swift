@@ -10,6 +10,10 @@ public struct SpoolJob: Sendable, Equatable, Codable {
         case queued, held, sending, done, unconfirmed, failed, expired
         public var isFinal: Bool { [.done, .unconfirmed, .failed, .expired].contains(self) }
     }
+    /// What the device's owner does with the job when the printer is not ready as its turn comes: `hold` it until the
+    /// printer is (Kassa's own API), `fail` it at once (the drop-in endpoints, whose clients show a retry dialog and must
+    /// not see the job print later), or send it anyway, `force` (ePOS `force="true"`, for recovery).
+    public enum Readiness: String, Sendable, Codable { case hold, fail, force }
 
     public var id: String
     /// The spool's order: FIFO per device.
@@ -31,6 +35,7 @@ public struct SpoolJob: Sendable, Equatable, Codable {
     public var preview: String?
     /// The till receipt this job prints, when it was made by `/v1/till`.
     public var receipt: String?
+    public var whenNotReady: Readiness = .hold
 }
 
 /// Why the spool refused something. Nothing was changed.
@@ -136,6 +141,12 @@ public final class SpoolStore: Sendable {
             // Pruning finds the jobs that ended long ago without reading the others.
             try db.execute(sql: "CREATE INDEX job_finished ON job(finished_at) WHERE finished_at IS NOT NULL")
         }
+        migrator.registerMigration("v3-when-not-ready") { db in
+            // Jobs of the drop-in endpoints fail instead of waiting for a printer that is not ready (decision 0024).
+            try db.execute(sql: """
+                ALTER TABLE job ADD COLUMN when_not_ready TEXT NOT NULL DEFAULT 'hold' CHECK (when_not_ready IN ('hold', 'fail', 'force'))
+                """)
+        }
         return migrator
     }
 
@@ -145,7 +156,7 @@ public final class SpoolStore: Sendable {
         return .database(code: -1, message: "\(error)")
     }
 
-    static let columns = "id, seq, device, kind, state, idempotency_key, bytes, attempts, error_code, error_message, created_at, updated_at, expires_at, finished_at, preview, receipt"
+    static let columns = "id, seq, device, kind, state, idempotency_key, bytes, attempts, error_code, error_message, created_at, updated_at, expires_at, finished_at, preview, receipt, when_not_ready"
 
     static func job(_ row: Row) -> SpoolJob {
         SpoolJob(
@@ -154,17 +165,19 @@ public final class SpoolStore: Sendable {
             attempts: row["attempts"], errorCode: row["error_code"], errorMessage: row["error_message"],
             createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"]),
             expiresAt: (row["expires_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
-            finishedAt: (row["finished_at"] as Double?).map(Date.init(timeIntervalSince1970:)), preview: row["preview"], receipt: row["receipt"])
+            finishedAt: (row["finished_at"] as Double?).map(Date.init(timeIntervalSince1970:)), preview: row["preview"], receipt: row["receipt"],
+            whenNotReady: SpoolJob.Readiness(rawValue: row["when_not_ready"]) ?? .hold)
     }
 
     /// Accepts a job, durably, or returns the one its key made before (`created` false). The same key with another
     /// digest is `idempotencyConflict`.
     public func submit(device: String, kind: SpoolJob.Kind, idempotencyKey: String, digest: [UInt8], payload: [UInt8],
-                       expiresAt: Date?, receipt: String? = nil, now: Date) throws(SpoolError) -> (job: SpoolJob, created: Bool) {
+                       expiresAt: Date?, receipt: String? = nil, whenNotReady: SpoolJob.Readiness = .hold,
+                       now: Date) throws(SpoolError) -> (job: SpoolJob, created: Bool) {
         do {
             return try writer.write { db in
                 try Self.insert(db, device: device, kind: kind, idempotencyKey: idempotencyKey, digest: digest, payload: payload,
-                                expiresAt: expiresAt, receipt: receipt, now: now)
+                                expiresAt: expiresAt, receipt: receipt, whenNotReady: whenNotReady, now: now)
             }
         } catch {
             throw Self.error(error)
@@ -174,11 +187,56 @@ public final class SpoolStore: Sendable {
     /// `submit` for a request handler: the commit (and its fsync) runs on the database's writer queue while the calling
     /// task is suspended, so a waiting submission never blocks one of the few threads that run the service's tasks.
     public func accept(device: String, kind: SpoolJob.Kind, idempotencyKey: String, digest: [UInt8], payload: [UInt8],
-                       expiresAt: Date?, receipt: String? = nil, now: Date) async throws(SpoolError) -> (job: SpoolJob, created: Bool) {
+                       expiresAt: Date?, receipt: String? = nil, whenNotReady: SpoolJob.Readiness = .hold,
+                       now: Date) async throws(SpoolError) -> (job: SpoolJob, created: Bool) {
         do {
             return try await writer.write { db in
                 try Self.insert(db, device: device, kind: kind, idempotencyKey: idempotencyKey, digest: digest, payload: payload,
-                                expiresAt: expiresAt, receipt: receipt, now: now)
+                                expiresAt: expiresAt, receipt: receipt, whenNotReady: whenNotReady, now: now)
+            }
+        } catch {
+            throw Self.error(error)
+        }
+    }
+
+    /// How `acceptOnce` treats an earlier job made under the same key.
+    public struct Reuse: Sendable, Equatable {
+        /// A job that ended this long ago or less is answered again; older ones are not (nil: however long ago).
+        public var finishedWithin: TimeInterval?
+        public init(finishedWithin: TimeInterval?) { self.finishedWithin = finishedWithin }
+    }
+
+    /// For clients whose retries carry no key of ours (decision 0024): the latest job made under `key` is returned
+    /// (`created` false) while it is pending, or when it ended within the reuse window without failing; a job that
+    /// failed or expired is forgotten, so a retry after an error prints. Otherwise a new job is accepted, stored under
+    /// `key#n`. Lookup and insert are one transaction: two identical requests at once make one job. The same key with
+    /// other content, while its job counts, is `idempotencyConflict`.
+    public func acceptOnce(device: String, kind: SpoolJob.Kind, key: String, reuse: Reuse, digest: [UInt8], payload: [UInt8],
+                           expiresAt: Date?, whenNotReady: SpoolJob.Readiness, now: Date) async throws(SpoolError) -> (job: SpoolJob, created: Bool) {
+        do {
+            return try await writer.write { db in
+                let latest = try Row.fetchOne(db.cachedStatement(sql: """
+                    SELECT \(Self.columns), request_digest FROM job WHERE idempotency_key > ? AND idempotency_key < ? ORDER BY seq DESC LIMIT 1
+                    """), arguments: [key + "#", key + "$"])
+                var next = 1
+                if let row = latest {
+                    let job = Self.job(row)
+                    let stored: String = row["idempotency_key"]
+                    next = (Int(stored.split(separator: "#").last ?? "") ?? 0) + 1
+                    let counts: Bool
+                    switch job.state {
+                    case .queued, .held, .sending: counts = true
+                    case .done, .unconfirmed:
+                        counts = reuse.finishedWithin.map { window in (job.finishedAt ?? job.updatedAt) >= now.addingTimeInterval(-window) } ?? true
+                    case .failed, .expired: counts = false
+                    }
+                    if counts {
+                        guard [UInt8](row["request_digest"] as Data) == digest else { throw SpoolError.idempotencyConflict(key: key, job: job.id) }
+                        return (job, false)
+                    }
+                }
+                return try Self.insert(db, device: device, kind: kind, idempotencyKey: "\(key)#\(next)", digest: digest, payload: payload,
+                                       expiresAt: expiresAt, receipt: nil, whenNotReady: whenNotReady, now: now)
             }
         } catch {
             throw Self.error(error)
@@ -186,7 +244,7 @@ public final class SpoolStore: Sendable {
     }
 
     static func insert(_ db: Database, device: String, kind: SpoolJob.Kind, idempotencyKey: String, digest: [UInt8], payload: [UInt8],
-                       expiresAt: Date?, receipt: String?, now: Date) throws -> (job: SpoolJob, created: Bool) {
+                       expiresAt: Date?, receipt: String?, whenNotReady: SpoolJob.Readiness = .hold, now: Date) throws -> (job: SpoolJob, created: Bool) {
         if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.columns), request_digest FROM job WHERE idempotency_key = ?"),
                                       arguments: [idempotencyKey]) {
             let job = Self.job(row)
@@ -198,10 +256,10 @@ public final class SpoolStore: Sendable {
         let id = "job-" + UUID().uuidString.lowercased().prefix(13).replacingOccurrences(of: "-", with: "")
         try db.cachedStatement(sql: """
             INSERT INTO job (id, device, kind, state, idempotency_key, request_digest, payload, bytes, created_at, updated_at,
-              expires_at, receipt)
-            VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)
+              expires_at, receipt, when_not_ready)
+            VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [id, device, kind.rawValue, idempotencyKey, Data(digest), Data(payload), payload.count,
-                             now.timeIntervalSince1970, now.timeIntervalSince1970, expiresAt?.timeIntervalSince1970, receipt])
+                             now.timeIntervalSince1970, now.timeIntervalSince1970, expiresAt?.timeIntervalSince1970, receipt, whenNotReady.rawValue])
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.columns) FROM job WHERE id = ?"), arguments: [id]) else {
             throw SpoolError.notFound(id)
         }
@@ -339,6 +397,19 @@ public final class SpoolStore: Sendable {
         do {
             return try writer.read { db in
                 try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.columns) FROM job WHERE idempotency_key = ?"), arguments: [key]).map(Self.job)
+            }
+        } catch {
+            throw Self.error(error)
+        }
+    }
+
+    /// The latest job stored under `key#n` by `acceptOnce`, if any.
+    public func latest(keyPrefix key: String) throws(SpoolError) -> SpoolJob? {
+        do {
+            return try writer.read { db in
+                try Row.fetchOne(db.cachedStatement(sql: """
+                    SELECT \(Self.columns) FROM job WHERE idempotency_key > ? AND idempotency_key < ? ORDER BY seq DESC LIMIT 1
+                    """), arguments: [key + "#", key + "$"]).map(Self.job)
             }
         } catch {
             throw Self.error(error)

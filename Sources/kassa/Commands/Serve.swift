@@ -18,6 +18,8 @@ extension Kassa {
         @Flag(name: .long, help: "Allow listening beyond loopback without TLS (only on a network you trust).") var insecure = false
         @Option(name: .long, help: "Serve HTTPS with this certificate chain (PEM; kassa serve cert makes HOME/tls/server.pem).") var tlsCert: String?
         @Option(name: .long, help: "The certificate's private key (PEM, mode 0600; HOME/tls/server.key).") var tlsKey: String?
+        @Option(name: .long, help: "Also serve the Odoo hw_proxy and ePOS-Print endpoints alone on HOST:PORT (e.g. 127.0.0.1:8069; Docs/compat.md).")
+        var odooListen: String?
 
         func run() throws {
             try runReporting(json: global.json) { () throws(RuntimeError) in
@@ -26,7 +28,8 @@ extension Kassa {
                 do {
                     server = try KassaServer(environment: environment,
                                              options: try ServeOptions(config: environment.config.serve, listen: listen, insecure: insecure,
-                                                                       tlsCertificate: tlsCert, tlsKey: tlsKey, home: environment.home.root),
+                                                                       tlsCertificate: tlsCert, tlsKey: tlsKey, odooListen: odooListen,
+                                                                       home: environment.home.root),
                                              logger: environment.logger)
                 } catch let ServiceError.tls(error) {
                     throw .tls(code: error.code, message: error.message)
@@ -45,6 +48,14 @@ extension Kassa {
                                 print(#"{"listening":"\#(scheme)://\#(shown):\#(port)","ok":true}"#)
                             } else {
                                 print("kassa serve: listening on \(scheme)://\(shown):\(port) (devices: \(server.owners.keys.sorted().joined(separator: ", ")))")
+                            }
+                            fflush(nil)
+                        } onCompatListening: { host, port in
+                            let shown = host.contains(":") ? "[\(host)]" : host
+                            if json {
+                                print(#"{"listening":"\#(scheme)://\#(shown):\#(port)","ok":true,"endpoints":"odoo+epos"}"#)
+                            } else {
+                                print("kassa serve: Odoo hw_proxy and ePOS-Print also on \(scheme)://\(shown):\(port)")
                             }
                             fflush(nil)
                         }

@@ -1,0 +1,4 @@
+#ifndef KASSA_CTURBOJPEG_SHIM_H
+#define KASSA_CTURBOJPEG_SHIM_H
+#include <turbojpeg.h>
+#endif
