@@ -1,9 +1,9 @@
 internal import CTurboJPEG
 import Raster
 
-/// JPEG decoding through libjpeg-turbo's TurboJPEG API (Debian `libturbojpeg0-dev`). Strict: a warning (a truncated
-/// or damaged stream, which libjpeg would fill with grey) is an error, progressive scans are limited, and the size is
-/// checked from the header before anything is allocated.
+/// JPEG decoding through libjpeg-turbo's TurboJPEG API (Debian `libturbojpeg0-dev`). Strict: a warning about damage (a
+/// truncated or corrupt stream, which libjpeg would fill with grey) is an error, progressive scans are limited, and the
+/// size is checked from the header before anything is allocated.
 public enum JPEG {
     /// Starts with the SOI marker and a marker after it.
     public static func isJPEG(_ data: [UInt8]) -> Bool {
@@ -27,7 +27,8 @@ public enum JPEG {
         let read = data.withUnsafeBufferPointer { buffer in
             tjDecompressHeader3(handle, buffer.baseAddress, UInt(buffer.count), &width, &height, &subsampling, &colorspace)
         }
-        guard read == 0 else { throw .jpeg(message(handle)) }
+        if read != 0 { try acceptWarning(handle) }
+        guard width > 0, height > 0 else { throw .jpeg("the JPEG header gives no size") }
         return (Int(width), Int(height))
     }
 
@@ -39,16 +40,29 @@ public enum JPEG {
         defer { tjDestroy(handle) }
         let (width, height) = try header(handle, data)
         guard ImageCodec.acceptable(width: width, height: height) else { throw .tooLarge(width: width, height: height) }
+        // libjpeg pads a cut-off stream with grey and may not even warn: a JPEG must end with its end-of-image marker.
+        guard data.suffix(2).elementsEqual([0xFF, 0xD9]) else {
+            throw .jpeg("the JPEG ends early (no end-of-image marker): it was cut off on the way")
+        }
         var pixels = [UInt8](repeating: 255, count: width * height)
-        let flags = Int32(TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS | TJFLAG_ACCURATEDCT)
+        let flags = Int32(TJFLAG_LIMITSCANS | TJFLAG_ACCURATEDCT)
         let decoded = data.withUnsafeBufferPointer { source in
             pixels.withUnsafeMutableBufferPointer { target in
                 tjDecompress2(handle, source.baseAddress, UInt(source.count), target.baseAddress, Int32(width), Int32(width), Int32(height),
                               Int32(TJPF_GRAY.rawValue), flags)
             }
         }
-        guard decoded == 0 else { throw .jpeg(message(handle)) }
+        if decoded != 0 { try acceptWarning(handle) }
         return GrayImage(width: width, height: height, pixels: pixels)
+    }
+
+    /// A warning still gives an image. The only one accepted is padding between markers ("extraneous bytes before
+    /// marker"), which loses nothing; any other (a truncated stream, damaged data filled with grey) is refused.
+    private static func acceptWarning(_ handle: tjhandle) throws(ImageCodecError) {
+        let text = message(handle)
+        guard tjGetErrorCode(handle) == Int32(TJERR_WARNING.rawValue), text.contains("extraneous bytes before marker") else {
+            throw .jpeg(text)
+        }
     }
 
     private static func message(_ handle: tjhandle) -> String {
