@@ -79,6 +79,13 @@ public enum OdooRPC {
         throw CompatError("INVALID_REQUEST", "The JSON-RPC request has no params.")
     }
 
+    /// The request's id when the body is a JSON object with one, even if the rest of it is refused (the error answer
+    /// still names the call it answers).
+    public static func requestID(_ body: [UInt8]) -> ID? {
+        struct OnlyID: Decodable { var id: ID? }
+        return (try? JSONDecoder().decode(OnlyID.self, from: Data(body)))?.id ?? nil
+    }
+
     /// `{"jsonrpc":"2.0","id":…,"result":<resultJSON>}`.
     public static func result(id: ID?, _ resultJSON: String) -> String {
         "{\"jsonrpc\":\"2.0\",\"id\":\(id?.json ?? "null"),\"result\":\(resultJSON)}"

@@ -64,7 +64,7 @@ struct CompatRoutes: Sendable {
             return .success(try OdooRPC.decode(type, body))
         } catch {
             logger.warning("refused Odoo request", metadata: ["code": "\(error.code)", "reason": "\(error.message)"])
-            return .failure(Self.rpcResponse(OdooRPC.error(id: nil, error), status: error.code == "INVALID_JSON" ? .badRequest : .ok))
+            return .failure(Self.rpcResponse(OdooRPC.error(id: OdooRPC.requestID(body), error), status: error.code == "INVALID_JSON" ? .badRequest : .ok))
         }
     }
 

@@ -40,24 +40,35 @@ extension Kassa {
                 let json = global.json
                 let failure = Mutex<String?>(nil)
                 let done = DispatchSemaphore(value: 0)
+                // The main listener's line comes first (scripts read its port from the first line), then the Odoo listener's.
+                let lines = Mutex<(main: String?, compat: String?, mainShown: Bool)>((nil, nil, false))
+                @Sendable func show() {
+                    lines.withLock { state in
+                        if let main = state.main, !state.mainShown {
+                            print(main)
+                            state.mainShown = true
+                        }
+                        if state.mainShown, let compat = state.compat {
+                            print(compat)
+                            state.compat = nil
+                        }
+                        fflush(nil)
+                    }
+                }
                 Task {
                     do {
                         try await server.run { host, port in
                             let shown = host.contains(":") ? "[\(host)]" : host
-                            if json {
-                                print(#"{"listening":"\#(scheme)://\#(shown):\#(port)","ok":true}"#)
-                            } else {
-                                print("kassa serve: listening on \(scheme)://\(shown):\(port) (devices: \(server.owners.keys.sorted().joined(separator: ", ")))")
-                            }
-                            fflush(nil)
+                            let line = json ? #"{"listening":"\#(scheme)://\#(shown):\#(port)","ok":true}"#
+                                : "kassa serve: listening on \(scheme)://\(shown):\(port) (devices: \(server.owners.keys.sorted().joined(separator: ", ")))"
+                            lines.withLock { $0.main = line }
+                            show()
                         } onCompatListening: { host, port in
                             let shown = host.contains(":") ? "[\(host)]" : host
-                            if json {
-                                print(#"{"listening":"\#(scheme)://\#(shown):\#(port)","ok":true,"endpoints":"odoo+epos"}"#)
-                            } else {
-                                print("kassa serve: Odoo hw_proxy and ePOS-Print also on \(scheme)://\(shown):\(port)")
-                            }
-                            fflush(nil)
+                            let line = json ? #"{"listening":"\#(scheme)://\#(shown):\#(port)","ok":true,"endpoints":"odoo+epos"}"#
+                                : "kassa serve: Odoo hw_proxy and ePOS-Print also on \(scheme)://\(shown):\(port)"
+                            lines.withLock { $0.compat = line }
+                            show()
                         }
                     } catch {
                         failure.withLock { $0 = "\(error)" }
