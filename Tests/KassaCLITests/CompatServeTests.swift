@@ -245,4 +245,36 @@ struct CompatServeTests {
         #expect(hello.status == 200 && hello.body == "ping" && hello.headers.contains("access-control-allow-origin: \(Self.origin)"), "\(hello)")
         #expect(try get("/v1/health").status == 404)
     }
+
+    @Test("in headless chromium, a page from another origin calls hello, JSON-RPC handshake, status and a canvas JPEG receipt, and a header-less ePOS POST: the browser accepts every CORS answer and the printer gets both jobs")
+    func browser() throws {
+        let printer = try FakeTCPPrinter()
+        defer { printer.shutdown() }
+        // A free port for the page's own origin (bound, read, released).
+        let probe = TestSupport.loopbackSocket(listenBacklog: nil)
+        let pagePort = probe.port
+        close(probe.fd)
+        try Data("""
+            [serve]
+            poll-ms = 200
+            allowed-origins = "http://127.0.0.1:\(pagePort)"
+
+            [devices.counter]
+            url = "\(printer.url)"
+            profile = "TM-T20III"
+            default = true
+
+            """.utf8).write(to: home.appendingPathComponent("kassa.toml"))
+        let server = try ServeTests.Server(home: home)
+        defer { _ = server.terminate() }
+        let script = TestSupport.repositoryRoot.appendingPathComponent("Tests/Browser/odoo_pos.py").path
+        let debian = (try? TestSupport.run(URL(fileURLWithPath: "/usr/bin/python3"), ["-c", "import selenium"]))?.status == 0
+        let result = try TestSupport.run(URL(fileURLWithPath: "/usr/bin/env"), [debian ? "/usr/bin/python3" : "python3", script,
+                                                                                "http://127.0.0.1:\(server.port)", "\(pagePort)"])
+        #expect(result.status == 0, "chromium and python3-selenium come from .ci/deps test: \(result.stdout) \(result.stderr)")
+        // The canvas receipt: 512 dots wide (64 bytes a row), 160 rows, in bands; and the ePOS text.
+        let bytes = printer.received()
+        #expect(Self.count(bytes, [0x1D, 0x76, 0x30, 0x00, 64, 0x00]) >= 1, "the receipt image reached the printer")
+        #expect(String(decoding: bytes, as: UTF8.self).contains("EPOS FROM THE BROWSER"))
+    }
 }
