@@ -22,6 +22,14 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "OdooImageBench",
+            dependencies: [
+                .product(name: "CompatProtocols", package: "Kassa"), .product(name: "ESCPOS", package: "Kassa"),
+                .product(name: "ImageCodec", package: "Kassa"), .product(name: "Raster", package: "Kassa"),
+                .product(name: "VirtualPrinter", package: "Kassa"),
+            ]
+        ),
+        .executableTarget(
             name: "SessionBench",
             dependencies: [
                 .product(name: "SessionEngine", package: "Kassa"), .product(name: "SoftwareFiscalModule", package: "Kassa"),

@@ -51,6 +51,86 @@ public struct GrayImage: Sendable, Equatable {
     }
 }
 
+extension GrayImage {
+    /// Whether `count` bytes from `start` are all 255 (white).
+    static func isWhite(_ start: UnsafeRawPointer, count: Int) -> Bool {
+        var offset = 0
+        while offset &+ 8 <= count {
+            if start.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != UInt64.max { return false }
+            offset &+= 8
+        }
+        while offset < count {
+            if start.load(fromByteOffset: offset, as: UInt8.self) != 255 { return false }
+            offset &+= 1
+        }
+        return true
+    }
+}
+
+extension GrayImage {
+    /// Floyd–Steinberg error diffusion (7, 3, 5, 1 sixteenths; an error's sixteenths rounded toward zero), 1 = black.
+    ///
+    /// Errors are kept in sixteenths. The error coming into a pixel is kept in a register (the error to the right is
+    /// the one step each pixel waits for), and each cell of the row below is written once, from two pending sums (cell
+    /// x ends with e(x−2) + 5·e(x−1) + 3·e(x)). A white pixel receiving less than one level of error is skipped, and so
+    /// is a white row receiving none (most of a receipt is paper). The arithmetic cannot overflow (an error stays
+    /// within ±255·16), so it wraps instead of checking.
+    @inline(__always)
+    static func floydSteinberg(_ source: UnsafeBufferPointer<UInt8>, width: Int, height: Int, threshold: Int32,
+                               into target: UnsafeMutableBufferPointer<UInt8>) {
+        let rowBytes = (width + 7) / 8
+        let raw = UnsafeRawPointer(source.baseAddress!)
+        var current = [Int32](repeating: 0, count: width + 2)
+        var next = [Int32](repeating: 0, count: width + 2)
+        current.withUnsafeMutableBufferPointer { currentBuffer in
+            next.withUnsafeMutableBufferPointer { nextBuffer in
+                var thisRow = currentBuffer
+                var nextRow = nextBuffer
+                // Whether `thisRow` holds any error (spread from the row above).
+                var carried = false
+                for y in 0..<height {
+                    let base = y &* width
+                    if !carried, isWhite(raw + base, count: width) { continue }
+                    let rowStart = y &* rowBytes
+                    var spread: Int32 = 0
+                    var incoming = thisRow[1]
+                    var pendingLeft: Int32 = 0
+                    var pendingBelow: Int32 = 0
+                    for x in 0..<width {
+                        let above = thisRow[x &+ 2]
+                        let pixel = Int32(source[base &+ x])
+                        // White, and less than one level of error coming in: it stays white, with no error to spread.
+                        if pixel == 255, UInt32(bitPattern: incoming &+ 15) < 31 {
+                            nextRow[x] = pendingLeft
+                            pendingLeft = pendingBelow
+                            pendingBelow = 0
+                            incoming = above
+                            continue
+                        }
+                        let value = pixel &+ incoming / 16
+                        let error: Int32
+                        if value < threshold {
+                            target[rowStart &+ (x &>> 3)] |= 0x80 &>> UInt8(truncatingIfNeeded: x & 7)
+                            error = value
+                        } else {
+                            error = value &- 255
+                        }
+                        incoming = above &+ error &* 7
+                        nextRow[x] = pendingLeft &+ error &* 3
+                        pendingLeft = pendingBelow &+ error &* 5
+                        pendingBelow = error
+                        spread |= error
+                    }
+                    nextRow[width] = pendingLeft
+                    nextRow[width &+ 1] = pendingBelow
+                    swap(&thisRow, &nextRow)
+                    carried = spread != 0
+                }
+            }
+        }
+    }
+}
+
 /// How greyscale becomes black and white.
 public enum Dithering: String, Sendable, Codable, CaseIterable {
     /// Each pixel darker than the threshold is black.
@@ -65,6 +145,7 @@ extension GrayImage {
         let rowBytes = (width + 7) / 8
         var out = [UInt8](repeating: 0, count: rowBytes * height)
         let limit = Int(threshold)
+        guard width > 0, height > 0 else { return MonoBitmap(width: width, height: height, bytes: out) }
         pixels.withUnsafeBufferPointer { source in
             out.withUnsafeMutableBufferPointer { target in
                 switch dithering {
@@ -75,33 +156,11 @@ extension GrayImage {
                         }
                     }
                 case .floydSteinberg:
-                    // Errors in 1/16 units for this row and the next, with one guard cell on each side.
-                    var current = [Int32](repeating: 0, count: width + 2)
-                    var next = [Int32](repeating: 0, count: width + 2)
-                    current.withUnsafeMutableBufferPointer { currentBuffer in
-                        next.withUnsafeMutableBufferPointer { nextBuffer in
-                            var thisRow = currentBuffer
-                            var nextRow = nextBuffer
-                            for y in 0..<height {
-                                let base = y * width
-                                for x in 0..<width {
-                                    let value = Int32(source[base + x]) + thisRow[x + 1] / 16
-                                    let error: Int32
-                                    if value < Int32(limit) {
-                                        target[y * rowBytes + x >> 3] |= 0x80 >> UInt8(x & 7)
-                                        error = value
-                                    } else {
-                                        error = value - 255
-                                    }
-                                    thisRow[x + 2] += error * 7
-                                    nextRow[x] += error * 3
-                                    nextRow[x + 1] += error * 5
-                                    nextRow[x + 2] += error
-                                }
-                                swap(&thisRow, &nextRow)
-                                for i in 0..<nextRow.count { nextRow[i] = 0 }
-                            }
-                        }
+                    // The usual threshold as a constant: one register more for the loop.
+                    if limit == 128 {
+                        Self.floydSteinberg(source, width: width, height: height, threshold: 128, into: target)
+                    } else {
+                        Self.floydSteinberg(source, width: width, height: height, threshold: Int32(limit), into: target)
                     }
                 }
             }
