@@ -160,6 +160,15 @@ struct CompatServeTests {
         let server = try ServeTests.Server(home: home)
         defer { _ = server.terminate() }
 
+        // The Epson SDK's preflight (its POST sends content-type, if-modified-since and soapaction).
+        let preflight = try TestSupport.run(URL(fileURLWithPath: "/usr/bin/curl"), [
+            "-s", "-o", "/dev/null", "-D", "-", "-X", "OPTIONS", "http://127.0.0.1:\(server.port)/cgi-bin/epos/service.cgi?devid=local_printer",
+            "-H", "Origin: \(Self.origin)", "-H", "Access-Control-Request-Method: POST",
+            "-H", "Access-Control-Request-Headers: content-type,if-modified-since,soapaction"]).stdout.lowercased()
+        #expect(preflight.contains("204") && preflight.contains("access-control-allow-origin: \(Self.origin)")
+                && preflight.contains("access-control-allow-headers: content-type,if-modified-since,soapaction")
+                && preflight.contains("post"), "\(preflight)")
+
         // TV-6
         let image = try epos(server, #"<image width="16" height="4" align="center">/wD/AP8A/wA=</image><cut type="feed"/>"#)
         #expect(image.answer.status == 200 && image.success == "true" && image.code == "" && image.status.map { $0 & 2 == 2 } == true, "\(image.answer.body)")
