@@ -286,4 +286,33 @@ struct CompatServeTests {
         #expect(Self.count(bytes, [0x1D, 0x76, 0x30, 0x00, 64, 0x00]) >= 1, "the receipt image reached the printer")
         #expect(String(decoding: bytes, as: UTF8.self).contains("EPOS FROM THE BROWSER"))
     }
+
+    /// This machine's first IPv4 address that is not loopback, if it has one.
+    static let lanAddress: String? = {
+        guard let result = try? TestSupport.run(URL(fileURLWithPath: "/usr/bin/hostname"), ["-I"]) else { return nil }
+        return result.stdout.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            .first { $0.split(separator: ".").count == 4 && !$0.hasPrefix("127.") }
+    }()
+
+    @Test("a caller beyond loopback: refused (403 CLIENT_NOT_ALLOWED) until its address is in [serve] compat-clients, then served",
+          .enabled(if: lanAddress != nil, "the machine has no non-loopback IPv4 address"))
+    func compatClients() throws {
+        let address = try #require(Self.lanAddress)
+        func hello(_ extra: String) throws -> (status: Int, body: String) {
+            try Data("[serve]\n\(extra)\n".utf8).write(to: home.appendingPathComponent("kassa.toml"))
+            let server = try ServeTests.Server(home: home, listen: "0.0.0.0:0", arguments: ["--insecure"])
+            defer { _ = server.terminate() }
+            let result = try TestSupport.run(URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "-w", "\n%{http_code}", "http://\(address):\(server.port)/hw_proxy/hello"])
+            var lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+            let status = Int(lines.popLast() ?? "") ?? 0
+            return (status, lines.joined(separator: "\n"))
+        }
+        let refused = try hello("")
+        #expect(refused.status == 403 && refused.body.contains("CLIENT_NOT_ALLOWED"), "\(refused)")
+        let otherRange = try hello(#"compat-clients = "198.51.100.0/24""#)
+        #expect(otherRange.status == 403, "\(otherRange)")
+        let parts = address.split(separator: ".")
+        let allowed = try hello(#"compat-clients = "10.0.0.1, \#(parts[0]).\#(parts[1]).\#(parts[2]).0/24""#)
+        #expect(allowed.status == 200 && allowed.body == "ping", "\(allowed)")
+    }
 }
