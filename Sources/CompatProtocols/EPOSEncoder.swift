@@ -1,4 +1,5 @@
 import ESCPOS
+import ImageCodec
 import QRCode
 import Raster
 
@@ -6,12 +7,8 @@ import Raster
 /// drawer (then it is run as a drawer kick: it needs no paper and expires like one).
 public struct EPOSJob: Sendable, Equatable {
     public var bytes: [UInt8]
-    /// Set when every element is a `pulse` (or changes nothing printable): the pin and pulse of the last one.
-    public var drawerOnly: (pin: DrawerPin, onMilliseconds: Int)?
-
-    public static func == (a: EPOSJob, b: EPOSJob) -> Bool {
-        a.bytes == b.bytes && a.drawerOnly?.pin == b.drawerOnly?.pin && a.drawerOnly?.onMilliseconds == b.drawerOnly?.onMilliseconds
-    }
+    /// Set when every element is a `pulse` (or changes nothing printable): the last one's `ESC p m t1 t2`.
+    public var drawerOnly: [UInt8]?
 }
 
 /// Executes an ePOS-Print document's elements in order through Kassa's ESC/POS writer and the device's profile. Pure.
@@ -22,15 +19,16 @@ public enum EPOSEncoder {
         writer.initialize()
         var state = State()
         var printsSomething = false
-        var lastPulse: (DrawerPin, Int)?
+        var lastPulse: [UInt8]?
         for element in request.elements {
             do throws(ESCPOSError) {
                 switch element {
                 case .pulse(let drawer, let time):
                     let pin: DrawerPin = drawer == "drawer_2" ? .pin5 : .pin2
                     let on = Int(time.dropFirst("pulse_".count)) ?? 100
-                    try writer.drawerPulse(pin: pin, onMilliseconds: on, offMilliseconds: min(510, on * 2))
-                    lastPulse = (pin, on)
+                    let pulse = try ESCPOSWriter.drawerPulseCommand(profile: profile, pin: pin, on: on, off: min(510, on * 2))
+                    writer.append(pulse)
+                    lastPulse = pulse.bytes
                 case .layout:
                     break
                 default:
@@ -41,8 +39,7 @@ public enum EPOSEncoder {
                 throw CompatError.schema("\(name(of: element)): \(error.description)")
             }
         }
-        let drawerOnly = !printsSomething ? lastPulse.map { (pin: $0.0, onMilliseconds: $0.1) } : nil
-        return EPOSJob(bytes: writer.bytes, drawerOnly: drawerOnly)
+        return EPOSJob(bytes: writer.bytes, drawerOnly: printsSomething ? nil : lastPulse)
     }
 
     /// The text state the document has set so far (ePOS `text` attributes persist until changed).
@@ -257,8 +254,8 @@ public enum EPOSEncoder {
     /// width is not a multiple of 8) is read as such. Gray16: 4 bits a pixel (0 white … 15 black), rows padded, dithered.
     /// Wider than the paper: scaled down to it.
     public static func bitmap(width: Int, height: Int, gray16: Bool, data: [UInt8], dots: Int) throws(ESCPOSError) -> MonoBitmap {
-        guard width * height <= 32 * 1_048_576 else {
-            throw .parameterOutOfRange(name: "image pixels", value: width * height, allowed: 1...(32 * 1_048_576))
+        guard width * height <= ImageCodec.maxPixels else {
+            throw .parameterOutOfRange(name: "image pixels", value: width * height, allowed: 1...ImageCodec.maxPixels)
         }
         var gray: GrayImage?
         var mono: MonoBitmap?

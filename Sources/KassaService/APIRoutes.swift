@@ -124,14 +124,7 @@ struct APIRoutes: Sendable {
         guard contentType.lowercased().hasPrefix("application/json") else {
             throw APIError(.unsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "Send the body as Content-Type: application/json.")
         }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: context.maxUploadSize)
-        } catch {
-            throw APIError(.contentTooLarge, "BODY_TOO_LARGE",
-                           "The request body is larger than the limit (\(context.maxUploadSize) bytes; [serve] body-limit in kassa.toml).")
-        }
-        let bytes = Array(buffer.readableBytesView)
+        let bytes = try await Self.body(request, context)
         do {
             return try StrictJSONDecoder().decode(T.self, from: Data(bytes))
         } catch {
@@ -142,6 +135,16 @@ struct APIRoutes: Sendable {
                 throw APIError(.unprocessableContent, "INVALID_DOCUMENT", message)
             }
             throw APIError.badRequest(message, code: error.kind == .unknownField ? "UNKNOWN_FIELD" : "INVALID_JSON")
+        }
+    }
+
+    /// The request body, within `[serve] body-limit`; over it, 413 `BODY_TOO_LARGE`.
+    static func body(_ request: Request, _ context: ServiceContext) async throws(APIError) -> [UInt8] {
+        do {
+            return Array(try await request.body.collect(upTo: context.maxUploadSize).readableBytesView)
+        } catch {
+            throw APIError(.contentTooLarge, "BODY_TOO_LARGE",
+                           "The request body is larger than the limit (\(context.maxUploadSize) bytes; [serve] body-limit in kassa.toml).")
         }
     }
 

@@ -1,6 +1,4 @@
 import CompatProtocols
-import Crypto
-import ESCPOS
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -46,11 +44,7 @@ struct CompatRoutes: Sendable {
         guard type.hasPrefix("application/json") else {
             throw APIError(.unsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "Odoo's JSON-RPC is sent as Content-Type: application/json.")
         }
-        do {
-            return Array(try await request.body.collect(upTo: context.maxUploadSize).readableBytesView)
-        } catch {
-            throw APIError(.contentTooLarge, "BODY_TOO_LARGE", "The request body is larger than the limit (\(context.maxUploadSize) bytes; [serve] body-limit).")
-        }
+        return try await APIRoutes.body(request, context)
     }
 
     /// Decodes, or answers the failure as Odoo would: HTTP 400 for what is not JSON, a JSON-RPC error otherwise.
@@ -156,7 +150,7 @@ struct CompatRoutes: Sendable {
         let query = request.uri.queryParameters
         let body: [UInt8]
         do {
-            body = Array(try await request.body.collect(upTo: context.maxUploadSize).readableBytesView)
+            body = try await APIRoutes.body(request, context)
         } catch {
             return Self.eposResponse(EPOSResponse.xml(success: false, code: "RequestEntityTooLarge", status: 0))
         }
@@ -193,9 +187,7 @@ struct CompatRoutes: Sendable {
         let key = parsed.printJobID.map { "kassa-epos:\(owner.name):\($0)" }
         let job: SpoolJob
         do {
-            if let drawer = encoded.drawerOnly {
-                let pulse = try ESCPOSWriter.drawerPulseCommand(profile: await owner.profile, pin: drawer.pin, on: drawer.onMilliseconds,
-                                                                       off: min(510, drawer.onMilliseconds * 2)).bytes
+            if let pulse = encoded.drawerOnly {
                 job = try await spoolOnce(owner: owner, kind: .drawer, payload: pulse, key: key, unique: key == nil, source: "epos",
                                           expiresIn: server.options.drawerMaxAge, whenNotReady: .fail)
             } else {
@@ -205,9 +197,6 @@ struct CompatRoutes: Sendable {
         } catch let error as APIError where error.code == "IDEMPOTENCY_CONFLICT" {
             logger.warning("ePOS printjobid reused for other content", metadata: ["printjobid": "\(parsed.printJobID ?? "")"])
             return Self.eposResponse(EPOSResponse.xml(success: false, code: "PrintSystemError", status: 0, printJobID: parsed.printJobID))
-        } catch let error as ESCPOSError {
-            logger.warning("refused ePOS pulse", metadata: ["reason": "\(error)"])
-            return Self.eposResponse(EPOSResponse.xml(success: false, code: "SchemaError", status: 0, printJobID: parsed.printJobID))
         }
         let final = await outcome(job, owner: owner, timeout: job.kind == .drawer ? server.options.drawerMaxAge : timeout)
         return Self.eposResponse(await eposAnswer(final, owner: owner, printJobID: parsed.printJobID))
@@ -269,7 +258,7 @@ struct CompatRoutes: Sendable {
         } else if unique || window == 0 {
             chosen = ("kassa-\(source)-\(UUID().uuidString.lowercased())", SpoolStore.Reuse(finishedWithin: 0))
         } else {
-            chosen = ("kassa-\(source):\(owner.name):" + digest.map { String($0, radix: 16).leftPadded(2) }.joined(), SpoolStore.Reuse(finishedWithin: window))
+            chosen = ("kassa-\(source):\(owner.name):" + hexString(digest), SpoolStore.Reuse(finishedWithin: window))
         }
         let accepted: (job: SpoolJob, created: Bool)
         do {
@@ -298,10 +287,6 @@ struct CompatRoutes: Sendable {
         }
         return current
     }
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }
 
 /// Who may call the drop-in endpoints: loopback, or an address in `[serve] compat-clients`; and, from a browser, an

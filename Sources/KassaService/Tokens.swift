@@ -59,14 +59,7 @@ public final class TokenStore: Sendable {
     }
 
     static func hash(_ token: String) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(64)
-        for byte in SHA256.hash(data: Array(token.utf8)) {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: hex, as: UTF8.self)
+        hexString(SHA256.hash(data: Array(token.utf8)))
     }
 
     /// Makes a token for `user` with `scopes`; returns the token (shown once) and its entry.
@@ -133,4 +126,16 @@ public enum ServiceError: Error, Sendable, CustomStringConvertible {
         case .tls(let error): return error.message
         }
     }
+}
+
+/// Lower-case hexadecimal, two digits a byte (token hashes, spool keys).
+func hexString(_ bytes: some Sequence<UInt8>) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var hex: [UInt8] = []
+    hex.reserveCapacity(64)
+    for byte in bytes {
+        hex.append(digits[Int(byte >> 4)])
+        hex.append(digits[Int(byte & 0x0F)])
+    }
+    return String(decoding: hex, as: UTF8.self)
 }

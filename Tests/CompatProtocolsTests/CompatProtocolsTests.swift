@@ -129,7 +129,8 @@ struct CompatProtocolsTests {
     func eposTextBarcodeQR() throws {
         let drawer = try EPOSRequest.parse(Array(Self.envelope(#"<epos-print xmlns="http://www.epson-pos.com/schemas/2011/03/epos-print"><pulse/></epos-print>"#).utf8))
         let kick = try EPOSEncoder.encode(drawer, profile: TestSupport.profile("TM-T20III"), allowCommand: false)
-        #expect(kick.drawerOnly?.pin == .pin2 && kick.drawerOnly?.onMilliseconds == 100)
+        // ESC p 0 t1 t2: pin 2, 100 ms on (50 × 2 ms), 200 ms off.
+        #expect(kick.drawerOnly == [0x1B, 0x70, 0x00, 50, 100])
         let tv8 = """
         <epos-print xmlns="http://www.epson-pos.com/schemas/2011/03/epos-print">
           <text lang="en" smooth="true"/><text align="center"/><text dw="true" dh="true"/><text>KASSA&#10;</text>

@@ -225,6 +225,14 @@ struct CompatServeTests {
         let stranger = try base.call(server, "POST", "/cgi-bin/epos/service.cgi?devid=local_printer", body: Self.envelope("<text>x</text>"),
                                      contentType: "text/plain", headers: ["Origin: https://evil.example"])
         #expect(stranger.status == 403)
+
+        // The printer gone (its port closed): the status request and a print both say EX_BADPORT with status 1.
+        printer.shutdown()
+        Thread.sleep(forTimeInterval: 0.5)
+        let gone = try epos(server, "")
+        #expect(gone.success == "false" && gone.code == "EX_BADPORT" && gone.status == 1, "\(gone.answer.body)")
+        let unreachable = try epos(server, "<text>NOWHERE&#10;</text>")
+        #expect(unreachable.success == "false" && unreachable.code == "EX_BADPORT" && unreachable.status == 1, "\(unreachable.answer.body)")
     }
 
     @Test("--odoo-listen: the drop-in endpoints alone on their own port, answered with CORS; the /v1 API is not there")
