@@ -66,6 +66,8 @@ let package = Package(
         .systemLibrary(name: "CUMockdev", pkgConfig: "umockdev-1.0", providers: [.apt(["libumockdev-dev"])]),
         // POSIX calls Swift cannot import directly (pty set-up, lp ioctls, termios speed constants).
         .target(name: "CPosixShims"),
+        // Starting programs with their output on close-on-exec pipes, drained without trapping.
+        .target(name: "ChildProcess", dependencies: ["CPosixShims"]),
 
         // Pure value modules: no I/O.
         .target(name: "QRCode"),
@@ -136,7 +138,7 @@ let package = Package(
             dependencies: [
                 "ESCPOS", "ReceiptLayout", "ImageCodec", "ProfileCatalog", "VirtualPrinter", "DeviceTransport",
                 "ReceiptPrinter", "DeviceDiscovery", "SessionEngine", "SoftwareFiscalModule", "FiscalProfiles", "RKSV",
-                "StrictDecoding", "PrivateFiles", "ReceiptText", .product(name: "Logging", package: "swift-log"),
+                "StrictDecoding", "PrivateFiles", "ReceiptText", "ChildProcess", .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -184,9 +186,10 @@ let package = Package(
 
         .target(
             name: "TestSupport",
-            dependencies: ["ESCPOS", "ImageCodec", "ProfileCatalog", "Raster", "VirtualPrinter", "CPosixShims"],
+            dependencies: ["ESCPOS", "ImageCodec", "ProfileCatalog", "Raster", "VirtualPrinter", "CPosixShims", "ChildProcess"],
             path: "Tests/TestSupport"
         ),
+        .testTarget(name: "ChildProcessTests", dependencies: ["ChildProcess"]),
         .testTarget(name: "QRCodeTests", dependencies: ["QRCode", "TestSupport", "ESCPOS", "Raster"]),
         .testTarget(name: "ESCPOSTests", dependencies: ["ESCPOS", "Raster", "QRCode", "TestSupport"]),
         .testTarget(name: "PrintSpoolTests", dependencies: ["PrintSpool"]),
@@ -202,15 +205,15 @@ let package = Package(
         .testTarget(
             name: "DeviceDiscoveryTests",
             dependencies: ["DeviceDiscovery", "DeviceTransport", "CUMockdev", "TestSupport", "KassaRuntime", "kassa",
-                           "FakeUSBPrinter", "ReceiptPrinter", "ESCPOS"],
+                           "FakeUSBPrinter", "ReceiptPrinter", "ESCPOS", "ChildProcess"],
             resources: [.copy("Fixtures")]
         ),
         // A SQLite VFS that simulates power cuts for the durability tests (C, beside the tests that use it).
         .target(name: "PowerCutVFS", path: "Tests/PowerCutVFS", linkerSettings: [.linkedLibrary("sqlite3")]),
-        .testTarget(name: "SessionEngineTests", dependencies: ["SessionEngine", "SoftwareFiscalModule", "TestSupport", "PowerCutVFS"]),
+        .testTarget(name: "SessionEngineTests", dependencies: ["SessionEngine", "SoftwareFiscalModule", "TestSupport", "PowerCutVFS", "ChildProcess"]),
         .testTarget(name: "FiscalProfilesTests", dependencies: ["RKSV", "SessionEngine", "SoftwareFiscalModule", "FiscalProfiles",
                                                       .product(name: "Crypto", package: "swift-crypto")],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "KassaCLITests", dependencies: ["kassa", "KassaRuntime", "TestSupport", "ESCPOS", "RKSV", "SessionEngine", "SoftwareFiscalModule", "ReceiptLayout", "ReceiptText", "VirtualPrinter", "ProfileCatalog"]),
+        .testTarget(name: "KassaCLITests", dependencies: ["kassa", "ChildProcess", "KassaRuntime", "TestSupport", "ESCPOS", "RKSV", "SessionEngine", "SoftwareFiscalModule", "ReceiptLayout", "ReceiptText", "VirtualPrinter", "ProfileCatalog"]),
     ]
 )

@@ -37,3 +37,5 @@ int kassa_baud_constant(int baud, unsigned int *speed) {
     default: errno = EINVAL; return -1;
     }
 }
+
+int kassa_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

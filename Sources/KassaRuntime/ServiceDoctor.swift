@@ -1,3 +1,4 @@
+import ChildProcess
 import Foundation
 
 #if canImport(Glibc)
@@ -107,18 +108,11 @@ extension KassaEnvironment {
         return .answered(version: version)
     }
 
-    /// A command's first line of output, nil when it cannot run.
+    /// A command's first line of output, nil when it cannot run (or does not end within 5 s).
     static func command(_ path: String, _ arguments: [String]) -> String? {
-        guard FileManager.default.isExecutableFile(atPath: path) else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+        guard FileManager.default.isExecutableFile(atPath: path),
+              let outcome = try? ChildProcess.run(path, arguments, stderr: .discard, timeout: .seconds(5))
+        else { return nil }
+        return String(decoding: outcome.stdout, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
     }
 }

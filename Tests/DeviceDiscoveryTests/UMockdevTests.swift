@@ -1,4 +1,5 @@
 internal import CUMockdev
+import ChildProcess
 import DeviceDiscovery
 import DeviceTransport
 import ESCPOS
@@ -94,28 +95,23 @@ struct Discovery {
     func watchCLI() throws {
         let testbed = Testbed()
         let binary = TestSupport.kassaBinary
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["devices", "--watch", "--json", "--events", "2", "--seconds", "10",
-                             "--home", TestSupport.temporaryDirectory().path]
         var environment = ProcessInfo.processInfo.environment  // carries UMOCKDEV_DIR and LD_PRELOAD
         environment["KASSA_HARDWARE"] = TestSupport.hardware.path
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
+        let process = try ChildProcess(binary.path, ["devices", "--watch", "--json", "--events", "2", "--seconds", "10",
+                                                     "--home", TestSupport.temporaryDirectory().path],
+                                       environment: environment, stdout: .capture, stderr: .inherit)
         usleep(700_000)  // let it start listening
         try testbed.add("printer.umockdev")
         usleep(200_000)
         testbed.uevent("/sys/devices/pci0000:00/0000:00:14.0/usb1/1-1", "remove")
-        process.waitUntilExit()
-        let lines = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let outcome = try process.communicate(timeout: .seconds(30))
+        let lines = String(decoding: outcome.stdout, as: UTF8.self)
             .split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         #expect(lines.map { $0["action"] as? String } == ["add", "remove"])
         let device = lines.first?["device"] as? [String: Any]
         #expect(device?["url"] as? String == "usb://04b8:0202?serial=TEST0001")
         #expect(device?["profile"] as? String == "TM-T88V")
-        #expect(process.terminationStatus == 0)
+        #expect(outcome.termination == .exited(0))
     }
 
     @Test("kassa serve follows hot-plug: a configured USB printer attached and detached is announced on /v1/events by name, and its status is read at once")
@@ -132,40 +128,23 @@ struct Discovery {
         let made = try TestSupport.run(binary, ["--home", home.path, "serve", "token", "add", "--user", "ana", "--scope", "print", "--json"],
                                        environment: environment)
         let token = try #require((try? JSONSerialization.jsonObject(with: Data(made.stdout.utf8)) as? [String: Any])?["token"] as? String, "\(made.stderr)")
-        let server = Process()
-        server.executableURL = binary
-        server.arguments = ["--home", home.path, "serve", "--listen", "127.0.0.1:0"]
-        server.environment = environment
-        let output = Pipe()
-        server.standardOutput = output
-        server.standardError = FileHandle.nullDevice
-        try server.run()
+        let server = try ChildProcess(binary.path, ["--home", home.path, "serve", "--listen", "127.0.0.1:0"],
+                                      environment: environment, stdout: .capture, stderr: .discard)
         defer {
-            server.terminate()
-            server.waitUntilExit()
+            server.signal(SIGTERM)
+            server.wait()
         }
-        var line = Data()
-        while !line.contains(0x0A) {
-            let byte = output.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty { break }
-            line.append(byte)
-        }
-        let text = String(decoding: line, as: UTF8.self)
+        let text = try server.readLine(timeout: .seconds(20)) ?? ""
         let port = try #require(text.range(of: #"127\.0\.0\.1:(\d+)"#, options: .regularExpression).flatMap { Int(text[$0].split(separator: ":")[1]) }, "\(text)")
         // The event stream, read by curl for a few seconds while the printer comes and goes.
-        let events = Process()
-        events.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        events.arguments = ["-s", "-N", "--max-time", "6", "-H", "Authorization: Bearer \(token)", "http://127.0.0.1:\(port)/v1/events"]
-        let stream = Pipe()
-        events.standardOutput = stream
-        try events.run()
+        let events = try ChildProcess("/usr/bin/curl", ["-s", "-N", "--max-time", "6", "-H", "Authorization: Bearer \(token)",
+                                                         "http://127.0.0.1:\(port)/v1/events"], stdout: .capture, stderr: .discard)
         usleep(700_000)
         let attachedAt = Date()
         try testbed.add("printer.umockdev")
         usleep(1_500_000)
         testbed.uevent("/sys/devices/pci0000:00/0000:00:14.0/usb1/1-1", "remove")
-        events.waitUntilExit()
-        let received = String(decoding: stream.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let received = String(decoding: try events.communicate(timeout: .seconds(30)).stdout, as: UTF8.self)
         let kinds = received.split(separator: "\n").filter { $0.hasPrefix("event: device.") }.map { String($0.dropFirst("event: ".count)) }
         let hotplug = kinds.filter { $0 == "device.attached" || $0 == "device.detached" }
         #expect(hotplug == ["device.attached", "device.detached"], "\(received)")

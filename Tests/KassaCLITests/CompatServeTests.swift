@@ -243,13 +243,7 @@ struct CompatServeTests {
         let server = try ServeTests.Server(home: home, arguments: ["--odoo-listen", "127.0.0.1:0"])
         defer { _ = server.terminate() }
         // The second line names the Odoo listener's port.
-        var line = Data()
-        while !line.contains(0x0A) {
-            let byte = server.output.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty { break }
-            line.append(byte)
-        }
-        let text = String(decoding: line, as: UTF8.self)
+        let text = try server.nextLine() ?? ""
         let port = try #require(text.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }, "\(text)")
         func get(_ path: String) throws -> (status: Int, body: String, headers: String) {
             let result = try TestSupport.run(URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "-D", "/dev/stderr", "-w", "\n%{http_code}",

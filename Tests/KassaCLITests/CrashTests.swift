@@ -1,3 +1,4 @@
+import ChildProcess
 import Foundation
 import Testing
 import TestSupport
@@ -31,28 +32,21 @@ struct CrashTests {
         return file.path
     }
 
-    /// Starts `kassa sale` and returns the process, its output pipe and an identifier.
-    func startSale(_ id: String, price: Int, crashAt: String? = nil, print: Bool = false) throws -> (Process, Pipe) {
-        let process = Process()
-        process.executableURL = KassaProcess.binary
-        process.arguments = ["sale", try saleFile(id, price: price), "--user", "anna", "--json", "--home", home.path] + (print ? [] : ["--no-print"])
-        process.environment = try environment(crashAt: crashAt)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return (process, pipe)
+    /// Starts `kassa sale`, its JSON answer on a pipe.
+    func startSale(_ id: String, price: Int, crashAt: String? = nil, print: Bool = false) throws -> ChildProcess {
+        try ChildProcess(KassaProcess.binary.path,
+                         ["sale", try saleFile(id, price: price), "--user", "anna", "--json", "--home", home.path] + (print ? [] : ["--no-print"]),
+                         environment: try environment(crashAt: crashAt), stdout: .capture, stderr: .discard)
     }
 
-    /// Acknowledged receipts: id → number, from the JSON a finished `kassa sale` printed.
-    func acknowledgement(_ process: Process, _ pipe: Pipe) -> (String, Int)? {
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationReason == .exit, process.terminationStatus == 0,
-              let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+    /// How a `kassa sale` ended, and the acknowledged receipt (id, number) from the JSON it printed when it succeeded.
+    func finish(_ process: ChildProcess) throws -> (ended: ChildProcess.Termination, acknowledged: (String, Int)?) {
+        let outcome = try process.communicate(timeout: .seconds(120))
+        guard outcome.termination == .exited(0),
+              let json = (try? JSONSerialization.jsonObject(with: Data(outcome.stdout))) as? [String: Any],
               let receipt = json["receipt"] as? [String: Any], let id = receipt["id"] as? String, let number = receipt["number"] as? Int
-        else { return nil }
-        return (id, number)
+        else { return (outcome.termination, nil) }
+        return (outcome.termination, (id, number))
     }
 
     @Test("killed at each step of finalizing, then in a loop at random moments: gap-free, nothing acknowledged lost, no duplicates")
@@ -66,14 +60,13 @@ struct CrashTests {
         for step in ["begun", "numbered", "written", "committed", "printed"] {
             price += 1
             let id = "step-\(step)"
-            let (process, pipe) = try startSale(id, price: price, crashAt: step, print: step == "printed")
-            #expect(acknowledgement(process, pipe) == nil)
-            #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL, "step \(step)")
+            let killed = try finish(try startSale(id, price: price, crashAt: step, print: step == "printed"))
+            #expect(killed.acknowledged == nil)
+            #expect(killed.ended == .signalled(SIGKILL), "step \(step)")
             let committed = step == "committed" || step == "printed"
             let before = try kassa(["terminal", "show", "--json"]).json?["counters"] as? [String: Any]
             // The POS retries with the same command id: one receipt either way.
-            let (retry, retryPipe) = try startSale(id, price: price)
-            let number = try #require(acknowledgement(retry, retryPipe), "retry after a kill at \(step)").1
+            let number = try #require(try finish(try startSale(id, price: price)).acknowledged, "retry after a kill at \(step)").1
             let after = try kassa(["terminal", "show", "--json"]).json?["counters"] as? [String: Any]
             let numberBefore = before?["receiptNumber"] as? Int ?? -1
             #expect(after?["receiptNumber"] as? Int == (committed ? numberBefore : numberBefore + 1), "step \(step)")
@@ -84,14 +77,13 @@ struct CrashTests {
         for index in 0..<24 {
             price += 1
             let id = "loop-\(index)"
-            let (process, pipe) = try startSale(id, price: price)
+            let process = try startSale(id, price: price)
             usleep(UInt32.random(in: 0...120_000, using: &generator))
-            kill(process.processIdentifier, SIGKILL)
-            if let (ackID, number) = acknowledgement(process, pipe) { acknowledged[ackID] = number }
+            process.signal(SIGKILL)
+            if let (ackID, number) = try finish(process).acknowledged { acknowledged[ackID] = number }
         }
         // 3. The terminal still works, and the history is whole.
-        let (last, lastPipe) = try startSale("after", price: 1)
-        let final = try #require(acknowledgement(last, lastPipe))
+        let final = try #require(try finish(try startSale("after", price: 1)).acknowledged)
         acknowledged[final.0] = final.1
         let counters = try #require(try kassa(["terminal", "show", "--json"]).json?["counters"] as? [String: Any])
         let highest = try #require(counters["receiptNumber"] as? Int)

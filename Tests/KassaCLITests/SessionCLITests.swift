@@ -1,3 +1,4 @@
+import ChildProcess
 import Foundation
 import SessionEngine
 import SoftwareFiscalModule
@@ -254,25 +255,17 @@ struct SessionCLITests {
     func race(_ argumentLists: [[String]], machine: String) throws -> [(Int32, String)] {
         let machineFile = home.appendingPathComponent("machine-\(machine)")
         try Data(machine.utf8).write(to: machineFile)
-        var processes: [(Process, Pipe)] = []
-        for arguments in argumentLists {
-            let process = Process()
-            process.executableURL = KassaProcess.binary
-            process.arguments = arguments + ["--home", home.path]
-            var environment = ProcessInfo.processInfo.environment
-            environment["KASSA_HARDWARE"] = TestSupport.hardware.path
-            environment["KASSA_MACHINE_ID_FILE"] = machineFile.path
-            process.environment = environment
-            let pipe = Pipe()
-            process.standardError = pipe
-            process.standardOutput = FileHandle.nullDevice
-            processes.append((process, pipe))
+        var environment = ProcessInfo.processInfo.environment
+        environment["KASSA_HARDWARE"] = TestSupport.hardware.path
+        environment["KASSA_MACHINE_ID_FILE"] = machineFile.path
+        // All started before any is waited for, so they race.
+        let processes = try argumentLists.map { arguments in
+            try ChildProcess(KassaProcess.binary.path, arguments + ["--home", home.path], environment: environment,
+                             stdout: .discard, stderr: .capture)
         }
-        processes.forEach { try? $0.0.run() }
-        return processes.map { process, pipe in
-            let stderr = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (process.terminationStatus, stderr)
+        return try processes.map { process in
+            let outcome = try process.communicate(timeout: .seconds(120))
+            return (outcome.termination.status, String(decoding: outcome.stderr, as: UTF8.self))
         }
     }
 

@@ -1,3 +1,4 @@
+import ChildProcess
 import Foundation
 import GRDB
 @testable import SessionEngine
@@ -328,16 +329,8 @@ struct JournalTests {
     func runVerifier(_ folder: String) throws -> (status: Int32, output: String) {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("tools/verify_journal.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, folder]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let outcome = try ChildProcess.run("/usr/bin/env", ["python3", script, folder], stderr: .standardOutput, timeout: .seconds(120))
+        return (outcome.termination.status, String(decoding: outcome.stdout, as: UTF8.self))
     }
 }
 

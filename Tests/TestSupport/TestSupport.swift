@@ -1,3 +1,4 @@
+import ChildProcess
 import ESCPOS
 import Foundation
 import ImageCodec
@@ -107,28 +108,15 @@ public enum TestSupport {
         public var stderr: String
     }
 
-    /// Runs a program to completion, feeding it `stdin`.
+    /// Runs a program to completion, feeding it `stdin` (ChildProcess: no trap on a read error, both outputs drained
+    /// together). `status` is the exit status, or 128 + the signal. A program still running after `timeout` is killed.
     public static func run(
-        _ executable: URL, _ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String]? = nil
+        _ executable: URL, _ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String]? = nil,
+        timeout: Duration = .seconds(300)
     ) throws -> ProcessResult {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let out = Pipe()
-        let err = Pipe()
-        let input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin)) }
-        try input.fileHandleForWriting.close()
-        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return ProcessResult(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
-                             stderr: String(decoding: stderrData, as: UTF8.self))
+        let outcome = try ChildProcess.run(executable.path, arguments, environment: environment, input: stdin ?? [], timeout: timeout)
+        return ProcessResult(status: outcome.termination.status, stdout: String(decoding: outcome.stdout, as: UTF8.self),
+                             stderr: String(decoding: outcome.stderr, as: UTF8.self))
     }
 
     /// Decodes every symbol in a PNG with zbarimg (Debian package zbar-tools, installed by the test command).

@@ -11,4 +11,6 @@ int kassa_lp_get_status(int fd, int *status);
 
 /// Sets the baud rate (any of 1200 ... 115200) on a termios structure held as opaque bytes by Swift.
 int kassa_baud_constant(int baud, unsigned int *speed);
+/// pipe2(O_CLOEXEC): both ends close-on-exec from birth, so no child started meanwhile by another thread inherits them.
+int kassa_pipe_cloexec(int fds[2]);
 #endif

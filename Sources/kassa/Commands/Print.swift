@@ -70,7 +70,7 @@ extension Kassa {
             } else if let raw {
                 job = LayoutResult(bytes: try readFile(raw), warnings: [])
             } else if input == "-" {
-                let bytes = Array(FileHandle.standardInput.readDataToEndOfFile())
+                let bytes = try readStandardInput()
                 let text = try InputDecoding.text(bytes, source: "standard input")
                 job = environment.textJob(text, profile: printerProfile, font: font)
             } else {

@@ -71,7 +71,7 @@ func keyValue(_ item: String) -> (key: String, value: String)? {
 func loadSaleRequest(_ file: String) throws(RuntimeError) -> SaleRequest {
     let data: Data
     if file == "-" {
-        data = FileHandle.standardInput.readDataToEndOfFile()
+        data = Data(try readStandardInput())
     } else {
         guard let contents = FileManager.default.contents(atPath: file) else { throw .inputUnreadable(path: file, reason: "no such file") }
         data = contents
