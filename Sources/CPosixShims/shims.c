@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
+#include <spawn.h>
 
 int kassa_open_pty_master(char *slave_path, size_t length) {
     int fd = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
@@ -39,3 +40,19 @@ int kassa_baud_constant(int baud, unsigned int *speed) {
 }
 
 int kassa_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int kassa_spawn_close_from(posix_spawn_file_actions_t *actions, int from) {
+#if __GLIBC_PREREQ(2, 34)
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
+#else
+    long limit = sysconf(_SC_OPEN_MAX);
+    if (limit < 0 || limit > 65536) limit = 65536;
+    for (int fd = from; fd < limit; fd++) {
+        if (fcntl(fd, F_GETFD) != -1) {
+            int result = posix_spawn_file_actions_addclose(actions, fd);
+            if (result != 0) return result;
+        }
+    }
+    return 0;
+#endif
+}

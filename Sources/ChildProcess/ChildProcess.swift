@@ -29,6 +29,7 @@ public enum ChildProcessError: Error, Equatable, CustomStringConvertible, Sendab
 /// other pipe blocks forever), and leave their pipe ends inheritable by every other child started meanwhile (an EOF that
 /// only comes when an unrelated child ends). Here the pipes are close-on-exec from birth, both outputs are drained
 /// together with `poll`, `EINTR` is retried, every other error is thrown, and an optional deadline kills the child.
+/// The child gets its three standard streams and no other descriptor of this process.
 ///
 /// One owner: the methods are not meant to be called from two threads at once.
 public final class ChildProcess: @unchecked Sendable {
@@ -58,7 +59,7 @@ public final class ChildProcess: @unchecked Sendable {
         public var stderr: [UInt8]
     }
 
-    public private(set) var pid: pid_t = 0
+    public private(set) var pid: Glibc.pid_t = 0
     public let program: String
     private var input: Int32 = -1
     private var output: Int32 = -1
@@ -120,6 +121,14 @@ public final class ChildProcess: @unchecked Sendable {
             throw error
         }
 
+        // Only the three standard streams pass to the child: a listening socket, a lock or another child's pipe
+        // opened elsewhere in this process without close-on-exec would otherwise live on in it.
+        let closing = kassa_spawn_close_from(&actions, 3)
+        guard closing == 0 else {
+            closeParentEnds()
+            throw .cannotStart(program: path, errno: closing)
+        }
+
         var defaults = sigset_t()
         sigemptyset(&defaults)
         for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD] { sigaddset(&defaults, signal) }
@@ -133,7 +142,7 @@ public final class ChildProcess: @unchecked Sendable {
         defer { argv.forEach { free($0) } }
         let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
         defer { envp?.forEach { free($0) } }
-        var child: pid_t = 0
+        var child: Glibc.pid_t = 0
         let code = envp.map { envp in posix_spawn(&child, path, &actions, &attributes, argv, envp) }
             ?? posix_spawn(&child, path, &actions, &attributes, argv, environ)
         guard code == 0 else {

@@ -82,4 +82,17 @@ struct ChildProcessTests {
         let ignored = try #require(fields["SigIgn"] ?? nil, "\(fields)")
         for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT] { #expect(ignored & (1 << UInt64(signal - 1)) == 0, "signal \(signal)") }
     }
+
+    @Test("a descriptor this process opened without close-on-exec does not pass to the child")
+    func noInheritedDescriptors() throws {
+        let fd = open("/dev/null", O_RDONLY)  // deliberately without O_CLOEXEC
+        #expect(fd > 2)
+        defer { close(fd) }
+        let check = "[ -e /proc/self/fd/\(fd) ] && echo inherited || echo closed"
+        let outcome = try ChildProcess.run("/bin/sh", ["-c", check])
+        #expect(String(decoding: outcome.stdout, as: UTF8.self) == "closed\n")
+        // The same check sees an inherited one: it can tell.
+        let standard = try ChildProcess.run("/bin/sh", ["-c", "[ -e /proc/self/fd/2 ] && echo inherited || echo closed"])
+        #expect(String(decoding: standard.stdout, as: UTF8.self) == "inherited\n")
+    }
 }

@@ -113,7 +113,7 @@ struct TrustBoundaryTests {
             let result = try sell(json)
             #expect(result.status == 3, "\(json): \(result.status)")
             let (code, message) = error(result)
-            #expect(code == "UNKNOWN_FIELD")
+            #expect(code == "UNKNOWN_FIELD", "\(message) \(result.stderr)")
             #expect(message.contains("unknown field '\(field)'") && message.contains("Did you mean '\(suggestion)'?"), "\(message)")
             #expect(message.contains("Nothing was recorded") && !message.contains("Nothing was printed") && message.contains("Docs/CLI.md"))
         }
