@@ -38,6 +38,8 @@ public final class ChildProcess: @unchecked Sendable {
         case capture, discard, inherit
         /// Standard error only: into the same pipe as standard output (in the order written).
         case standardOutput
+        /// Appended to this file (created 0600 if missing): a long-running child's log, which nobody needs to drain.
+        case file(String)
     }
 
     public enum Termination: Equatable, Sendable {
@@ -99,6 +101,7 @@ public final class ChildProcess: @unchecked Sendable {
             }
             switch stdout {
             case .discard, .standardOutput: posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            case .file(let file): posix_spawn_file_actions_addopen(&actions, 1, file, O_WRONLY | O_CREAT | O_APPEND, 0o600)
             case .inherit: break
             case .capture:
                 let ends = try makePipe()
@@ -108,6 +111,7 @@ public final class ChildProcess: @unchecked Sendable {
             }
             switch stderr {
             case .discard: posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+            case .file(let file): posix_spawn_file_actions_addopen(&actions, 2, file, O_WRONLY | O_CREAT | O_APPEND, 0o600)
             case .inherit: break
             case .standardOutput: posix_spawn_file_actions_adddup2(&actions, 1, 2)
             case .capture:

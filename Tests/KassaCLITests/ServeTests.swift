@@ -21,15 +21,18 @@ struct ServeTests {
             environment.merge(extra) { _, new in new }
             // An installed binary finds its data by itself: nothing points it there.
             if installed { environment = ["PATH": "/usr/bin:/bin", "HOME": home.path] }
+            // Its log goes to a file in its home, quoted when it does not start.
+            let log = home.appendingPathComponent("serve-\(UUID().uuidString).log").path
             process = try ChildProcess(binary.path, ["--home", home.path, "serve", "--listen", listen] + arguments,
-                                       environment: environment, stdout: .capture, stderr: .discard)
+                                       environment: environment, stdout: .capture, stderr: .file(log))
             // The one line it prints when it listens.
             let text = try process.readLine(timeout: .seconds(20)) ?? ""
             guard let range = text.range(of: #"(127\.0\.0\.1|0\.0\.0\.0):(\d+)"#, options: .regularExpression),
                   let port = Int(text[range].split(separator: ":").last ?? "") else {
                 process.signal(SIGKILL)
-                process.wait()
-                throw ServeTestError.notListening(text)
+                let ended = process.wait()
+                let logged = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                throw ServeTestError.notListening("\(text) (\(ended)) \(logged.suffix(2000))")
             }
             self.port = port
         }

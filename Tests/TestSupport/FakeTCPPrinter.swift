@@ -155,10 +155,18 @@ public final class FakeTCPPrinter: @unchecked Sendable {
         }
     }
 
-    /// Stops serving and closes the port (the serving thread holds the printer until then).
+    /// Stops serving and closes the port (the serving thread holds the printer until then). Idempotent: a second call
+    /// (an explicit shutdown and a deferred one) must not close the descriptor number again, which by then may belong
+    /// to another test's pipe or socket (that double close once crashed the whole test process in CI).
     public func shutdown() {
-        lock.withLock { stop = true }
-        _ = done.wait(timeout: .now() + 2)
+        let first = lock.withLock { () -> Bool in
+            defer { stop = true }
+            return !stop
+        }
+        guard first else { return }
+        // The serving thread uses the listener until it sees `stop`; wait for it before closing. A thread that does not
+        // end within 10 s keeps the descriptor (leaked, never closed under it).
+        guard done.wait(timeout: .now() + 10) == .success else { return }
         Glibc.close(listener)
     }
 }
