@@ -12,6 +12,7 @@ struct ServeTests {
     final class Server {
         let process: ChildProcess
         let port: Int
+        let log: String
 
         init(home: URL, listen: String = "127.0.0.1:0", extra: [String: String] = [:], binary: URL = TestSupport.kassaBinary,
              installed: Bool = false, arguments: [String] = []) throws {
@@ -21,8 +22,8 @@ struct ServeTests {
             environment.merge(extra) { _, new in new }
             // An installed binary finds its data by itself: nothing points it there.
             if installed { environment = ["PATH": "/usr/bin:/bin", "HOME": home.path] }
-            // Its log goes to a file in its home, quoted when it does not start.
-            let log = home.appendingPathComponent("serve-\(UUID().uuidString).log").path
+            // Its log goes to a file beside the test folders (its home may not exist yet), quoted when it does not start.
+            let log = FileManager.default.temporaryDirectory.appendingPathComponent("kassa-serve-\(UUID().uuidString).log").path
             process = try ChildProcess(binary.path, ["--home", home.path, "serve", "--listen", listen] + arguments,
                                        environment: environment, stdout: .capture, stderr: .file(log))
             // The one line it prints when it listens.
@@ -35,6 +36,7 @@ struct ServeTests {
                 throw ServeTestError.notListening("\(text) (\(ended)) \(logged.suffix(2000))")
             }
             self.port = port
+            self.log = log
         }
 
         /// The next line it prints (the drop-in listener's), nil after 20 s.
@@ -48,6 +50,12 @@ struct ServeTests {
         func terminate() -> Int32 {
             process.signal(SIGTERM)
             return process.wait().status
+        }
+
+        deinit {
+            process.signal(SIGKILL)
+            process.wait()
+            unlink(log)
         }
     }
 
