@@ -1,5 +1,3 @@
-import Synchronization
-
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -74,197 +72,153 @@ extension GrayImage {
 }
 
 extension GrayImage {
-    /// Diffuses one row. `incomingRow` holds the errors (in sixteenths) spread into this row, at index x + 1 for pixel x;
-    /// `outgoingRow` receives the row below's, every cell written (none accumulated), so it needs no clearing. Pixels
-    /// `from..<to` only: the caller splits a row into chunks to wait for the row above between them, carrying `state`.
-    ///
-    /// The error coming into a pixel is kept in a register (the error to the right is the one step each pixel waits
-    /// for), and each cell of the row below is written once, from two pending sums (cell x − 1 ends with
-    /// e(x−2) + 5·e(x−1) + 3·e(x), written at pixel x). A white pixel receiving less than one level of error is
-    /// skipped. The arithmetic cannot overflow (an error stays within ±255·16), so it wraps instead of checking.
-    struct RowState {
-        var incoming: Int32
-        var pendingLeft: Int32 = 0
-        var pendingBelow: Int32 = 0
-        var spread: Int32 = 0
-    }
-
-    @inline(__always)
-    static func diffuse(_ source: UnsafePointer<UInt8>, from: Int, to: Int, threshold: Int32, state: inout RowState,
-                        incomingRow thisRow: UnsafeMutablePointer<Int32>, outgoingRow nextRow: UnsafeMutablePointer<Int32>,
-                        target: UnsafeMutablePointer<UInt8>) {
-        var incoming = state.incoming
-        var pendingLeft = state.pendingLeft
-        var pendingBelow = state.pendingBelow
-        var spread = state.spread
-        for x in from..<to {
-            let above = thisRow[x &+ 2]
-            let pixel = Int32(source[x])
-            // White, and less than one level of error coming in: it stays white, with no error to spread.
-            if pixel == 255, UInt32(bitPattern: incoming &+ 15) < 31 {
-                nextRow[x] = pendingLeft
-                pendingLeft = pendingBelow
-                pendingBelow = 0
-                incoming = above
-                continue
-            }
-            let value = pixel &+ incoming / 16
-            let error: Int32
-            if value < threshold {
-                target[x &>> 3] |= 0x80 &>> UInt8(truncatingIfNeeded: x & 7)
-                error = value
-            } else {
-                error = value &- 255
-            }
-            incoming = above &+ error &* 7
-            nextRow[x] = pendingLeft &+ error &* 3
-            pendingLeft = pendingBelow &+ error &* 5
-            pendingBelow = error
-            spread |= error
-        }
-        state = RowState(incoming: incoming, pendingLeft: pendingLeft, pendingBelow: pendingBelow, spread: spread)
-    }
-
     /// Floyd–Steinberg error diffusion (7, 3, 5, 1 sixteenths; an error's sixteenths rounded toward zero), 1 = black.
-    /// A white row receiving no error is skipped whole (most of a receipt is paper).
     @inline(__always)
     static func floydSteinberg(_ source: UnsafeBufferPointer<UInt8>, width: Int, height: Int, threshold: Int32,
                                into target: UnsafeMutableBufferPointer<UInt8>) {
-        let rowBytes = (width + 7) / 8
-        let raw = UnsafeRawPointer(source.baseAddress!)
-        let rows = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * (width + 2))
-        rows.initialize(repeating: 0, count: 2 * (width + 2))
-        defer { rows.deallocate() }
-        var thisRow = rows
-        var nextRow = rows + (width + 2)
-        // Whether `thisRow` holds any error (spread from the row above).
-        var carried = false
-        for y in 0..<height {
-            let base = y &* width
-            if !carried, isWhite(raw + base, count: width) { continue }
-            var state = RowState(incoming: thisRow[1])
-            diffuse(source.baseAddress! + base, from: 0, to: width, threshold: threshold, state: &state,
-                    incomingRow: thisRow, outgoingRow: nextRow, target: target.baseAddress! + y &* rowBytes)
-            nextRow[width] = state.pendingLeft
-            nextRow[width &+ 1] = state.pendingBelow
-            swap(&thisRow, &nextRow)
-            carried = state.spread != 0
-        }
+        let diffuser = Diffuser(width: width)
+        diffuser.run(source.baseAddress!, rows: 0..<height, threshold: threshold, into: target.baseAddress!)
     }
 
-    /// The same diffusion on two threads, dot for dot: this thread takes the even rows, a second one the odd rows, each
-    /// row trailing the one above by a chunk (a pixel needs the row above done up to two pixels to its right). Each
-    /// thread publishes how far it has come after every chunk; the other waits for that (spinning, then yielding).
-    /// Error rows live in a ring of four, indexed by row. A white row is skipped whole once the row above is known to
-    /// have spread no error, so the result never depends on how the threads happened to run.
-    static func floydSteinbergOnTwoThreads(_ source: UnsafeBufferPointer<UInt8>, width: Int, height: Int, threshold: Int32,
-                                           into target: UnsafeMutableBufferPointer<UInt8>) -> Bool {
-        let shared = DiffusionShared(source: source, width: width, height: height, threshold: threshold, target: target)
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(shared).toOpaque()
-        guard pthread_create(&thread, nil, { context in
-            let shared = Unmanaged<DiffusionShared>.fromOpaque(context!).takeRetainedValue()
-            shared.run(parity: 1)
-            return nil
-        }, context) == 0 else {
-            Unmanaged<DiffusionShared>.fromOpaque(context).release()
-            return false
+    /// Where a large image's diffusion restarts: a white row near the middle with at least four more white rows above it
+    /// (a gap between printed lines), nil for images below `twoThreadPixels` or without such a row in their middle half.
+    /// The error diffused into the gap is dropped there — less than a level of grey per dot, on paper that stays white
+    /// — and the two halves are independent, so they are diffused at once on two cores. The split depends on the image
+    /// alone, never on the machine: one core gives the same dots, one half after the other.
+    public static func diffusionRestart(_ source: UnsafeBufferPointer<UInt8>, width: Int, height: Int) -> Int? {
+        guard width > 0, width &* height >= twoThreadPixels else { return nil }
+        let raw = UnsafeRawPointer(source.baseAddress!)
+        let white = { (y: Int) in isWhite(raw + y &* width, count: width) }
+        let run = 4
+        for distance in 0..<(height / 4) {
+            for y in [height / 2 - distance, height / 2 + distance] where y > run && y < height {
+                if (y - run...y).allSatisfy(white) { return y }
+            }
         }
-        shared.run(parity: 0)
-        pthread_join(thread, nil)
-        return true
+        return nil
+    }
+
+    /// From this many pixels on, Floyd–Steinberg may restart at a gap and run in two halves.
+    public static let twoThreadPixels = 1 << 17
+    static let hasSecondCore = sysconf(Int32(_SC_NPROCESSORS_ONLN)) > 1
+
+    /// Floyd–Steinberg in two independent halves split at `split`: the lower one on a second thread when there is a
+    /// second core (and a thread can be started), else after the upper one.
+    static func floydSteinbergInHalves(_ source: UnsafeBufferPointer<UInt8>, width: Int, height: Int, split: Int, threshold: Int32,
+                                       into target: UnsafeMutableBufferPointer<UInt8>) {
+        let lower = DiffusionJob(source: source.baseAddress!, width: width, rows: split..<height, threshold: threshold,
+                                 target: target.baseAddress!)
+        var thread = pthread_t()
+        var started = false
+        if hasSecondCore {
+            let context = Unmanaged.passRetained(lower).toOpaque()
+            started = pthread_create(&thread, nil, { context in
+                Unmanaged<DiffusionJob>.fromOpaque(context!).takeRetainedValue().run()
+                return nil
+            }, context) == 0
+            if !started { Unmanaged<DiffusionJob>.fromOpaque(context).release() }
+        }
+        Diffuser(width: width).run(source.baseAddress!, rows: 0..<split, threshold: threshold, into: target.baseAddress!)
+        if started { pthread_join(thread, nil) } else { lower.run() }
     }
 }
 
-/// What the two diffusing threads share: the image, the ring of error rows, each row's spread and each thread's
-/// progress (row × stride + pixels done; a row's end is stride, which covers the tail cells).
-final class DiffusionShared: @unchecked Sendable {
-    static let chunk = 64
-    let source: UnsafeBufferPointer<UInt8>
+/// Floyd–Steinberg over a range of rows, keeping the error spread into the next row between calls.
+///
+/// Errors are kept in sixteenths. The error coming into a pixel is kept in a register (the error to the right is the
+/// one step each pixel waits for), and each cell of the row below is written once, from two pending sums (cell x ends
+/// with e(x−2) + 5·e(x−1) + 3·e(x)). A white pixel receiving less than one level of error is skipped, and so is a white
+/// row receiving none (most of a receipt is paper). The arithmetic cannot overflow (an error stays within ±255·16), so
+/// it wraps instead of checking.
+final class Diffuser {
     let width: Int
-    let height: Int
-    let threshold: Int32
-    let target: UnsafeMutableBufferPointer<UInt8>
-    let stride: Int
-    let errors: UnsafeMutablePointer<Int32>
-    let spreads: UnsafeMutablePointer<Int32>
-    let evenProgress = Atomic<Int>(-1)
-    let oddProgress = Atomic<Int>(-1)
+    private var thisRow: UnsafeMutablePointer<Int32>
+    private var nextRow: UnsafeMutablePointer<Int32>
+    /// Whether the next row receives any error (spread from the last row diffused).
+    private(set) var carried = false
 
-    init(source: UnsafeBufferPointer<UInt8>, width: Int, height: Int, threshold: Int32, target: UnsafeMutableBufferPointer<UInt8>) {
-        self.source = source
+    init(width: Int) {
         self.width = width
-        self.height = height
-        self.threshold = threshold
-        self.target = target
-        stride = width + 3
-        errors = .allocate(capacity: 4 * (width + 2))
-        errors.initialize(repeating: 0, count: 4 * (width + 2))
-        spreads = .allocate(capacity: height)
-        spreads.initialize(repeating: 0, count: height)
+        thisRow = .allocate(capacity: width + 2)
+        thisRow.initialize(repeating: 0, count: width + 2)
+        nextRow = .allocate(capacity: width + 2)
+        nextRow.initialize(repeating: 0, count: width + 2)
     }
 
     deinit {
-        errors.deallocate()
-        spreads.deallocate()
+        thisRow.deallocate()
+        nextRow.deallocate()
     }
 
-    func errorRow(_ y: Int) -> UnsafeMutablePointer<Int32> { errors + (y & 3) * (width + 2) }
-
-    func publish(_ parity: Int, _ value: Int) {
-        if parity == 0 { evenProgress.store(value, ordering: .releasing) } else { oddProgress.store(value, ordering: .releasing) }
-    }
-
-    /// Waits until the other thread has reached `value`.
-    func wait(for parity: Int, _ value: Int) {
-        var spins = 0
-        while (parity == 0 ? evenProgress.load(ordering: .acquiring) : oddProgress.load(ordering: .acquiring)) < value {
-            spins += 1
-            if spins > 256 { sched_yield() }
-        }
-    }
-
-    func run(parity: Int) {
-        let other = 1 - parity
+    @inline(__always)
+    func run(_ source: UnsafePointer<UInt8>, rows: Range<Int>, threshold: Int32, into target: UnsafeMutablePointer<UInt8>) {
+        let width = self.width
         let rowBytes = (width + 7) / 8
-        let raw = UnsafeRawPointer(source.baseAddress!)
-        var y = parity
-        while y < height {
-            let thisRow = errorRow(y)
-            let nextRow = errorRow(y + 1)
-            let above = (y - 1) * stride
-            let base = y * width
-            if GrayImage.isWhite(raw + base, count: width) {
-                // Skipped whole only when the row above spread nothing (then this row's incoming errors are all zero).
-                if y > 0 { wait(for: other, above + stride) }
-                if y == 0 || spreads[y - 1] == 0 {
-                    nextRow.update(repeating: 0, count: width + 2)
-                    spreads[y] = 0
-                    publish(parity, y * stride + stride)
-                    y += 2
+        let raw = UnsafeRawPointer(source)
+        var thisRow = self.thisRow
+        var nextRow = self.nextRow
+        var carried = self.carried
+        for y in rows {
+            let base = y &* width
+            if !carried, GrayImage.isWhite(raw + base, count: width) { continue }
+            let rowStart = y &* rowBytes
+            var spread: Int32 = 0
+            var incoming = thisRow[1]
+            var pendingLeft: Int32 = 0
+            var pendingBelow: Int32 = 0
+            for x in 0..<width {
+                let above = thisRow[x &+ 2]
+                let pixel = Int32(source[base &+ x])
+                // White, and less than one level of error coming in: it stays white, with no error to spread.
+                if pixel == 255, UInt32(bitPattern: incoming &+ 15) < 31 {
+                    nextRow[x] = pendingLeft
+                    pendingLeft = pendingBelow
+                    pendingBelow = 0
+                    incoming = above
                     continue
                 }
+                let value = pixel &+ incoming / 16
+                let error: Int32
+                if value < threshold {
+                    target[rowStart &+ (x &>> 3)] |= 0x80 &>> UInt8(truncatingIfNeeded: x & 7)
+                    error = value
+                } else {
+                    error = value &- 255
+                }
+                incoming = above &+ error &* 7
+                nextRow[x] = pendingLeft &+ error &* 3
+                pendingLeft = pendingBelow &+ error &* 5
+                pendingBelow = error
+                spread |= error
             }
-            // Pixels ..< to need the row above done up to to + 1 (its row end covers the last two cells).
-            func needed(_ to: Int) -> Int { above + (to + 2 > width ? stride : to + 2) }
-            if y > 0 { wait(for: other, needed(min(Self.chunk, width))) }
-            var state = GrayImage.RowState(incoming: thisRow[1])
-            var from = 0
-            while from < width {
-                let to = min(from + Self.chunk, width)
-                if y > 0 { wait(for: other, needed(to)) }
-                GrayImage.diffuse(source.baseAddress! + base, from: from, to: to, threshold: threshold, state: &state,
-                                  incomingRow: thisRow, outgoingRow: nextRow, target: target.baseAddress! + y * rowBytes)
-                from = to
-                if from < width { publish(parity, y * stride + from) }
-            }
-            nextRow[width] = state.pendingLeft
-            nextRow[width + 1] = state.pendingBelow
-            spreads[y] = state.spread
-            publish(parity, y * stride + stride)
-            y += 2
+            nextRow[width] = pendingLeft
+            nextRow[width &+ 1] = pendingBelow
+            swap(&thisRow, &nextRow)
+            carried = spread != 0
         }
+        self.thisRow = thisRow
+        self.nextRow = nextRow
+        self.carried = carried
     }
+}
+
+/// The lower half's diffusion, handed to its thread.
+final class DiffusionJob: @unchecked Sendable {
+    let source: UnsafePointer<UInt8>
+    let width: Int
+    let rows: Range<Int>
+    let threshold: Int32
+    let target: UnsafeMutablePointer<UInt8>
+
+    init(source: UnsafePointer<UInt8>, width: Int, rows: Range<Int>, threshold: Int32, target: UnsafeMutablePointer<UInt8>) {
+        self.source = source
+        self.width = width
+        self.rows = rows
+        self.threshold = threshold
+        self.target = target
+    }
+
+    func run() { Diffuser(width: width).run(source, rows: rows, threshold: threshold, into: target) }
 }
 
 /// How greyscale becomes black and white.
@@ -276,10 +230,6 @@ public enum Dithering: String, Sendable, Codable, CaseIterable {
 }
 
 extension GrayImage {
-    /// From this many pixels on, Floyd–Steinberg runs on two threads (below it, starting one costs more than it saves).
-    static let twoThreadPixels = 1 << 17
-    static let hasSecondCore = sysconf(Int32(_SC_NPROCESSORS_ONLN)) > 1
-
     /// Converts to a 1-bit bitmap.
     public func monochrome(_ dithering: Dithering, threshold: UInt8 = 128) -> MonoBitmap {
         let rowBytes = (width + 7) / 8
@@ -296,9 +246,9 @@ extension GrayImage {
                         }
                     }
                 case .floydSteinberg:
-                    // A large image on a machine with a second core: two threads, the same dots.
-                    if width &* height >= Self.twoThreadPixels, Self.hasSecondCore,
-                       Self.floydSteinbergOnTwoThreads(source, width: width, height: height, threshold: Int32(limit), into: target) {
+                    // A large image with a gap near its middle: two independent halves, on two cores when there are.
+                    if let split = Self.diffusionRestart(source, width: width, height: height) {
+                        Self.floydSteinbergInHalves(source, width: width, height: height, split: split, threshold: Int32(limit), into: target)
                         break
                     }
                     // The usual threshold as a constant: one register more for the loop.
