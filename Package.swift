@@ -61,7 +61,8 @@ let package = Package(
         .systemLibrary(name: "CLibUSB", pkgConfig: "libusb-1.0", providers: [.apt(["libusb-1.0-0-dev"])]),
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         .systemLibrary(name: "CLibPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
-        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        // libjpeg's scanline API (libjpeg-turbo), wrapped in C for its setjmp error handling.
+        .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
         // umockdev's testbed API, for the tests that fake USB and udev devices.
         .systemLibrary(name: "CUMockdev", pkgConfig: "umockdev-1.0", providers: [.apt(["libumockdev-dev"])]),
         // POSIX calls Swift cannot import directly (pty set-up, lp ioctls, termios speed constants).
@@ -82,7 +83,7 @@ let package = Package(
         .target(name: "PrivateFiles"),
 
         // Decoding/encoding image files (libpng, libjpeg-turbo).
-        .target(name: "ImageCodec", dependencies: ["CLibPNG", "CTurboJPEG", "Raster"]),
+        .target(name: "ImageCodec", dependencies: ["CLibPNG", "CJPEG", "Raster"]),
         .target(name: "ProfileCatalog", dependencies: ["ESCPOS"]),
 
         // The ESC/POS interpreter that renders previews.

@@ -5,7 +5,8 @@ import Raster
 
 /// Odoo's receipt image made into ESC/POS: the JPEG (or PNG) decoded to luminance, scaled down to the paper's dots
 /// when wider, Floyd–Steinberg dithered to 1 bit (as Pillow's `convert("1")` in the IoT box), printed as `GS v 0`
-/// bands through Kassa's raster path, then cut. Pure.
+/// bands through Kassa's raster path, then cut. A JPEG that fits the paper is dithered row by row while a second
+/// thread decodes it (the same dots as decoding first). No I/O.
 public enum ReceiptImage {
     public struct Rendered: Sendable {
         public var bytes: [UInt8]
@@ -29,18 +30,29 @@ public enum ReceiptImage {
     }
 
     public static func escpos(image: [UInt8], profile: PrinterProfile) throws(CompatError) -> Rendered {
-        let gray: GrayImage
-        do {
-            gray = try ImageCodec.decode(image)
+        let dots = profile.paper.dots
+        let bitmap: MonoBitmap
+        let source: (width: Int, height: Int)
+        do throws(ImageCodecError) {
+            if JPEG.isJPEG(image), try JPEG.size(image).width <= dots {
+                // Dithered while it decodes: the rows are diffused on this thread as a second one decodes them.
+                let decoded = try JPEG.decodeGray(image) { pixels, width, height, ready in
+                    GrayImage.floydSteinbergFollowing(pixels, width: width, height: height, ready: ready)
+                }
+                guard let dithered = decoded.result else { throw ImageCodecError.jpeg("the image could not be decoded") }
+                bitmap = dithered
+                source = (decoded.width, decoded.height)
+            } else {
+                let gray = try ImageCodec.decode(image)
+                bitmap = (gray.width > dots ? gray.scaled(toWidth: dots) : gray).monochrome(.floydSteinberg)
+                source = (gray.width, gray.height)
+            }
         } catch {
             switch error {
             case .tooLarge: throw CompatError("IMAGE_TOO_LARGE", "The receipt image is \(error.description).")
             default: throw CompatError("INVALID_RECEIPT_IMAGE", "The receipt is not an image Kassa can print: \(error.description).")
             }
         }
-        let dots = profile.paper.dots
-        let fitted = gray.width > dots ? gray.scaled(toWidth: dots) : gray
-        let bitmap = fitted.monochrome(.floydSteinberg)
         var writer = ESCPOSWriter(profile: profile)
         writer.initialize()
         do {
@@ -49,6 +61,6 @@ public enum ReceiptImage {
             throw CompatError("PRINTER_CANNOT_PRINT_IMAGES", "The printer's profile \(profile.id) cannot print this image: \(error.description).")
         }
         writer.cut(.partial)
-        return Rendered(bytes: writer.bytes, bitmap: bitmap, sourceWidth: gray.width, sourceHeight: gray.height)
+        return Rendered(bytes: writer.bytes, bitmap: bitmap, sourceWidth: source.width, sourceHeight: source.height)
     }
 }

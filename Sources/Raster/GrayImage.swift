@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// An 8-bit greyscale image: 0 is black, 255 is white. Row-major, no padding.
 public struct GrayImage: Sendable, Equatable {
     public let width: Int
@@ -80,46 +76,18 @@ extension GrayImage {
         diffuser.run(source.baseAddress!, rows: 0..<height, threshold: threshold, into: target.baseAddress!)
     }
 
-    /// Where a large image's diffusion restarts: a white row near the middle with at least four more white rows above it
-    /// (a gap between printed lines), nil for images below `twoThreadPixels` or without such a row in their middle half.
-    /// The error diffused into the gap is dropped there — less than a level of grey per dot, on paper that stays white
-    /// — and the two halves are independent, so they are diffused at once on two cores. The split depends on the image
-    /// alone, never on the machine: one core gives the same dots, one half after the other.
-    public static func diffusionRestart(_ source: UnsafeBufferPointer<UInt8>, width: Int, height: Int) -> Int? {
-        guard width > 0, width &* height >= twoThreadPixels else { return nil }
-        let raw = UnsafeRawPointer(source.baseAddress!)
-        let white = { (y: Int) in isWhite(raw + y &* width, count: width) }
-        let run = 4
-        for distance in 0..<(height / 4) {
-            for y in [height / 2 - distance, height / 2 + distance] where y > run && y < height {
-                if (y - run...y).allSatisfy(white) { return y }
-            }
-        }
-        return nil
-    }
 
-    /// From this many pixels on, Floyd–Steinberg may restart at a gap and run in two halves.
-    public static let twoThreadPixels = 1 << 17
-    static let hasSecondCore = sysconf(Int32(_SC_NPROCESSORS_ONLN)) > 1
-
-    /// Floyd–Steinberg in two independent halves split at `split`: the lower one on a second thread when there is a
-    /// second core (and a thread can be started), else after the upper one.
-    static func floydSteinbergInHalves(_ source: UnsafeBufferPointer<UInt8>, width: Int, height: Int, split: Int, threshold: Int32,
-                                       into target: UnsafeMutableBufferPointer<UInt8>) {
-        let lower = DiffusionJob(source: source.baseAddress!, width: width, rows: split..<height, threshold: threshold,
-                                 target: target.baseAddress!)
-        var thread = pthread_t()
-        var started = false
-        if hasSecondCore {
-            let context = Unmanaged.passRetained(lower).toOpaque()
-            started = pthread_create(&thread, nil, { context in
-                Unmanaged<DiffusionJob>.fromOpaque(context!).takeRetainedValue().run()
-                return nil
-            }, context) == 0
-            if !started { Unmanaged<DiffusionJob>.fromOpaque(context).release() }
+    /// Floyd–Steinberg on rows that are still arriving (an image being decoded by another thread): `ready(y)` waits
+    /// until rows 0...y are there, and false from it stops the work (nil). The same dots as `monochrome(.floydSteinberg)`.
+    public static func floydSteinbergFollowing(_ pixels: UnsafePointer<UInt8>, width: Int, height: Int, threshold: UInt8 = 128,
+                                               ready: (Int) -> Bool) -> MonoBitmap? {
+        let rowBytes = (width + 7) / 8
+        var out = [UInt8](repeating: 0, count: rowBytes * height)
+        guard width > 0, height > 0 else { return MonoBitmap(width: width, height: height, bytes: out) }
+        let complete = out.withUnsafeMutableBufferPointer { target in
+            Diffuser(width: width).run(pixels, rows: 0..<height, threshold: Int32(threshold), into: target.baseAddress!, ready: ready)
         }
-        Diffuser(width: width).run(source.baseAddress!, rows: 0..<split, threshold: threshold, into: target.baseAddress!)
-        if started { pthread_join(thread, nil) } else { lower.run() }
+        return complete ? MonoBitmap(width: width, height: height, bytes: out) : nil
     }
 }
 
@@ -150,15 +118,23 @@ final class Diffuser {
         nextRow.deallocate()
     }
 
+    /// Diffuses `rows`; with `ready`, each row is waited for first (false: stop, and false is returned).
     @inline(__always)
-    func run(_ source: UnsafePointer<UInt8>, rows: Range<Int>, threshold: Int32, into target: UnsafeMutablePointer<UInt8>) {
+    @discardableResult
+    func run(_ source: UnsafePointer<UInt8>, rows: Range<Int>, threshold: Int32, into target: UnsafeMutablePointer<UInt8>,
+             ready: (Int) -> Bool = { _ in true }) -> Bool {
         let width = self.width
         let rowBytes = (width + 7) / 8
         let raw = UnsafeRawPointer(source)
         var thisRow = self.thisRow
         var nextRow = self.nextRow
         var carried = self.carried
+        var complete = true
         for y in rows {
+            if !ready(y) {
+                complete = false
+                break
+            }
             let base = y &* width
             if !carried, GrayImage.isWhite(raw + base, count: width) { continue }
             let rowStart = y &* rowBytes
@@ -199,26 +175,8 @@ final class Diffuser {
         self.thisRow = thisRow
         self.nextRow = nextRow
         self.carried = carried
+        return complete
     }
-}
-
-/// The lower half's diffusion, handed to its thread.
-final class DiffusionJob: @unchecked Sendable {
-    let source: UnsafePointer<UInt8>
-    let width: Int
-    let rows: Range<Int>
-    let threshold: Int32
-    let target: UnsafeMutablePointer<UInt8>
-
-    init(source: UnsafePointer<UInt8>, width: Int, rows: Range<Int>, threshold: Int32, target: UnsafeMutablePointer<UInt8>) {
-        self.source = source
-        self.width = width
-        self.rows = rows
-        self.threshold = threshold
-        self.target = target
-    }
-
-    func run() { Diffuser(width: width).run(source, rows: rows, threshold: threshold, into: target) }
 }
 
 /// How greyscale becomes black and white.
@@ -246,11 +204,6 @@ extension GrayImage {
                         }
                     }
                 case .floydSteinberg:
-                    // A large image with a gap near its middle: two independent halves, on two cores when there are.
-                    if let split = Self.diffusionRestart(source, width: width, height: height) {
-                        Self.floydSteinbergInHalves(source, width: width, height: height, split: split, threshold: Int32(limit), into: target)
-                        break
-                    }
                     // The usual threshold as a constant: one register more for the loop.
                     if limit == 128 {
                         Self.floydSteinberg(source, width: width, height: height, threshold: 128, into: target)

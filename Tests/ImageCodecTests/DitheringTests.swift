@@ -2,7 +2,7 @@ import Raster
 import Testing
 
 /// The Floyd–Steinberg diffusion (with its white-pixel and white-row shortcuts) against the plain textbook loop.
-@Suite("Floyd–Steinberg: the fast diffusion matches the plain one dot for dot (a large image's halves each)")
+@Suite("Floyd–Steinberg: the fast diffusion matches the plain one dot for dot")
 struct DitheringTests {
     /// The plain algorithm: errors in sixteenths, rounded toward zero, 7/3/5/1, threshold 128.
     static func reference(_ image: GrayImage) -> MonoBitmap {
@@ -30,7 +30,7 @@ struct DitheringTests {
         return bitmap
     }
 
-    @Test("random images with white areas, near-white noise, whole white rows, odd sizes, one row, one column; the large ones in halves on two threads",
+    @Test("random images with white areas, near-white noise, whole white rows, odd sizes, one row, one column, large ones; rows arriving one by one",
           arguments: [(1, 1), (1, 9), (9, 1), (13, 7), (64, 40), (517, 61), (512, 300), (701, 257), (2, 70_000)])
     func matchesReference(size: (Int, Int)) {
         var random = SystemRandomNumberGenerator()
@@ -50,15 +50,16 @@ struct DitheringTests {
                 }
             }
             let fast = image.monochrome(.floydSteinberg).bytes
-            // A large image restarts its diffusion at a gap near the middle: the plain loop on each half.
-            let split = image.pixels.withUnsafeBufferPointer { GrayImage.diffusionRestart($0, width: size.0, height: size.1) }
-            let large = size.0 * size.1 >= GrayImage.twoThreadPixels
-            #expect(large || split == nil, "\(size): small images are never split")
-            #expect(!(large && round == 4) || split != nil, "\(size): white bands in the middle give a split")
-            let plain = split.map { split in
-                Self.reference(GrayImage(width: size.0, height: split, pixels: Array(image.pixels[..<(split * size.0)]))).bytes
-                    + Self.reference(GrayImage(width: size.0, height: size.1 - split, pixels: Array(image.pixels[(split * size.0)...]))).bytes
-            } ?? Self.reference(image).bytes
+            let plain = Self.reference(image).bytes
+            // Rows that arrive one by one (a JPEG being decoded) give the same dots; a failed arrival gives none.
+            let following = image.pixels.withUnsafeBufferPointer { pixels in
+                GrayImage.floydSteinbergFollowing(pixels.baseAddress!, width: size.0, height: size.1) { _ in true }
+            }
+            #expect(following?.bytes == plain, "\(size) round \(round): following")
+            let stopped = image.pixels.withUnsafeBufferPointer { pixels in
+                GrayImage.floydSteinbergFollowing(pixels.baseAddress!, width: size.0, height: size.1) { $0 < size.1 / 2 }
+            }
+            #expect(stopped == nil)
             let differing = zip(fast, plain).filter { $0 != $1 }.count
             #expect(fast.count == plain.count && differing == 0, "\(size) round \(round): \(differing) bytes differ, first at \(String(describing: fast.indices.first { fast[$0] != plain[$0] }))")
         }
