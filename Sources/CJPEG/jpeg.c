@@ -1,7 +1,11 @@
+#define _GNU_SOURCE
 #include "CJPEG.h"
 #include <stdio.h>
 #include <string.h>
 #include <setjmp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
 #include <jpeglib.h>
 #include <jerror.h>
 
@@ -41,11 +45,57 @@ static void copy_message(const char *text, char *message, size_t length) {
     snprintf(message, length, "%s", text);
 }
 
-static void publish(long *rows, long value) {
-    if (rows) __atomic_store_n(rows, value, __ATOMIC_RELEASE);
+struct kassa_jpeg_progress {
+    long rows;
+    int waiting;
+    pthread_mutex_t mutex;
+    pthread_cond_t condition;
+};
+
+kassa_jpeg_progress *kassa_jpeg_progress_new(void) {
+    kassa_jpeg_progress *progress = calloc(1, sizeof *progress);
+    if (!progress) return NULL;
+    pthread_mutex_init(&progress->mutex, NULL);
+    pthread_cond_init(&progress->condition, NULL);
+    return progress;
 }
 
-long kassa_jpeg_rows_ready(const long *rows) { return __atomic_load_n(rows, __ATOMIC_ACQUIRE); }
+void kassa_jpeg_progress_free(kassa_jpeg_progress *progress) {
+    if (!progress) return;
+    pthread_mutex_destroy(&progress->mutex);
+    pthread_cond_destroy(&progress->condition);
+    free(progress);
+}
+
+// The count is stored before `waiting` is read and `waiting` is set before the count is read again, both in the
+// single total order (seq_cst): either the reader sees the new count, or the decoder sees the reader waiting and
+// wakes it under the mutex.
+static void publish(kassa_jpeg_progress *progress, long value) {
+    if (!progress) return;
+    __atomic_store_n(&progress->rows, value, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&progress->waiting, __ATOMIC_SEQ_CST)) {
+        pthread_mutex_lock(&progress->mutex);
+        pthread_cond_broadcast(&progress->condition);
+        pthread_mutex_unlock(&progress->mutex);
+    }
+}
+
+int kassa_jpeg_wait_rows(kassa_jpeg_progress *progress, long row) {
+    for (int spin = 0; spin < 256; spin++) {
+        long rows = __atomic_load_n(&progress->rows, __ATOMIC_ACQUIRE);
+        if (rows < 0) return 0;
+        if (rows > row) return 1;
+    }
+    pthread_mutex_lock(&progress->mutex);
+    __atomic_store_n(&progress->waiting, 1, __ATOMIC_SEQ_CST);
+    long rows;
+    while ((rows = __atomic_load_n(&progress->rows, __ATOMIC_SEQ_CST)) >= 0 && rows <= row) {
+        pthread_cond_wait(&progress->condition, &progress->mutex);
+    }
+    __atomic_store_n(&progress->waiting, 0, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&progress->mutex);
+    return rows >= 0;
+}
 
 int kassa_jpeg_size(const unsigned char *data, unsigned long size, int *width, int *height, char *message, size_t length) {
     struct jpeg_decompress_struct info;
@@ -73,7 +123,7 @@ int kassa_jpeg_size(const unsigned char *data, unsigned long size, int *width, i
 }
 
 int kassa_jpeg_decode_gray(const unsigned char *data, unsigned long size, unsigned char *pixels, int width, int height,
-                           long *rows, char *message, size_t length) {
+                           kassa_jpeg_progress *rows, char *message, size_t length) {
     struct jpeg_decompress_struct info;
     struct jpeg_progress_mgr progress;
     StrictErrors errors;
@@ -124,4 +174,18 @@ int kassa_jpeg_decode_gray(const unsigned char *data, unsigned long size, unsign
     }
     publish(rows, height);
     return 0;
+}
+
+int kassa_thread_beside(pthread_t *thread, void *(*start)(void *), void *argument) {
+    pthread_attr_t attributes;
+    pthread_attr_init(&attributes);
+    cpu_set_t allowed;
+    int here = sched_getcpu();
+    if (here >= 0 && sched_getaffinity(0, sizeof allowed, &allowed) == 0 && CPU_COUNT(&allowed) > 1 && CPU_ISSET(here, &allowed)) {
+        CPU_CLR(here, &allowed);
+        pthread_attr_setaffinity_np(&attributes, sizeof allowed, &allowed);
+    }
+    int result = pthread_create(thread, &attributes, start, argument);
+    pthread_attr_destroy(&attributes);
+    return result;
 }

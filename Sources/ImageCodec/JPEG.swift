@@ -1,5 +1,6 @@
 internal import CJPEG
 import Raster
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -33,7 +34,7 @@ public enum JPEG {
     /// Decodes to 8-bit luminance (0 black, 255 white): the Y channel of a colour JPEG (ITU-R BT.601 weights, as
     /// Pillow's `convert("L")`), or the grey of a greyscale one.
     public static func decodeGray(_ data: [UInt8]) throws(ImageCodecError) -> GrayImage {
-        let decoded = try decodeGray(data) { pixels, width, height, ready in
+        let decoded = try decodeGray(data, concurrently: false) { pixels, width, height, ready in
             ready(height - 1) ? Array(UnsafeBufferPointer(start: pixels, count: width * height)) : []
         }
         return GrayImage(width: decoded.width, height: decoded.height, pixels: decoded.result)
@@ -44,7 +45,8 @@ public enum JPEG {
     /// thrown). The two overlap: a receipt is dithered while it is still being decoded. Without a second thread, the
     /// image is decoded first and `consume` runs after.
     public static func decodeGray<Result>(
-        _ data: [UInt8], following consume: (_ pixels: UnsafePointer<UInt8>, _ width: Int, _ height: Int, _ ready: (Int) -> Bool) -> Result
+        _ data: [UInt8], concurrently: Bool = true,
+        following consume: (_ pixels: UnsafePointer<UInt8>, _ width: Int, _ height: Int, _ ready: (Int) -> Bool) -> Result
     ) throws(ImageCodecError) -> (width: Int, height: Int, result: Result) {
         let (width, height) = try size(data)
         guard ImageCodec.acceptable(width: width, height: height) else { throw .tooLarge(width: width, height: height) }
@@ -56,9 +58,9 @@ public enum JPEG {
         defer { decode.release() }
         let result: Result = data.withUnsafeBufferPointer { source in
             decode.source = source
-            if hasSecondCore, decode.startThread() {
+            if concurrently, hasSecondCore, let helper = DecodeHelper.shared, helper.start(decode) {
                 let result = consume(decode.pixels, width, height) { y in decode.wait(forRow: y) }
-                decode.join()
+                helper.finish()
                 return result
             }
             decode.run()
@@ -77,60 +79,108 @@ public enum JPEG {
 }
 
 /// One decode, shared by the decoding thread and the reader: the pixels, the published row count and the outcome.
-private final class Decode: @unchecked Sendable {
+final class Decode: @unchecked Sendable {
     let width: Int
     let height: Int
     let pixels: UnsafeMutablePointer<UInt8>
-    let rows: UnsafeMutablePointer<Int>
+    let progress: OpaquePointer?
     var source = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
     var message = [CChar](repeating: 0, count: 256)
     var status: Int32 = -1
-    private var thread = pthread_t()
 
     init(width: Int, height: Int) {
         self.width = width
         self.height = height
         pixels = .allocate(capacity: width * height)
         pixels.initialize(repeating: 255, count: width * height)
-        rows = .allocate(capacity: 1)
-        rows.initialize(to: 0)
+        progress = kassa_jpeg_progress_new()
     }
 
     func release() {
         pixels.deallocate()
-        rows.deallocate()
+        kassa_jpeg_progress_free(progress)
     }
 
     func run() {
         status = message.withUnsafeMutableBufferPointer { text in
-            kassa_jpeg_decode_gray(source.baseAddress, UInt(source.count), pixels, Int32(width), Int32(height), rows,
+            kassa_jpeg_decode_gray(source.baseAddress, UInt(source.count), pixels, Int32(width), Int32(height), progress,
                                    text.baseAddress, text.count)
         }
     }
 
-    func startThread() -> Bool {
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let started = pthread_create(&thread, nil, { context in
-            let decode = Unmanaged<Decode>.fromOpaque(context!).takeRetainedValue()
-            decode.run()
+    /// Waits until row `y` is decoded (a short spin, then a condition variable); false when decoding failed.
+    func wait(forRow y: Int) -> Bool { kassa_jpeg_wait_rows(progress, y) == 1 }
+}
+
+/// The thread that decodes while the caller reads, kept between images: starting a thread (and waking an idle core)
+/// per receipt costs a varying tenth of a millisecond or more. After a decode it spins briefly (200,000 checks) for the next one
+/// (a burst of receipts), then sleeps on a condition variable. It is started on a CPU other than its first caller's.
+/// One image at a time: a caller that finds it busy decodes on its own thread first.
+final class DecodeHelper: @unchecked Sendable {
+    static let shared: DecodeHelper? = {
+        let helper = DecodeHelper()
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(helper).toOpaque()
+        guard kassa_thread_beside(&thread, { context in
+            Unmanaged<DecodeHelper>.fromOpaque(context!).takeUnretainedValue().serve()
             return nil
-        }, context) == 0
-        if !started { Unmanaged<Decode>.fromOpaque(context).release() }
-        return started
+        }, context) == 0 else {
+            Unmanaged<DecodeHelper>.fromOpaque(context).release()
+            return nil
+        }
+        pthread_detach(thread)
+        return helper
+    }()
+
+    // Allocated, not stored properties: a pthread object must not move, and `&property` promises no fixed address.
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let owner = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var job: Decode?
+    /// 0 idle, 1 a decode is waiting, 2 it is done.
+    private let state = Atomic<Int>(0)
+
+    private init() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
+        pthread_mutex_init(owner, nil)
     }
 
-    /// Joining is what makes `status` and `message` visible here.
-    func join() { pthread_join(thread, nil) }
+    /// Hands `decode` over; false when another image is being decoded here.
+    func start(_ decode: Decode) -> Bool {
+        guard pthread_mutex_trylock(owner) == 0 else { return false }
+        pthread_mutex_lock(mutex)
+        job = decode
+        state.store(1, ordering: .sequentiallyConsistent)
+        pthread_cond_broadcast(condition)
+        pthread_mutex_unlock(mutex)
+        return true
+    }
 
-    /// Waits until row `y` is decoded: a short spin (decoding a row takes about a microsecond), then yielding.
-    func wait(forRow y: Int) -> Bool {
-        var spins = 0
+    /// Waits for the handed decode to end (its status and message are then visible) and frees the helper.
+    func finish() {
+        pthread_mutex_lock(mutex)
+        while state.load(ordering: .sequentiallyConsistent) != 2 { pthread_cond_wait(condition, mutex) }
+        state.store(0, ordering: .sequentiallyConsistent)
+        pthread_mutex_unlock(mutex)
+        pthread_mutex_unlock(owner)
+    }
+
+    private func serve() {
         while true {
-            let ready = kassa_jpeg_rows_ready(rows)
-            if ready < 0 { return false }
-            if ready > y { return true }
-            spins += 1
-            if spins > 64 { sched_yield() }
+            // A short spin, then sleep until a decode is handed over.
+            var spins = 0
+            while state.load(ordering: .acquiring) != 1, spins < 200_000 { spins += 1 }
+            pthread_mutex_lock(mutex)
+            while state.load(ordering: .sequentiallyConsistent) != 1 { pthread_cond_wait(condition, mutex) }
+            let decode = job
+            job = nil
+            pthread_mutex_unlock(mutex)
+            decode?.run()
+            pthread_mutex_lock(mutex)
+            state.store(2, ordering: .sequentiallyConsistent)
+            pthread_cond_broadcast(condition)
+            pthread_mutex_unlock(mutex)
         }
     }
 }

@@ -11,12 +11,21 @@
 /// The image's size from its header, without decoding it.
 int kassa_jpeg_size(const unsigned char *data, unsigned long size, int *width, int *height, char *message, size_t length);
 
-/// Decodes into `pixels` (width × height bytes, row-major; width and height as kassa_jpeg_size gave them). When
-/// `rows` is not NULL, the number of rows decoded so far is stored there (release order) after each batch of
-/// scanlines, so another thread can follow; it ends at height on success and at -1 on failure.
-int kassa_jpeg_decode_gray(const unsigned char *data, unsigned long size, unsigned char *pixels, int width, int height,
-                           long *rows, char *message, size_t length);
+/// How far a decode has come, for a reader on another thread: rows decoded so far (height at the end, -1 on failure).
+typedef struct kassa_jpeg_progress kassa_jpeg_progress;
+kassa_jpeg_progress *kassa_jpeg_progress_new(void);
+void kassa_jpeg_progress_free(kassa_jpeg_progress *progress);
 
-/// Reads the row count published by kassa_jpeg_decode_gray (acquire order).
-long kassa_jpeg_rows_ready(const long *rows);
+/// Waits until more than `row` rows are decoded (1) or the decode failed (0): a short spin, then a condition
+/// variable, so a reader sharing a core with the decoder does not take its time.
+int kassa_jpeg_wait_rows(kassa_jpeg_progress *progress, long row);
+
+/// Decodes into `pixels` (width × height bytes, row-major; width and height as kassa_jpeg_size gave them), publishing
+/// its progress to `progress` when it is not NULL.
+int kassa_jpeg_decode_gray(const unsigned char *data, unsigned long size, unsigned char *pixels, int width, int height,
+                           kassa_jpeg_progress *progress, char *message, size_t length);
+/// Starts a thread for `start(argument)` on a CPU other than the caller's (when there is one), so a decoder and its
+/// reader never take turns on one core. Returns pthread_create's result.
+#include <pthread.h>
+int kassa_thread_beside(pthread_t *thread, void *(*start)(void *), void *argument);
 #endif
