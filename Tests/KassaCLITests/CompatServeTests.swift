@@ -1,3 +1,4 @@
+import ChildProcess
 import Foundation
 import Testing
 import TestSupport
@@ -233,6 +234,38 @@ struct CompatServeTests {
         #expect(gone.success == "false" && gone.code == "EX_BADPORT" && gone.status == 1, "\(gone.answer.body)")
         let unreachable = try epos(server, "<text>NOWHERE&#10;</text>")
         #expect(unreachable.success == "false" && unreachable.code == "EX_BADPORT" && unreachable.status == 1, "\(unreachable.answer.body)")
+    }
+
+    @Test("ePOS timeout: a job still queued behind a slow one is answered EX_TIMEOUT at its timeout and never prints later")
+    func eposTimeout() throws {
+        // Answers the first status reads, then goes silent: the owner's status reads and the first job wait out their
+        // read timeouts, and the second job, queued behind it, reaches its 500 ms timeout first.
+        let printer = try FakeTCPPrinter(.silent, after: 16)
+        defer { printer.shutdown() }
+        try configure(printer)
+        let server = try ServeTests.Server(home: home)
+        defer { _ = server.terminate() }
+        let first = try ChildProcess("/usr/bin/curl", [
+            "-s", "-X", "POST", "-H", "Content-Type: text/plain;charset=UTF-8", "-H", "Origin: \(Self.origin)",
+            "--data-binary", Self.envelope("<text>FIRST&#10;</text>"), "http://127.0.0.1:\(server.port)/cgi-bin/epos/service.cgi?devid=local_printer",
+        ], stdout: .capture, stderr: .discard)
+        // The first job is on the wire before the second is sent.
+        for _ in 0..<200 where !String(decoding: printer.received(), as: UTF8.self).contains("FIRST") { usleep(20_000) }
+        #expect(String(decoding: printer.received(), as: UTF8.self).contains("FIRST"))
+        let started = ContinuousClock.now
+        let answer = try base.call(server, "POST", "/cgi-bin/epos/service.cgi?devid=local_printer&timeout=500",
+                                   body: Self.envelope("<text>SECOND&#10;</text>"), contentType: "text/plain;charset=UTF-8",
+                                   headers: ["Origin: \(Self.origin)"])
+        let waited = ContinuousClock.now - started
+        #expect(answer.status == 200 && answer.body.contains(#"success="false""#) && answer.body.contains(#"code="EX_TIMEOUT""#), "\(answer.body)")
+        #expect(waited >= .milliseconds(450) && waited < .seconds(5), "answered after \(waited)")
+        // The first gets its answer (a printer that stopped answering status counts as one that cannot report: its job
+        // was delivered), and the expired second is never sent.
+        let firstAnswer = String(decoding: try first.communicate(timeout: .seconds(90)).stdout, as: UTF8.self)
+        #expect(firstAnswer.contains("<response ") && firstAnswer.contains("success="), "\(firstAnswer)")
+        // Long enough for the owner to reach the next job, its status read timing out included.
+        Thread.sleep(forTimeInterval: 5)
+        #expect(!String(decoding: printer.received(), as: UTF8.self).contains("SECOND"), "an expired job never prints")
     }
 
     @Test("--odoo-listen: the drop-in endpoints alone on their own port, answered with CORS; the /v1 API is not there")
