@@ -40,6 +40,14 @@ static void limit_scans(j_common_ptr info) {
     }
 }
 
+// libjpeg's error manager with Kassa's strict hooks: errors return through `exit`, refused warnings are recorded.
+static void strict_errors(j_decompress_ptr info, StrictErrors *errors) {
+    memset(errors, 0, sizeof *errors);
+    info->err = jpeg_std_error(&errors->base);
+    errors->base.error_exit = on_error;
+    errors->base.emit_message = on_message;
+}
+
 static void copy_message(const char *text, char *message, size_t length) {
     if (length == 0) return;
     snprintf(message, length, "%s", text);
@@ -100,10 +108,7 @@ int kassa_jpeg_wait_rows(kassa_jpeg_progress *progress, long row) {
 int kassa_jpeg_size(const unsigned char *data, unsigned long size, int *width, int *height, char *message, size_t length) {
     struct jpeg_decompress_struct info;
     StrictErrors errors;
-    memset(&errors, 0, sizeof errors);
-    info.err = jpeg_std_error(&errors.base);
-    errors.base.error_exit = on_error;
-    errors.base.emit_message = on_message;
+    strict_errors(&info, &errors);
     if (setjmp(errors.exit)) {
         copy_message(errors.text, message, length);
         jpeg_destroy_decompress(&info);
@@ -127,10 +132,7 @@ int kassa_jpeg_decode_gray(const unsigned char *data, unsigned long size, unsign
     struct jpeg_decompress_struct info;
     struct jpeg_progress_mgr progress;
     StrictErrors errors;
-    memset(&errors, 0, sizeof errors);
-    info.err = jpeg_std_error(&errors.base);
-    errors.base.error_exit = on_error;
-    errors.base.emit_message = on_message;
+    strict_errors(&info, &errors);
     if (setjmp(errors.exit)) {
         copy_message(errors.text, message, length);
         jpeg_destroy_decompress(&info);
