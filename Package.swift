@@ -72,6 +72,8 @@ let package = Package(
 
         // Pure value modules: no I/O.
         .target(name: "QRCode"),
+        // Fiscal devices' wire protocols as pure code: the CleanCash control unit's framing.
+        .target(name: "ControlUnitProtocol"),
         .target(name: "Raster"),
         .target(name: "ESCPOS", dependencies: ["QRCode", "Raster"]),
         .target(name: "ReceiptLayout", dependencies: ["ESCPOS", "Raster"]),
@@ -191,6 +193,7 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "ChildProcessTests", dependencies: ["ChildProcess"]),
+        .testTarget(name: "ControlUnitProtocolTests", dependencies: ["ControlUnitProtocol"]),
         .testTarget(name: "QRCodeTests", dependencies: ["QRCode", "TestSupport", "ESCPOS", "Raster"]),
         .testTarget(name: "ESCPOSTests", dependencies: ["ESCPOS", "Raster", "QRCode", "TestSupport"]),
         .testTarget(name: "PrintSpoolTests", dependencies: ["PrintSpool"]),
