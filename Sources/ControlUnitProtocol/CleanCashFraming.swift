@@ -32,7 +32,7 @@ public enum CleanCashFraming {
 
     /// The fields of one whole frame (from `#!#` through its CR), every part checked.
     public static func decode(_ frame: [UInt8]) throws(CleanCashFrameError) -> [String] {
-        guard frame.count >= 14, Array(frame.prefix(3)) == start, frame.last == carriageReturn else {
+        guard frame.count >= 12, Array(frame.prefix(3)) == start, frame.last == carriageReturn else {
             throw .malformed("a frame is #!#LLL#message#CC and a carriage return")
         }
         guard let declared = value(frame[3..<6]), frame[6] == separator else { throw .malformed("the length is not three hex digits") }

@@ -12,7 +12,9 @@ struct CleanCashFramingTests {
         let identity = try CleanCashFraming.encode(["IR", "CC1234567890ABCD", "2", "1.0.7"])
         #expect(String(decoding: identity.prefix(7), as: UTF8.self) == "#!#026#")
         #expect(try CleanCashFraming.decode(identity) == ["IR", "CC1234567890ABCD", "2", "1.0.7"])
-        // Empty fields survive (an unused value between separators).
+        // The shortest frames (a one- and two-letter type) and empty fields (an unused value between separators).
+        #expect(try CleanCashFraming.decode(try CleanCashFraming.encode(["X"])) == ["X"])
+        #expect(try CleanCashFraming.encode(["IQ"]).count == 13)
         #expect(try CleanCashFraming.decode(try CleanCashFraming.encode(["RR", "", "7"])) == ["RR", "", "7"])
     }
 
