@@ -74,6 +74,8 @@ let package = Package(
         .target(name: "QRCode"),
         // Fiscal devices' wire protocols as pure code: the CleanCash control unit's framing.
         .target(name: "ControlUnitProtocol"),
+        // The control unit behind a transport: the exchanges run over a serial port.
+        .target(name: "ControlUnit", dependencies: ["ControlUnitProtocol", "DeviceTransport"]),
         .target(name: "Raster"),
         .target(name: "ESCPOS", dependencies: ["QRCode", "Raster"]),
         .target(name: "ReceiptLayout", dependencies: ["ESCPOS", "Raster"]),
@@ -189,11 +191,12 @@ let package = Package(
 
         .target(
             name: "TestSupport",
-            dependencies: ["ESCPOS", "ImageCodec", "ProfileCatalog", "Raster", "VirtualPrinter", "CPosixShims", "ChildProcess"],
+            dependencies: ["ESCPOS", "ImageCodec", "ProfileCatalog", "Raster", "VirtualPrinter", "CPosixShims", "ChildProcess", "ControlUnitProtocol"],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "ChildProcessTests", dependencies: ["ChildProcess"]),
         .testTarget(name: "ControlUnitProtocolTests", dependencies: ["ControlUnitProtocol"]),
+        .testTarget(name: "ControlUnitTests", dependencies: ["ControlUnit", "ControlUnitProtocol", "DeviceTransport", "TestSupport"]),
         .testTarget(name: "QRCodeTests", dependencies: ["QRCode", "TestSupport", "ESCPOS", "Raster"]),
         .testTarget(name: "ESCPOSTests", dependencies: ["ESCPOS", "Raster", "QRCode", "TestSupport"]),
         .testTarget(name: "PrintSpoolTests", dependencies: ["PrintSpool"]),

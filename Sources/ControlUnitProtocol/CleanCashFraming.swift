@@ -131,14 +131,14 @@ public struct CleanCashFrameDecoder: Sendable {
             guard let end = buffer.firstIndex(of: CleanCashFraming.carriageReturn) else {
                 if buffer.count > CleanCashFraming.maximumFrameLength {
                     events.append(.damaged(.tooLong(buffer.count)))
-                    buffer.removeFirst(3)  // resynchronise after this start
+                    buffer.removeFirst(1)  // resynchronise just after this start (starts may overlap: "#!#!#")
                     continue
                 }
                 return events
             }
             guard end < CleanCashFraming.maximumFrameLength else {
                 events.append(.damaged(.tooLong(end + 1)))
-                buffer.removeFirst(3)
+                buffer.removeFirst(1)
                 continue
             }
             let frame = Array(buffer[...end])
@@ -147,8 +147,9 @@ public struct CleanCashFrameDecoder: Sendable {
                 buffer.removeFirst(end + 1)
             } catch {
                 events.append(.damaged(error))
-                // A damaged frame may hide the start of the next one: look again just after this start.
-                buffer.removeFirst(3)
+                // A damaged frame may hide the start of the next one, even overlapping it ("#!" noise before
+                // "#!#…"): look again from the next byte.
+                buffer.removeFirst(1)
             }
         }
     }

@@ -41,10 +41,13 @@ public struct ControlUnitExchange: Sendable {
     /// Bytes from the unit.
     public mutating func received(_ bytes: [UInt8]) -> [Action] {
         guard !done else { return [] }
+        // A damaged frame followed by a good one in the same bytes (noise that looked like a frame's start) is no
+        // reason to ask again: the good one answers.
+        var damage: CleanCashFrameError?
         for event in decoder.feed(bytes) {
             switch event {
             case .damaged(let error):
-                return retry(because: .damagedReply(error))
+                damage = damage ?? error
             case .frame(let fields):
                 do {
                     let reply = try ControlUnitReply(fields: fields)
@@ -58,6 +61,7 @@ public struct ControlUnitExchange: Sendable {
                 }
             }
         }
+        if let damage { return retry(because: .damagedReply(damage)) }
         return []
     }
 

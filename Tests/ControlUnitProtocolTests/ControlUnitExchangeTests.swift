@@ -51,5 +51,10 @@ struct ControlUnitExchangeTests {
         #expect(exchange.received([0x00, 0x7F] + Array("#!#00".utf8)).isEmpty)
         _ = exchange.timedOut()  // re-sent: the half frame is forgotten
         #expect(exchange.received(Self.sir) == [.finished(.replied(.status(.ok, severity: 0)))])
+        // Noise that looks like the start of a frame, right before the reply: the reply still answers, no re-send.
+        var fooled = try ControlUnitExchange(["SIQ"])
+        _ = fooled.start()
+        #expect(fooled.received(Array("#!".utf8) + Self.sir) == [.finished(.replied(.status(.ok, severity: 0)))])
+        #expect(fooled.sent == 1)
     }
 }
