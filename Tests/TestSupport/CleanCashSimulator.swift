@@ -1,4 +1,3 @@
-internal import CPosixShims
 import ControlUnitProtocol
 import Foundation
 
@@ -32,11 +31,7 @@ public final class CleanCashSimulator: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     public init(unitID: String = "CCSIM0000000001") throws {
-        var name = [CChar](repeating: 0, count: 128)
-        let fd = kassa_open_pty_master(&name, 128)
-        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        master = fd
-        slavePath = String(cString: name)
+        (master, slavePath) = try TestSupport.openPseudoTerminal()
         self.unitID = unitID
         Thread { [self] in serve() }.start()
     }

@@ -1,4 +1,3 @@
-internal import CPosixShims
 import Foundation
 
 #if canImport(Glibc)
@@ -21,11 +20,7 @@ public final class FakeSerialPrinter: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     public init(mode: Mode = .normal) throws {
-        var name = [CChar](repeating: 0, count: 128)
-        let fd = kassa_open_pty_master(&name, 128)
-        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        master = fd
-        slavePath = String(cString: name)
+        (master, slavePath) = try TestSupport.openPseudoTerminal()
         self.mode = mode
         Thread { [self] in serve() }.start()
     }

@@ -1,3 +1,4 @@
+internal import CPosixShims
 import ChildProcess
 import ESCPOS
 import Foundation
@@ -100,6 +101,15 @@ public enum TestSupport {
         }
         if let backlog { listen(fd, backlog) }
         return (fd, UInt16(bigEndian: address.sin_port))
+    }
+
+    /// A pseudo-terminal's master side (non-blocking, close-on-exec) for a simulated serial device, and the slave's
+    /// path that Kassa opens as its port. The caller closes the master.
+    public static func openPseudoTerminal() throws -> (master: Int32, slavePath: String) {
+        var name = [CChar](repeating: 0, count: 128)
+        let fd = kassa_open_pty_master(&name, 128)
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        return (fd, String(cString: name))
     }
 
     public struct ProcessResult {
