@@ -208,9 +208,14 @@ struct ServeTests {
             #expect(job.status == 202, "\(job.body)")
             ids.append(try #require(job.json?["id"] as? String))
         }
-        Thread.sleep(forTimeInterval: 0.6)
+        // Each job is taken up by the device's owner and held (never printed): wait for the owner, however busy
+        // the machine is, rather than for a fixed time.
         for id in ids {
-            let job = try call(server, "GET", "/v1/jobs/\(id)", token: admin)
+            var job = try call(server, "GET", "/v1/jobs/\(id)", token: admin)
+            for _ in 0..<100 where job.json?["state"] as? String == "queued" {
+                Thread.sleep(forTimeInterval: 0.1)
+                job = try call(server, "GET", "/v1/jobs/\(id)", token: admin)
+            }
             #expect(job.json?["state"] as? String == "held", "\(job.body)")
         }
         _ = try call(server, "POST", "/v1/devices/virtual/simulate", token: admin, body: #"{"paper":"ok"}"#)
