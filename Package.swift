@@ -72,10 +72,10 @@ let package = Package(
 
         // Pure value modules: no I/O.
         .target(name: "QRCode"),
-        // Fiscal devices' wire protocols as pure code: the CleanCash control unit's framing.
-        .target(name: "ControlUnitProtocol"),
-        // The control unit behind a transport: the exchanges run over a serial port.
-        .target(name: "ControlUnit", dependencies: ["ControlUnitProtocol", "DeviceTransport"]),
+        // The CleanCash control unit's wire protocol as pure code: framing, messages, one exchange.
+        .target(name: "CleanCashProtocol"),
+        // The CleanCash control unit behind a transport: the exchanges run over a serial port.
+        .target(name: "CleanCashDriver", dependencies: ["CleanCashProtocol", "DeviceTransport"]),
         .target(name: "Raster"),
         .target(name: "ESCPOS", dependencies: ["QRCode", "Raster"]),
         .target(name: "ReceiptLayout", dependencies: ["ESCPOS", "Raster"]),
@@ -191,12 +191,12 @@ let package = Package(
 
         .target(
             name: "TestSupport",
-            dependencies: ["ESCPOS", "ImageCodec", "ProfileCatalog", "Raster", "VirtualPrinter", "CPosixShims", "ChildProcess", "ControlUnitProtocol"],
+            dependencies: ["ESCPOS", "ImageCodec", "ProfileCatalog", "Raster", "VirtualPrinter", "CPosixShims", "ChildProcess", "CleanCashProtocol"],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "ChildProcessTests", dependencies: ["ChildProcess"]),
-        .testTarget(name: "ControlUnitProtocolTests", dependencies: ["ControlUnitProtocol"]),
-        .testTarget(name: "ControlUnitTests", dependencies: ["ControlUnit", "ControlUnitProtocol", "DeviceTransport", "TestSupport"]),
+        .testTarget(name: "CleanCashProtocolTests", dependencies: ["CleanCashProtocol"]),
+        .testTarget(name: "CleanCashDriverTests", dependencies: ["CleanCashDriver", "CleanCashProtocol", "DeviceTransport", "TestSupport"]),
         .testTarget(name: "QRCodeTests", dependencies: ["QRCode", "TestSupport", "ESCPOS", "Raster"]),
         .testTarget(name: "ESCPOSTests", dependencies: ["ESCPOS", "Raster", "QRCode", "TestSupport"]),
         .testTarget(name: "PrintSpoolTests", dependencies: ["PrintSpool"]),

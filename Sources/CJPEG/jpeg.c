@@ -1,10 +1,8 @@
-#define _GNU_SOURCE
 #include "CJPEG.h"
 #include <stdio.h>
 #include <string.h>
 #include <setjmp.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <jpeglib.h>
 #include <jerror.h>
@@ -176,18 +174,4 @@ int kassa_jpeg_decode_gray(const unsigned char *data, unsigned long size, unsign
     }
     publish(rows, height);
     return 0;
-}
-
-int kassa_thread_beside(pthread_t *thread, void *(*start)(void *), void *argument) {
-    pthread_attr_t attributes;
-    pthread_attr_init(&attributes);
-    cpu_set_t allowed;
-    int here = sched_getcpu();
-    if (here >= 0 && sched_getaffinity(0, sizeof allowed, &allowed) == 0 && CPU_COUNT(&allowed) > 1 && CPU_ISSET(here, &allowed)) {
-        CPU_CLR(here, &allowed);
-        pthread_attr_setaffinity_np(&attributes, sizeof allowed, &allowed);
-    }
-    int result = pthread_create(thread, &attributes, start, argument);
-    pthread_attr_destroy(&attributes);
-    return result;
 }

@@ -89,6 +89,25 @@ public final class ChildProcess: @unchecked Sendable {
             guard kassa_pipe_cloexec(&ends) == 0 else { throw .cannotStart(program: path, errno: errno) }
             return (ends[0], ends[1])
         }
+        /// Where the child's fd 1 or 2 goes; this side's read end when it is captured, else -1.
+        func route(_ destination: Output, to fd: Int32) throws(ChildProcessError) -> Int32 {
+            switch destination {
+            case .inherit: break
+            case .discard: posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_WRONLY, 0)
+            case .standardOutput:
+                // Standard error joins standard output; for standard output itself it means nowhere.
+                if fd == 2 { posix_spawn_file_actions_adddup2(&actions, 1, 2) } else {
+                    posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_WRONLY, 0)
+                }
+            case .file(let file): posix_spawn_file_actions_addopen(&actions, fd, file, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+            case .capture:
+                let ends = try makePipe()
+                childEnds.append(ends.write)
+                posix_spawn_file_actions_adddup2(&actions, ends.write, fd)
+                return ends.read
+            }
+            return -1
+        }
         do {
             switch stdin {
             case .null: posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
@@ -99,27 +118,8 @@ public final class ChildProcess: @unchecked Sendable {
                 childEnds.append(ends.read)
                 posix_spawn_file_actions_adddup2(&actions, ends.read, 0)
             }
-            switch stdout {
-            case .discard, .standardOutput: posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-            case .file(let file): posix_spawn_file_actions_addopen(&actions, 1, file, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-            case .inherit: break
-            case .capture:
-                let ends = try makePipe()
-                output = ends.read
-                childEnds.append(ends.write)
-                posix_spawn_file_actions_adddup2(&actions, ends.write, 1)
-            }
-            switch stderr {
-            case .discard: posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-            case .file(let file): posix_spawn_file_actions_addopen(&actions, 2, file, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-            case .inherit: break
-            case .standardOutput: posix_spawn_file_actions_adddup2(&actions, 1, 2)
-            case .capture:
-                let ends = try makePipe()
-                errors = ends.read
-                childEnds.append(ends.write)
-                posix_spawn_file_actions_adddup2(&actions, ends.write, 2)
-            }
+            output = try route(stdout, to: 1)
+            errors = try route(stderr, to: 2)
         } catch {
             closeParentEnds()
             throw error

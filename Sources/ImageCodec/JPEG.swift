@@ -113,15 +113,15 @@ final class Decode: @unchecked Sendable {
 }
 
 /// The thread that decodes while the caller reads, kept between images: starting a thread (and waking an idle core)
-/// per receipt costs a varying tenth of a millisecond or more. After a decode it spins briefly (200,000 checks) for the next one
-/// (a burst of receipts), then sleeps on a condition variable. It is started on a CPU other than its first caller's.
-/// One image at a time: a caller that finds it busy decodes on its own thread first.
+/// per receipt costs a varying tenth of a millisecond or more. After a decode it spins briefly (200,000 checks) for
+/// the next one (a burst of receipts), then sleeps on a condition variable. One image at a time: a caller that finds
+/// it busy decodes on its own thread first.
 final class DecodeHelper: @unchecked Sendable {
     static let shared: DecodeHelper? = {
         let helper = DecodeHelper()
         var thread = pthread_t()
         let context = Unmanaged.passRetained(helper).toOpaque()
-        guard kassa_thread_beside(&thread, { context in
+        guard pthread_create(&thread, nil, { context in
             Unmanaged<DecodeHelper>.fromOpaque(context!).takeUnretainedValue().serve()
             return nil
         }, context) == 0 else {

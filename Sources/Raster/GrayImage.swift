@@ -68,15 +68,6 @@ extension GrayImage {
 }
 
 extension GrayImage {
-    /// Floyd–Steinberg error diffusion (7, 3, 5, 1 sixteenths; an error's sixteenths rounded toward zero), 1 = black.
-    @inline(__always)
-    static func floydSteinberg(_ source: UnsafeBufferPointer<UInt8>, width: Int, height: Int, threshold: Int32,
-                               into target: UnsafeMutableBufferPointer<UInt8>) {
-        let diffuser = Diffuser(width: width)
-        diffuser.run(source.baseAddress!, rows: 0..<height, threshold: threshold, into: target.baseAddress!)
-    }
-
-
     /// Floyd–Steinberg on rows that are still arriving (an image being decoded by another thread): `ready(y)` waits
     /// until rows 0...y are there, and false from it stops the work (nil). The same dots as `monochrome(.floydSteinberg)`.
     public static func floydSteinbergFollowing(_ pixels: UnsafePointer<UInt8>, width: Int, height: Int, threshold: UInt8 = 128,
@@ -85,58 +76,36 @@ extension GrayImage {
         var out = [UInt8](repeating: 0, count: rowBytes * height)
         guard width > 0, height > 0 else { return MonoBitmap(width: width, height: height, bytes: out) }
         let complete = out.withUnsafeMutableBufferPointer { target in
-            Diffuser(width: width).run(pixels, rows: 0..<height, threshold: Int32(threshold), into: target.baseAddress!, ready: ready)
+            floydSteinberg(pixels, width: width, height: height, threshold: Int32(threshold), into: target.baseAddress!, ready: ready)
         }
         return complete ? MonoBitmap(width: width, height: height, bytes: out) : nil
     }
-}
 
-/// Floyd–Steinberg over a range of rows, keeping the error spread into the next row between calls.
-///
-/// Errors are kept in sixteenths. The error coming into a pixel is kept in a register (the error to the right is the
-/// one step each pixel waits for), and each cell of the row below is written once, from two pending sums (cell x ends
-/// with e(x−2) + 5·e(x−1) + 3·e(x)). A white pixel receiving less than one level of error is skipped, and so is a white
-/// row receiving none (most of a receipt is paper). The arithmetic cannot overflow (an error stays within ±255·16), so
-/// it wraps instead of checking.
-final class Diffuser {
-    let width: Int
-    private var thisRow: UnsafeMutablePointer<Int32>
-    private var nextRow: UnsafeMutablePointer<Int32>
-    /// Whether the next row receives any error (spread from the last row diffused).
-    private(set) var carried = false
-
-    init(width: Int) {
-        self.width = width
-        thisRow = .allocate(capacity: width + 2)
-        thisRow.initialize(repeating: 0, count: width + 2)
-        nextRow = .allocate(capacity: width + 2)
-        nextRow.initialize(repeating: 0, count: width + 2)
-    }
-
-    deinit {
-        thisRow.deallocate()
-        nextRow.deallocate()
-    }
-
-    /// Diffuses `rows`; with `ready`, each row is waited for first (false: stop, and false is returned).
+    /// Floyd–Steinberg error diffusion (7, 3, 5, 1 sixteenths; an error's sixteenths rounded toward zero), 1 = black.
+    /// Each row is waited for with `ready` first; false stops the work and is returned.
+    ///
+    /// Errors are kept in sixteenths. The error coming into a pixel is kept in a register (the error to the right is
+    /// the one step each pixel waits for), and each cell of the row below is written once, from two pending sums (cell
+    /// x ends with e(x−2) + 5·e(x−1) + 3·e(x)). A white pixel receiving less than one level of error is skipped, and so
+    /// is a white row receiving none (most of a receipt is paper). The arithmetic cannot overflow (an error stays
+    /// within ±255·16), so it wraps instead of checking.
     @inline(__always)
     @discardableResult
-    func run(_ source: UnsafePointer<UInt8>, rows: Range<Int>, threshold: Int32, into target: UnsafeMutablePointer<UInt8>,
-             ready: (Int) -> Bool = { _ in true }) -> Bool {
-        let width = self.width
+    static func floydSteinberg(_ source: UnsafePointer<UInt8>, width: Int, height: Int, threshold: Int32,
+                               into target: UnsafeMutablePointer<UInt8>, ready: (Int) -> Bool = { _ in true }) -> Bool {
         let rowBytes = (width + 7) / 8
         let raw = UnsafeRawPointer(source)
-        var thisRow = self.thisRow
-        var nextRow = self.nextRow
-        var carried = self.carried
-        var complete = true
-        for y in rows {
-            if !ready(y) {
-                complete = false
-                break
-            }
+        let rows = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * (width + 2))
+        rows.initialize(repeating: 0, count: 2 * (width + 2))
+        defer { rows.deallocate() }
+        var thisRow = rows
+        var nextRow = rows + (width + 2)
+        // Whether `thisRow` holds any error (spread from the row above).
+        var carried = false
+        for y in 0..<height {
+            guard ready(y) else { return false }
             let base = y &* width
-            if !carried, GrayImage.isWhite(raw + base, count: width) { continue }
+            if !carried, isWhite(raw + base, count: width) { continue }
             let rowStart = y &* rowBytes
             var spread: Int32 = 0
             var incoming = thisRow[1]
@@ -172,10 +141,7 @@ final class Diffuser {
             swap(&thisRow, &nextRow)
             carried = spread != 0
         }
-        self.thisRow = thisRow
-        self.nextRow = nextRow
-        self.carried = carried
-        return complete
+        return true
     }
 }
 
@@ -206,9 +172,9 @@ extension GrayImage {
                 case .floydSteinberg:
                     // The usual threshold as a constant: one register more for the loop.
                     if limit == 128 {
-                        Self.floydSteinberg(source, width: width, height: height, threshold: 128, into: target)
+                        Self.floydSteinberg(source.baseAddress!, width: width, height: height, threshold: 128, into: target.baseAddress!)
                     } else {
-                        Self.floydSteinberg(source, width: width, height: height, threshold: Int32(limit), into: target)
+                        Self.floydSteinberg(source.baseAddress!, width: width, height: height, threshold: Int32(limit), into: target.baseAddress!)
                     }
                 }
             }

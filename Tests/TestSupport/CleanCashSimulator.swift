@@ -1,4 +1,4 @@
-import ControlUnitProtocol
+import CleanCashProtocol
 import Foundation
 
 #if canImport(Glibc)

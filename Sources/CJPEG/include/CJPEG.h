@@ -24,8 +24,4 @@ int kassa_jpeg_wait_rows(kassa_jpeg_progress *progress, long row);
 /// its progress to `progress` when it is not NULL.
 int kassa_jpeg_decode_gray(const unsigned char *data, unsigned long size, unsigned char *pixels, int width, int height,
                            kassa_jpeg_progress *progress, char *message, size_t length);
-/// Starts a thread for `start(argument)` on a CPU other than the caller's (when there is one), so a decoder and its
-/// reader never take turns on one core. Returns pthread_create's result.
-#include <pthread.h>
-int kassa_thread_beside(pthread_t *thread, void *(*start)(void *), void *argument);
 #endif

@@ -1,16 +1,16 @@
-import ControlUnit
-import ControlUnitProtocol
+import CleanCashDriver
+import CleanCashProtocol
 import DeviceTransport
 import Testing
 import TestSupport
 
 /// The driver over a real serial path: a pty, Kassa's SerialTransport, and the simulated unit on the other side.
 @Suite("Control unit over a pty: the probe, and faults on the line", .serialized)
-struct ControlUnitLinkTests {
-    func link(_ simulator: CleanCashSimulator) throws -> ControlUnitLink<ContinuousClock> {
+struct CleanCashLinkTests {
+    func link(_ simulator: CleanCashSimulator) throws -> CleanCashLink<ContinuousClock> {
         let transport = SerialTransport(path: simulator.slavePath)
         try transport.open()
-        return ControlUnitLink(transport: transport)
+        return CleanCashLink(transport: transport)
     }
 
     @Test("the probe: SIQ then IQ, the unit's status and identity")
@@ -19,7 +19,7 @@ struct ControlUnitLinkTests {
         defer { simulator.stop() }
         let link = try link(simulator)
         defer { link.transport.close() }
-        #expect(try link.probe() == ControlUnitProbe(status: .ok, unitID: "CC0000000042", protocolVersion: 2, firmware: "1.0.7-sim"))
+        #expect(try link.probe() == CleanCashProbe(status: .ok, unitID: "CC0000000042", protocolVersion: 2, firmware: "1.0.7-sim"))
         #expect(simulator.received == [["SIQ"], ["IQ"]])
     }
 
@@ -46,8 +46,8 @@ struct ControlUnitLinkTests {
         let link = try link(simulator)
         defer { link.transport.close() }
         simulator.setFault(.nak(9))
-        #expect(throws: ControlUnitError.refused(.licenceExceeded)) { try link.probe() }
-        let error = ControlUnitError.refused(.licenceExceeded)
+        #expect(throws: CleanCashError.refused(.licenceExceeded)) { try link.probe() }
+        let error = CleanCashError.refused(.licenceExceeded)
         #expect(error.code == "CU_NAK_009" && error.description.contains("licence"))
     }
 }

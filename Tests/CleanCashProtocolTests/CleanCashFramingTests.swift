@@ -1,4 +1,4 @@
-import ControlUnitProtocol
+import CleanCashProtocol
 import Testing
 
 @Suite("CleanCash framing: golden frames, every split, noise, damage")

@@ -1,10 +1,11 @@
-import ControlUnitProtocol
+import CleanCashProtocol
 import DeviceTransport
 
-/// The CleanCash control unit behind a transport (a serial port, a USB-serial adapter): runs `ControlUnitExchange`s
-/// over it, one at a time. The protocol decisions are the exchange's; this only moves bytes and keeps time.
-/// One owner: a link is used by one task at a time, so a request and its reply never interleave with another's.
-public final class ControlUnitLink<C: Clock> where C.Duration == Duration {
+/// The CleanCash control unit behind a transport (a serial port, a USB-serial adapter): runs `CleanCashExchange`s
+/// over it, one at a time. It is to implement `FiscalProfiles`' `ControlUnit` port (registration still to come); its
+/// names say CleanCash so they never clash with that port's. The protocol decisions are the exchange's; this only
+/// moves bytes and keeps time. One owner: a link is used by one task at a time, so a request and its reply never interleave with another's.
+public final class CleanCashLink<C: Clock> where C.Duration == Duration {
     public let transport: any Transport
     private let clock: C
 
@@ -16,12 +17,12 @@ public final class ControlUnitLink<C: Clock> where C.Duration == Duration {
 
     /// Sends `fields` and returns the unit's reply, a refusal, or what went wrong with the exchange. A transport
     /// failure (the port gone, the cable pulled) is thrown as such.
-    public func perform(_ fields: [String], replyTimeout: Duration = .seconds(1), attempts: Int = 3) throws(ControlUnitError)
-        -> ControlUnitExchange.Outcome
+    public func perform(_ fields: [String], replyTimeout: Duration = .seconds(1), attempts: Int = 3) throws(CleanCashError)
+        -> CleanCashExchange.Outcome
     {
-        var exchange: ControlUnitExchange
+        var exchange: CleanCashExchange
         do {
-            exchange = try ControlUnitExchange(fields, replyTimeout: replyTimeout, attempts: attempts)
+            exchange = try CleanCashExchange(fields, replyTimeout: replyTimeout, attempts: attempts)
         } catch {
             throw .frame(error)
         }
@@ -51,17 +52,17 @@ public final class ControlUnitLink<C: Clock> where C.Duration == Duration {
     }
 
     /// `SIQ`, then `IQ`: the unit's status and identity, as at start, at shift open and in `kassa doctor`.
-    public func probe() throws(ControlUnitError) -> ControlUnitProbe {
-        let status: ControlUnitMainStatus
-        switch try perform(ControlUnitRequest.status.fields) {
+    public func probe() throws(CleanCashError) -> CleanCashProbe {
+        let status: CleanCashStatus
+        switch try perform(CleanCashRequest.status.fields) {
         case .replied(.status(let main, _)): status = main
         case .replied(let other): throw .unexpected("a status request was answered with \(other)")
         case .refused(let refusal): throw .refused(refusal)
         case .failed(let error): throw .exchange(error)
         }
-        switch try perform(ControlUnitRequest.identity.fields) {
+        switch try perform(CleanCashRequest.identity.fields) {
         case .replied(.identity(let unitID, let version, let firmware)):
-            return ControlUnitProbe(status: status, unitID: unitID, protocolVersion: version, firmware: firmware)
+            return CleanCashProbe(status: status, unitID: unitID, protocolVersion: version, firmware: firmware)
         case .replied(let other): throw .unexpected("an identity request was answered with \(other)")
         case .refused(let refusal): throw .refused(refusal)
         case .failed(let error): throw .exchange(error)
@@ -69,18 +70,18 @@ public final class ControlUnitLink<C: Clock> where C.Duration == Duration {
     }
 }
 
-extension ControlUnitLink where C == ContinuousClock {
+extension CleanCashLink where C == ContinuousClock {
     public convenience init(transport: any Transport) { self.init(transport: transport, clock: ContinuousClock()) }
 }
 
 /// What a probe found.
-public struct ControlUnitProbe: Equatable, Sendable {
-    public var status: ControlUnitMainStatus
+public struct CleanCashProbe: Equatable, Sendable {
+    public var status: CleanCashStatus
     public var unitID: String
     public var protocolVersion: Int
     public var firmware: String
 
-    public init(status: ControlUnitMainStatus, unitID: String, protocolVersion: Int, firmware: String) {
+    public init(status: CleanCashStatus, unitID: String, protocolVersion: Int, firmware: String) {
         self.status = status
         self.unitID = unitID
         self.protocolVersion = protocolVersion
@@ -89,11 +90,11 @@ public struct ControlUnitProbe: Equatable, Sendable {
 }
 
 /// Why the control unit could not be used. Outside codes (the unit's NAK, the transport's errno) are kept as values.
-public enum ControlUnitError: Error, Equatable, CustomStringConvertible {
+public enum CleanCashError: Error, Equatable, CustomStringConvertible {
     case transport(TransportError)
     case frame(CleanCashFrameError)
-    case exchange(ControlUnitExchangeError)
-    case refused(ControlUnitRefusal)
+    case exchange(CleanCashExchangeError)
+    case refused(CleanCashRefusal)
     case unexpected(String)
 
     public var code: String {

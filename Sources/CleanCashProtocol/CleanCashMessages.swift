@@ -1,7 +1,7 @@
 /// The CleanCash messages Kassa sends and the replies it understands, as typed values over the framing's fields.
 /// Field positions follow Odoo's driver (which counts the frame's `#`-split parts, so its "field 4" is the message's
 /// second field); where public code does not show a detail, decision 0027 says what Kassa assumes.
-public enum ControlUnitRequest: Equatable, Sendable {
+public enum CleanCashRequest: Equatable, Sendable {
     /// `SIQ`: the unit's status.
     case status
     /// `IQ`: the unit's identity and protocol version.
@@ -16,17 +16,17 @@ public enum ControlUnitRequest: Equatable, Sendable {
 }
 
 /// The unit's main status (`SIR`, first value).
-public enum ControlUnitMainStatus: Int, Equatable, Sendable {
+public enum CleanCashStatus: Int, Equatable, Sendable {
     case ok = 0, warning = 1, protocolError = 2, nonFatalError = 3, fatalError = 4, busy = 5
 }
 
 /// The unit's transaction memory (`RR` reply, storage status).
-public enum ControlUnitStorage: Int, Equatable, Sendable {
+public enum CleanCashStorage: Int, Equatable, Sendable {
     case ok = 0, high = 1, full = 2
 }
 
 /// A `NAK`'s code: the unit refused the request. Kept as its number too, for codes Kassa does not know.
-public enum ControlUnitRefusal: Equatable, Sendable {
+public enum CleanCashRefusal: Equatable, Sendable {
     case badChecksum, unknownType, invalidData, invalidSequence, notOperational, invalidPOSID, internalError
     case licenceExceeded, storageFull, invalidSequenceNumber
     case other(Int)
@@ -64,26 +64,26 @@ public enum ControlUnitRefusal: Equatable, Sendable {
     }
 }
 
-public enum ControlUnitReply: Equatable, Sendable {
+public enum CleanCashReply: Equatable, Sendable {
     /// `SIR#main#severity`.
-    case status(ControlUnitMainStatus, severity: Int)
+    case status(CleanCashStatus, severity: Int)
     /// `IR#unitId#protocolVersion#firmware`.
     case identity(unitID: String, protocolVersion: Int, firmware: String)
     /// The reply to a protocol-2 registration: the control code, the unit's id and its storage state.
-    case registered(controlCode: String, unitID: String, storage: ControlUnitStorage)
+    case registered(controlCode: String, unitID: String, storage: CleanCashStorage)
     /// `NAK#code`.
-    case refused(ControlUnitRefusal)
+    case refused(CleanCashRefusal)
 
     /// A reply from a decoded frame's fields, every value checked; anything else is `CU_REPLY_INVALID`.
-    public init(fields: [String]) throws(ControlUnitReplyError) {
+    public init(fields: [String]) throws(CleanCashReplyError) {
         guard let type = fields.first else { throw .invalid("an empty message") }
-        func number(_ index: Int, _ range: ClosedRange<Int>) throws(ControlUnitReplyError) -> Int {
+        func number(_ index: Int, _ range: ClosedRange<Int>) throws(CleanCashReplyError) -> Int {
             guard index < fields.count, !fields[index].isEmpty, fields[index].count <= 4,
                   fields[index].allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(fields[index]), range.contains(value)
             else { throw .invalid("\(type) field \(index) is not a number in \(range)") }
             return value
         }
-        func text(_ index: Int, maximum: Int) throws(ControlUnitReplyError) -> String {
+        func text(_ index: Int, maximum: Int) throws(CleanCashReplyError) -> String {
             guard index < fields.count, !fields[index].isEmpty, fields[index].count <= maximum else {
                 throw .invalid("\(type) field \(index) is missing or longer than \(maximum)")
             }
@@ -92,7 +92,7 @@ public enum ControlUnitReply: Equatable, Sendable {
         switch type {
         case "SIR":
             guard fields.count == 3 else { throw .invalid("SIR has \(fields.count - 1) values, not 2") }
-            guard let main = ControlUnitMainStatus(rawValue: try number(1, 0...5)) else { throw .invalid("SIR status") }
+            guard let main = CleanCashStatus(rawValue: try number(1, 0...5)) else { throw .invalid("SIR status") }
             self = .status(main, severity: try number(2, 0...9999))
         case "IR":
             guard fields.count == 4 else { throw .invalid("IR has \(fields.count - 1) values, not 3") }
@@ -103,19 +103,19 @@ public enum ControlUnitReply: Equatable, Sendable {
             guard code.count == 59, code.allSatisfy({ ("A"..."Z").contains($0) || ("2"..."7").contains($0) }) else {
                 throw .invalid("the control code is not 59 base32 characters")
             }
-            guard let storage = ControlUnitStorage(rawValue: try number(4, 0...2)) else { throw .invalid("RR storage") }
+            guard let storage = CleanCashStorage(rawValue: try number(4, 0...2)) else { throw .invalid("RR storage") }
             self = .registered(controlCode: code, unitID: try text(2, maximum: 32), storage: storage)
         case "NAK":
             guard fields.count == 2 else { throw .invalid("NAK has \(fields.count - 1) values, not 1") }
             guard fields[1].count == 3 else { throw .invalid("a NAK code has three digits") }
-            self = .refused(ControlUnitRefusal(code: try number(1, 0...999)))
+            self = .refused(CleanCashRefusal(code: try number(1, 0...999)))
         default:
             throw .invalid("unknown reply type \(type.prefix(8))")
         }
     }
 }
 
-public enum ControlUnitReplyError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum CleanCashReplyError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalid(String)
 
     public var code: String { "CU_REPLY_INVALID" }

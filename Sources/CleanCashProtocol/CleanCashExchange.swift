@@ -6,7 +6,7 @@
 ///   **same frame** — never a new one, so a registration is never made twice under different content — up to
 ///   `attempts` times in all; then the exchange fails with what happened last.
 /// - Any other `NAK` ends it with that refusal; a reply that is not one Kassa understands ends it too.
-public struct ControlUnitExchange: Sendable {
+public struct CleanCashExchange: Sendable {
     public enum Action: Equatable, Sendable {
         case send([UInt8])
         case armTimer(Duration)
@@ -14,9 +14,9 @@ public struct ControlUnitExchange: Sendable {
     }
 
     public enum Outcome: Equatable, Sendable {
-        case replied(ControlUnitReply)
-        case refused(ControlUnitRefusal)
-        case failed(ControlUnitExchangeError)
+        case replied(CleanCashReply)
+        case refused(CleanCashRefusal)
+        case failed(CleanCashExchangeError)
     }
 
     public let frame: [UInt8]
@@ -50,7 +50,7 @@ public struct ControlUnitExchange: Sendable {
                 damage = damage ?? error
             case .frame(let fields):
                 do {
-                    let reply = try ControlUnitReply(fields: fields)
+                    let reply = try CleanCashReply(fields: fields)
                     if case .refused(let refusal) = reply {
                         if refusal == .badChecksum { return retry(because: .requestDamaged) }
                         return finish(.refused(refusal))
@@ -77,7 +77,7 @@ public struct ControlUnitExchange: Sendable {
         return [.send(frame), .armTimer(replyTimeout)]
     }
 
-    private mutating func retry(because reason: ControlUnitExchangeError) -> [Action] {
+    private mutating func retry(because reason: CleanCashExchangeError) -> [Action] {
         guard sent < attempts else {
             if case .noReply = reason { return finish(.failed(.noReply(attempts: sent))) }
             return finish(.failed(reason))
@@ -91,11 +91,11 @@ public struct ControlUnitExchange: Sendable {
     }
 }
 
-public enum ControlUnitExchangeError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum CleanCashExchangeError: Error, Equatable, Sendable, CustomStringConvertible {
     case noReply(attempts: Int)
     case damagedReply(CleanCashFrameError)
     case requestDamaged
-    case unexpectedReply(ControlUnitReplyError)
+    case unexpectedReply(CleanCashReplyError)
 
     public var code: String {
         switch self {
