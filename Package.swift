@@ -75,7 +75,7 @@ let package = Package(
         // The CleanCash control unit's wire protocol as pure code: framing, messages, one exchange.
         .target(name: "CleanCashProtocol"),
         // The CleanCash control unit behind a transport: the exchanges run over a serial port.
-        .target(name: "CleanCashDriver", dependencies: ["CleanCashProtocol", "DeviceTransport"]),
+        .target(name: "CleanCashDriver", dependencies: ["CleanCashProtocol", "DeviceTransport", "FiscalProfiles", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Raster"),
         .target(name: "ESCPOS", dependencies: ["QRCode", "Raster"]),
         .target(name: "ReceiptLayout", dependencies: ["ESCPOS", "Raster"]),
@@ -129,7 +129,8 @@ let package = Package(
         ),
 
         // The fiscal profiles the engine can run: Austria (RKSV) and Sweden (control unit).
-        .target(name: "FiscalProfiles", dependencies: ["RKSV", "SessionEngine", "PrivateFiles", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "FiscalProfiles", dependencies: ["RKSV", "SessionEngine", "PrivateFiles", .product(name: "Crypto", package: "swift-crypto"),
+                                                 .product(name: "Logging", package: "swift-log")]),
 
         // The default fiscal module: ES256 in software, its key in a 0600 file.
         .target(
@@ -142,7 +143,7 @@ let package = Package(
             name: "KassaRuntime",
             dependencies: [
                 "ESCPOS", "ReceiptLayout", "ImageCodec", "ProfileCatalog", "VirtualPrinter", "DeviceTransport",
-                "ReceiptPrinter", "DeviceDiscovery", "SessionEngine", "SoftwareFiscalModule", "FiscalProfiles", "RKSV",
+                "ReceiptPrinter", "DeviceDiscovery", "SessionEngine", "SoftwareFiscalModule", "FiscalProfiles", "RKSV", "CleanCashDriver",
                 "StrictDecoding", "PrivateFiles", "ReceiptText", "ChildProcess", .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -196,7 +197,8 @@ let package = Package(
         ),
         .testTarget(name: "ChildProcessTests", dependencies: ["ChildProcess"]),
         .testTarget(name: "CleanCashProtocolTests", dependencies: ["CleanCashProtocol"]),
-        .testTarget(name: "CleanCashDriverTests", dependencies: ["CleanCashDriver", "CleanCashProtocol", "DeviceTransport", "TestSupport"]),
+        .testTarget(name: "CleanCashDriverTests", dependencies: ["CleanCashDriver", "CleanCashProtocol", "DeviceTransport", "FiscalProfiles", "SessionEngine",
+                                                         "SoftwareFiscalModule", "TestSupport"]),
         .testTarget(name: "QRCodeTests", dependencies: ["QRCode", "TestSupport", "ESCPOS", "Raster"]),
         .testTarget(name: "ESCPOSTests", dependencies: ["ESCPOS", "Raster", "QRCode", "TestSupport"]),
         .testTarget(name: "PrintSpoolTests", dependencies: ["PrintSpool"]),

@@ -2,9 +2,8 @@ import CleanCashProtocol
 import DeviceTransport
 
 /// The CleanCash control unit behind a transport (a serial port, a USB-serial adapter): runs `CleanCashExchange`s
-/// over it, one at a time. It is to implement `FiscalProfiles`' `ControlUnit` port (registration still to come); its
-/// names say CleanCash so they never clash with that port's. The protocol decisions are the exchange's; this only
-/// moves bytes and keeps time. One owner: a link is used by one task at a time, so a request and its reply never interleave with another's.
+/// over it, one at a time (`CleanCashControlUnit` builds the session engine's `ControlUnit` on it). The protocol
+/// decisions are the exchange's; this only moves bytes and keeps time. One owner: a link is used by one task at a time, so a request and its reply never interleave with another's.
 public final class CleanCashLink<C: Clock> where C.Duration == Duration {
     public let transport: any Transport
     private let clock: C
@@ -26,13 +25,19 @@ public final class CleanCashLink<C: Clock> where C.Duration == Duration {
         } catch {
             throw .frame(error)
         }
+        // Bytes still waiting from an earlier exchange (a late reply) are dropped before the request goes out.
+        for _ in 0..<64 {
+            guard let stale = try? transport.read(maxCount: 512, timeout: .milliseconds(1)), !stale.isEmpty else { break }
+        }
         var actions = exchange.start()
         var deadline = clock.now.advanced(by: replyTimeout)
+        var written = false
         while true {
             for action in actions {
                 switch action {
                 case .send(let bytes):
-                    do { try transport.write(bytes, timeout: .seconds(1)) } catch { throw .transport(error) }
+                    do { try transport.write(bytes, timeout: .seconds(1)) } catch { throw .transport(error, requestSent: written) }
+                    written = true
                 case .armTimer(let duration): deadline = clock.now.advanced(by: duration)
                 case .finished(let outcome): return outcome
                 }
@@ -45,7 +50,7 @@ public final class CleanCashLink<C: Clock> where C.Duration == Duration {
             do throws(TransportError) {
                 actions = exchange.received(try transport.read(maxCount: 512, timeout: remaining))
             } catch {
-                guard case .timedOut = error else { throw .transport(error) }
+                guard case .timedOut = error else { throw .transport(error, requestSent: written) }
                 actions = exchange.timedOut()
             }
         }
@@ -53,16 +58,16 @@ public final class CleanCashLink<C: Clock> where C.Duration == Duration {
 
     /// `SIQ`, then `IQ`: the unit's status and identity, as at start, at shift open and in `kassa doctor`.
     public func probe() throws(CleanCashError) -> CleanCashProbe {
-        let status: CleanCashStatus
+        let status: CleanCashStatus, severity: Int
         switch try perform(CleanCashRequest.status.fields) {
-        case .replied(.status(let main, _)): status = main
+        case .replied(.status(let main, let level)): (status, severity) = (main, level)
         case .replied(let other): throw .unexpected("a status request was answered with \(other)")
         case .refused(let refusal): throw .refused(refusal)
         case .failed(let error): throw .exchange(error)
         }
         switch try perform(CleanCashRequest.identity.fields) {
         case .replied(.identity(let unitID, let version, let firmware)):
-            return CleanCashProbe(status: status, unitID: unitID, protocolVersion: version, firmware: firmware)
+            return CleanCashProbe(status: status, severity: severity, unitID: unitID, protocolVersion: version, firmware: firmware)
         case .replied(let other): throw .unexpected("an identity request was answered with \(other)")
         case .refused(let refusal): throw .refused(refusal)
         case .failed(let error): throw .exchange(error)
@@ -77,12 +82,14 @@ extension CleanCashLink where C == ContinuousClock {
 /// What a probe found.
 public struct CleanCashProbe: Equatable, Sendable {
     public var status: CleanCashStatus
+    public var severity: Int
     public var unitID: String
     public var protocolVersion: Int
     public var firmware: String
 
-    public init(status: CleanCashStatus, unitID: String, protocolVersion: Int, firmware: String) {
+    public init(status: CleanCashStatus, severity: Int = 0, unitID: String, protocolVersion: Int, firmware: String) {
         self.status = status
+        self.severity = severity
         self.unitID = unitID
         self.protocolVersion = protocolVersion
         self.firmware = firmware
@@ -91,7 +98,8 @@ public struct CleanCashProbe: Equatable, Sendable {
 
 /// Why the control unit could not be used. Outside codes (the unit's NAK, the transport's errno) are kept as values.
 public enum CleanCashError: Error, Equatable, CustomStringConvertible {
-    case transport(TransportError)
+    /// The port failed; `requestSent` when a whole request had reached the line before (the unit may hold it).
+    case transport(TransportError, requestSent: Bool)
     case frame(CleanCashFrameError)
     case exchange(CleanCashExchangeError)
     case refused(CleanCashRefusal)
@@ -111,7 +119,7 @@ public enum CleanCashError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .transport(let error): return "The control unit's port failed: \(error)"
+        case .transport(let error, _): return "The control unit's port failed: \(error)"
         case .frame(let error): return error.description
         case .exchange(let error): return error.description
         case .refused(let refusal):

@@ -6,6 +6,7 @@
 ///   **same frame** — never a new one, so a registration is never made twice under different content — up to
 ///   `attempts` times in all; then the exchange fails with what happened last.
 /// - Any other `NAK` ends it with that refusal; a reply that is not one Kassa understands ends it too.
+/// - A well-formed reply of another request's type (a late answer to an earlier exchange) is skipped.
 public struct CleanCashExchange: Sendable {
     public enum Action: Equatable, Sendable {
         case send([UInt8])
@@ -23,14 +24,21 @@ public struct CleanCashExchange: Sendable {
     public let replyTimeout: Duration
     public let attempts: Int
     public private(set) var sent = 0
+    /// Replies skipped because they answer another request (late answers).
+    public private(set) var stale = 0
+    private let expected: String?
     private var decoder = CleanCashFrameDecoder()
     private var done = false
 
     public init(_ fields: [String], replyTimeout: Duration = .seconds(1), attempts: Int = 3) throws(CleanCashFrameError) {
         frame = try CleanCashFraming.encode(fields)
+        expected = Self.replyType[fields.first ?? ""]
         self.replyTimeout = replyTimeout
         self.attempts = max(1, attempts)
     }
+
+    /// The reply type each request is answered with (besides `NAK`).
+    static let replyType = ["SIQ": "SIR", "IQ": "IR", "RR": "RR", "ST": "ACK", "RH": "ACK", "SQ": "SR"]
 
     /// The first actions: send the frame, arm the timer.
     public mutating func start() -> [Action] {
@@ -49,6 +57,10 @@ public struct CleanCashExchange: Sendable {
             case .damaged(let error):
                 damage = damage ?? error
             case .frame(let fields):
+                if let expected, let type = fields.first, type != expected, type != "NAK", Self.replyType.values.contains(type) {
+                    stale += 1
+                    continue
+                }
                 do {
                     let reply = try CleanCashReply(fields: fields)
                     if case .refused(let refusal) = reply {

@@ -6,11 +6,26 @@ public enum CleanCashRequest: Equatable, Sendable {
     case status
     /// `IQ`: the unit's identity and protocol version.
     case identity
+    /// Protocol 2: `RR#serial#…`, one message that registers a receipt. The unit ignores a repeat of its last serial
+    /// (it answers it again), which is what makes a re-send after a lost reply safe.
+    case register(serial: UInt64, CleanCashReceipt)
+    /// Protocol 1, first of three: `ST`, start a receipt.
+    case startReceipt
+    /// Protocol 1, second: `RH#…`, the receipt's header (two blank fields after the POS id, as Odoo's driver sends them).
+    case receiptHeader(CleanCashReceipt)
+    /// Protocol 1, third: `SQ`, ask for the control code.
+    case signatureRequest
 
     public var fields: [String] {
         switch self {
         case .status: return ["SIQ"]
         case .identity: return ["IQ"]
+        case .register(let serial, let receipt): return ["RR", String(serial)] + receipt.fields
+        case .startReceipt: return ["ST"]
+        case .receiptHeader(let receipt):
+            let fields = receipt.fields
+            return ["RH"] + fields[0..<3] + [" ", " "] + fields[3...]
+        case .signatureRequest: return ["SQ"]
         }
     }
 }
@@ -69,8 +84,13 @@ public enum CleanCashReply: Equatable, Sendable {
     case status(CleanCashStatus, severity: Int)
     /// `IR#unitId#protocolVersion#firmware`.
     case identity(unitID: String, protocolVersion: Int, firmware: String)
-    /// The reply to a protocol-2 registration: the control code, the unit's id and its storage state.
-    case registered(controlCode: String, unitID: String, storage: CleanCashStorage)
+    /// The reply to a protocol-2 registration: the control code (none for training and pro forma), the unit's id and
+    /// its storage state.
+    case registered(controlCode: String?, unitID: String, storage: CleanCashStorage)
+    /// Protocol 1: `ACK`, the unit took `ST` or `RH` (decision 0027).
+    case acknowledged
+    /// Protocol 1: `SR#controlCode`, the answer to `SQ` (decision 0027).
+    case signature(controlCode: String?)
     /// `NAK#code`.
     case refused(CleanCashRefusal)
 
@@ -99,12 +119,14 @@ public enum CleanCashReply: Equatable, Sendable {
             self = .identity(unitID: try text(1, maximum: 32), protocolVersion: try number(2, 1...2), firmware: try text(3, maximum: 32))
         case "RR":
             guard fields.count >= 5 else { throw .invalid("RR has \(fields.count - 1) values, not at least 4") }
-            let code = try text(1, maximum: 59)
-            guard code.count == 59, code.allSatisfy({ ("A"..."Z").contains($0) || ("2"..."7").contains($0) }) else {
-                throw .invalid("the control code is not 59 base32 characters")
-            }
             guard let storage = CleanCashStorage(rawValue: try number(4, 0...2)) else { throw .invalid("RR storage") }
-            self = .registered(controlCode: code, unitID: try text(2, maximum: 32), storage: storage)
+            self = .registered(controlCode: try Self.controlCode(fields[1], type), unitID: try text(2, maximum: 32), storage: storage)
+        case "ACK":
+            guard fields.count == 1 else { throw .invalid("ACK has \(fields.count - 1) values, not 0") }
+            self = .acknowledged
+        case "SR":
+            guard fields.count >= 2 else { throw .invalid("SR has no value") }
+            self = .signature(controlCode: try Self.controlCode(fields[1], type))
         case "NAK":
             guard fields.count == 2 else { throw .invalid("NAK has \(fields.count - 1) values, not 1") }
             guard fields[1].count == 3 else { throw .invalid("a NAK code has three digits") }
@@ -112,6 +134,15 @@ public enum CleanCashReply: Equatable, Sendable {
         default:
             throw .invalid("unknown reply type \(type.prefix(8))")
         }
+    }
+
+    /// A control code: empty (training, pro forma) or exactly 59 characters of the RFC 4648 base32 alphabet.
+    static func controlCode(_ field: String, _ type: String) throws(CleanCashReplyError) -> String? {
+        if field.isEmpty { return nil }
+        guard field.utf8.count == 59, field.utf8.allSatisfy({ (0x41...0x5A).contains($0) || (0x32...0x37).contains($0) }) else {
+            throw .invalid("\(type)'s control code is not 59 base32 characters")
+        }
+        return field
     }
 }
 

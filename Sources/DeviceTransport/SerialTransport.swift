@@ -159,6 +159,9 @@ public final class SerialTransport: Transport {
             throw .io(device: name, operation: "tcsetattr", errno: errno)
         }
         _ = tcflush(descriptor, TCIOFLUSH)
+        // DTR asserted, as fiscal devices (a CleanCash unit) expect; a port without modem lines (a pty) ignores it.
+        var lines = Int32(TIOCM_DTR)
+        _ = ioctl(descriptor, UInt(TIOCMBIS), &lines)
     }
 
     public func write(_ bytes: [UInt8], timeout: Duration) throws(TransportError) {

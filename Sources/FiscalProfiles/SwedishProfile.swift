@@ -1,24 +1,30 @@
 import Foundation
+import Logging
 import SessionEngine
-import Synchronization
 
 /// The `se` fiscal profile (SKVFS 2014:9): every receipt, copy, training receipt and pro-forma bill is registered in the
-/// control unit before it is recorded; the control code and the unit's manufacturing number are stored with the receipt
-/// and printed on it. The engine commits each registration as pending before it is sent and re-sends exactly the same
-/// request after a failure or a crash, so a receipt number never carries two registrations (decision 0018). A unit that
-/// does not answer refuses the receipt with a clear error; the same command (same id) can be repeated when it is back.
+/// control unit before it is recorded; the control code and the unit's id are stored with the receipt and printed on
+/// it. The engine commits each registration as pending, with its serial, before it is sent and re-sends exactly the same
+/// request under the same serial after a failure or a crash, so a receipt number never carries two registrations
+/// (decisions 0018, 0028). The terminal is bound to the first unit that answered (`se-control-unit`); another unit is
+/// refused. A unit that does not answer refuses the receipt with a clear error; the same command (same id) can be
+/// repeated when it is back.
 public final class SwedishProfile: FiscalProfile {
     public let name = "se"
     public let registersCopies = true
     public let registersProForma = true
+    public static let boundUnitSetting = "se-control-unit"
+    /// Training receipts and pro-forma bills have number series of their own; at the unit their ids sit in ranges of
+    /// their own (7… and 8…, 12 digits) so that no id is ever given to two receipts. Normal receipts stay below.
+    static let trainingIDBase: Int64 = 700_000_000_000, proFormaIDBase: Int64 = 800_000_000_000
     let unit: any ControlUnit
-    private let registered = Mutex<Set<String>>([])
+    let logger = Logger(label: "kassa.fiscal.se")
 
     public init(unit: any ControlUnit) {
         self.unit = unit
     }
 
-    /// The control unit's request for a receipt (CleanCash's fields), built without talking to the unit.
+    /// The control unit's request for a receipt, built without talking to the unit.
     func request(for receipt: ProfileReceipt, settings: Settings) throws(SessionError) -> ControlUnitReceipt {
         guard let organisation = settings.regime["se-org-number"], !organisation.isEmpty,
               let pos = settings.regime["se-pos-id"], !pos.isEmpty
@@ -28,16 +34,25 @@ public final class SwedishProfile: FiscalProfile {
         }
         let kind: ControlUnitReceipt.Kind = receipt.isCopy ? .copy : receipt.kind == "training" ? .training
             : receipt.kind == "proforma" ? .proForma : .normal
-        let vat = receipt.vatByRate.keys.sorted(by: >).map { rate in
+        // Four fixed slots (25, 12, 6, 0 %); a rate the unit has no slot for is refused before anything is sent.
+        if let other = receipt.vatByRate.keys.first(where: { !ControlUnitReceipt.vatRates.contains($0) }) {
+            throw .invalid("A Swedish control unit registers VAT at 25, 12, 6 and 0 %; this receipt has \(Double(other) / 100) %.")
+        }
+        let vat = ControlUnitReceipt.vatRates.map { rate in
             ControlUnitReceipt.amount(rate) + ";" + ControlUnitReceipt.amount(receipt.vatByRate[rate] ?? 0)
         }
-        guard vat.count <= 4 else { throw .invalid("A Swedish control unit takes at most four VAT rates on one receipt; this one has \(vat.count).") }
+        let base: Int64 = kind == .training ? Self.trainingIDBase : kind == .proForma ? Self.proFormaIDBase : 0
+        let limit: Int64 = base == 0 ? Self.trainingIDBase : 100_000_000_000
+        guard receipt.number > 0, receipt.number < limit else {
+            throw .invalid("Receipt number \(receipt.number) does not fit the control unit's receipt id.")
+        }
         // The receipt's local time in the time-zone setting's zone: the same zone the printed receipt shows.
         let digits = receipt.localTime.filter(\.isNumber)
+        let bound = settings.regime[Self.boundUnitSetting].flatMap { $0.isEmpty ? nil : $0 }
         return ControlUnitReceipt(
-            organisationNumber: organisation, posID: pos, dateTime: String(digits.prefix(12)),
-            receiptID: receipt.kind == "training" ? "T\(receipt.number)" : receipt.kind == "proforma" ? "P\(receipt.number)" : "\(receipt.number)", kind: kind,
-            total: ControlUnitReceipt.amount(receipt.total), negativeTotal: ControlUnitReceipt.amount(receipt.negativeTotal), vat: vat)
+            organisationNumber: organisation, posID: pos, dateTime: String(digits.prefix(12)), receiptID: String(base + receipt.number),
+            kind: kind, total: ControlUnitReceipt.amount(receipt.total), negativeTotal: ControlUnitReceipt.amount(receipt.negativeTotal),
+            vat: vat, boundUnit: bound)
     }
 
     /// A registration: keyed by the unit's receipt kind and receipt id, the request as canonical JSON.
@@ -49,31 +64,46 @@ public final class SwedishProfile: FiscalProfile {
         return ExternalRegistration(profile: name, key: "\(request.kind.rawValue):\(request.receiptID)", payload: String(decoding: payload, as: UTF8.self))
     }
 
-    /// Sends a registration (registering the POS first when this process has not): the unit answers a repeat of the same
-    /// request with the same code.
+    /// Sends a registration under the serial the engine gave it. The unit must be the one the terminal is bound to, and
+    /// answer a normal receipt or copy with a control code; a training receipt or pro-forma bill takes none.
     public func send(_ registration: ExternalRegistration) throws(SessionError) -> FiscalCode {
         guard let request = try? JSONDecoder().decode(ControlUnitReceipt.self, from: Data(registration.payload.utf8)) else {
             throw .invalid("The pending registration \(registration.key) is not a control-unit request.")
         }
-        let organisation = request.organisationNumber, pos = request.posID
+        guard let serial = registration.serial, serial > 0 else { throw .invalid("The registration \(registration.key) has no serial.") }
+        let reply: ControlUnitReply
         do {
-            let key = organisation + "/" + pos
-            if !registered.withLock({ $0.contains(key) }) {
-                try unit.registerPOS(organisationNumber: organisation, posID: pos)
-                _ = registered.withLock { $0.insert(key) }
+            if let bound = request.boundUnit {
+                let status = try unit.status()
+                guard status.unitID == bound else { throw SessionError.controlUnitMismatch(bound: bound, connected: status.unitID) }
             }
-            let reply: ControlUnitReply
-            do {
-                reply = try unit.sendReceipt(request)
-            } catch where error.code == 7 {
-                // NAK 007 (invalid POS id): the unit lost the registration (restarted, replaced): register again, once.
-                try unit.registerPOS(organisationNumber: organisation, posID: pos)
-                reply = try unit.sendReceipt(request)
-            }
-            return FiscalCode(profile: name, code: reply.controlCode, lines: ["Kontrollenhet: \(reply.unitID)", "Kontrollkod: \(reply.controlCode)"])
+            reply = try unit.register(request, serial: serial)
+        } catch let error as SessionError {
+            throw error
+        } catch let error as ControlUnitError {
+            throw .controlUnitFailed(code: error.code, message: error.description)
         } catch {
-            throw .controlUnitFailed(code: error.code, message: error.message)
+            throw .invalid("\(error)")
         }
+        if let bound = request.boundUnit, reply.unitID != bound { throw .controlUnitMismatch(bound: bound, connected: reply.unitID) }
+        var lines = ["Kontrollenhet: \(reply.unitID)"]
+        switch (request.kind.hasControlCode, reply.controlCode) {
+        case (true, let code?): lines.append("Kontrollkod: \(code)")
+        case (true, nil):
+            throw .controlUnitFailed(code: -2, message: "CU_REPLY_INVALID: the control unit answered the \(request.kind.rawValue) without a control code")
+        case (false, .some):
+            // Training receipts and pro-forma bills accept no control code (decision 0028): it is neither stored nor printed.
+            logger.warning("the control unit sent a control code for a receipt that takes none; ignored", metadata: ["key": "\(registration.key)"])
+        case (false, nil): break
+        }
+        switch reply.storage {
+        case "high": logger.warning("the control unit's memory is nearly full: have it read out", metadata: ["unit": "\(reply.unitID)"])
+        case "full": logger.error("the control unit's memory is full: the next receipt will be refused", metadata: ["unit": "\(reply.unitID)"])
+        default: break
+        }
+        let code = request.kind.hasControlCode ? reply.controlCode ?? "" : ""
+        return FiscalCode(profile: name, code: code, lines: lines,
+                          keep: request.boundUnit == nil ? [Self.boundUnitSetting: reply.unitID] : nil)
     }
 
     public func code(for receipt: ProfileReceipt, previous: FiscalCode?, module: (any FiscalModule)?, settings: Settings) throws(SessionError) -> FiscalCode {
@@ -81,6 +111,27 @@ public final class SwedishProfile: FiscalProfile {
         return try send(registration)
     }
 
-    /// Whether the unit answers (`CheckStatus`), for `kassa doctor` and the start of a shift.
-    public func checkUnit() throws(ControlUnitError) { try unit.checkStatus() }
+    /// Before a shift opens: the unit answers, is operational, and is the terminal's (bound to it the first time).
+    public func checkDevice(settings: Settings) throws(SessionError) -> [String: String] {
+        let status: ControlUnitStatus
+        do {
+            status = try unit.status()
+        } catch {
+            throw .controlUnitFailed(code: error.code, message: error.description)
+        }
+        if let bound = settings.regime[Self.boundUnitSetting], !bound.isEmpty, bound != status.unitID {
+            throw .controlUnitMismatch(bound: bound, connected: status.unitID)
+        }
+        guard status.operational else {
+            throw .controlUnitFailed(code: 6, message: "the control unit reports \(status.state) (severity \(status.severity)): it is not operational")
+        }
+        if status.storage == "full" {
+            throw .controlUnitFailed(code: 10, message: "the control unit's memory is full: have the supplier read it out")
+        }
+        if status.storage == "high" { logger.warning("the control unit's memory is nearly full", metadata: ["unit": "\(status.unitID)"]) }
+        return (settings.regime[Self.boundUnitSetting] ?? "").isEmpty ? [Self.boundUnitSetting: status.unitID] : [:]
+    }
+
+    /// The unit's status (`kassa doctor`, `kassa fiscal status`).
+    public func unitStatus() throws(ControlUnitError) -> ControlUnitStatus { try unit.status() }
 }

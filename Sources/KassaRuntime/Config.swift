@@ -1,3 +1,4 @@
+import DeviceTransport
 import Foundation
 import StrictDecoding
 
@@ -74,6 +75,18 @@ public struct KassaConfig: Sendable, Equatable {
     }
     public var serve = Serve()
 
+    /// `[fiscal.control-unit]`: the Swedish control unit on a serial port (Docs/fiscal-devices.md). Without it the
+    /// in-process simulator stands in (and prints `SIMULATOR-…` as the unit's id).
+    public struct ControlUnit: Sendable, Equatable {
+        /// `serial:///dev/ttyUSB0?baud=9600` (8N1 unless the URL says otherwise).
+        public var url: String = ""
+        /// How long one reply is awaited.
+        public var timeoutMilliseconds: Int = 1000
+        /// How many times one request is sent (the same frame each time).
+        public var attempts: Int = 3
+    }
+    public var controlUnit: ControlUnit?
+
     public init() {}
 
     public var defaultDevice: Device? {
@@ -110,9 +123,13 @@ public struct KassaConfig: Sendable, Equatable {
                 }
                 table = line.dropFirst().dropLast().split(separator: ".").map { $0.trimmingCharacters(in: .whitespaces) }
                 if table == ["serve"] { continue }
+                if table == ["fiscal", "control-unit"] {
+                    if config.controlUnit == nil { config.controlUnit = ControlUnit() }
+                    continue
+                }
                 guard table.count >= 2, table[0] == "devices", !table[1].isEmpty, table.count == 2 || (table.count == 3 && table[2] == "drawer") else {
                     throw .config(path: path, line: number, reason: "unknown table [\(table.joined(separator: "."))]; "
-                        + "use [devices.NAME] and [devices.NAME.drawer]")
+                        + "use [devices.NAME], [devices.NAME.drawer], [serve] and [fiscal.control-unit]")
                 }
                 let name = table[1]
                 if config.devices[name] == nil { config.devices[name] = Device(name: name, url: "") }
@@ -129,6 +146,10 @@ public struct KassaConfig: Sendable, Equatable {
             let value = try parseValue(line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces), path: path, line: number)
             if table == ["serve"] {
                 try config.serve.set(key, value, path: path, line: number)
+                continue
+            }
+            if table == ["fiscal", "control-unit"] {
+                try config.controlUnit?.set(key, value, path: path, line: number)
                 continue
             }
             guard table.count >= 2, var device = config.devices[table[1]] else {
@@ -172,6 +193,9 @@ public struct KassaConfig: Sendable, Equatable {
         }
         for device in config.devices.values where device.url.isEmpty {
             throw .config(path: path, line: 0, reason: "device '\(device.name)' has no url")
+        }
+        if let unit = config.controlUnit, unit.url.isEmpty {
+            throw .config(path: path, line: 0, reason: "[fiscal.control-unit] has no url (serial:///dev/ttyUSB0?baud=9600)")
         }
         if config.devices.values.filter(\.isDefault).count > 1 {
             throw .config(path: path, line: 0, reason: "more than one device says default = true")
@@ -222,6 +246,38 @@ extension KassaConfig.Serve {
                                       "dedupe-seconds", "odoo-timeout", "epos-command"]
             let hint = StrictJSONDecoder.closest(to: key, in: known).map { "; did you mean '\($0)'?" } ?? "; known keys: \(known.sorted().joined(separator: ", "))"
             throw .config(path: path, line: line, reason: "unknown key '\(key)' in [serve]\(hint)")
+        }
+    }
+}
+
+extension KassaConfig.ControlUnit {
+    mutating func set(_ key: String, _ value: KassaConfig.Value, path: String, line: Int) throws(RuntimeError) {
+        func integer(_ range: ClosedRange<Int>) throws(RuntimeError) -> Int {
+            guard case .integer(let number) = value, range.contains(number) else {
+                throw .config(path: path, line: line, reason: "'\(key)' must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return number
+        }
+        switch key {
+        case "url":
+            guard case .string(let text) = value else { throw .config(path: path, line: line, reason: "'url' must be a string") }
+            do {
+                guard case .serial(_, let parameters) = try DeviceURL(parsing: text) else {
+                    throw RuntimeError.config(path: path, line: line, reason: "a control unit is on a serial port: url = \"serial:///dev/ttyUSB0?baud=9600\"")
+                }
+                _ = try SerialSettings(parameters: parameters, url: text)
+            } catch let error as RuntimeError {
+                throw error
+            } catch {
+                throw .config(path: path, line: line, reason: "\(error)")
+            }
+            url = text
+        case "timeout-ms": timeoutMilliseconds = try integer(100...10_000)
+        case "attempts": attempts = try integer(1...10)
+        default:
+            let known: Set<String> = ["url", "timeout-ms", "attempts"]
+            let hint = StrictJSONDecoder.closest(to: key, in: known).map { "; did you mean '\($0)'?" } ?? "; known keys: \(known.sorted().joined(separator: ", "))"
+            throw .config(path: path, line: line, reason: "unknown key '\(key)' in [fiscal.control-unit]\(hint)")
         }
     }
 }

@@ -42,11 +42,24 @@ extension KassaEnvironment {
         case "se":
             if let profile = fiscalProfiles(database).compactMap({ $0 as? SwedishProfile }).first {
                 do {
-                    try profile.checkUnit()
-                    add("control unit", .pass, "the control unit answers")
+                    let status = try profile.unitStatus()
+                    let bound = settings.regime[SwedishProfile.boundUnitSetting] ?? ""
+                    let what = "\(status.unitID) at \(status.connection): \(status.state), protocol \(status.protocolVersion), firmware \(status.firmware)"
+                        + (status.storage.map { ", storage \($0)" } ?? "")
+                    if !bound.isEmpty, bound != status.unitID {
+                        add("control unit", .fail, "\(what); but this terminal is bound to \(bound)",
+                            fix: "connect unit \(bound), or start a new terminal (a new database) for \(status.unitID)")
+                    } else if !status.operational || status.storage == "full" {
+                        add("control unit", .fail, "\(what): no sale can be registered",
+                            fix: "restart the unit; if it stays so, follow the manufacturer's declaration for a unit out of order")
+                    } else if status.state == "warning" || status.storage == "high" {
+                        add("control unit", .warn, what, fix: "have the supplier check the unit (read out its memory when it is nearly full)")
+                    } else {
+                        add("control unit", .pass, what + (bound.isEmpty ? " (the terminal is bound to it at the next shift)" : ""))
+                    }
                 } catch {
                     add("control unit", .fail, "the control unit does not answer (\(error)): no sale can be registered",
-                        fix: "check the unit's cable and power; if it stays down, follow the manufacturer's declaration for a unit out of order")
+                        fix: "check the unit's cable, power and [fiscal.control-unit] url; if it stays down, follow the manufacturer's declaration for a unit out of order")
                 }
             }
             let pending = (try? engine.pendingRegistrations()) ?? []

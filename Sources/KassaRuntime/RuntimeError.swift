@@ -140,7 +140,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             case .idempotencyConflict: return 40
             case .notFound, .noTerminal: return 36
             case .database, .databaseUnavailable: return 37
-            case .fiscalModuleFailed, .controlUnitFailed, .registrationPending, .registrationNeeded, .registrationConflict: return 38
+            case .fiscalModuleFailed, .controlUnitFailed, .controlUnitMismatch, .registrationPending, .registrationNeeded, .registrationConflict: return 38
             case .stateTampered: return 39
             }
         case .transport(let error):
@@ -212,6 +212,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             case .databaseUnavailable: return "DATABASE_UNAVAILABLE"
             case .fiscalModuleFailed: return "FISCAL_MODULE"
             case .controlUnitFailed, .registrationPending, .registrationNeeded, .registrationConflict: return "CONTROL_UNIT"
+            case .controlUnitMismatch: return "CONTROL_UNIT_MISMATCH"
             case .stateTampered: return "JOURNAL_BROKEN"
             }
         case .transport(let error):

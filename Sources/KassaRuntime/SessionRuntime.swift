@@ -1,3 +1,4 @@
+import CleanCashDriver
 import DeviceTransport
 import ESCPOS
 import Foundation
@@ -16,15 +17,32 @@ extension KassaEnvironment {
     }
 
     /// The fiscal profiles this terminal can run (the `fiscal-profile` setting picks one): Austria, with its AES key in
-    /// `rksv-aes.key` beside the database (made on the first Austrian receipt), and Sweden, with the control unit.
-    /// No driver for a real control unit exists yet: the simulator stands in and prints `SIMULATOR-…` as the unit's number.
-    /// `KASSA_CONTROL_UNIT=down` makes it stop answering (tests, demos of the failure).
+    /// `rksv-aes.key` beside the database (made on the first Austrian receipt), and Sweden, with the control unit of
+    /// `[fiscal.control-unit]` in kassa.toml (a CleanCash unit on a serial port). Without one, the in-process simulator
+    /// stands in and prints `SIMULATOR-…` as the unit's id; `KASSA_CONTROL_UNIT=down` makes it stop answering (tests,
+    /// demos of the failure).
     public func fiscalProfiles(_ database: String?) -> [any FiscalProfile] {
         let folder = URL(fileURLWithPath: databasePath(database)).deletingLastPathComponent()
-        // The simulator keeps its memory beside the database, as a unit keeps it across power cycles.
+        return [AustrianProfile(keyPath: folder.appendingPathComponent("rksv-aes.key").path), SwedishProfile(unit: controlUnit(database))]
+    }
+
+    /// The control unit: the configured one, else the simulator (its memory beside the database, as a unit keeps it
+    /// across power cycles).
+    public func controlUnit(_ database: String?) -> any ControlUnit {
+        if let configured = config.controlUnit {
+            let url = configured.url, timeout = Duration.milliseconds(configured.timeoutMilliseconds), attempts = configured.attempts
+            do {
+                return try CleanCashControlUnit(url: url, replyTimeout: timeout, attempts: attempts)
+            } catch {
+                // kassa.toml's check refuses such a url; should one get here, the unit fails every call with the reason
+                // (never the simulator in its place).
+                return CleanCashControlUnit(connection: url, clock: ContinuousClock()) { () throws(TransportError) -> any Transport in throw error }
+            }
+        }
+        let folder = URL(fileURLWithPath: databasePath(database)).deletingLastPathComponent()
         let unit = ControlUnitSimulator(memoryPath: folder.appendingPathComponent("control-unit-simulator.json").path)
         if ProcessInfo.processInfo.environment["KASSA_CONTROL_UNIT"] == "down" { unit.setAnswering(false) }
-        return [AustrianProfile(keyPath: folder.appendingPathComponent("rksv-aes.key").path), SwedishProfile(unit: unit)]
+        return unit
     }
 
     /// The software fiscal module's key: `fiscal-module.key` in the database's folder.
@@ -92,6 +110,15 @@ extension KassaEnvironment {
             let engine = try SessionEngine(store: store, readOnly: readOnly, logger: logger, fiscalModule: module,
                                            profiles: fiscalProfiles(database), faultPoint: faultPoint, createTerminal: witness == nil,
                                            acceptNewFiscalModule: witness == nil || replacingModule)
+            if !readOnly, (try? engine.pendingRegistrations().isEmpty) == false {
+                // Registrations left pending by an interrupted command are completed first, in the order of their serials.
+                do {
+                    let done = try engine.resolvePendingRegistrations()
+                    logger.notice("pending control-unit registrations completed", metadata: ["keys": "\(done)"])
+                } catch {
+                    logger.warning("pending control-unit registrations could not be completed yet", metadata: ["error": "\(error)"])
+                }
+            }
             if !FileManager.default.fileExists(atPath: marker), !readOnly {
                 // SQLite creates the database (and its -wal and -shm) 0644 less the umask; the terminal's history is
                 // the till user's alone, as the home folder is.

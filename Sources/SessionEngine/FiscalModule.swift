@@ -64,6 +64,10 @@ public protocol FiscalProfile: Sendable {
     /// Sends a registration to the device and returns the code it gave. The same registration sent again gets the same
     /// answer (the device ignores a repeat). Called outside any transaction.
     func send(_ registration: ExternalRegistration) throws(SessionError) -> FiscalCode
+    /// Checks the profile's device before a shift opens (Sweden: the control unit answers, is operational and is the
+    /// unit this terminal is bound to). Returns facts to keep as read-only regime settings (the binding, the first
+    /// time). Called outside any transaction; throws when no shift may open.
+    func checkDevice(settings: Settings) throws(SessionError) -> [String: String]
 }
 
 extension FiscalProfile {
@@ -73,6 +77,7 @@ extension FiscalProfile {
     public func send(_ registration: ExternalRegistration) throws(SessionError) -> FiscalCode {
         throw .invalid("The fiscal profile \(name) registers nothing outside the process.")
     }
+    public func checkDevice(settings: Settings) throws(SessionError) -> [String: String] { [:] }
 }
 
 /// A registration that a device outside the process must hold before the receipt is recorded (Sweden's control unit).
@@ -84,11 +89,15 @@ public struct ExternalRegistration: Sendable, Equatable, Codable {
     public var key: String
     /// The request exactly as sent (canonical JSON): a re-send is byte for byte the same.
     public var payload: String
+    /// The serial the engine gave it when it was first committed as pending (1, 2, … per profile, never given twice);
+    /// nil until then. A re-send carries the same serial.
+    public var serial: Int64?
 
-    public init(profile: String, key: String, payload: String) {
+    public init(profile: String, key: String, payload: String, serial: Int64? = nil) {
         self.profile = profile
         self.key = key
         self.payload = payload
+        self.serial = serial
     }
 }
 

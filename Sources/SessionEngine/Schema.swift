@@ -415,6 +415,14 @@ enum Schema {
                 CREATE INDEX print_state_queued ON print_state(state) WHERE state = 'queued';
                 """)
         }
+        // Control-unit serials (decision 0028): each registration gets the next serial of its profile when it is first
+        // committed as pending; a re-send uses the same serial, and a serial is never given twice.
+        migrator.registerMigration("v20-registration-serial", foreignKeyChecks: .immediate) { db in
+            try db.execute(sql: """
+                ALTER TABLE pending_registration ADD COLUMN serial INTEGER;
+                CREATE TABLE registration_serial (profile TEXT NOT NULL PRIMARY KEY, last INTEGER NOT NULL CHECK (last >= 0)) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 

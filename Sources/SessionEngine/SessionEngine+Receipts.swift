@@ -515,10 +515,11 @@ extension SessionEngine {
             try self.addTotal(session, "copies", amount: record.total, db)
             let settings = try Settings.load(db)
             if let profile = self.profiles[settings.fiscalProfile], profile.registersCopies {
-                // The copy is registered as a copy (Sweden: RECEIPT_COPY) and printed with its own control code.
+                // The copy is registered as a copy (Sweden: RECEIPT_COPY) and printed with its own control code; it
+                // carries its original's date, as the unit wants it.
                 record.fiscalCode = try self.profileCode(profile, ProfileReceipt(
                     id: id, kind: record.kind, fiscalType: nil, number: record.number, terminal: self.terminalID, cashier: user,
-                    localTime: Self.localTime(now, timeZone: settings.timeZone),
+                    localTime: Self.localTime(record.createdAt, timeZone: settings.timeZone),
                     grossByRate: Dictionary(record.vatLines.map { ($0.rate.basisPoints, $0.gross) }, uniquingKeysWith: +),
                     vatByRate: Dictionary(record.vatLines.map { ($0.rate.basisPoints, $0.vat) }, uniquingKeysWith: +), total: record.total,
                     negativeTotal: -record.lines.filter { $0.amount < 0 }.reduce(0) { $0 + $1.amount }, turnoverAfter: 0, isCopy: true),

@@ -70,27 +70,59 @@ extension SessionEngine {
         return code
     }
 
-    /// Commits the registration as pending (with the command that asked for it), sends it, and stores the answer. A unit
-    /// that does not answer leaves it pending (it may have registered it): the next command under the same key re-sends
-    /// exactly the same request. A definite refusal (a NAK) removes it: the unit holds nothing under it. Either failure
-    /// is journaled.
+    /// Commits the registration as pending (with the command that asked for it and the profile's next serial), sends it,
+    /// and stores the answer. A unit that does not answer leaves it pending (it may have registered it): the next command
+    /// under the same key re-sends exactly the same request under the same serial. A definite refusal (a NAK, or nothing
+    /// sent) removes it: the unit holds nothing under it, and its serial is not given again. Either failure is journaled.
+    ///
+    /// Registrations reach the unit in the order of their serials: one still pending under an earlier serial (its
+    /// command interrupted) is completed first, since a unit answers only a repeat of its *last* serial from memory and
+    /// would take an older one, sent after a newer, as a new registration.
     func sendRegistration(_ registration: ExternalRegistration) throws(SessionError) {
         guard let profile = profiles[registration.profile] else { throw .invalid("The fiscal profile \(registration.profile) is not available.") }
         let now = clock.now()
         let command = try? Self.currentCommand.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-        try store.write { db in
-            try db.cachedStatement(sql: """
+        let known = try store.read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT serial FROM pending_registration WHERE key = ?"), arguments: [registration.key])
+                .map { ($0["serial"] as Int64?) ?? 0 }
+        }
+        for earlier in try pendingBefore(serial: known ?? Int64.max, except: registration.key) {
+            try completeInterrupted(ExternalRegistration(profile: earlier.profile, key: earlier.key, payload: ""))
+        }
+        let serial: Int64 = try store.write { db in
+            let inserted = try db.cachedStatement(sql: """
                 INSERT INTO pending_registration (key, profile, payload, command_json, created_at) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (key) DO NOTHING
-                """).execute(arguments: [registration.key, registration.profile, registration.payload, command, Self.timestamp(now)])
+                """)
+            try inserted.execute(arguments: [registration.key, registration.profile, registration.payload, command, Self.timestamp(now)])
+            if try Int64.fetchOne(db.cachedStatement(sql: "SELECT serial FROM pending_registration WHERE key = ?"), arguments: [registration.key]) == nil {
+                // First committed (or pending from before serials existed): the profile's next serial, never given again.
+                try db.cachedStatement(sql: """
+                    INSERT INTO registration_serial (profile, last) VALUES (?, 1) ON CONFLICT (profile) DO UPDATE SET last = last + 1
+                    """).execute(arguments: [registration.profile])
+                try db.cachedStatement(sql: """
+                    UPDATE pending_registration SET serial = (SELECT last FROM registration_serial WHERE profile = ?) WHERE key = ?
+                    """).execute(arguments: [registration.profile, registration.key])
+            }
             try db.cachedStatement(sql: "UPDATE pending_registration SET sent = sent + 1 WHERE key = ?").execute(arguments: [registration.key])
+            guard let serial = try Int64.fetchOne(db.cachedStatement(sql: "SELECT serial FROM pending_registration WHERE key = ?"),
+                                                  arguments: [registration.key]) else {
+                throw SessionError.invalid("The registration \(registration.key) has no serial.")
+            }
+            return serial
         }
+        var sending = registration
+        sending.serial = serial
         let code: FiscalCode
         do {
-            code = try profile.send(registration)
+            code = try profile.send(sending)
         } catch {
             let definite: Bool
-            if case .controlUnitFailed(let unitCode, _) = error { definite = unitCode > 0 && unitCode != 5 } else { definite = false }
+            switch error {
+            case .controlUnitFailed(let unitCode, _): definite = unitCode > 0 || unitCode == -3 || unitCode == -4
+            case .controlUnitMismatch: definite = true
+            default: definite = false
+            }
             if definite {
                 _ = try? store.write { db in
                     try db.cachedStatement(sql: "DELETE FROM pending_registration WHERE key = ?").execute(arguments: [registration.key])
@@ -103,16 +135,51 @@ extension SessionEngine {
         registrationAnswers.withLock { $0[registration.key] = (registration.payload, code) }
     }
 
+    /// Registrations pending under a serial lower than `serial` (other than `key`), oldest first.
+    func pendingBefore(serial: Int64, except key: String) throws(SessionError) -> [(key: String, profile: String)] {
+        try store.read { db in
+            try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT key, profile FROM pending_registration WHERE key <> ? AND COALESCE(serial, 0) < ? ORDER BY COALESCE(serial, 0), created_at
+                """), arguments: [key, serial]).map { ($0["key"], $0["profile"]) }
+        }
+    }
+
+    /// Completes every registration still pending (commands interrupted after they were sent), in the order of their
+    /// serials, as at start. Each is completed exactly as it was asked; one that cannot be throws `registrationPending`
+    /// and stays. Returns the keys completed.
+    @discardableResult
+    public func resolvePendingRegistrations() throws(SessionError) -> [String] {
+        var done: [String] = []
+        for pending in try pendingBefore(serial: Int64.max, except: "") {
+            try completeInterrupted(ExternalRegistration(profile: pending.profile, key: pending.key, payload: ""))
+            done.append(pending.key)
+        }
+        return done
+    }
+
+    /// The profile's device check before a shift opens; a failure is journaled as an outage and refuses the shift.
+    func checkProfileDevice() throws(SessionError) -> [String: String] {
+        let settings = try store.read { db in try Settings.load(db) }
+        guard let profile = profiles[settings.fiscalProfile] else { return [:] }
+        do {
+            return try profile.checkDevice(settings: settings)
+        } catch {
+            journalOutage(ExternalRegistration(profile: profile.name, key: "shift-open", payload: ""), error: error, definite: true)
+            throw error
+        }
+    }
+
     /// Journals that the control unit refused or did not answer (`control_unit_failure`): what was asked, and the outcome.
     func journalOutage(_ registration: ExternalRegistration, error: SessionError, definite: Bool) {
         var code: Int64 = -1
         var message = error.description
         if case .controlUnitFailed(let unitCode, let unitMessage) = error { (code, message) = (Int64(unitCode), unitMessage) }
+        if case .controlUnitMismatch = error { code = -5 }
         do {
             _ = try journaledOnce { db in
                 try self.journal("control_unit_failure", ref: registration.key, body: .object([
                     "key": .string(registration.key), "profile": .string(registration.profile), "code": .int(code), "message": .string(message),
-                    "outcome": .string(definite ? "refused" : "pending"),
+                    "outcome": .string(registration.key == "shift-open" ? "shift-refused" : definite ? "refused" : "pending"),
                 ]), now: self.clock.now(), db)
             }
         } catch {

@@ -191,10 +191,14 @@ extension SessionEngine {
         throws(SessionError) -> ShiftRecord
     {
         let now = clock.now()
+        // The regime's device (a control unit) is checked before the shift opens, outside the transaction.
+        let keep = try checkProfileDevice()
         return try journaled { db in
             try self.once(commandID, kind: "session.open", request: RequestDigest(["user": user, "float": countedFloat, "count": count]), db) {
                 try self.require(.sessionOpen, user: user, db)
                 let settings = try Settings.load(db)
+                let unkept = keep.filter { (settings.regime[$0.key] ?? "").isEmpty }
+                if !unkept.isEmpty { try self.keepProfileFacts(FiscalCode(profile: settings.fiscalProfile, code: "", keep: unkept), db) }
                 if let limit = settings.maxUnpostedShifts {
                     let waiting = try Row.fetchOne(db.cachedStatement(sql: """
                         SELECT COUNT(*) AS count, MIN(z_no) AS oldest FROM pos_session WHERE terminal_id = ? AND state = 'closed' AND is_rescue = 0

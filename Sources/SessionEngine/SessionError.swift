@@ -41,6 +41,8 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
     case fiscalModuleFailed(serial: String, code: Int32, message: String)
     /// The control unit (SE) refused or did not answer; the receipt was not recorded.
     case controlUnitFailed(code: Int32, message: String)
+    /// The control unit that answered is not the one this terminal is bound to; nothing was registered or recorded.
+    case controlUnitMismatch(bound: String, connected: String)
     /// A registration committed as pending could not be resolved (its command cannot be completed); nothing new is
     /// registered under its number until it is.
     case registrationPending(key: String, message: String)
@@ -121,6 +123,10 @@ public enum SessionError: Error, Equatable, Sendable, CustomStringConvertible {
             return "The control unit did not register the receipt (\(code): \(message)); nothing was recorded. "
                 + "Check its cable and power (kassa doctor), then repeat the command with the same --id; "
                 + "if it stays down, follow the manufacturer's declaration for a control unit that is out of order."
+        case .controlUnitMismatch(let bound, let connected):
+            return "This terminal is bound to control unit \(bound), but the unit connected is \(connected); nothing was recorded. "
+                + "Connect unit \(bound) (check [fiscal.control-unit] in kassa.toml), or start a new terminal (a new database) for \(connected): "
+                + "a register's receipts are never registered in two units."
         case .registrationPending(let key, let message):
             return "A control-unit registration (\(key)) is pending and could not be completed: \(message). Nothing new was registered "
                 + "under its number. Run `kassa doctor` for the pending registrations, fix the cause and repeat the command."

@@ -67,7 +67,7 @@ public struct Settings: Sendable, Equatable, Codable {
         ("default-float", "0"), ("history-since", ""), ("denominations", "100000,50000,20000,10000,5000,2000,1000,500,200,100"),
         ("time-zone", TimeZone.current.identifier), ("parking", "on"), ("parked-at-close", "defer"),
         ("parked-visibility", "own"), ("store", "store-1"), ("fiscal-profile", "none"), ("company-name", "Kassa"), ("shop-address", ""), ("at-cashbox-id", ""), ("at-company-id", ""), ("at-aes-key-sha256", ""),
-        ("se-org-number", ""), ("se-pos-id", ""), ("warn-open-hours", "24"), ("max-unposted-shifts", "unlimited"),
+        ("se-org-number", ""), ("se-pos-id", ""), ("se-control-unit", ""), ("warn-open-hours", "24"), ("max-unposted-shifts", "unlimited"),
         ("parked-lease-seconds", "120"), ("currency", ""), ("locale", ""),
     ]
 
@@ -121,6 +121,9 @@ public struct Settings: Sendable, Equatable, Codable {
         case "at-aes-key-sha256":
             throw .invalid("at-aes-key-sha256 is the fingerprint of the register's AES key, recorded with its first RKSV receipt; it cannot be "
                 + "set. Restore a lost key with `kassa fiscal at-key restore FILE`.")
+        case "se-control-unit":
+            throw .invalid("se-control-unit is the id of the control unit this terminal is bound to, recorded when the unit first answered; "
+                + "it cannot be set. A register moved to another unit is a new terminal (a new database).")
         case "se-org-number":
             guard value.utf8.count == 10, value.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
                 throw .invalid("se-org-number is the 10-digit organisation number, in the digits 0–9 (no dash).")

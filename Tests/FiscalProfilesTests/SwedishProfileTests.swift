@@ -38,9 +38,12 @@ struct SwedishProfileTests {
         let sent = try #require(till.unit.received.first)
         #expect(sent.organisationNumber == "5561234567" && sent.posID == "KASSA1" && sent.kind == .normal && sent.receiptID == "1")
         #expect(sent.total == "369,00" && sent.negativeTotal == "0,00" && sent.dateTime == "202611181206")
-        #expect(sent.vat == ["25,00;50,00", "12,00;7,50", "6,00;2,77"])
+        #expect(sent.vat == ["25,00;50,00", "12,00;7,50", "6,00;2,77", "0,00;0,00"], "four fixed slots")
         let code = try #require(receipt.fiscalCode)
-        #expect(code.profile == "se" && code.code.count == 44 && code.lines == ["Kontrollenhet: SIMULATOR-0001", "Kontrollkod: \(code.code)"])
+        #expect(code.profile == "se" && code.code.count == 59 && code.lines == ["Kontrollenhet: SIMULATOR-0001", "Kontrollkod: \(code.code)"])
+        // The terminal was bound to the unit when the shift opened; the binding is a journaled, read-only setting.
+        #expect(try till.engine.settings().regime["se-control-unit"] == "SIMULATOR-0001")
+        #expect(throws: SessionError.self) { try till.engine.setSetting("se-control-unit", "OTHER", by: "maria") }
         #expect(try till.engine.receipt(number: 1).fiscalCode == code)
         #expect(try till.engine.verifyJournal().ok)
         // The X report counts goods and services apart (Swedish items 9 and 10).
@@ -52,7 +55,7 @@ struct SwedishProfileTests {
     func unitDown() throws {
         let till = try Till()
         till.unit.setAnswering(false)
-        #expect(throws: SessionError.controlUnitFailed(code: -1, message: "the control unit did not answer")) {
+        #expect(throws: SessionError.controlUnitFailed(code: -1, message: "CU_NO_REPLY: the control unit did not answer")) {
             try till.engine.finalizeSale(Self.sale("s1"), user: "maria")
         }
         #expect(try till.engine.counters().receiptNumber == 0 && till.unit.received.isEmpty)
@@ -62,13 +65,45 @@ struct SwedishProfileTests {
         #expect(till.unit.received.count == 1)
     }
 
-    @Test("a unit that forgot the POS (power cycle) gets it registered again, and the sale goes through")
-    func reRegisters() throws {
-        let till = try Till()
-        _ = try till.engine.finalizeSale(Self.sale("s1"), user: "maria")
-        till.unit.restart()
-        #expect(try till.engine.finalizeSale(Self.sale("s2"), user: "maria").fiscalCode != nil)
-        #expect(till.unit.received.map(\.receiptID) == ["1", "2"])
+    /// A unit that can be swapped for another (a unit replaced on the counter).
+    final class SwappableUnit: ControlUnit {
+        let current: Synchronization.Mutex<ControlUnitSimulator>
+        init(_ unit: ControlUnitSimulator) { current = Synchronization.Mutex(unit) }
+        func swap(_ unit: ControlUnitSimulator) { current.withLock { $0 = unit } }
+        func status() throws(ControlUnitError) -> ControlUnitStatus { try current.withLock { $0 }.status() }
+        func register(_ receipt: ControlUnitReceipt, serial: Int64) throws(ControlUnitError) -> ControlUnitReply {
+            try current.withLock { $0 }.register(receipt, serial: serial)
+        }
+    }
+
+    @Test("a terminal bound to one unit refuses another, at shift open and at a sale, with both ids named; nothing is registered in it")
+    func boundToItsUnit() throws {
+        let first = ControlUnitSimulator(unitID: "CC-A"), second = ControlUnitSimulator(unitID: "CC-B")
+        let unit = SwappableUnit(first)
+        let engine = try SessionEngine(store: SessionStore.inMemory(), identity: FixedIdentity("0123456789abcdef0123456789abcdef"),
+                                       clock: ManualClock(Date(timeIntervalSince1970: 1_795_000_000)), fiscalModule: SoftwareFiscalModule.ephemeral(),
+                                       profiles: [SwedishProfile(unit: unit)])
+        _ = try engine.addUser(id: "maria", name: "Maria", role: "manager", by: nil)
+        for (key, value) in [("cash-control", "off"), ("fiscal-profile", "se"), ("se-org-number", "5561234567"), ("se-pos-id", "KASSA1")] {
+            try engine.setSetting(key, value, by: "maria")
+        }
+        _ = try engine.openShift(commandID: "open", user: "maria", countedFloat: 0)
+        #expect(try engine.finalizeSale(Self.sale("s1"), user: "maria").fiscalCode?.lines.first == "Kontrollenhet: CC-A")
+        unit.swap(second)
+        #expect(throws: SessionError.controlUnitMismatch(bound: "CC-A", connected: "CC-B")) { try engine.finalizeSale(Self.sale("s2"), user: "maria") }
+        #expect(try second.received.isEmpty && engine.pendingRegistrations().isEmpty && engine.counters().receiptNumber == 1)
+        _ = try engine.closeShift(commandID: "close", user: "maria", countedCash: nil, cashLeft: nil)
+        #expect(throws: SessionError.controlUnitMismatch(bound: "CC-A", connected: "CC-B")) {
+            try engine.openShift(commandID: "open-2", user: "maria", countedFloat: 0)
+        }
+        let outages = try engine.store.read { db in try String.fetchAll(db, sql: "SELECT body FROM journal WHERE kind = 'control_unit_failure'") }
+        #expect(outages.count == 2 && outages.allSatisfy { $0.contains("-5") }, "\(outages)")
+        unit.swap(first)
+        _ = try engine.openShift(commandID: "open-2", user: "maria", countedFloat: 0)
+        #expect(try engine.finalizeSale(Self.sale("s2"), user: "maria").number == 2)
+        // Serial 2 went to the refused attempt and is never given again: unit A holds serials 1 and 3.
+        #expect(first.memory().entries.map(\.serial) == [1, 3])
+        #expect(first.memory().conflicts.isEmpty)
     }
 
     @Test("training receipts and the one copy are registered as such; a second copy is refused without a second registration")
@@ -76,7 +111,8 @@ struct SwedishProfileTests {
         let till = try Till()
         let original = try till.engine.finalizeSale(Self.sale("s1"), user: "maria")
         _ = try till.engine.finalizeSale(Self.sale("t1", training: true), user: "maria")
-        #expect(till.unit.received.map(\.kind) == [.normal, .training] && till.unit.received[1].receiptID == "T1")
+        #expect(till.unit.received.map(\.kind) == [.normal, .training] && till.unit.received[1].receiptID == "700000000001")
+        #expect(try till.engine.receipt(number: 1, training: true).fiscalCode?.lines == ["Kontrollenhet: SIMULATOR-0001"], "training takes no control code")
         let copy = try till.engine.copy(number: 1, user: "maria")
         #expect(copy.isCopy && till.unit.received.last?.kind == .copy && copy.fiscalCode?.code != original.fiscalCode?.code)
         #expect(throws: SessionError.copyAlreadyPrinted(receiptNumber: 1)) { try till.engine.copy(number: 1, user: "maria") }
@@ -89,8 +125,8 @@ struct SwedishProfileTests {
         _ = try till.engine.park(id: "bord-4", user: "maria", lines: Self.sale("p").lines)
         let bill = try till.engine.proForma(commandID: "b1", parkedID: "bord-4", user: "maria")
         let sent = try #require(till.unit.received.last)
-        #expect(sent.kind == .proForma && sent.receiptID == "P1" && sent.total == "369,00", "\(sent)")
-        #expect(bill.fiscalCode?.lines.first == "Kontrollenhet: SIMULATOR-0001")
+        #expect(sent.kind == .proForma && sent.receiptID == "800000000001" && sent.total == "369,00", "\(sent)")
+        #expect(bill.fiscalCode?.lines == ["Kontrollenhet: SIMULATOR-0001"] && bill.fiscalCode?.code == "", "a pro-forma bill takes no control code")
         till.unit.setAnswering(false)
         #expect(throws: SessionError.self) { try till.engine.proForma(commandID: "b2", parkedID: "bord-4", user: "maria") }
         till.unit.setAnswering(true)
@@ -110,13 +146,10 @@ struct SwedishProfileTests {
     final class RefusingUnit: ControlUnit {
         let base = ControlUnitSimulator()
         let nak = Synchronization.Mutex<Int32?>(6)
-        func checkStatus() throws(ControlUnitError) { try base.checkStatus() }
-        func registerPOS(organisationNumber: String, posID: String) throws(ControlUnitError) {
-            try base.registerPOS(organisationNumber: organisationNumber, posID: posID)
-        }
-        func sendReceipt(_ receipt: ControlUnitReceipt) throws(ControlUnitError) -> ControlUnitReply {
-            if let code = nak.withLock({ $0 }) { throw ControlUnitError(code: code, message: "not operational") }
-            return try base.sendReceipt(receipt)
+        func status() throws(ControlUnitError) -> ControlUnitStatus { try base.status() }
+        func register(_ receipt: ControlUnitReceipt, serial: Int64) throws(ControlUnitError) -> ControlUnitReply {
+            if let code = nak.withLock({ $0 }) { throw ControlUnitError(code: code, identifier: "CU_NAK_006", message: "not operational") }
+            return try base.register(receipt, serial: serial)
         }
     }
 
@@ -132,7 +165,7 @@ struct SwedishProfileTests {
         }
         _ = try engine.openShift(commandID: "open", user: "maria", countedFloat: 0)
         // A definite refusal: nothing recorded, nothing pending, the refusal journaled.
-        #expect(throws: SessionError.controlUnitFailed(code: 6, message: "not operational")) { try engine.finalizeSale(Self.sale("s1"), user: "maria") }
+        #expect(throws: SessionError.controlUnitFailed(code: 6, message: "CU_NAK_006: not operational")) { try engine.finalizeSale(Self.sale("s1"), user: "maria") }
         #expect(try engine.pendingRegistrations().isEmpty && engine.counters().receiptNumber == 0)
         let failures = try engine.store.read { db in
             try String.fetchAll(db, sql: "SELECT body FROM journal WHERE kind = 'control_unit_failure'")
