@@ -66,6 +66,22 @@ public final class CleanCashControlUnit<C: Clock>: ControlUnit, @unchecked Senda
         }
     }
 
+    /// The unit's id from the last probe on the open line (probing when the line was (re)opened since).
+    public func currentUnitID() throws(ControlUnitError) -> String {
+        try state.withLock { (state: inout State) throws(ControlUnitError) -> String in
+            let link = try self.link(&state)
+            if let probe = state.probe { return probe.unitID }
+            do throws(CleanCashError) {
+                let probe = try link.probe()
+                state.probe = probe
+                return probe.unitID
+            } catch {
+                self.dropOnTransportFailure(error, &state)
+                throw Self.unitError(error, indefinite: false)
+            }
+        }
+    }
+
     public func register(_ receipt: ControlUnitReceipt, serial: Int64) throws(ControlUnitError) -> ControlUnitReply {
         let wire: CleanCashReceipt
         do {

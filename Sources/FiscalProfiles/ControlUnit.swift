@@ -12,6 +12,13 @@ public protocol ControlUnit: Sendable {
     /// Registers a receipt under `serial` (unique per registration; a repeat of the same serial with the same receipt is
     /// answered again and not registered twice).
     func register(_ receipt: ControlUnitReceipt, serial: Int64) throws(ControlUnitError) -> ControlUnitReply
+    /// The id of the unit on the line, as last read (a driver reads it again whenever the line was re-opened), so that a
+    /// registration can be checked against the terminal's unit without a status exchange per receipt.
+    func currentUnitID() throws(ControlUnitError) -> String
+}
+
+extension ControlUnit {
+    public func currentUnitID() throws(ControlUnitError) -> String { try status().unitID }
 }
 
 /// What the unit says of itself.

@@ -74,8 +74,8 @@ public final class SwedishProfile: FiscalProfile {
         let reply: ControlUnitReply
         do {
             if let bound = request.boundUnit {
-                let status = try unit.status()
-                guard status.unitID == bound else { throw SessionError.controlUnitMismatch(bound: bound, connected: status.unitID) }
+                let connected = try unit.currentUnitID()
+                guard connected == bound else { throw SessionError.controlUnitMismatch(bound: bound, connected: connected) }
             }
             reply = try unit.register(request, serial: serial)
         } catch let error as SessionError {

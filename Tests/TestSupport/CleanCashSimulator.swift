@@ -31,6 +31,8 @@ public final class CleanCashSimulator: @unchecked Sendable {
         case noise
         /// Executes the next `count` requests but sends no reply (a reply lost on the line).
         case dropReplies(count: Int)
+        /// Executes the next request of this type but sends no reply.
+        case dropReplyTo(String)
         /// Sends every reply twice.
         case duplicateReplies
         /// Executes the next registration, stores it, then loses power: silent until `powerOn()`.
@@ -157,6 +159,9 @@ public final class CleanCashSimulator: @unchecked Sendable {
         switch fault {
         case .dropReplies(let count):
             fault = count > 1 ? .dropReplies(count: count - 1) : .none
+            return nil
+        case .dropReplyTo(let type) where type == fields.first:
+            fault = .none
             return nil
         case .powerLossAfterRegistration where registered:
             poweredOff = true
