@@ -110,15 +110,6 @@ extension KassaEnvironment {
             let engine = try SessionEngine(store: store, readOnly: readOnly, logger: logger, fiscalModule: module,
                                            profiles: fiscalProfiles(database), faultPoint: faultPoint, createTerminal: witness == nil,
                                            acceptNewFiscalModule: witness == nil || replacingModule)
-            if !readOnly, (try? engine.pendingRegistrations().isEmpty) == false {
-                // Registrations left pending by an interrupted command are completed first, in the order of their serials.
-                do {
-                    let done = try engine.resolvePendingRegistrations()
-                    logger.notice("pending control-unit registrations completed", metadata: ["keys": "\(done)"])
-                } catch {
-                    logger.warning("pending control-unit registrations could not be completed yet", metadata: ["error": "\(error)"])
-                }
-            }
             if !FileManager.default.fileExists(atPath: marker), !readOnly {
                 // SQLite creates the database (and its -wal and -shm) 0644 less the umask; the terminal's history is
                 // the till user's alone, as the home folder is.

@@ -67,12 +67,23 @@ public actor TillOwner {
 
     private func engine() async throws(APIError) -> SessionEngine {
         if let opened { return opened }
-        let environment = self.environment
+        let environment = self.environment, logger = self.logger
         let result: Result<SessionEngine, RuntimeError> = await withCheckedContinuation { continuation in
             queue.async {
                 do throws(RuntimeError) {
                     let engine = try environment.sessionEngine(database: nil)
                     engine.queuePrintsForSpool()
+                    // At start, registrations left pending by an interrupted command are completed, in the order of
+                    // their serials (the unit answers the same serial from memory); one that cannot be yet stays, and
+                    // the next command that registers completes it first.
+                    if (try? engine.pendingRegistrations().isEmpty) == false {
+                        do {
+                            let done = try engine.resolvePendingRegistrations()
+                            logger.notice("pending control-unit registrations completed", metadata: ["keys": "\(done)"])
+                        } catch {
+                            logger.warning("pending control-unit registrations could not be completed yet", metadata: ["error": "\(error)"])
+                        }
+                    }
                     continuation.resume(returning: .success(engine))
                 } catch {
                     continuation.resume(returning: .failure(error))

@@ -259,4 +259,11 @@ extension SessionEngine {
             }
         }
     }
+
+    /// The last serial given to a registration of `profile` (0 before the first).
+    public func lastRegistrationSerial(profile: String) throws(SessionError) -> Int64 {
+        try store.read { db in
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT last FROM registration_serial WHERE profile = ?"), arguments: [profile]) ?? 0
+        }
+    }
 }

@@ -56,8 +56,10 @@ struct FiscalCLITests {
         _ = try ok(["park", "new", "-", "--id", "bord-4", "--name", "Bord 4", "--user", "maria"], stdin: Self.sale("p1"))
         let bill = try previewText(try ok(["park", "proforma", "bord-4", "--user", "maria"]))
         #expect(bill.contains("E J   K V I T T O") && bill.contains("ATT BETALA") && !bill.contains("Kvittonr"), "\(bill)")
-        // The bill is registered in the control unit (its code printed), numbered in its own series, and counted.
-        #expect(bill.contains("Proformanr") && bill.contains("P1") && bill.contains("Kontrollkod:") && bill.contains("320,00"), "\(bill)")
+        // The bill is registered in the control unit (its id printed; a pro-forma bill takes no control code, decision
+        // 0028), numbered in its own series, and counted.
+        #expect(bill.contains("Proformanr") && bill.contains("P1") && bill.contains("Kontrollenhet: SIMULATOR-0001") && !bill.contains("Kontrollkod:")
+                && bill.contains("320,00"), "\(bill)")
         let again = try ok(["park", "proforma", "bord-4", "--user", "maria", "--json", "--id", "bill-2"])
         #expect((again.json?["proForma"] as? [String: Any])?["number"] as? Int == 2, "\(again.stdout)")
         #expect((try ok(["park", "proforma", "bord-4", "--user", "maria", "--json", "--id", "bill-2"]).json?["proForma"] as? [String: Any])?["number"] as? Int == 2)

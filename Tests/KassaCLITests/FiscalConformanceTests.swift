@@ -322,7 +322,9 @@ extension FiscalConformanceTests {
         #expect((replay.json?["receipt"] as? [String: Any])?["number"] as? Int == 1)
         let memory = try memory()
         #expect((memory["conflicts"] as? [Any])?.isEmpty == true, "\(memory)")
-        let keys = (memory["entries"] as? [[String: Any]] ?? []).compactMap { $0["key"] as? String }
+        let keys = (memory["entries"] as? [[String: Any]] ?? []).compactMap { entry in
+            (entry["receipt"] as? [String: Any]).flatMap { receipt in (receipt["kind"] as? String).map { $0 + ":" + (receipt["receiptID"] as? String ?? "") } }
+        }
         #expect(keys == ["RECEIPT_NORMAL:1", "RECEIPT_NORMAL:2"], "\(keys)")
         #expect(try ok(["journal", "verify"]).stdout.contains("OK"))
     }

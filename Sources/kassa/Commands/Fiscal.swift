@@ -6,8 +6,9 @@ import SessionEngine
 extension Kassa {
     struct Fiscal: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "fiscal", abstract: "The terminal's fiscal keys: the RKSV AES key's backup and restore, a replacement fiscal module.",
-            subcommands: [ATKey.self, ReplaceModule.self])
+            commandName: "fiscal",
+            abstract: "The terminal's fiscal device and keys: the control unit's status and identity, the RKSV AES key, a replacement fiscal module.",
+            subcommands: [Status.self, Info.self, ATKey.self, ReplaceModule.self])
 
         struct ATKey: ParsableCommand {
             static let configuration = CommandConfiguration(
