@@ -74,6 +74,8 @@ let package = Package(
         .target(name: "QRCode"),
         // The CleanCash control unit's wire protocol as pure code: framing, messages, one exchange.
         .target(name: "CleanCashProtocol"),
+        // The Datecs "X" fiscal printer's wire protocol as pure code: frames, the stream decoder, status, one exchange.
+        .target(name: "DatecsProtocol"),
         // The CleanCash control unit behind a transport: the exchanges run over a serial port.
         .target(name: "CleanCashDriver", dependencies: ["CleanCashProtocol", "DeviceTransport", "FiscalProfiles", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Raster"),
@@ -197,6 +199,7 @@ let package = Package(
         ),
         .testTarget(name: "ChildProcessTests", dependencies: ["ChildProcess"]),
         .testTarget(name: "CleanCashProtocolTests", dependencies: ["CleanCashProtocol"]),
+        .testTarget(name: "DatecsProtocolTests", dependencies: ["DatecsProtocol"]),
         .testTarget(name: "CleanCashDriverTests", dependencies: ["CleanCashDriver", "CleanCashProtocol", "DeviceTransport", "FiscalProfiles", "SessionEngine",
                                                          "SoftwareFiscalModule", "TestSupport"]),
         .testTarget(name: "QRCodeTests", dependencies: ["QRCode", "TestSupport", "ESCPOS", "Raster"]),
