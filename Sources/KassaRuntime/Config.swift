@@ -203,17 +203,22 @@ public struct KassaConfig: Sendable, Equatable {
         return config
     }
 
-    enum Value { case string(String), integer(Int), bool(Bool) }
-}
+    enum Value {
+        case string(String), integer(Int), bool(Bool)
 
-extension KassaConfig.Serve {
-    mutating func set(_ key: String, _ value: KassaConfig.Value, path: String, line: Int) throws(RuntimeError) {
-        func integer(_ range: ClosedRange<Int>) throws(RuntimeError) -> Int {
-            guard case .integer(let number) = value, range.contains(number) else {
+        /// A whole number within `range`, or the error that names the key and the range.
+        func integer(_ key: String, _ range: ClosedRange<Int>, path: String, line: Int) throws(RuntimeError) -> Int {
+            guard case .integer(let number) = self, range.contains(number) else {
                 throw .config(path: path, line: line, reason: "'\(key)' must be a whole number from \(range.lowerBound) to \(range.upperBound)")
             }
             return number
         }
+    }
+}
+
+extension KassaConfig.Serve {
+    mutating func set(_ key: String, _ value: KassaConfig.Value, path: String, line: Int) throws(RuntimeError) {
+        func integer(_ range: ClosedRange<Int>) throws(RuntimeError) -> Int { try value.integer(key, range, path: path, line: line) }
         func string() throws(RuntimeError) -> String {
             guard case .string(let text) = value else { throw .config(path: path, line: line, reason: "'\(key)' must be a string") }
             return text
@@ -252,12 +257,7 @@ extension KassaConfig.Serve {
 
 extension KassaConfig.ControlUnit {
     mutating func set(_ key: String, _ value: KassaConfig.Value, path: String, line: Int) throws(RuntimeError) {
-        func integer(_ range: ClosedRange<Int>) throws(RuntimeError) -> Int {
-            guard case .integer(let number) = value, range.contains(number) else {
-                throw .config(path: path, line: line, reason: "'\(key)' must be a whole number from \(range.lowerBound) to \(range.upperBound)")
-            }
-            return number
-        }
+        func integer(_ range: ClosedRange<Int>) throws(RuntimeError) -> Int { try value.integer(key, range, path: path, line: line) }
         switch key {
         case "url":
             guard case .string(let text) = value else { throw .config(path: path, line: line, reason: "'url' must be a string") }

@@ -23,6 +23,19 @@ struct SwedishProfileTests {
         }
     }
 
+    /// A Swedish till on `unit` with Maria, its settings and an open shift.
+    static func till(_ unit: any ControlUnit) throws -> SessionEngine {
+        let engine = try SessionEngine(store: SessionStore.inMemory(), identity: FixedIdentity("0123456789abcdef0123456789abcdef"),
+                                       clock: ManualClock(Date(timeIntervalSince1970: 1_795_000_000)), fiscalModule: SoftwareFiscalModule.ephemeral(),
+                                       profiles: [SwedishProfile(unit: unit)])
+        _ = try engine.addUser(id: "maria", name: "Maria", role: "manager", by: nil)
+        for (key, value) in [("cash-control", "off"), ("fiscal-profile", "se"), ("se-org-number", "5561234567"), ("se-pos-id", "KASSA1")] {
+            try engine.setSetting(key, value, by: "maria")
+        }
+        _ = try engine.openShift(commandID: "open", user: "maria", countedFloat: 0)
+        return engine
+    }
+
     static func sale(_ id: String, training: Bool = false) -> SaleRequest {
         SaleRequest(id: id, lines: [
             SaleLineRequest(name: "Kaffe", quantity: MilliQuantity(milli: 2000), unitPrice: 3500, vatRate: VATRate(basisPoints: 1200)),
@@ -80,14 +93,7 @@ struct SwedishProfileTests {
     func boundToItsUnit() throws {
         let first = ControlUnitSimulator(unitID: "CC-A"), second = ControlUnitSimulator(unitID: "CC-B")
         let unit = SwappableUnit(first)
-        let engine = try SessionEngine(store: SessionStore.inMemory(), identity: FixedIdentity("0123456789abcdef0123456789abcdef"),
-                                       clock: ManualClock(Date(timeIntervalSince1970: 1_795_000_000)), fiscalModule: SoftwareFiscalModule.ephemeral(),
-                                       profiles: [SwedishProfile(unit: unit)])
-        _ = try engine.addUser(id: "maria", name: "Maria", role: "manager", by: nil)
-        for (key, value) in [("cash-control", "off"), ("fiscal-profile", "se"), ("se-org-number", "5561234567"), ("se-pos-id", "KASSA1")] {
-            try engine.setSetting(key, value, by: "maria")
-        }
-        _ = try engine.openShift(commandID: "open", user: "maria", countedFloat: 0)
+        let engine = try Self.till(unit)
         #expect(try engine.finalizeSale(Self.sale("s1"), user: "maria").fiscalCode?.lines.first == "Kontrollenhet: CC-A")
         unit.swap(second)
         #expect(throws: SessionError.controlUnitMismatch(bound: "CC-A", connected: "CC-B")) { try engine.finalizeSale(Self.sale("s2"), user: "maria") }
@@ -156,14 +162,7 @@ struct SwedishProfileTests {
     @Test("a NAK leaves nothing pending and is journaled as refused; no answer leaves the same request pending, re-sent unchanged")
     func refusedAndPending() throws {
         let unit = RefusingUnit()
-        let engine = try SessionEngine(store: SessionStore.inMemory(), identity: FixedIdentity("0123456789abcdef0123456789abcdef"),
-                                       clock: ManualClock(Date(timeIntervalSince1970: 1_795_000_000)), fiscalModule: SoftwareFiscalModule.ephemeral(),
-                                       profiles: [SwedishProfile(unit: unit)])
-        _ = try engine.addUser(id: "maria", name: "Maria", role: "manager", by: nil)
-        for (key, value) in [("cash-control", "off"), ("fiscal-profile", "se"), ("se-org-number", "5561234567"), ("se-pos-id", "KASSA1")] {
-            try engine.setSetting(key, value, by: "maria")
-        }
-        _ = try engine.openShift(commandID: "open", user: "maria", countedFloat: 0)
+        let engine = try Self.till(unit)
         // A definite refusal: nothing recorded, nothing pending, the refusal journaled.
         #expect(throws: SessionError.controlUnitFailed(code: 6, message: "CU_NAK_006: not operational")) { try engine.finalizeSale(Self.sale("s1"), user: "maria") }
         #expect(try engine.pendingRegistrations().isEmpty && engine.counters().receiptNumber == 0)
