@@ -76,6 +76,8 @@ let package = Package(
         .target(name: "CleanCashProtocol"),
         // The Datecs "X" fiscal printer's wire protocol as pure code: frames, the stream decoder, status, one exchange.
         .target(name: "DatecsProtocol"),
+        // The Datecs fiscal printer behind a transport: commands with their sequence numbers over a serial port.
+        .target(name: "DatecsDriver", dependencies: ["DatecsProtocol", "DeviceTransport"]),
         // The CleanCash control unit behind a transport: the exchanges run over a serial port.
         .target(name: "CleanCashDriver", dependencies: ["CleanCashProtocol", "DeviceTransport", "FiscalProfiles", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Raster"),
@@ -194,12 +196,13 @@ let package = Package(
 
         .target(
             name: "TestSupport",
-            dependencies: ["ESCPOS", "ImageCodec", "ProfileCatalog", "Raster", "VirtualPrinter", "CPosixShims", "ChildProcess", "CleanCashProtocol"],
+            dependencies: ["ESCPOS", "ImageCodec", "ProfileCatalog", "Raster", "VirtualPrinter", "CPosixShims", "ChildProcess", "CleanCashProtocol", "DatecsProtocol"],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "ChildProcessTests", dependencies: ["ChildProcess"]),
         .testTarget(name: "CleanCashProtocolTests", dependencies: ["CleanCashProtocol"]),
         .testTarget(name: "DatecsProtocolTests", dependencies: ["DatecsProtocol"]),
+        .testTarget(name: "DatecsDriverTests", dependencies: ["DatecsDriver", "DatecsProtocol", "DeviceTransport", "TestSupport"]),
         .testTarget(name: "CleanCashDriverTests", dependencies: ["CleanCashDriver", "CleanCashProtocol", "DeviceTransport", "FiscalProfiles", "SessionEngine",
                                                          "SoftwareFiscalModule", "TestSupport"]),
         .testTarget(name: "QRCodeTests", dependencies: ["QRCode", "TestSupport", "ESCPOS", "Raster"]),

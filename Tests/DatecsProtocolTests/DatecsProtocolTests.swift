@@ -77,6 +77,30 @@ struct DatecsFramingTests {
     }
 }
 
+@Suite("Datecs X protocol: commands and answers")
+struct DatecsCommandTests {
+    @Test("command data as the protocol lays it out (golden bytes), TAB after every field")
+    func golden() throws {
+        #expect(try DatecsCommand.sale(name: "Kafe", group: "B", unitPrice: 250, quantityMilli: 2000).data() == Array("Kafe\t2\t2.50\t2.000\t0\t\t0\t".utf8))
+        #expect(try DatecsCommand.openReceipt(operator: 1, password: "0000", uniqueSaleNumber: "DT000001-0001-0000001", till: 1).data()
+                == Array("1\t0000\tDT000001-0001-0000001\t1\t\t".utf8))
+        #expect(try DatecsCommand.payment(mode: 0, amount: 1000).data() == Array("0\t10.00\t1\t".utf8))
+        #expect(try DatecsCommand.report(zeroing: true).data() == Array("Z\t".utf8) && DatecsCommand.report(zeroing: true).code == 69)
+        #expect(try DatecsCommand.closeReceipt.data().isEmpty && DatecsCommand.cancelReceipt.code == 60)
+    }
+
+    @Test("answers: the error code first, numbers and amounts strictly; anything else is FP_REPLY_INVALID")
+    func answers() throws {
+        let reply = DatecsReply(sequence: 0x20, command: 69, data: DatecsFraming.data(["0", "12", "6.20", "-1.05"]), status: .clear)
+        let answer = try DatecsAnswer(reply)
+        #expect(try answer.errorCode == 0 && answer.number(0) == 12 && answer.money(1) == 620 && answer.money(2) == -105)
+        #expect(throws: DatecsCommandError.self) { try answer.number(1) }
+        #expect(throws: DatecsCommandError.self) { try answer.money(5) }
+        #expect(throws: DatecsCommandError.self) { try DatecsAnswer(DatecsReply(sequence: 0x20, command: 74, data: Array("OK\t".utf8), status: .clear)) }
+        #expect(try DatecsAnswer(DatecsReply(sequence: 0x20, command: 48, data: Array("-111015\t".utf8), status: .clear)).errorCode == -111015)
+    }
+}
+
 @Suite("Datecs X protocol: one exchange as a state machine")
 struct DatecsExchangeTests {
     func reply(_ sequence: UInt8 = 0x25, command: UInt16 = 49, fields: [String] = ["0"]) throws -> [UInt8] {
