@@ -147,7 +147,7 @@ let package = Package(
             name: "KassaRuntime",
             dependencies: [
                 "ESCPOS", "ReceiptLayout", "ImageCodec", "ProfileCatalog", "VirtualPrinter", "DeviceTransport",
-                "ReceiptPrinter", "DeviceDiscovery", "SessionEngine", "SoftwareFiscalModule", "FiscalProfiles", "RKSV", "CleanCashDriver",
+                "ReceiptPrinter", "DeviceDiscovery", "SessionEngine", "SoftwareFiscalModule", "FiscalProfiles", "RKSV", "CleanCashDriver", "DatecsDriver",
                 "StrictDecoding", "PrivateFiles", "ReceiptText", "ChildProcess", .product(name: "Logging", package: "swift-log"),
             ]
         ),

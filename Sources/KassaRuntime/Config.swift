@@ -86,6 +86,8 @@ public struct KassaConfig: Sendable, Equatable {
         public var attempts: Int = 3
     }
     public var controlUnit: ControlUnit?
+    /// `[fiscal.printer]`: a Datecs "X" fiscal printer on a serial port (same keys; a reply is awaited 500 ms by default).
+    public var fiscalPrinter: ControlUnit?
 
     public init() {}
 
@@ -127,9 +129,17 @@ public struct KassaConfig: Sendable, Equatable {
                     if config.controlUnit == nil { config.controlUnit = ControlUnit() }
                     continue
                 }
+                if table == ["fiscal", "printer"] {
+                    if config.fiscalPrinter == nil {
+                        var printer = ControlUnit()
+                        printer.timeoutMilliseconds = 500
+                        config.fiscalPrinter = printer
+                    }
+                    continue
+                }
                 guard table.count >= 2, table[0] == "devices", !table[1].isEmpty, table.count == 2 || (table.count == 3 && table[2] == "drawer") else {
                     throw .config(path: path, line: number, reason: "unknown table [\(table.joined(separator: "."))]; "
-                        + "use [devices.NAME], [devices.NAME.drawer], [serve] and [fiscal.control-unit]")
+                        + "use [devices.NAME], [devices.NAME.drawer], [serve], [fiscal.control-unit] and [fiscal.printer]")
                 }
                 let name = table[1]
                 if config.devices[name] == nil { config.devices[name] = Device(name: name, url: "") }
@@ -150,6 +160,10 @@ public struct KassaConfig: Sendable, Equatable {
             }
             if table == ["fiscal", "control-unit"] {
                 try config.controlUnit?.set(key, value, path: path, line: number)
+                continue
+            }
+            if table == ["fiscal", "printer"] {
+                try config.fiscalPrinter?.set(key, value, path: path, line: number, table: "fiscal.printer")
                 continue
             }
             guard table.count >= 2, var device = config.devices[table[1]] else {
@@ -196,6 +210,9 @@ public struct KassaConfig: Sendable, Equatable {
         }
         if let unit = config.controlUnit, unit.url.isEmpty {
             throw .config(path: path, line: 0, reason: "[fiscal.control-unit] has no url (serial:///dev/ttyUSB0?baud=9600)")
+        }
+        if let printer = config.fiscalPrinter, printer.url.isEmpty {
+            throw .config(path: path, line: 0, reason: "[fiscal.printer] has no url (serial:///dev/ttyUSB0?baud=115200)")
         }
         if config.devices.values.filter(\.isDefault).count > 1 {
             throw .config(path: path, line: 0, reason: "more than one device says default = true")
@@ -256,14 +273,14 @@ extension KassaConfig.Serve {
 }
 
 extension KassaConfig.ControlUnit {
-    mutating func set(_ key: String, _ value: KassaConfig.Value, path: String, line: Int) throws(RuntimeError) {
+    mutating func set(_ key: String, _ value: KassaConfig.Value, path: String, line: Int, table: String = "fiscal.control-unit") throws(RuntimeError) {
         func integer(_ range: ClosedRange<Int>) throws(RuntimeError) -> Int { try value.integer(key, range, path: path, line: line) }
         switch key {
         case "url":
             guard case .string(let text) = value else { throw .config(path: path, line: line, reason: "'url' must be a string") }
             do {
                 guard case .serial(_, let parameters) = try DeviceURL(parsing: text) else {
-                    throw RuntimeError.config(path: path, line: line, reason: "a control unit is on a serial port: url = \"serial:///dev/ttyUSB0?baud=9600\"")
+                    throw RuntimeError.config(path: path, line: line, reason: "a fiscal device is on a serial port: url = \"serial:///dev/ttyUSB0?baud=9600\"")
                 }
                 _ = try SerialSettings(parameters: parameters, url: text)
             } catch let error as RuntimeError {
@@ -277,7 +294,7 @@ extension KassaConfig.ControlUnit {
         default:
             let known: Set<String> = ["url", "timeout-ms", "attempts"]
             let hint = StrictJSONDecoder.closest(to: key, in: known).map { "; did you mean '\($0)'?" } ?? "; known keys: \(known.sorted().joined(separator: ", "))"
-            throw .config(path: path, line: line, reason: "unknown key '\(key)' in [fiscal.control-unit]\(hint)")
+            throw .config(path: path, line: line, reason: "unknown key '\(key)' in [\(table)]\(hint)")
         }
     }
 }

@@ -67,6 +67,8 @@ public final class DatecsSimulator: @unchecked Sendable {
     }
 
     public func setFault(_ newFault: Fault) { lock.withLock { fault = newFault } }
+    /// Leaves a fiscal receipt open, as a power cut mid-receipt does.
+    public func setOpenReceipt(_ uniqueSaleNumber: String) { lock.withLock { state.open = OpenReceipt(uniqueSaleNumber: uniqueSaleNumber) } }
     public func powerOn() { lock.withLock { poweredOff = false; fault = .none } }
     public var memory: Memory { lock.withLock { state } }
     /// Every command code that reached the device as a whole frame, in order (repeats included).

@@ -8,7 +8,7 @@ extension Kassa {
         static let configuration = CommandConfiguration(
             commandName: "fiscal",
             abstract: "The terminal's fiscal device and keys: the control unit's status and identity, the RKSV AES key, a replacement fiscal module.",
-            subcommands: [Status.self, Info.self, ATKey.self, ReplaceModule.self])
+            subcommands: [Status.self, Info.self, X.self, ATKey.self, ReplaceModule.self])
 
         struct ATKey: ParsableCommand {
             static let configuration = CommandConfiguration(
