@@ -18,8 +18,22 @@ public final class DatecsLink<C: Clock> where C.Duration == Duration {
         sequence = DatecsFraming.sequenceRange.contains(firstSequence) ? firstSequence : 0x20
     }
 
-    /// Sends a command and returns the device's answer (error code 0), or throws why not.
+    /// The SEQ the next new command will carry (to be kept across processes: the device answers its last SEQ from memory).
+    public var nextSequence: UInt8 { sequence }
+
+    /// Sends a command and returns the device's answer (error code 0), or throws why not. A reply under this SEQ to
+    /// another command is the device repeating its last answer from memory (its last SEQ was this one, from another
+    /// process or program): it did not execute this command, which is sent once more under the next SEQ.
     public func perform(_ command: DatecsCommand, replyTimeout: Duration = .milliseconds(500), attempts: Int = 3) throws(DatecsError) -> DatecsAnswer {
+        do {
+            return try performOnce(command, replyTimeout: replyTimeout, attempts: attempts)
+        } catch .exchange(.unexpectedCommand) {
+            unanswered = nil
+            return try performOnce(command, replyTimeout: replyTimeout, attempts: attempts)
+        }
+    }
+
+    private func performOnce(_ command: DatecsCommand, replyTimeout: Duration, attempts: Int) throws(DatecsError) -> DatecsAnswer {
         let data: [UInt8]
         do { data = try command.data() } catch { throw .command(error) }
         let seq: UInt8
@@ -56,6 +70,7 @@ public final class DatecsLink<C: Clock> where C.Duration == Duration {
                     guard answer.errorCode == 0 else { throw .refused(code: answer.errorCode, status: answer.status) }
                     return answer
                 case .finished(.failed(let error)):
+                    if case .unexpectedCommand = error { unanswered = nil }
                     throw .exchange(error)
                 }
             }

@@ -8,9 +8,31 @@ extension KassaEnvironment {
     /// regime's device or key (the Swedish control unit answers; the Austrian AES key is the register's), and the
     /// control-unit registrations still pending.
     func fiscalChecks(database: String?) -> [DoctorCheck] {
-        let path = databasePath(database)
-        guard FileManager.default.fileExists(atPath: path) else { return [] }
         var checks: [DoctorCheck] = []
+        if config.fiscalPrinter != nil {
+            // The configured fiscal printer, end to end: the port opens, the device answers, and it can take a document.
+            do {
+                let report = try fiscalPrinterReport()
+                let what = "\(report.connection): last document \(report.lastDocument)" + (report.fiscalized ? "" : ", not fiscalized")
+                if report.fiscalReceiptOpen {
+                    checks.append(DoctorCheck(name: "fiscal printer", result: .fail, detail: "\(what); a fiscal receipt is open on the device",
+                                              fix: "Kassa finishes or cancels it by what it committed; until then no document can be registered"))
+                } else if !report.errors.isEmpty {
+                    checks.append(DoctorCheck(name: "fiscal printer", result: .fail, detail: "\(what): " + report.errors.joined(separator: ", "),
+                                              fix: "fix what the printer names (paper, cover, fiscal memory), then check again"))
+                } else if !report.warnings.isEmpty {
+                    checks.append(DoctorCheck(name: "fiscal printer", result: .warn, detail: "\(what): " + report.warnings.joined(separator: ", "),
+                                              fix: "load paper or have the journal or fiscal memory serviced before it runs out"))
+                } else {
+                    checks.append(DoctorCheck(name: "fiscal printer", result: .pass, detail: what))
+                }
+            } catch {
+                checks.append(DoctorCheck(name: "fiscal printer", result: .fail, detail: "\(error)",
+                                          fix: "check the printer's cable and power and [fiscal.printer] url in kassa.toml"))
+            }
+        }
+        let path = databasePath(database)
+        guard FileManager.default.fileExists(atPath: path) else { return checks }
         func add(_ name: String, _ result: DoctorCheck.Result, _ detail: String, fix: String? = nil) {
             checks.append(DoctorCheck(name: name, result: result, detail: detail, fix: fix))
         }

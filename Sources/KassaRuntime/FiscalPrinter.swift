@@ -2,6 +2,7 @@ import DatecsDriver
 import DatecsProtocol
 import DeviceTransport
 import Foundation
+import PrivateFiles
 
 /// What `kassa fiscal status --printer` and `kassa fiscal info --printer` show of a Datecs fiscal printer.
 public struct FiscalPrinterReport: Sendable, Codable {
@@ -44,8 +45,17 @@ extension KassaEnvironment {
             throw .transport(error)
         }
         defer { transport.close() }
-        // A sequence number of this process's own: the device answers a repeat of its last one from memory.
-        let link = DatecsLink(transport: transport, firstSequence: UInt8(0x20 + Int(getpid() % 200)))
+        // The device answers a repeat of its last SEQ from memory, so each process continues where the last one ended
+        // (`fiscal-printer.seq` in the home, read and written while the port is held). A block of 64 is reserved
+        // durably before the first command, so a process that dies mid-way never hands its SEQs to the next one.
+        let sequencePath = home.root.appendingPathComponent("fiscal-printer.seq").path
+        let stored = FileManager.default.contents(atPath: sequencePath).flatMap { UInt8(String(decoding: $0, as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)) }
+        let first = stored.flatMap { DatecsFraming.sequenceRange.contains($0) ? $0 : nil } ?? 0x20
+        func keep(_ next: UInt8) { try? PrivateFiles.write(Array("\(next)\n".utf8), to: sequencePath, durable: true) }
+        keep(UInt8(0x20 + (Int(first) - 0x20 + 64) % 224))
+        let link = DatecsLink(transport: transport, firstSequence: first)
+        defer { keep(link.nextSequence) }
         do {
             return try body(link, configured.url)
         } catch {

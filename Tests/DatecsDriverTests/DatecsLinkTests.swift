@@ -103,6 +103,20 @@ struct DatecsLinkTests {
         #expect(simulator.memory.open == nil && simulator.memory.cancelled == ["DT000001-0001-0000005"] && simulator.memory.lastDocument == 0)
     }
 
+    @Test("a new link whose first SEQ is the device's last: the answer from memory (another command) is not taken; the command goes again under the next SEQ")
+    func sequenceCollision() throws {
+        let simulator = try DatecsSimulator()
+        defer { simulator.stop() }
+        let first = try link(simulator, first: 0x30)
+        #expect(try first.perform(.lastDocument).number(0) == 0)
+        first.transport.close()
+        let second = try link(simulator, first: 0x30)
+        defer { second.transport.close() }
+        let status = try second.perform(.status)
+        #expect(status.errorCode == 0 && second.nextSequence == 0x32)
+        #expect(simulator.received == [113, 74, 74], "the status went twice: answered from memory under 30h, executed under 31h")
+    }
+
     @Test("values the protocol cannot carry are refused before anything is sent")
     func refusedBeforeSending() throws {
         let simulator = try DatecsSimulator()

@@ -26,9 +26,17 @@ struct FiscalPrinterCLITests {
         let x = try kassa(["fiscal", "x", "--json"])
         #expect(x.status == 0 && x.json?["reportNumber"] as? Int == 1, "\(x.stdout) \(x.stderr)")
         #expect(simulator.received.contains(69) && simulator.memory.zNumber == 0, "an X zeroes nothing")
+        let healthy = try #require(try kassa(["doctor", "--json"]).json?["checks"] as? [[String: Any]])
+        #expect(healthy.contains { $0["name"] as? String == "fiscal printer" && $0["result"] as? String == "pass" }, "\(healthy)")
         // A fiscal receipt left open on the device (a power cut mid-receipt): status names it and exits non-zero.
         simulator.setOpenReceipt("DT000001-0001-0000009")
         let open = try kassa(["fiscal", "status", "--printer"])
         #expect(open.status != 0 && open.stdout.contains("receipt open:  yes") && open.stderr.contains("a fiscal receipt is open"), "\(open.stdout) \(open.stderr)")
+        let doctor = try #require(try kassa(["doctor", "--json"]).json?["checks"] as? [[String: Any]])
+        #expect(doctor.contains { $0["name"] as? String == "fiscal printer" && $0["result"] as? String == "fail" }, "\(doctor)")
+        // Unplugged: doctor names the port's failure.
+        simulator.stop()
+        let gone = try #require(try kassa(["doctor", "--json"]).json?["checks"] as? [[String: Any]])
+        #expect(gone.contains { $0["name"] as? String == "fiscal printer" && $0["result"] as? String == "fail" }, "\(gone)")
     }
 }
